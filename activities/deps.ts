@@ -1,0 +1,54 @@
+// What activities receive from the worker. Tests pass real-but-local ones (a temp Atlas home,
+// the dev server's client, emulators on loopback) instead of mocks.
+import type { Client } from '@temporalio/client';
+import type { AtlasConfig } from '../src/config';
+import { atlasPaths, type AtlasPaths } from '../src/paths';
+import { openOpsDb } from '../src/db/ops-db';
+import type { Db } from '../src/db/sqlite';
+import { Alerts, webhookSink } from '../src/alerts';
+
+export interface ActivityDeps {
+  config: AtlasConfig;
+  client: Client;
+  now?: () => Date;
+}
+
+/** Resources shared by the activities of one worker, opened lazily and once. */
+export class ActivityContext {
+  readonly paths: AtlasPaths;
+  private ops?: Db;
+  private alertsInstance?: Alerts;
+
+  constructor(readonly deps: ActivityDeps) {
+    this.paths = atlasPaths(deps.config.home);
+  }
+
+  get config(): AtlasConfig {
+    return this.deps.config;
+  }
+
+  get client(): Client {
+    return this.deps.client;
+  }
+
+  now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  opsDb(): Db {
+    this.ops ??= openOpsDb(this.paths.opsDb);
+    return this.ops;
+  }
+
+  alerts(): Alerts {
+    const url = this.config.alerts.webhookUrl;
+    this.alertsInstance ??= new Alerts(this.opsDb(), this.paths.log('alerts'), url ? webhookSink(url) : undefined, () => this.now());
+    return this.alertsInstance;
+  }
+
+  close(): void {
+    this.ops?.close();
+    this.ops = undefined;
+    this.alertsInstance = undefined;
+  }
+}

@@ -1,0 +1,32 @@
+// The activity factory: the worker builds it once with real dependencies; workflows proxy its type.
+import { ActivityContext, type ActivityDeps } from './deps';
+import { createAlertActivities } from './alerts';
+import { createDbActivities } from './db';
+import { createHostActivities, createContextActivities } from './host';
+import { createOciActivities } from './oci';
+import { createScheduleActivities } from './schedules';
+
+/** Activities that run on the per-host queue (`<taskQueue>@<host>`): they touch the host's files. */
+export function createHostQueueActivities(ctx: ActivityContext) {
+  return {
+    ...createAlertActivities(ctx),
+    ...createDbActivities(ctx),
+    ...createHostActivities(ctx),
+    ...createOciActivities(ctx),
+    ...createScheduleActivities(ctx),
+  };
+}
+
+/** Activities that run on the workflow queue: nothing host-specific but where the host is. */
+export function createWorkflowQueueActivities(ctx: ActivityContext) {
+  return createContextActivities(ctx);
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const ctx = new ActivityContext(deps);
+  return { context: ctx, host: createHostQueueActivities(ctx), workflowQueue: createWorkflowQueueActivities(ctx) };
+}
+
+export type HostActivities = ReturnType<typeof createHostQueueActivities>;
+export type WorkflowQueueActivities = ReturnType<typeof createWorkflowQueueActivities>;
+export { ActivityContext, type ActivityDeps };

@@ -1,0 +1,96 @@
+// What every CLI command shares: configuration from the global flags, the Temporal client,
+// output as text or --json, and exit codes (documented in README.md).
+import type { Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import { loadConfig, type AtlasConfig } from '../config';
+import { connectClient, workflowUrl } from '../temporal/connect';
+
+export const EXIT = {
+  ok: 0,
+  /** The command failed, or the procedure it followed failed. */
+  failed: 1,
+  /** Bad input: unknown flag, bad value, missing argument. Nothing was changed. */
+  usage: 2,
+  /** The procedure ended without completing: aborted or rolled back. */
+  notCompleted: 3,
+  /** Temporal could not be reached. */
+  unreachable: 4,
+} as const;
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export interface GlobalOptions {
+  home?: string;
+  config?: string;
+  json?: boolean;
+}
+
+export function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+export function configFor(cmd: Command, overrides: Record<string, string | number> = {}): AtlasConfig {
+  const g = globals(cmd);
+  return loadConfig({ configFile: g.config, overrides: { ...(g.home ? { home: g.home } : {}), ...overrides } });
+}
+
+const clients: Client[] = [];
+
+export async function clientFor(config: AtlasConfig): Promise<Client> {
+  const client = await connectClient(config);
+  clients.push(client);
+  return client;
+}
+
+export async function closeClients(): Promise<void> {
+  await Promise.all(clients.splice(0).map((c) => c.connection.close().catch(() => undefined)));
+}
+
+/** Prints `data` as JSON with --json, else the text lines. */
+export function output(cmd: Command, data: unknown, text: () => string | string[]): void {
+  if (globals(cmd).json) {
+    process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+  } else {
+    const t = text();
+    process.stdout.write(`${Array.isArray(t) ? t.join('\n') : t}\n`);
+  }
+}
+
+export function link(config: AtlasConfig, workflowId: string): string {
+  return workflowUrl(config, workflowId);
+}
+
+export const colour = {
+  enabled: () => process.stdout.isTTY === true && !process.env.NO_COLOR,
+  wrap(code: number, s: string) {
+    return this.enabled() ? `\x1b[${code}m${s}\x1b[0m` : s;
+  },
+  bold(s: string) {
+    return this.wrap(1, s);
+  },
+  red(s: string) {
+    return this.wrap(31, s);
+  },
+  green(s: string) {
+    return this.wrap(32, s);
+  },
+  yellow(s: string) {
+    return this.wrap(33, s);
+  },
+};
+
+/** Workflow ids an operator can read: `<procedure>-<UTC stamp>-<4 random chars>`. */
+export function newWorkflowId(procedure: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${procedure}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+export function parseIntOption(field: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`${field}: "${value}" is not a whole number`);
+    return n;
+  };
+}

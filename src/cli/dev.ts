@@ -1,0 +1,87 @@
+// atlas-ops dev | worker | demo seed
+import type { Command } from 'commander';
+import { startDev } from '../dev';
+import { createAtlasWorker } from '../worker';
+import { requireHome } from '../config';
+import { atlasPaths } from '../paths';
+import { migrateAtlas } from '../db/atlas-schema';
+import { seedDemo } from '../db/demo-seed';
+import { openDatabase } from '../db/sqlite';
+import { EXIT, configFor, globals, output, parseIntOption } from './common';
+import { registeredWorkflowTypes } from './schedules';
+
+function onStopSignal(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`\natlas-ops: ${signal}, stopping…\n`);
+    stop().then(
+      () => process.exit(EXIT.ok),
+      (err: Error) => {
+        process.stderr.write(`atlas-ops: ${err.message}\n`);
+        process.exit(EXIT.failed);
+      },
+    );
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+export function registerDev(program: Command, run: (fn: (cmd: Command) => Promise<number>) => (...args: unknown[]) => Promise<void>): void {
+  program
+    .command('dev')
+    .description('run everything locally: Temporal dev server + Web UI, worker, schedules, demo Atlas home')
+    .option('--port <port>', 'Temporal gRPC port', parseIntOption('--port'), 7233)
+    .option('--ui-port <port>', 'Temporal Web UI port', parseIntOption('--ui-port'), 8233)
+    .action(run(async (cmd) => {
+      const o = cmd.opts();
+      const home = globals(cmd).home ?? process.env.ATLAS_HOME ?? './.atlas';
+      const stack = await startDev({
+        port: o.port,
+        uiPort: o.uiPort,
+        home,
+        registeredTypes: registeredWorkflowTypes(),
+        log: (line) => process.stdout.write(`atlas-ops: ${line}\n`),
+      });
+      process.stdout.write(`atlas-ops: ready. In another shell: npx atlas-ops maintenance start --wait   (Ctrl-C stops everything)\n`);
+      onStopSignal(() => stack.stop());
+      await stack.running;
+      return EXIT.ok;
+    }));
+
+  program
+    .command('worker')
+    .description('run the worker against the configured Temporal server (production)')
+    .action(run(async (cmd) => {
+      const config = configFor(cmd);
+      requireHome(config);
+      const worker = await createAtlasWorker(config, { workflowBundlePath: process.env.ATLAS_WORKFLOW_BUNDLE || undefined });
+      process.stdout.write(`atlas-ops worker: ${config.temporal.address} namespace ${config.temporal.namespace}, queues ${worker.taskQueue} and ${worker.hostQueue}, home ${config.home}\n`);
+      onStopSignal(async () => worker.shutdown());
+      await worker.run();
+      return EXIT.ok;
+    }));
+
+  const demo = program.command('demo').description('demo data');
+  demo
+    .command('seed')
+    .description('add realistic tasks, approvals, errors and patterns to atlas.db (creating it when missing)')
+    .option('--tasks <n>', 'how many tasks', parseIntOption('--tasks'), 200)
+    .option('--seed <n>', 'random seed (same seed, same data)', parseIntOption('--seed'), 42)
+    .action(run(async (cmd) => {
+      const o = cmd.opts();
+      const config = configFor(cmd);
+      requireHome(config);
+      const paths = atlasPaths(config.home);
+      const db = openDatabase(paths.atlasDb, { create: true, wal: true });
+      try {
+        migrateAtlas(db);
+        const result = seedDemo(db, { tasks: o.tasks, seed: o.seed });
+        output(cmd, { atlasDb: paths.atlasDb, ...result }, () => `seeded ${paths.atlasDb}: ${result.tasks} tasks, ${result.approvals} approvals (${result.pending} pending), ${result.errors} errors, ${result.patterns} patterns`);
+      } finally {
+        db.close();
+      }
+      return EXIT.ok;
+    }));
+}

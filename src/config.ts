@@ -1,0 +1,273 @@
+// Configuration: defaults, then ATLAS_HOME/config/atlas-ops.json (or --config), then environment.
+// Every setting is one row of CONFIG_FIELDS: its key in the JSON file, its environment variable,
+// its type, default and meaning. Loading, validation and the README's reference all read that table.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseDuration } from './duration';
+
+type FieldType = 'string' | 'path' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum';
+
+interface FieldSpec {
+  key: string;
+  env?: string;
+  type: FieldType;
+  default?: string | number;
+  values?: readonly string[];
+  min?: number;
+  doc: string;
+}
+
+export const CONFIG_FIELDS: readonly FieldSpec[] = [
+  { key: 'home', env: 'ATLAS_HOME', type: 'path', default: '/opt/atlas', doc: 'The Atlas home: data/, backups/, logs/, config/, reports/.' },
+  { key: 'host', env: 'ATLAS_HOST', type: 'string', default: os.hostname(), doc: 'Name of this host; host activities run on the task queue `<taskQueue>@<host>`.' },
+  { key: 'temporal.address', env: 'TEMPORAL_ADDRESS', type: 'string', default: '127.0.0.1:7233', doc: 'Temporal frontend (host:port).' },
+  { key: 'temporal.namespace', env: 'TEMPORAL_NAMESPACE', type: 'string', default: 'default', doc: 'Temporal namespace.' },
+  { key: 'temporal.uiUrl', env: 'ATLAS_TEMPORAL_UI_URL', type: 'url', default: 'http://127.0.0.1:8233', doc: 'Base URL of the Temporal Web UI, for the links the CLI prints.' },
+  { key: 'taskQueue', env: 'ATLAS_TASK_QUEUE', type: 'string', default: 'atlas-ops', doc: 'Task queue of the workflows.' },
+  { key: 'scheduleIdPrefix', env: 'ATLAS_SCHEDULE_PREFIX', type: 'string', default: 'atlas-', doc: 'Prefix of the schedule ids (`atlas-export`, …); lets several Atlas hosts share a namespace.' },
+  { key: 'schedules.export', env: 'ATLAS_SCHEDULE_EXPORT', type: 'schedule', default: 'every 5m', doc: 'When `sheetsExport` runs: `every <duration>`, a cron expression, or `off`.' },
+  { key: 'schedules.import', env: 'ATLAS_SCHEDULE_IMPORT', type: 'schedule', default: 'every 5m', doc: 'When `sheetsImport` runs.' },
+  { key: 'schedules.backup', env: 'ATLAS_SCHEDULE_BACKUP', type: 'schedule', default: '0 2 * * *', doc: 'When `backup` runs (daily 02:00).' },
+  { key: 'schedules.health', env: 'ATLAS_SCHEDULE_HEALTH', type: 'schedule', default: 'every 15m', doc: 'When `healthCheck` runs.' },
+  { key: 'schedules.weekly', env: 'ATLAS_SCHEDULE_WEEKLY', type: 'schedule', default: '0 9 * * 1', doc: 'When `weeklyRoutine` runs (Monday 09:00).' },
+  { key: 'schedules.monthly', env: 'ATLAS_SCHEDULE_MONTHLY', type: 'schedule', default: '0 9 1-7 * 5', doc: 'When `monthlyRoutine` runs (first Friday 09:00: Temporal matches day-of-month AND day-of-week).' },
+  { key: 'schedules.keyRotation', env: 'ATLAS_SCHEDULE_KEY_ROTATION', type: 'schedule', default: '0 9 1 1,4,7,10 *', doc: 'When `keyRotation` runs (quarterly).' },
+  { key: 'schedules.timezone', env: 'ATLAS_SCHEDULE_TIMEZONE', type: 'string', default: 'UTC', doc: 'Time zone of the cron schedules (IANA name).' },
+  { key: 'backup.keep', env: 'ATLAS_BACKUP_KEEP', type: 'int', default: 7, min: 1, doc: 'How many verified local backups retention keeps.' },
+  { key: 'maintenance.editTimeout', env: 'ATLAS_EDIT_TIMEOUT', type: 'duration', default: '4h', doc: 'How long a maintenance edit may take before a critical alert (it keeps waiting).' },
+  { key: 'maintenance.reminderInterval', env: 'ATLAS_REMINDER_INTERVAL', type: 'duration', default: '30m', doc: 'Interval of the reminder alerts while a procedure waits for a person.' },
+  { key: 'maintenance.drainTimeout', env: 'ATLAS_DRAIN_TIMEOUT', type: 'duration', default: '10m', doc: 'How long Pause waits for running sync and backup runs to finish.' },
+  { key: 'maintenance.decisionTimeout', env: 'ATLAS_DECISION_TIMEOUT', type: 'duration', default: '24h', doc: 'How long a failed step waits for the operator\'s decision before its timeout outcome.' },
+  { key: 'sqliteWeb.port', env: 'ATLAS_SQLITE_WEB_PORT', type: 'int', default: 8002, min: 1, doc: 'Port of sqlite-web during maintenance (always bound to 127.0.0.1).' },
+  { key: 'sheets.rootUrl', env: 'ATLAS_SHEETS_ROOT_URL', type: 'url', default: 'https://sheets.googleapis.com/', doc: 'Sheets API endpoint; a loopback URL means the local emulator, without auth.' },
+  { key: 'sheets.spreadsheetId', env: 'ATLAS_SHEETS_SPREADSHEET_ID', type: 'string', default: '', doc: 'The approvals spreadsheet.' },
+  { key: 'sheets.credentials', env: 'ATLAS_SHEETS_CREDENTIALS', type: 'path', default: '', doc: 'Service-account key file (mode 0600); default `<home>/config/sheets-credentials.json` when present.' },
+  { key: 'oci.endpoint', env: 'ATLAS_OCI_ENDPOINT', type: 'url', default: '', doc: 'Block Storage endpoint; a loopback URL means the local emulator, unsigned.' },
+  { key: 'oci.volumeId', env: 'ATLAS_OCI_VOLUME_ID', type: 'string', default: '', doc: 'OCID of the block volume that holds the Atlas home.' },
+  { key: 'oci.configFile', env: 'ATLAS_OCI_CONFIG', type: 'path', default: '', doc: 'OCI CLI config file; default `<home>/config/oci/config`, else instance principal.' },
+  { key: 'alerts.webhookUrl', env: 'ATLAS_ALERT_WEBHOOK_URL', type: 'url', default: '', doc: 'Slack-compatible webhook for alerts (optional).' },
+  { key: 'thresholds.diskPercent', env: 'ATLAS_THRESHOLD_DISK', type: 'percent', default: 80, doc: 'Disk usage warning threshold (%).' },
+  { key: 'thresholds.diskCriticalPercent', env: 'ATLAS_THRESHOLD_DISK_CRITICAL', type: 'percent', default: 95, doc: 'Disk usage critical threshold (%): starts the disk emergency.' },
+  { key: 'thresholds.memoryPercent', env: 'ATLAS_THRESHOLD_MEMORY', type: 'percent', default: 90, doc: 'Memory usage threshold (%).' },
+  { key: 'thresholds.load15', env: 'ATLAS_THRESHOLD_LOAD15', type: 'number', default: 2.0, doc: '15-minute load average threshold.' },
+  { key: 'thresholds.syncSuccessPercent', env: 'ATLAS_THRESHOLD_SYNC_SUCCESS', type: 'percent', default: 99, doc: 'Minimum sync success rate (%).' },
+  { key: 'thresholds.approvalResponseHours', env: 'ATLAS_THRESHOLD_APPROVAL_HOURS', type: 'number', default: 4, doc: 'Maximum average approval response time (hours).' },
+  { key: 'thresholds.errorResolutionPercent', env: 'ATLAS_THRESHOLD_ERROR_RESOLUTION', type: 'percent', default: 90, doc: 'Minimum share of errors resolved within 24 h (%).' },
+  { key: 'thresholds.dbResponseMs', env: 'ATLAS_THRESHOLD_DB_MS', type: 'number', default: 100, doc: 'Maximum average database response time (ms).' },
+];
+
+export interface ScheduleSetting {
+  kind: 'interval' | 'cron' | 'off';
+  /** Milliseconds for interval, the cron expression for cron. */
+  every?: number;
+  cron?: string;
+  text: string;
+}
+
+export interface AtlasConfig {
+  home: string;
+  host: string;
+  temporal: { address: string; namespace: string; uiUrl: string };
+  taskQueue: string;
+  scheduleIdPrefix: string;
+  schedules: {
+    export: ScheduleSetting;
+    import: ScheduleSetting;
+    backup: ScheduleSetting;
+    health: ScheduleSetting;
+    weekly: ScheduleSetting;
+    monthly: ScheduleSetting;
+    keyRotation: ScheduleSetting;
+    timezone: string;
+  };
+  backup: { keep: number };
+  maintenance: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number };
+  sqliteWeb: { port: number };
+  sheets: { rootUrl: string; spreadsheetId: string; credentials: string };
+  oci: { endpoint: string; volumeId: string; configFile: string };
+  alerts: { webhookUrl: string };
+  thresholds: {
+    diskPercent: number;
+    diskCriticalPercent: number;
+    memoryPercent: number;
+    load15: number;
+    syncSuccessPercent: number;
+    approvalResponseHours: number;
+    errorResolutionPercent: number;
+    dbResponseMs: number;
+  };
+}
+
+/** The per-host queue on which activities that touch the host's files run. */
+export function hostTaskQueue(config: Pick<AtlasConfig, 'taskQueue' | 'host'>): string {
+  return `${config.taskQueue}@${config.host}`;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+const CRON_FIELD = /^[\d*,/\-A-Za-z?]+$/;
+
+export function parseSchedule(text: string, field: string): ScheduleSetting {
+  const value = text.trim();
+  if (value === 'off') return { kind: 'off', text: value };
+  const every = /^every\s+(.+)$/i.exec(value);
+  if (every) return { kind: 'interval', every: parseDuration(every[1]!, field), text: value };
+  const parts = value.split(/\s+/);
+  if (parts.length === 5 && parts.every((p) => CRON_FIELD.test(p))) return { kind: 'cron', cron: value, text: value };
+  throw new Error(`${field}: "${value}" is not a schedule (expected "every 5m", a 5-field cron expression, or "off")`);
+}
+
+function convert(spec: FieldSpec, raw: unknown, source: string): unknown {
+  const where = `${spec.key} (from ${source})`;
+  const text = typeof raw === 'string' ? raw.trim() : raw;
+  switch (spec.type) {
+    case 'string':
+    case 'path':
+      if (typeof text !== 'string') throw new Error(`${where}: expected a string, got ${JSON.stringify(raw)}`);
+      return text;
+    case 'url': {
+      if (typeof text !== 'string') throw new Error(`${where}: expected a URL string, got ${JSON.stringify(raw)}`);
+      if (text === '') return '';
+      let url: URL;
+      try {
+        url = new URL(text);
+      } catch {
+        throw new Error(`${where}: "${text}" is not a URL`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`${where}: "${text}" must be an http(s) URL`);
+      return text;
+    }
+    case 'int':
+    case 'number':
+    case 'percent': {
+      const n = typeof text === 'number' ? text : typeof text === 'string' && text !== '' ? Number(text) : NaN;
+      if (!Number.isFinite(n)) throw new Error(`${where}: "${String(raw)}" is not a number`);
+      if (spec.type === 'int' && !Number.isInteger(n)) throw new Error(`${where}: ${n} is not a whole number`);
+      if (spec.min !== undefined && n < spec.min) throw new Error(`${where}: ${n} is below the minimum ${spec.min}`);
+      if (spec.type === 'percent' && (n < 0 || n > 100)) throw new Error(`${where}: ${n} is not a percentage (0–100)`);
+      return n;
+    }
+    case 'duration':
+      if (typeof text === 'number') return text;
+      return parseDuration(String(text), where);
+    case 'schedule':
+      return parseSchedule(String(text), where);
+    case 'enum':
+      if (!spec.values!.includes(String(text))) throw new Error(`${where}: "${String(raw)}" is not one of ${spec.values!.join(', ')}`);
+      return text;
+  }
+}
+
+function getPath(obj: unknown, key: string): unknown {
+  let cur: unknown = obj;
+  for (const part of key.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+function setPath(obj: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let cur = obj;
+  for (const part of parts.slice(0, -1)) {
+    cur[part] ??= {};
+    cur = cur[part] as Record<string, unknown>;
+  }
+  cur[parts[parts.length - 1]!] = value;
+}
+
+/** Keys present in the file that no field knows: a typo there must not pass silently. */
+function unknownKeys(obj: unknown, prefix = ''): string[] {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (CONFIG_FIELDS.some((f) => f.key === key)) continue;
+    if (CONFIG_FIELDS.some((f) => f.key.startsWith(`${key}.`))) out.push(...unknownKeys(v, key));
+    else out.push(key);
+  }
+  return out;
+}
+
+export interface LoadOptions {
+  /** Explicit config file (--config); otherwise <home>/config/atlas-ops.json when it exists. */
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values that win over everything (CLI flags such as --home). */
+  overrides?: Record<string, string | number>;
+}
+
+export function loadConfig(options: LoadOptions = {}): AtlasConfig {
+  const env = options.env ?? process.env;
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+
+  // The home decides where the default config file is, so it is resolved first.
+  const homeSpec = CONFIG_FIELDS.find((f) => f.key === 'home')!;
+  const home = path.resolve(String(options.overrides?.home ?? env[homeSpec.env!] ?? homeSpec.default));
+
+  const configFile = options.configFile ?? path.join(home, 'config', 'atlas-ops.json');
+  let file: unknown = {};
+  if (options.configFile && !fs.existsSync(options.configFile)) {
+    problems.push(`--config: ${options.configFile} does not exist`);
+  } else if (fs.existsSync(configFile)) {
+    try {
+      file = JSON.parse(fs.readFileSync(configFile, 'utf8'));
+      if (file === null || typeof file !== 'object' || Array.isArray(file)) throw new Error('not a JSON object');
+    } catch (err) {
+      problems.push(`${configFile}: ${(err as Error).message}`);
+      file = {};
+    }
+    for (const key of unknownKeys(file)) problems.push(`${key} (from ${configFile}): unknown setting`);
+  }
+
+  for (const spec of CONFIG_FIELDS) {
+    let raw: unknown = spec.default;
+    let source = 'default';
+    const fromFile = getPath(file, spec.key);
+    if (fromFile !== undefined) {
+      raw = fromFile;
+      source = configFile;
+    }
+    if (spec.env && env[spec.env] !== undefined && env[spec.env] !== '') {
+      raw = env[spec.env];
+      source = spec.env;
+    }
+    if (options.overrides?.[spec.key] !== undefined) {
+      raw = options.overrides[spec.key];
+      source = 'command line';
+    }
+    try {
+      setPath(out, spec.key, convert(spec, raw, source));
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const config = out as unknown as AtlasConfig;
+  config.home = path.resolve(config.home);
+  if (config.sheets.credentials) config.sheets.credentials = path.resolve(config.home, config.sheets.credentials);
+  if (config.oci.configFile) config.oci.configFile = path.resolve(config.home, config.oci.configFile);
+  if (!/^[A-Za-z0-9._@-]+$/.test(config.taskQueue)) problems.push(`taskQueue: "${config.taskQueue}" may hold only letters, digits and . _ @ -`);
+  if (!/^[A-Za-z0-9._-]*$/.test(config.scheduleIdPrefix)) problems.push(`scheduleIdPrefix: "${config.scheduleIdPrefix}" may hold only letters, digits and . _ -`);
+  if (config.thresholds.diskCriticalPercent < config.thresholds.diskPercent) {
+    problems.push(`thresholds.diskCriticalPercent (${config.thresholds.diskCriticalPercent}) is below thresholds.diskPercent (${config.thresholds.diskPercent})`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** Fails when the Atlas home is missing: most commands must not invent one silently. */
+export function requireHome(config: AtlasConfig): void {
+  if (!fs.existsSync(config.home) || !fs.statSync(config.home).isDirectory()) {
+    throw new ConfigError([`home: ${config.home} does not exist (set ATLAS_HOME or --home, or run \`atlas-ops dev\` to create a demo home)`]);
+  }
+}

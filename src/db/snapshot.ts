@@ -1,0 +1,212 @@
+// Verified local backups of atlas.db (PRODUCT.md §1, §5 invariant 2): a consistent copy taken while
+// the Atlas app keeps writing, integrity-checked before it counts, with a manifest beside it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { assertSqliteFile, fsyncPath, integrityProblems, openDatabase } from './sqlite';
+
+export interface BackupManifest {
+  file: string;
+  size: number;
+  sha256: string;
+  createdAt: string;
+  source: string;
+  reason: string;
+  /** The workflow step that asked for it: a retried step finds its backup instead of taking another. */
+  idempotencyKey?: string;
+  verification: { ok: boolean; checkedAt: string; problems: string[] };
+  rowCounts: Record<string, number>;
+  timings: { copyMs: number; verifyMs: number; hashMs: number };
+}
+
+export interface BackupEntry {
+  name: string;
+  path: string;
+  size: number;
+  manifest?: BackupManifest;
+  /** True only when a manifest says the copy passed integrity_check. */
+  verified: boolean;
+}
+
+export const BACKUP_NAME = /^atlas_(\d{8})-(\d{6})(?:-(\d+))?\.db$/;
+
+export function backupName(at: Date, n = 1): string {
+  const p = (x: number) => String(x).padStart(2, '0');
+  const stamp = `${at.getUTCFullYear()}${p(at.getUTCMonth() + 1)}${p(at.getUTCDate())}-${p(at.getUTCHours())}${p(at.getUTCMinutes())}${p(at.getUTCSeconds())}`;
+  return n === 1 ? `atlas_${stamp}.db` : `atlas_${stamp}-${n}.db`;
+}
+
+export const manifestPath = (backupFile: string) => `${backupFile}.manifest.json`;
+
+export function readManifest(backupFile: string): BackupManifest | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(manifestPath(backupFile), 'utf8')) as BackupManifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Backups newest first. A file without a readable manifest is listed but never counts as verified. */
+export function listBackups(backupsDir: string): BackupEntry[] {
+  if (!fs.existsSync(backupsDir)) return [];
+  return fs
+    .readdirSync(backupsDir)
+    .filter((name) => BACKUP_NAME.test(name))
+    .sort()
+    .reverse()
+    .map((name) => {
+      const file = path.join(backupsDir, name);
+      const manifest = readManifest(file);
+      return { name, path: file, size: fs.statSync(file).size, manifest, verified: manifest?.verification.ok === true };
+    });
+}
+
+function writeFileDurably(file: string, text: string): void {
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w', 0o640);
+  try {
+    fs.writeSync(fd, text);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+interface ThreadResult {
+  ok: boolean;
+  error?: { message: string; code?: string };
+  size: number;
+  sha256: string;
+  integrity: string[];
+  rowCounts: Record<string, number>;
+  copyMs: number;
+  verifyMs: number;
+  hashMs: number;
+}
+
+const FLUSH_EVERY_BYTES = 32 << 20;
+
+/** Copies and verifies in a worker thread; see snapshot-thread.js for why. */
+function copyInThread(source: string, target: string, onProgress?: (bytes: number) => void): Promise<ThreadResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(path.join(__dirname, 'snapshot-thread.js'), { workerData: { source, target } });
+    // Flushing the copy as it grows keeps the final fsync small: one large fsync at the end
+    // stalls the Atlas app's own fsyncs (same filesystem journal) for 100 ms and more.
+    let flushed = 0;
+    const ticker = setInterval(() => {
+      try {
+        const size = fs.statSync(target).size;
+        if (size - flushed >= FLUSH_EVERY_BYTES) {
+          fsyncPath(target);
+          flushed = size;
+        }
+        onProgress?.(size);
+      } catch {
+        /* not created yet */
+      }
+    }, 100);
+    let settled = false;
+    worker.once('message', (msg: ThreadResult) => {
+      settled = true;
+      if (msg.ok) resolve(msg);
+      else reject(Object.assign(new Error(msg.error?.message ?? 'backup failed'), { code: msg.error?.code }));
+    });
+    worker.once('error', (err) => {
+      settled = true;
+      reject(err);
+    });
+    worker.once('exit', (code) => {
+      clearInterval(ticker);
+      if (!settled) reject(new Error(`backup thread exited with code ${code}`));
+    });
+  });
+}
+
+export class SnapshotError extends Error {
+  override name = 'SnapshotError';
+  constructor(message: string, readonly code?: string) {
+    super(message);
+  }
+}
+
+export interface SnapshotOptions {
+  source: string;
+  backupsDir: string;
+  reason: string;
+  idempotencyKey?: string;
+  now?: Date;
+  /** Called about twice a second with bytes written so far and the expected total. */
+  onProgress?: (progress: { bytes: number; totalBytes: number }) => void;
+}
+
+/**
+ * Takes a verified backup. The copy is written to a hidden `.partial` file that never matches the
+ * backup name pattern, so a crash or a full disk leaves nothing that counts as a backup.
+ */
+export async function takeSnapshot(options: SnapshotOptions): Promise<BackupManifest> {
+  const { source, backupsDir } = options;
+  assertSqliteFile(source, 'source database');
+  fs.mkdirSync(backupsDir, { recursive: true });
+
+  if (options.idempotencyKey) {
+    const done = listBackups(backupsDir).find((b) => b.manifest?.idempotencyKey === options.idempotencyKey && b.verified);
+    if (done) return done.manifest!;
+  }
+
+  const now = options.now ?? new Date();
+  let name = backupName(now);
+  for (let n = 2; fs.existsSync(path.join(backupsDir, name)); n++) name = backupName(now, n);
+  const final = path.join(backupsDir, name);
+  const partial = path.join(backupsDir, `.${name}.partial`);
+  fs.rmSync(partial, { force: true });
+
+  const totalBytes = fs.statSync(source).size + (fs.existsSync(`${source}-wal`) ? fs.statSync(`${source}-wal`).size : 0);
+  let result: ThreadResult;
+  try {
+    result = await copyInThread(source, partial, options.onProgress && ((bytes) => options.onProgress!({ bytes, totalBytes })));
+  } catch (err) {
+    fs.rmSync(partial, { force: true });
+    fs.rmSync(`${partial}-journal`, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint = code === 'SQLITE_FULL' || code === 'ENOSPC' ? ' (disk full: free space, e.g. with `atlas-ops disk-emergency`)' : '';
+    throw new SnapshotError(`backup of ${source} failed: ${(err as Error).message}${hint}`, code);
+  }
+  if (result.integrity.length) {
+    fs.rmSync(partial, { force: true });
+    throw new SnapshotError(`backup of ${source} failed verification: ${result.integrity.slice(0, 3).join('; ')}`, 'SQLITE_CORRUPT');
+  }
+
+  fs.renameSync(partial, final);
+  fsyncPath(backupsDir);
+  const manifest: BackupManifest = {
+    file: name,
+    size: result.size,
+    sha256: result.sha256,
+    createdAt: now.toISOString(),
+    source,
+    reason: options.reason,
+    idempotencyKey: options.idempotencyKey,
+    verification: { ok: true, checkedAt: new Date().toISOString(), problems: [] },
+    rowCounts: result.rowCounts,
+    timings: { copyMs: result.copyMs, verifyMs: result.verifyMs, hashMs: result.hashMs },
+  };
+  writeFileDurably(manifestPath(final), `${JSON.stringify(manifest, null, 2)}\n`);
+  fsyncPath(backupsDir);
+  return manifest;
+}
+
+/** Re-checks a backup file: SQLite header and integrity_check. */
+export function verifyBackupFile(file: string): string[] {
+  try {
+    assertSqliteFile(file, 'backup');
+    const db = openDatabase(file, { readonly: true });
+    try {
+      return integrityProblems(db);
+    } finally {
+      db.close();
+    }
+  } catch (err) {
+    return [(err as Error).message];
+  }
+}

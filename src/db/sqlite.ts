@@ -1,0 +1,95 @@
+// A thin wrapper over better-sqlite3: how atlas-ops opens a database, in one place.
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+export class NotSqliteError extends Error {
+  override name = 'NotSqliteError';
+}
+
+/** Throws a clear error unless `file` exists and starts with the SQLite header. */
+export function assertSqliteFile(file: string, field = 'database'): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    throw new NotSqliteError(`${field}: cannot open ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    const head = Buffer.alloc(16);
+    const n = fs.readSync(fd, head, 0, 16, 0);
+    // An empty file is a valid (empty) SQLite database to SQLite, but never an Atlas database.
+    if (n < 16 || !head.equals(SQLITE_HEADER)) throw new NotSqliteError(`${field}: ${file} is not a SQLite database (bad header)`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export interface OpenOptions {
+  readonly?: boolean;
+  /** Create the file when missing (only atlas-ops' own ops.db and the demo database). */
+  create?: boolean;
+  /** Switch to WAL; writers that must survive power loss also get synchronous=FULL. */
+  wal?: boolean;
+  busyTimeoutMs?: number;
+}
+
+export function openDatabase(file: string, options: OpenOptions = {}): Db {
+  // A new file is fine only where creating is allowed; an existing file must be SQLite either way.
+  if (!options.create || (fs.existsSync(file) && fs.statSync(file).size > 0)) assertSqliteFile(file);
+  const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: !options.create });
+  db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  if (options.wal && !options.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+  }
+  return db;
+}
+
+/** Runs fn with an open database and always closes it. */
+export function withDatabase<T>(file: string, options: OpenOptions, fn: (db: Db) => T): T {
+  const db = openDatabase(file, options);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** PRAGMA integrity_check, as a list of problems (empty when the database is sound). */
+export function integrityProblems(db: Db, pragma: 'integrity_check' | 'quick_check' = 'integrity_check'): string[] {
+  const rows = db.prepare(`PRAGMA ${pragma}`).pluck().all() as string[];
+  return rows.length === 1 && rows[0] === 'ok' ? [] : rows;
+}
+
+/** Row counts of every user table, by name. */
+export function rowCounts(db: Db): Record<string, number> {
+  const tables = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .pluck()
+    .all() as string[];
+  const counts: Record<string, number> = {};
+  for (const table of tables) {
+    counts[table] = db.prepare(`SELECT count(*) FROM "${table.replace(/"/g, '""')}"`).pluck().get() as number;
+  }
+  return counts;
+}
+
+/** fsync a file or directory by path. */
+export function fsyncPath(p: string): void {
+  const fd = fs.openSync(p, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** SQLite error codes that mean the file itself is damaged (PRODUCT.md: they start corruption recovery). */
+export function isCorruptionError(err: unknown): boolean {
+  const code = (err as { code?: string })?.code ?? '';
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB';
+}

@@ -1,0 +1,77 @@
+// `atlas-ops dev` (npm start): the whole stack on one machine with embedded defaults — the Temporal
+// dev server with its Web UI, the worker, the schedules, and a demo Atlas home.
+import path from 'node:path';
+import { loadConfig, type AtlasConfig } from './config';
+import { ensureHome } from './home';
+import { applySchedules } from './schedules';
+import { startDevServer, type DevServer } from './temporal/dev-server';
+import { connectClient } from './temporal/connect';
+import { createAtlasWorker, type AtlasWorker } from './worker';
+
+export interface DevOptions {
+  port: number;
+  uiPort: number;
+  home: string;
+  registeredTypes: Set<string>;
+  log: (line: string) => void;
+  /** Extra settings (tests); the environment and config file still apply beneath them. */
+  overrides?: Record<string, string | number>;
+}
+
+export interface DevStack {
+  config: AtlasConfig;
+  server: DevServer;
+  worker: AtlasWorker;
+  running: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startDev(options: DevOptions): Promise<DevStack> {
+  const home = path.resolve(options.home);
+  const setup = ensureHome(home, { demo: true });
+  if (setup.createdAtlasDb) options.log(`created a demo Atlas home in ${home} (${setup.seeded?.tasks} tasks, ${setup.seeded?.pending} pending approvals)`);
+  const config = loadConfig({
+    overrides: {
+      home,
+      'temporal.address': `127.0.0.1:${options.port}`,
+      'temporal.uiUrl': `http://127.0.0.1:${options.uiPort}`,
+      ...options.overrides,
+    },
+  });
+  options.log(`starting the Temporal dev server (state in ${path.join(home, 'temporal.db')})`);
+  const server = await startDevServer({
+    port: options.port,
+    uiPort: options.uiPort,
+    dbFile: path.join(home, 'temporal.db'),
+    logFile: path.join(setup.paths.logsDir, 'temporal-server.log'),
+  });
+  let worker: AtlasWorker | undefined;
+  try {
+    const client = await connectClient(config);
+    worker = await createAtlasWorker(config, { client });
+    const running = worker.run();
+    const applied = await applySchedules(client, config, options.registeredTypes);
+    options.log(`schedules: created ${applied.created.join(', ') || '-'}; updated ${applied.updated.join(', ') || '-'}`);
+    for (const s of applied.skipped) options.log(`schedule ${s.id} skipped: ${s.reason}`);
+    options.log(`Temporal gRPC  ${server.address}`);
+    options.log(`Temporal Web UI ${server.uiUrl}`);
+    options.log(`worker on task queues ${worker.taskQueue} and ${worker.hostQueue}; Atlas home ${home}`);
+    const w = worker;
+    return {
+      config,
+      server,
+      worker: w,
+      running,
+      async stop() {
+        w.shutdown();
+        await running.catch(() => undefined);
+        await client.connection.close().catch(() => undefined);
+        await server.stop();
+      },
+    };
+  } catch (err) {
+    worker?.shutdown();
+    await server.stop();
+    throw err;
+  }
+}

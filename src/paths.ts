@@ -1,0 +1,48 @@
+// The layout of an Atlas home (PRODUCT.md §1), in one place.
+import path from 'node:path';
+
+export interface AtlasPaths {
+  home: string;
+  dataDir: string;
+  atlasDb: string;
+  opsDb: string;
+  maintenanceFlag: string;
+  backupsDir: string;
+  logsDir: string;
+  configDir: string;
+  reportsDir: string;
+  runDir: string;
+  log(name: 'export' | 'import' | 'health' | 'backup' | 'maintenance' | 'alerts' | 'procedures' | 'sqlite-web'): string;
+}
+
+export function atlasPaths(home: string): AtlasPaths {
+  const dataDir = path.join(home, 'data');
+  const logsDir = path.join(home, 'logs');
+  return {
+    home,
+    dataDir,
+    atlasDb: path.join(dataDir, 'atlas.db'),
+    opsDb: path.join(dataDir, 'ops.db'),
+    maintenanceFlag: path.join(dataDir, '.maintenance'),
+    backupsDir: path.join(home, 'backups'),
+    logsDir,
+    configDir: path.join(home, 'config'),
+    reportsDir: path.join(home, 'reports'),
+    // pid files of helper processes (sqlite-web), so a restarted worker finds what it started
+    runDir: path.join(home, 'run'),
+    log: (name) => path.join(logsDir, `${name}.log`),
+  };
+}
+
+/**
+ * Resolves `name` inside `dir`, refusing anything that would leave it (`..`, `/`, absolute paths).
+ * Every path taken from input goes through here.
+ */
+export function insideDir(dir: string, name: string, field: string): string {
+  if (!name || name.includes('/') || name.includes('\\') || name === '.' || name === '..' || name.includes('\0')) {
+    throw new Error(`${field}: "${name}" must be a plain file name inside ${dir}`);
+  }
+  const resolved = path.resolve(dir, name);
+  if (path.dirname(resolved) !== path.resolve(dir)) throw new Error(`${field}: "${name}" leaves ${dir}`);
+  return resolved;
+}

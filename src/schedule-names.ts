@@ -1,0 +1,4 @@
+// Schedule names that workflow code needs too; kept free of I/O imports so workflows can import it.
+
+/** The schedules that touch atlas.db and are paused while it is being changed (the runbook's "Pause Workers"). */
+export const SYNC_AND_BACKUP = ['export', 'import', 'backup'] as const;

@@ -1,0 +1,154 @@
+// Temporal Schedules replace the systemd timers (PRODUCT.md §2). This table is the one place
+// that says which schedule starts which workflow; ids are `<scheduleIdPrefix><name>`.
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleSpec,
+} from '@temporalio/client';
+import type { AtlasConfig, ScheduleSetting } from './config';
+
+export interface ScheduleDef {
+  name: string;
+  workflowType: string;
+  setting: keyof Omit<AtlasConfig['schedules'], 'timezone'>;
+  /** The legacy systemd timer this schedule replaces, for `migrate-timers`. */
+  timer?: string;
+  summary: string;
+}
+
+export const SCHEDULES: readonly ScheduleDef[] = [
+  { name: 'export', workflowType: 'sheetsExport', setting: 'export', timer: 'atlas-export.timer', summary: 'Export pending approvals to the sheet' },
+  { name: 'import', workflowType: 'sheetsImport', setting: 'import', timer: 'atlas-import.timer', summary: 'Import decisions from the sheet' },
+  { name: 'backup', workflowType: 'backup', setting: 'backup', timer: 'atlas-backup.timer', summary: 'Verified local backup of atlas.db' },
+  { name: 'health', workflowType: 'healthCheck', setting: 'health', timer: 'atlas-health.timer', summary: 'Health check' },
+  { name: 'weekly', workflowType: 'weeklyRoutine', setting: 'weekly', summary: 'Weekly routine' },
+  { name: 'monthly', workflowType: 'monthlyRoutine', setting: 'monthly', summary: 'Monthly routine' },
+  { name: 'key-rotation', workflowType: 'keyRotation', setting: 'keyRotation', summary: 'Quarterly key rotation' },
+];
+
+export { SYNC_AND_BACKUP } from './schedule-names';
+
+export function scheduleId(config: Pick<AtlasConfig, 'scheduleIdPrefix'>, name: string): string {
+  return `${config.scheduleIdPrefix}${name}`;
+}
+
+export function scheduleDef(name: string): ScheduleDef {
+  const def = SCHEDULES.find((s) => s.name === name);
+  if (!def) throw new Error(`schedule: "${name}" is not one of ${SCHEDULES.map((s) => s.name).join(', ')}`);
+  return def;
+}
+
+/** Accepts a schedule's name ("export") or its id ("atlas-export"). */
+export function resolveScheduleName(config: Pick<AtlasConfig, 'scheduleIdPrefix'>, nameOrId: string): ScheduleDef {
+  const name = nameOrId.startsWith(config.scheduleIdPrefix) ? nameOrId.slice(config.scheduleIdPrefix.length) : nameOrId;
+  return scheduleDef(name);
+}
+
+function specOf(setting: ScheduleSetting, timezone: string): ScheduleSpec {
+  if (setting.kind === 'interval') return { intervals: [{ every: setting.every! }] };
+  return { cronExpressions: [setting.cron!], timezone };
+}
+
+export interface ApplyResult {
+  created: string[];
+  updated: string[];
+  deleted: string[];
+  /** Workflow types this worker does not have yet: no schedule that would fail every run. */
+  skipped: { id: string; reason: string }[];
+}
+
+/** Creates or updates every schedule from the configuration. Idempotent; keeps paused state. */
+export async function applySchedules(client: Client, config: AtlasConfig, registeredTypes: ReadonlySet<string>): Promise<ApplyResult> {
+  const result: ApplyResult = { created: [], updated: [], deleted: [], skipped: [] };
+  for (const def of SCHEDULES) {
+    const id = scheduleId(config, def.name);
+    const setting = config.schedules[def.setting];
+    const handle = client.schedule.getHandle(id);
+    let exists = true;
+    try {
+      await handle.describe();
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+      exists = false;
+    }
+    if (setting.kind === 'off' || !registeredTypes.has(def.workflowType)) {
+      if (exists && setting.kind === 'off') {
+        await handle.delete();
+        result.deleted.push(id);
+      } else if (setting.kind !== 'off') {
+        result.skipped.push({ id, reason: `workflow ${def.workflowType} is not implemented by this worker` });
+      }
+      continue;
+    }
+    const spec = specOf(setting, config.schedules.timezone);
+    const action = {
+      type: 'startWorkflow' as const,
+      workflowType: def.workflowType,
+      workflowId: id,
+      taskQueue: config.taskQueue,
+      args: [{}],
+      staticSummary: `${def.summary} (schedule ${id})`,
+    };
+    // SKIP: a slow run is never joined by a second one; a short catch-up window means a server that
+    // was down for a day does not replay a day of syncs.
+    const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' as const };
+    if (exists) {
+      await handle.update((prev) => ({ ...prev, spec, action, policies }));
+      result.updated.push(id);
+    } else {
+      try {
+        await client.schedule.create({ scheduleId: id, spec, action, policies, state: { note: `created by atlas-ops from ${def.setting} = "${setting.text}"` } });
+        result.created.push(id);
+      } catch (err) {
+        // Two starters racing: the other one created it; update to converge.
+        if ((err as Error).name !== 'ScheduleAlreadyRunning') throw err;
+        await handle.update((prev) => ({ ...prev, spec, action, policies }));
+        result.updated.push(id);
+      }
+    }
+  }
+  return result;
+}
+
+export interface ScheduleRow {
+  id: string;
+  workflowType: string;
+  spec: string;
+  paused: boolean;
+  note: string;
+  running: number;
+  nextRun?: string;
+  lastRun?: string;
+}
+
+export function describeRow(id: string, d: ScheduleDescription): ScheduleRow {
+  const action = d.action as { workflowType?: string };
+  const spec = d.spec.intervals?.length
+    ? `every ${Math.round(Number(d.spec.intervals[0]!.every) / 1000)}s`
+    : (d.spec.calendars?.length ? 'calendar' : '') || 'custom';
+  return {
+    id,
+    workflowType: action.workflowType ?? '?',
+    spec,
+    paused: d.state.paused,
+    note: d.state.note ?? '',
+    running: d.info.runningActions.length,
+    nextRun: d.info.nextActionTimes[0]?.toISOString(),
+    lastRun: d.info.recentActions.at(-1)?.takenAt.toISOString(),
+  };
+}
+
+export async function listSchedules(client: Client, config: AtlasConfig): Promise<ScheduleRow[]> {
+  const rows: ScheduleRow[] = [];
+  for (const def of SCHEDULES) {
+    const id = scheduleId(config, def.name);
+    try {
+      rows.push(describeRow(id, await client.schedule.getHandle(id).describe()));
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,79 @@
+// The atlas-ops worker: one process serving the workflow queue (`atlas-ops`) and this host's
+// activity queue (`atlas-ops@<host>`), so host work lands on the host that holds the data.
+import path from 'node:path';
+import { DefaultLogger, NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { createActivities } from '../activities';
+import { hostTaskQueue, type AtlasConfig } from './config';
+import { connectClient } from './temporal/connect';
+import { ensureSearchAttributes } from './temporal/search-attributes';
+
+export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', 'index.ts');
+
+export interface WorkerOptions {
+  /** A prebuilt workflow bundle (tests bundle once and reuse it); otherwise bundled at start. */
+  workflowBundlePath?: string;
+  client?: Client;
+}
+
+export interface AtlasWorker {
+  taskQueue: string;
+  hostQueue: string;
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+let runtimeInstalled = false;
+
+/** Quiet Rust-core logs: warnings and errors only, so the operator sees ours. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger(process.env.ATLAS_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} } } });
+  } catch {
+    /* already installed by the host process (tests) */
+  }
+}
+
+export async function createAtlasWorker(config: AtlasConfig, options: WorkerOptions = {}): Promise<AtlasWorker> {
+  installRuntime();
+  const client = options.client ?? (await connectClient(config));
+  await ensureSearchAttributes(client, config.temporal.namespace);
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const { context, host, workflowQueue } = createActivities({ config, client });
+  const workflowSource = options.workflowBundlePath
+    ? { workflowBundle: { codePath: options.workflowBundlePath } }
+    : { workflowsPath: WORKFLOWS_PATH };
+  const workflowWorker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.taskQueue,
+    ...workflowSource,
+    activities: workflowQueue,
+  });
+  const hostWorker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: hostTaskQueue(config),
+    activities: host,
+  });
+  return {
+    taskQueue: config.taskQueue,
+    hostQueue: hostTaskQueue(config),
+    async run() {
+      try {
+        await Promise.all([workflowWorker.run(), hostWorker.run()]);
+      } finally {
+        context.close();
+        await connection.close();
+        if (!options.client) await client.connection.close();
+      }
+    },
+    shutdown() {
+      for (const w of [workflowWorker, hostWorker]) {
+        if (w.getState() === 'RUNNING') w.shutdown();
+      }
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, hostTaskQueue, loadConfig } from '../src/config';
+import { formatDuration, parseDuration } from '../src/duration';
+
+function tempHome(config?: unknown): string {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-config-'));
+  if (config !== undefined) {
+    fs.mkdirSync(path.join(home, 'config'));
+    fs.writeFileSync(path.join(home, 'config', 'atlas-ops.json'), typeof config === 'string' ? config : JSON.stringify(config));
+  }
+  return home;
+}
+
+describe('durations', () => {
+  it('parses the forms operators type', () => {
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('2d')).toBe(172_800_000);
+    expect(formatDuration(5_400_000)).toBe('1h30m');
+  });
+  it('names the field in the error', () => {
+    expect(() => parseDuration('soon', '--edit-timeout')).toThrow(/--edit-timeout: "soon" is not a duration/);
+    expect(() => parseDuration('5', 'x')).toThrow(/x: "5"/);
+    expect(() => parseDuration('', 'x')).toThrow(/empty/);
+  });
+});
+
+describe('configuration', () => {
+  it('layers defaults, then the file, then the environment', () => {
+    const home = tempHome({ backup: { keep: 3 }, taskQueue: 'from-file', maintenance: { editTimeout: '2h' } });
+    const config = loadConfig({ env: { ATLAS_HOME: home, ATLAS_TASK_QUEUE: 'from-env', TEMPORAL_ADDRESS: 'temporal:7233' } });
+    expect(config.home).toBe(home);
+    expect(config.backup.keep).toBe(3);
+    expect(config.taskQueue).toBe('from-env');
+    expect(config.maintenance.editTimeout).toBe(7_200_000);
+    expect(config.temporal.address).toBe('temporal:7233');
+    expect(config.schedules.export).toMatchObject({ kind: 'interval', every: 300_000 });
+    expect(config.schedules.backup).toMatchObject({ kind: 'cron', cron: '0 2 * * *' });
+    expect(hostTaskQueue({ ...config, host: 'vm1' })).toBe('from-env@vm1');
+  });
+
+  it('reports every bad field by name, with its source', () => {
+    const home = tempHome({ backup: { keep: 'seven' }, bogus: 1, schedules: { export: 'sometimes' } });
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ env: { ATLAS_HOME: home, ATLAS_ALERT_WEBHOOK_URL: 'ftp://x', ATLAS_EDIT_TIMEOUT: 'soon' } });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = error!.problems.join('\n');
+    expect(text).toMatch(/backup\.keep \(from .*atlas-ops\.json\): "seven" is not a number/);
+    expect(text).toMatch(/bogus .*unknown setting/);
+    expect(text).toMatch(/schedules\.export .*"sometimes" is not a schedule/);
+    expect(text).toMatch(/alerts\.webhookUrl \(from ATLAS_ALERT_WEBHOOK_URL\): "ftp:\/\/x" must be an http\(s\) URL/);
+    expect(text).toMatch(/maintenance\.editTimeout \(from ATLAS_EDIT_TIMEOUT\)/);
+  });
+
+  it('rejects a config file that is not JSON and a --config that does not exist', () => {
+    const home = tempHome('{ nope');
+    expect(() => loadConfig({ env: { ATLAS_HOME: home } })).toThrow(/atlas-ops\.json: .*JSON/);
+    expect(() => loadConfig({ env: { ATLAS_HOME: home }, configFile: path.join(home, 'missing.json') })).toThrow(/--config: .* does not exist/);
+  });
+});

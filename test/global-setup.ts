@@ -1,0 +1,40 @@
+// One real Temporal dev server for the whole suite (on a free port, state in a temp file), and the
+// workflow code bundled once; test files get both through `inject`.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server';
+import { WORKFLOWS_PATH } from '../src/worker';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    workflowBundlePath: string;
+    scratchDir: string;
+  }
+}
+
+let server: DevServer | undefined;
+let scratch: string | undefined;
+
+export async function setup(project: TestProject): Promise<void> {
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-ops-test-'));
+  const port = await freePort();
+  const [dev, bundle] = await Promise.all([
+    startDevServer({ port, headless: true, dbFile: path.join(scratch, 'temporal.db'), logFile: path.join(scratch, 'temporal.log') }),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never }),
+  ]);
+  server = dev;
+  const bundlePath = path.join(scratch, 'workflow-bundle.js');
+  fs.writeFileSync(bundlePath, bundle.code);
+  project.provide('temporalAddress', dev.address);
+  project.provide('workflowBundlePath', bundlePath);
+  project.provide('scratchDir', scratch);
+}
+
+export async function teardown(): Promise<void> {
+  await server?.stop();
+  if (scratch && !process.env.ATLAS_KEEP_TEST_FILES) fs.rmSync(scratch, { recursive: true, force: true });
+}

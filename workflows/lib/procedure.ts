@@ -1,0 +1,328 @@
+// What every procedure shares: its status query, current details and search attributes in the
+// Web UI, abort, waiting for a person with reminders, and the rule that a step which still fails
+// after its retries does not end the procedure but waits for the operator's decision.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { HostActivities, WorkflowQueueActivities } from '../../activities';
+import type { ProcedureContext } from '../../activities/host';
+import { formatDuration } from '../../src/duration';
+import { ATLAS_HOST, ATLAS_PHASE, ATLAS_PROCEDURE, ATLAS_WAITING_FOR } from '../search-attributes';
+
+export type Decision = 'retry' | 'skip' | 'rollback' | 'abort';
+export const DECISIONS: readonly Decision[] = ['retry', 'skip', 'rollback', 'abort'];
+
+export interface Actor {
+  by?: string;
+  note?: string;
+}
+
+export const decisionSignal = defineSignal<[Actor & { decision: Decision }]>('decision');
+/** The CLI's form of a decision: refused at once when no step waits for one, or the choice is not allowed. */
+export const decideUpdate = defineUpdate<string, [Actor & { decision: Decision }]>('decide');
+export const abortSignal = defineSignal<[Actor & { rollback?: boolean }]>('abort');
+export const statusQuery = defineQuery<ProcedureStatus>('status');
+
+export type ProcedureState = 'running' | 'waiting' | 'failed-step' | 'completed' | 'aborted' | 'rolled-back' | 'failed';
+
+export interface ProcedureEvent {
+  at: string;
+  phase: string;
+  actor?: string;
+  message: string;
+}
+
+export interface FailedStep {
+  step: string;
+  error: string;
+  errorType?: string;
+  allowed: Decision[];
+  since: string;
+}
+
+export interface ProcedureStatus {
+  procedure: string;
+  workflowId: string;
+  host?: string;
+  phase: string;
+  state: ProcedureState;
+  /** What a person must do now, in words; absent while the procedure waits for nobody. */
+  waitingFor?: string;
+  failedStep?: FailedStep;
+  startedAt: string;
+  phases: { name: string; startedAt: string; endedAt?: string }[];
+  events: ProcedureEvent[];
+  /** Procedure-specific facts (snapshot path, schedules paused, …). */
+  facts: Record<string, unknown>;
+}
+
+/** Control flow inside the workflow: the operator asked to stop. Never leaves the workflow. */
+export class AbortRequested extends Error {
+  constructor(readonly actor: Actor & { rollback?: boolean }) {
+    super('abort requested');
+  }
+}
+
+/** Control flow: the operator chose rollback at a failed step. */
+export class RollbackRequested extends Error {
+  constructor(readonly actor: Actor) {
+    super('rollback requested');
+  }
+}
+
+/** Failure types that no operator decision can mend: the procedure ends with them. */
+const FATAL_TYPES = new Set(['InvalidInput', 'ProcedureConflict', 'DrainTimeout']);
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export interface ProcedureOptions {
+  /** Run host activities on this host's queue instead of the worker's own (multi-host setups). */
+  hostQueue?: string;
+  decisionTimeout?: number;
+  reminderInterval?: number;
+  /** Retries of a step before it becomes the operator's decision. */
+  stepAttempts?: number;
+}
+
+export interface StepOptions {
+  /** Skipping is offered only where it is safe. */
+  skippable?: boolean;
+  /** Rollback is offered where the procedure knows how to undo. */
+  rollback?: boolean;
+}
+
+export class Procedure {
+  readonly status: ProcedureStatus;
+  readonly context: ProcedureContext;
+  /** Short host activities. */
+  readonly acts: HostActivities;
+  /** Long host activities (snapshots, restores): heartbeats decide liveness. */
+  readonly long: HostActivities;
+  private pendingDecision?: Actor & { decision: Decision };
+  abortRequest?: Actor & { rollback?: boolean };
+  private readonly decisionTimeout: number;
+  readonly reminderInterval: number;
+
+  private constructor(name: string, context: ProcedureContext, options: ProcedureOptions) {
+    const info = workflowInfo();
+    this.context = context;
+    this.decisionTimeout = options.decisionTimeout ?? context.defaults.decisionTimeout;
+    this.reminderInterval = options.reminderInterval ?? context.defaults.reminderInterval;
+    const retry: ActivityOptions['retry'] = {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: options.stepAttempts ?? 4,
+    };
+    this.acts = proxyActivities<HostActivities>({ taskQueue: context.hostQueue, startToCloseTimeout: '2m', retry });
+    this.long = proxyActivities<HostActivities>({ taskQueue: context.hostQueue, startToCloseTimeout: '6h', heartbeatTimeout: '1m', retry });
+    this.status = {
+      procedure: name,
+      workflowId: info.workflowId,
+      host: context.host,
+      phase: 'start',
+      state: 'running',
+      startedAt: iso(info.startTime.getTime()),
+      phases: [],
+      events: [],
+      facts: {},
+    };
+    setHandler(statusQuery, () => this.status);
+    setHandler(abortSignal, (actor) => {
+      this.abortRequest ??= actor ?? {};
+      this.event(`abort requested${actor?.rollback ? ' with rollback' : ''}${actor?.note ? `: ${actor.note}` : ''}`, actor?.by);
+    });
+    setHandler(decisionSignal, (input) => this.acceptDecision(input));
+    setHandler(
+      decideUpdate,
+      (input) => {
+        this.acceptDecision(input);
+        return `decision "${input.decision}" accepted for step ${this.status.failedStep?.step}`;
+      },
+      {
+        validator: (input) => {
+          const failed = this.status.failedStep;
+          if (!failed) throw new Error(`no step of ${this.status.procedure} is waiting for a decision (phase: ${this.status.phase})`);
+          if (!input || !failed.allowed.includes(input.decision)) {
+            throw new Error(`decision must be one of ${failed.allowed.join(', ')} for step ${failed.step}`);
+          }
+        },
+      },
+    );
+    upsertSearchAttributes([
+      { key: ATLAS_PROCEDURE, value: name },
+      { key: ATLAS_HOST, value: context.host },
+    ]);
+  }
+
+  /** Sets up a procedure: finds this host's activity queue and installs the shared handlers. */
+  static async start(name: string, options: ProcedureOptions = {}): Promise<Procedure> {
+    const ctxActs = proxyActivities<WorkflowQueueActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });
+    const context = await ctxActs.procedureContext();
+    if (options.hostQueue) context.hostQueue = options.hostQueue;
+    return new Procedure(name, context, options);
+  }
+
+  private acceptDecision(input: Actor & { decision: Decision }): void {
+    const failed = this.status.failedStep;
+    if (!input || !DECISIONS.includes(input.decision)) {
+      this.event(`ignored decision ${JSON.stringify(input?.decision)}: not one of ${DECISIONS.join(', ')}`, input?.by);
+      return;
+    }
+    if (!failed || !failed.allowed.includes(input.decision)) {
+      this.event(`ignored decision "${input.decision}": ${failed ? `allowed are ${failed.allowed.join(', ')}` : 'no step is waiting for one'}`, input.by);
+      return;
+    }
+    this.pendingDecision = input;
+  }
+
+  get workflowId(): string {
+    return this.status.workflowId;
+  }
+
+  event(message: string, actor?: string): void {
+    this.status.events.push({ at: iso(Date.now()), phase: this.status.phase, actor, message });
+  }
+
+  /** Records an operator's action durably (ops.db, log) as well as in the status. */
+  async record(message: string, actor?: string): Promise<void> {
+    this.event(message, actor);
+    await this.acts.recordProcedureEvent({ workflowId: this.workflowId, procedure: this.status.procedure, step: this.status.phase, actor, message });
+  }
+
+  phase(name: string, details: string): void {
+    const now = iso(Date.now());
+    const open = this.status.phases.at(-1);
+    if (open && !open.endedAt) open.endedAt = now;
+    this.status.phases.push({ name, startedAt: now });
+    this.status.phase = name;
+    this.details(details);
+    upsertSearchAttributes([{ key: ATLAS_PHASE, value: name }]);
+  }
+
+  /** The Web UI's "current details": Markdown saying where the procedure is and what comes next. */
+  details(text: string): void {
+    setCurrentDetails(`**${this.status.procedure}**: ${this.status.phase}\n\n${text}`);
+  }
+
+  private setWaiting(what: string | undefined, keyword?: string): void {
+    this.status.waitingFor = what;
+    this.status.state = what ? 'waiting' : 'running';
+    upsertSearchAttributes([{ key: ATLAS_WAITING_FOR, value: what ? (keyword ?? 'person') : null }]);
+  }
+
+  throwIfAborted(): void {
+    if (this.abortRequest) throw new AbortRequested(this.abortRequest);
+  }
+
+  /**
+   * Waits until `done()` holds, for a person. Raises `alertCode` at the start and reminds every
+   * reminderInterval. After `timeout` (when given) calls `onTimeout` once and keeps waiting:
+   * nothing a person must do is ever done by the clock. Abort ends the wait.
+   */
+  async waitForPerson(what: string, keyword: string, done: () => boolean, options: { alertCode: string; timeout?: number; onTimeout?: () => Promise<void> }): Promise<void> {
+    this.setWaiting(what, keyword);
+    const started = Date.now();
+    let timedOut = false;
+    await this.acts.raiseAlert({ code: options.alertCode, level: 'info', message: `${this.status.procedure} ${this.workflowId} waits: ${what}` });
+    try {
+      for (;;) {
+        this.throwIfAborted();
+        let slice = this.reminderInterval;
+        if (options.timeout !== undefined && !timedOut) slice = Math.min(slice, Math.max(1, started + options.timeout - Date.now()));
+        if (await condition(() => done() || this.abortRequest !== undefined, slice)) {
+          this.throwIfAborted();
+          return;
+        }
+        const waited = Date.now() - started;
+        if (options.timeout !== undefined && !timedOut && waited >= options.timeout) {
+          timedOut = true;
+          await options.onTimeout?.();
+          continue;
+        }
+        await this.acts.raiseAlert({
+          code: options.alertCode,
+          level: timedOut ? 'critical' : 'warning',
+          message: `reminder: ${this.status.procedure} ${this.workflowId} has waited ${formatDuration(waited)}: ${what}`,
+          remind: true,
+        });
+      }
+    } finally {
+      this.setWaiting(undefined);
+      await this.acts.resolveAlert({ code: options.alertCode, resolution: this.abortRequest ? 'procedure aborted' : 'done' });
+    }
+  }
+
+  /**
+   * Runs one step. When it still fails after its retries, raises an alert and waits for the
+   * operator: retry, skip (if `skippable`), rollback (if `rollback`), abort. No decision within
+   * decisionTimeout means abort, which every procedure turns into its safe state.
+   */
+  async step<T>(name: string, run: () => Promise<T>, options: StepOptions = {}): Promise<{ value?: T; skipped: boolean }> {
+    for (;;) {
+      this.throwIfAborted();
+      try {
+        return { value: await run(), skipped: false };
+      } catch (err) {
+        if (!(err instanceof ActivityFailure)) throw err;
+        const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
+        if (cause?.type && FATAL_TYPES.has(cause.type)) throw cause;
+        const allowed: Decision[] = ['retry', ...(options.skippable ? (['skip'] as const) : []), ...(options.rollback ? (['rollback'] as const) : []), 'abort'];
+        const error = (cause ?? err.cause ?? err).message;
+        this.status.failedStep = { step: name, error, errorType: cause?.type ?? undefined, allowed, since: iso(Date.now()) };
+        this.status.state = 'failed-step';
+        const code = `procedure-step-failed:${this.workflowId}`;
+        const how = `send signal "decision" with {"decision": "${allowed.join('" | "')}"} or run: atlas-ops decide ${this.workflowId} <${allowed.join('|')}>`;
+        this.details(`Step **${name}** failed after its retries:\n\n> ${error}\n\nDecide: ${how}.\nWith no decision in ${formatDuration(this.decisionTimeout)} the procedure aborts to its safe state.`);
+        this.setWaiting(`a decision on failed step ${name}: ${allowed.join(', ')}`, 'decision');
+        upsertSearchAttributes([{ key: ATLAS_WAITING_FOR, value: 'decision' }]);
+        await this.acts.raiseAlert({ code, level: 'critical', message: `${this.status.procedure} ${this.workflowId}: step ${name} failed: ${error}. ${how}` });
+        const decided = await condition(() => this.pendingDecision !== undefined || this.abortRequest !== undefined, this.decisionTimeout);
+        const decision: Actor & { decision: Decision } = this.abortRequest
+          ? { decision: 'abort', ...this.abortRequest }
+          : decided
+            ? this.pendingDecision!
+            : { decision: 'abort', by: 'timeout', note: `no decision within ${formatDuration(this.decisionTimeout)}` };
+        this.pendingDecision = undefined;
+        this.status.failedStep = undefined;
+        this.setWaiting(undefined);
+        await this.acts.resolveAlert({ code, resolution: `operator decided ${decision.decision}` });
+        await this.record(`step ${name}: decision ${decision.decision}${decision.note ? ` (${decision.note})` : ''}`, decision.by);
+        if (decision.decision === 'retry') continue;
+        if (decision.decision === 'skip') return { skipped: true };
+        if (decision.decision === 'rollback') throw new RollbackRequested(decision);
+        this.abortRequest ??= decision;
+        throw new AbortRequested(this.abortRequest);
+      }
+    }
+  }
+
+  finish(state: ProcedureState, details: string): void {
+    const open = this.status.phases.at(-1);
+    if (open && !open.endedAt) open.endedAt = iso(Date.now());
+    this.status.state = state;
+    this.status.phase = state;
+    this.details(details);
+    upsertSearchAttributes([{ key: ATLAS_PHASE, value: state }]);
+  }
+
+  /** Per-phase durations in ms, for the summary. */
+  phaseDurations(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const p of this.status.phases) {
+      if (p.endedAt) out[p.name] = (out[p.name] ?? 0) + (Date.parse(p.endedAt) - Date.parse(p.startedAt));
+    }
+    return out;
+  }
+}
