@@ -1,0 +1,342 @@
+// The maintenance procedure end to end: the real CLI, the real dev server, a real worker and real
+// SQLite files in a temp Atlas home.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { atlasPaths } from '../src/paths';
+import { listBackups } from '../src/db/snapshot';
+import { integrityProblems, openDatabase, rowCounts } from '../src/db/sqlite';
+import { abortSignal, statusQuery, type ProcedureStatus } from '../workflows/lib/procedure';
+import { rollbackSignal, type MaintenanceResult } from '../workflows/maintenance';
+import { createSchedules, eventually, makeEnv, runCli, schedulePaused, spawnWorker, startWorker, type TestEnv } from './helpers/env';
+
+const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+function counts(file: string): Record<string, number> {
+  const db = openDatabase(file, { readonly: true });
+  try {
+    return rowCounts(db);
+  } finally {
+    db.close();
+  }
+}
+
+/** Garbage over interior pages: what a bad edit or a failing disk does. */
+function corruptInteriorPages(file: string): void {
+  const db = openDatabase(file);
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  db.close();
+  const fd = fs.openSync(file, 'r+');
+  const garbage = crypto.randomBytes(pageSize * 3);
+  fs.writeSync(fd, garbage, 0, garbage.length, pageSize * 2);
+  fs.closeSync(fd);
+}
+
+async function status(t: TestEnv, id: string): Promise<ProcedureStatus> {
+  return t.client.workflow.getHandle(id).query(statusQuery);
+}
+
+async function waitForPhase(t: TestEnv, id: string, phase: string, state?: string): Promise<ProcedureStatus> {
+  return eventually(async () => {
+    const s = await status(t, id);
+    return s.phase === phase && (!state || s.state === state) ? s : undefined;
+  }, 60_000, `${id} in phase ${phase}`);
+}
+
+async function startCli(t: TestEnv, args: string[] = []): Promise<string> {
+  const res = await runCli(t, ['--json', 'maintenance', 'start', '--reason', 'test', ...args]);
+  expect(res.code, res.stderr + res.stdout).toBe(0);
+  return JSON.parse(res.stdout).workflowId as string;
+}
+
+describe('maintenance', () => {
+  let t: TestEnv;
+  let stopWorker: () => Promise<void>;
+
+  beforeAll(async () => {
+    t = await makeEnv();
+    stopWorker = (await startWorker(t)).stop;
+  });
+  afterAll(async () => {
+    await stopWorker?.();
+    await t?.cleanup();
+  });
+  afterEach(async () => {
+    // Each test leaves no maintenance running.
+    for await (const wf of t.client.workflow.list({ query: `TaskQueue = '${t.config.taskQueue}' AND ExecutionStatus = 'Running'` })) {
+      await t.client.workflow.getHandle(wf.workflowId).terminate('test cleanup').catch(() => undefined);
+    }
+    fs.rmSync(atlasPaths(t.home).maintenanceFlag, { force: true });
+  });
+
+  it('runs the whole cycle: pauses, snapshots, waits for edits, verifies, unpauses exactly what it paused', async () => {
+    const paths = atlasPaths(t.home);
+    await createSchedules(t, ['export', 'import', 'backup'], ['backup']);
+    const before = counts(paths.atlasDb);
+    const beforeHash = sha256(paths.atlasDb);
+
+    const id = await startCli(t);
+    const editing = await waitForPhase(t, id, 'edit', 'waiting');
+    expect(editing.waitingFor).toMatch(/edits/);
+
+    // During the edit: the sync schedules are paused with a note naming the procedure; the one the
+    // operator had paused before is left alone; the flag exists; the snapshot is verified.
+    expect(await schedulePaused(t, 'export')).toEqual({ paused: true, note: `paused by maintenance ${id}` });
+    expect(await schedulePaused(t, 'import')).toEqual({ paused: true, note: `paused by maintenance ${id}` });
+    expect(await schedulePaused(t, 'backup')).toEqual({ paused: true, note: 'paused by the operator for testing' });
+    expect(JSON.parse(fs.readFileSync(paths.maintenanceFlag, 'utf8'))).toMatchObject({ workflowId: id, reason: 'test' });
+    const backups = listBackups(paths.backupsDir);
+    expect(backups).toHaveLength(1);
+    const snap = backups[0]!;
+    expect(snap.verified).toBe(true);
+    expect(snap.manifest!.sha256).toBe(sha256(snap.path));
+    expect(snap.manifest!.rowCounts).toEqual(before);
+    expect(snap.manifest!.reason).toContain(id);
+
+    // The operator edits atlas.db.
+    const db = openDatabase(paths.atlasDb, { wal: true });
+    db.prepare("INSERT INTO errors (at, source, level, message) VALUES ('2026-01-01T00:00:00Z', 'ops', 'info', 'edited in maintenance')").run();
+    db.close();
+
+    const resumed = await runCli(t, ['maintenance', 'resume', id, '--by', 'dana', '--note', 'added one error row']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const result = (await t.client.workflow.getHandle(id).result()) as MaintenanceResult;
+
+    expect(result.outcome).toBe('completed');
+    expect(result.pausedSchedules).toEqual(['export', 'import']);
+    expect(result.leftPaused).toEqual(['backup']);
+    expect(result.unpausedSchedules).toEqual(['export', 'import']);
+    expect(result.resumedBy).toBe('dana');
+    expect(result.note).toBe('added one error row');
+    expect(result.integrity).toEqual({ ok: true, problems: [] });
+    expect(result.probe?.journalMode).toBe('wal');
+    expect(Object.keys(result.phaseMs)).toEqual(expect.arrayContaining(['pause', 'snapshot', 'edit', 'verify', 'resume']));
+    expect(result.snapshot?.file).toBe(snap.name);
+    expect((await schedulePaused(t, 'export')).paused).toBe(false);
+    expect((await schedulePaused(t, 'import')).paused).toBe(false);
+    expect(await schedulePaused(t, 'backup')).toEqual({ paused: true, note: 'paused by the operator for testing' });
+    expect(fs.existsSync(paths.maintenanceFlag)).toBe(false);
+    expect(counts(paths.atlasDb).errors).toBe(before.errors! + 1);
+
+    // The snapshot restores byte for byte to the database as it was before the edit.
+    const copy = path.join(t.home, 'restored-copy.db');
+    fs.copyFileSync(snap.path, copy);
+    expect(sha256(copy)).toBe(snap.manifest!.sha256);
+    expect(counts(copy)).toEqual(before);
+    expect(sha256(paths.atlasDb)).not.toBe(beforeHash);
+
+    // Who did what is in ops.db.
+    const ops = openDatabase(paths.opsDb, { readonly: true });
+    const log = ops.prepare('SELECT actor, message FROM procedure_log WHERE workflow_id = ? ORDER BY id').all(id) as { actor: string; message: string }[];
+    ops.close();
+    expect(log.find((r) => r.message.includes('edits done'))?.actor).toBe('dana');
+  });
+
+  it('refuses resume when not editing, for unknown ids and for other workflow types', async () => {
+    const unknown = await runCli(t, ['maintenance', 'resume', 'maintenance-does-not-exist']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/workflow maintenance-does-not-exist does not exist/);
+
+    const id = await startCli(t);
+    await waitForPhase(t, id, 'edit', 'waiting');
+    expect((await runCli(t, ['maintenance', 'resume', id, '--by', 'a'])).code).toBe(0);
+    await t.client.workflow.getHandle(id).result();
+    const again = await runCli(t, ['maintenance', 'resume', id]);
+    expect(again.code).toBe(2);
+    expect(again.stdout + again.stderr).toMatch(/not waiting for edits|not running|completed/i);
+  });
+
+  it('a second maintenance is refused at once, naming the running one', async () => {
+    const first = await startCli(t);
+    await waitForPhase(t, first, 'edit', 'waiting');
+    const second = await runCli(t, ['--json', 'maintenance', 'start', '--reason', 'second']);
+    expect(second.code).toBe(1);
+    const out = JSON.parse(second.stdout);
+    expect(out.started).toBe(false);
+    expect(out.error).toContain(first);
+    await expect(t.client.workflow.getHandle(out.workflowId).result()).rejects.toSatisfy((err: unknown) => {
+      const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+      return cause instanceof ApplicationFailure && cause.type === 'ProcedureConflict';
+    });
+    // The first is untouched and still editing.
+    expect((await status(t, first)).phase).toBe('edit');
+    await runCli(t, ['maintenance', 'abort', first]);
+    const result = (await t.client.workflow.getHandle(first).result()) as MaintenanceResult;
+    expect(result.outcome).toBe('aborted');
+  });
+
+  it('abort during the edit removes the flag, unpauses, keeps the snapshot; --rollback restores it', async () => {
+    const paths = atlasPaths(t.home);
+    await createSchedules(t, ['export', 'import', 'backup']);
+    const id = await startCli(t);
+    await waitForPhase(t, id, 'edit', 'waiting');
+    const before = counts(paths.atlasDb);
+    const db = openDatabase(paths.atlasDb, { wal: true });
+    db.prepare('DELETE FROM errors').run();
+    db.close();
+
+    const aborted = await runCli(t, ['maintenance', 'abort', id, '--rollback', '--by', 'lee', '--note', 'wrong table']);
+    expect(aborted.code, aborted.stderr).toBe(0);
+    const result = (await t.client.workflow.getHandle(id).result()) as MaintenanceResult;
+    expect(result.outcome).toBe('aborted');
+    expect(result.abortedBy).toBe('lee');
+    expect(result.unpausedSchedules).toEqual(['export', 'import', 'backup']);
+    for (const name of ['export', 'import', 'backup']) expect((await schedulePaused(t, name)).paused).toBe(false);
+    expect(fs.existsSync(paths.maintenanceFlag)).toBe(false);
+    expect(counts(paths.atlasDb)).toEqual(before);
+    expect(result.editedFileKeptAs?.[0]).toMatch(/atlas\.db\.failed-edit-\d{8}-\d{6}$/);
+    expect(counts(result.editedFileKeptAs![0]!).errors).toBe(0);
+    expect(listBackups(paths.backupsDir).some((b) => b.name === result.snapshot?.file)).toBe(true);
+  });
+
+  it('abort before anything happened changes nothing (abort in the lock phase)', async () => {
+    await createSchedules(t, ['export', 'import', 'backup']);
+    const id = `maintenance-abort-early-${t.id}`;
+    const handle = await t.client.workflow.signalWithStart('maintenance', {
+      taskQueue: t.config.taskQueue,
+      workflowId: id,
+      args: [{}],
+      signal: abortSignal,
+      signalArgs: [{ by: 'ops' }],
+    });
+    const backupsBefore = listBackups(atlasPaths(t.home).backupsDir).length;
+    const result = (await handle.result()) as MaintenanceResult;
+    expect(result.outcome).toBe('aborted');
+    expect(result.pausedSchedules).toEqual([]);
+    expect(result.snapshot).toBeUndefined();
+    expect(listBackups(atlasPaths(t.home).backupsDir)).toHaveLength(backupsBefore);
+    for (const name of ['export', 'import', 'backup']) expect((await schedulePaused(t, name)).paused).toBe(false);
+  });
+
+  it('an edit that corrupts the database is not resumed; rollback restores the snapshot and keeps the edited file', async () => {
+    const paths = atlasPaths(t.home);
+    await createSchedules(t, ['export', 'import', 'backup']);
+    const id = await startCli(t);
+    await waitForPhase(t, id, 'edit', 'waiting');
+    const before = counts(paths.atlasDb);
+    corruptInteriorPages(paths.atlasDb);
+
+    expect((await runCli(t, ['maintenance', 'resume', id, '--by', 'sam'])).code).toBe(0);
+    const failed = await waitForPhase(t, id, 'verify', 'waiting');
+    expect(failed.waitingFor).toMatch(/rollback/);
+    // Schedules stay paused and the flag stays while the database is broken.
+    expect((await schedulePaused(t, 'export')).paused).toBe(true);
+    expect(fs.existsSync(paths.maintenanceFlag)).toBe(true);
+    // A plain resume is refused now; it needs --force.
+    const plain = await runCli(t, ['maintenance', 'resume', id]);
+    expect(plain.code).toBe(2);
+    expect(plain.stdout + plain.stderr).toMatch(/integrity_check failed/);
+
+    await t.client.workflow.getHandle(id).signal(rollbackSignal, { by: 'sam', note: 'bad edit' });
+    const result = (await t.client.workflow.getHandle(id).result()) as MaintenanceResult;
+    expect(result.outcome).toBe('rolled-back');
+    expect(result.integrity?.ok).toBe(false);
+    const db = openDatabase(paths.atlasDb, { readonly: true });
+    expect(integrityProblems(db)).toEqual([]);
+    db.close();
+    expect(counts(paths.atlasDb)).toEqual(before);
+    const kept = result.editedFileKeptAs!.find((f) => /failed-edit-\d{8}-\d{6}$/.test(f))!;
+    expect(fs.existsSync(kept)).toBe(true);
+    expect((await schedulePaused(t, 'export')).paused).toBe(false);
+    expect(fs.existsSync(paths.maintenanceFlag)).toBe(false);
+  });
+
+  it('a failed step waits for the operator: retry after the cause is fixed continues the procedure', async () => {
+    const paths = atlasPaths(t.home);
+    const real = fs.readFileSync(paths.atlasDb);
+    fs.renameSync(paths.atlasDb, `${paths.atlasDb}.aside`);
+    fs.writeFileSync(paths.atlasDb, 'this is not a database');
+    try {
+      const id = await startCli(t);
+      const failed = await eventually(async () => {
+        const s = await status(t, id);
+        return s.failedStep ? s : undefined;
+      }, 60_000, 'the snapshot step to fail');
+      expect(failed.failedStep).toMatchObject({ step: 'snapshot', errorType: 'DatabaseCorrupt', allowed: ['retry', 'abort'] });
+      expect(failed.failedStep!.error).toMatch(/not a SQLite database/);
+      // skip is not offered for the snapshot: refused at once.
+      const skip = await runCli(t, ['decide', id, 'skip']);
+      expect(skip.code).toBe(2);
+      expect(skip.stdout).toMatch(/retry, abort/);
+      const ops = openDatabase(paths.opsDb, { readonly: true });
+      const alert = ops.prepare("SELECT level FROM alerts WHERE code = ? AND resolved_at IS NULL").get(`procedure-step-failed:${id}`) as { level: string };
+      ops.close();
+      expect(alert.level).toBe('critical');
+
+      fs.rmSync(paths.atlasDb);
+      fs.writeFileSync(paths.atlasDb, real);
+      fs.rmSync(`${paths.atlasDb}.aside`);
+      expect((await runCli(t, ['decide', id, 'retry', '--by', 'kim'])).code).toBe(0);
+      await waitForPhase(t, id, 'edit', 'waiting');
+      await runCli(t, ['maintenance', 'resume', id]);
+      expect(((await t.client.workflow.getHandle(id).result()) as MaintenanceResult).outcome).toBe('completed');
+    } finally {
+      if (fs.existsSync(`${paths.atlasDb}.aside`)) fs.renameSync(`${paths.atlasDb}.aside`, paths.atlasDb);
+    }
+  });
+
+  it('reminds while waiting and raises a critical alert at the edit timeout, but never resumes by itself', async () => {
+    const paths = atlasPaths(t.home);
+    const id = await startCli(t, ['--edit-timeout', '3s', '--reminder-interval', '1s']);
+    await waitForPhase(t, id, 'edit', 'waiting');
+    const ops = openDatabase(paths.opsDb, { readonly: true });
+    const timeoutAlert = await eventually(
+      () => ops.prepare('SELECT level FROM alerts WHERE code = ? AND resolved_at IS NULL').get(`maintenance-edit-timeout:${id}`) as { level: string } | undefined,
+      30_000,
+      'the edit-timeout alert',
+    );
+    expect(timeoutAlert.level).toBe('critical');
+    const reminders = ops.prepare('SELECT occurrences FROM alerts WHERE code = ?').pluck().get(`maintenance-edit:${id}`) as number;
+    ops.close();
+    expect(reminders).toBeGreaterThanOrEqual(2);
+    expect((await status(t, id)).phase).toBe('edit');
+    await runCli(t, ['maintenance', 'resume', id]);
+    expect(((await t.client.workflow.getHandle(id).result()) as MaintenanceResult).outcome).toBe('completed');
+  });
+
+  it('rejects bad input from the Web UI at once, naming the field', async () => {
+    const handle = await t.client.workflow.start('maintenance', {
+      taskQueue: t.config.taskQueue,
+      workflowId: `maintenance-bad-input-${t.id}`,
+      args: [{ editTimeout: 'soon', reason: 'x' }],
+    });
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+    expect(cause.type).toBe('InvalidInput');
+    expect(cause.message).toMatch(/editTimeout: "soon" is not a duration/);
+    const unknown = await t.client.workflow.start('maintenance', { taskQueue: t.config.taskQueue, workflowId: `maintenance-bad-field-${t.id}`, args: [{ reasn: 'typo' }] });
+    const err2 = await unknown.result().catch((e: unknown) => e);
+    expect(((err2 as WorkflowFailedError).cause as ApplicationFailure).message).toMatch(/reasn: unknown field/);
+  });
+});
+
+describe('maintenance survives a killed worker', () => {
+  it('SIGKILL during the edit wait, a new worker, and the cycle completes with one snapshot', async () => {
+    const t = await makeEnv();
+    await createSchedules(t, ['export', 'import', 'backup']);
+    let worker = spawnWorker(t);
+    try {
+      const id = await startCli(t);
+      await waitForPhase(t, id, 'edit', 'waiting');
+      worker.kill('SIGKILL');
+      await new Promise((r) => worker.once('exit', r));
+      worker = spawnWorker(t);
+      await waitForPhase(t, id, 'edit', 'waiting');
+      expect((await runCli(t, ['maintenance', 'resume', id, '--by', 'night-shift'])).code).toBe(0);
+      const result = (await t.client.workflow.getHandle(id).result()) as MaintenanceResult;
+      expect(result.outcome).toBe('completed');
+      expect(result.resumedBy).toBe('night-shift');
+      expect(listBackups(atlasPaths(t.home).backupsDir)).toHaveLength(1);
+      expect(result.unpausedSchedules).toEqual(['export', 'import', 'backup']);
+      for (const name of ['export', 'import', 'backup']) expect((await schedulePaused(t, name)).paused).toBe(false);
+    } finally {
+      worker.kill('SIGKILL');
+      await t.cleanup();
+    }
+  });
+});
