@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadConfig, type AtlasConfig } from './config';
 import { ensureHome } from './home';
 import { applySchedules } from './schedules';
-import { startDevServer, type DevServer } from './temporal/dev-server';
+import { portFree, startDevServer, type DevServer } from './temporal/dev-server';
 import { connectClient } from './temporal/connect';
 import { createAtlasWorker, type AtlasWorker } from './worker';
 
@@ -28,6 +28,10 @@ export interface DevStack {
 
 export async function startDev(options: DevOptions): Promise<DevStack> {
   const home = path.resolve(options.home);
+  // Refuse a taken port before creating anything, so a failed start leaves no half-made home.
+  for (const [flag, port] of [['--port', options.port], ['--ui-port', options.uiPort]] as const) {
+    if (!(await portFree(port))) throw new Error(`${flag} ${port}: already in use on 127.0.0.1 (another Temporal server? pick another port)`);
+  }
   const setup = ensureHome(home, { demo: true });
   if (setup.createdAtlasDb) options.log(`created a demo Atlas home in ${home} (${setup.seeded?.tasks} tasks, ${setup.seeded?.pending} pending approvals)`);
   const config = loadConfig({

@@ -10,19 +10,14 @@ import { openDatabase } from '../db/sqlite';
 import { EXIT, configFor, globals, output, parseIntOption } from './common';
 import { registeredWorkflowTypes } from './schedules';
 
-function onStopSignal(stop: () => Promise<void>): void {
+/** Calls `stop` once on the first SIGINT or SIGTERM; the command's own await then ends the process. */
+function onStopSignal(stop: () => void): void {
   let stopping = false;
   const handler = (signal: string) => {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`\natlas-ops: ${signal}, stopping…\n`);
-    stop().then(
-      () => process.exit(EXIT.ok),
-      (err: Error) => {
-        process.stderr.write(`atlas-ops: ${err.message}\n`);
-        process.exit(EXIT.failed);
-      },
-    );
+    stop();
   };
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));
@@ -45,8 +40,18 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
         log: (line) => process.stdout.write(`atlas-ops: ${line}\n`),
       });
       process.stdout.write(`atlas-ops: ready. In another shell: npx atlas-ops maintenance start --wait   (Ctrl-C stops everything)\n`);
-      onStopSignal(() => stack.stop());
-      await stack.running;
+      // Ends when a signal has stopped everything (worker, then server), or when the worker dies.
+      let stopRequested = false;
+      const stopped = new Promise<void>((resolve, reject) => onStopSignal(() => {
+        stopRequested = true;
+        stack.stop().then(resolve, reject);
+      }));
+      const died = stack.running.then(async () => {
+        if (stopRequested) return stopped;
+        await stack.stop();
+        throw new Error('the worker stopped unexpectedly; the dev server was stopped too');
+      });
+      await Promise.race([stopped, died]);
       return EXIT.ok;
     }));
 
@@ -58,7 +63,7 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
       requireHome(config);
       const worker = await createAtlasWorker(config, { workflowBundlePath: process.env.ATLAS_WORKFLOW_BUNDLE || undefined });
       process.stdout.write(`atlas-ops worker: ${config.temporal.address} namespace ${config.temporal.namespace}, queues ${worker.taskQueue} and ${worker.hostQueue}, home ${config.home}\n`);
-      onStopSignal(async () => worker.shutdown());
+      onStopSignal(() => worker.shutdown());
       await worker.run();
       return EXIT.ok;
     }));

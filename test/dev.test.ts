@@ -1,0 +1,134 @@
+// `npm start` (atlas-ops dev) for real: its own Temporal dev server with the Web UI, the worker, the
+// schedules and a demo home; SIGTERM stops everything and the next start keeps the state.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../src/temporal/dev-server';
+import { openDatabase, rowCounts } from '../src/db/sqlite';
+import { REPO, eventually, runCli } from './helpers/env';
+
+interface Dev {
+  child: ChildProcess;
+  output: () => string;
+}
+
+function startDev(home: string, port: number, uiPort: number): Dev {
+  let out = '';
+  const child = spawn(process.execPath, [path.join(REPO, 'bin', 'atlas-ops.js'), '--home', home, 'dev', '--port', String(port), '--ui-port', String(uiPort)], {
+    env: { ...process.env, ATLAS_HOST: 'devhost', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, output: () => out };
+}
+
+function stop(dev: Dev): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (dev.child.exitCode !== null) return resolve(dev.child.exitCode);
+    dev.child.once('exit', (code) => resolve(code));
+    dev.child.kill('SIGTERM');
+  });
+}
+
+describe('atlas-ops dev', () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-dev-'));
+  let dev: Dev | undefined;
+  afterAll(async () => {
+    if (dev) await stop(dev);
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('brings up the server, UI, worker and demo home; a restart keeps a running procedure', async () => {
+    const [port, uiPort] = [await freePort(), await freePort()];
+    dev = startDev(home, port, uiPort);
+    await eventually(() => dev!.output().includes('ready.'), 120_000, `dev to be ready:\n${dev.output()}`);
+    expect(dev.output()).toContain(`Temporal gRPC  127.0.0.1:${port}`);
+    expect(dev.output()).toContain(`Temporal Web UI http://127.0.0.1:${uiPort}`);
+
+    // The demo home: schema v1 with seeded data, ops.db, and the Temporal state file.
+    const db = openDatabase(path.join(home, 'data', 'atlas.db'), { readonly: true });
+    const counts = rowCounts(db);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+    expect(counts.tasks).toBe(200);
+    expect(counts.approvals).toBeGreaterThan(0);
+    expect(fs.existsSync(path.join(home, 'temporal.db'))).toBe(true);
+
+    // The Web UI answers on its port.
+    const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
+    expect(ui.status).toBe(200);
+
+    const env = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, ATLAS_HOME: home, ATLAS_HOST: 'devhost' };
+    const schedulesBefore = await runCli(undefined, ['--json', 'schedules', 'list'], env);
+    expect(schedulesBefore.code, schedulesBefore.stderr).toBe(0);
+    const start = await runCli(undefined, ['--json', 'maintenance', 'start', '--reason', 'survive a restart'], env);
+    expect(start.code, start.stderr).toBe(0);
+    const { workflowId } = JSON.parse(start.stdout) as { workflowId: string };
+    await eventually(async () => JSON.parse((await runCli(undefined, ['--json', 'maintenance', 'status', workflowId], env)).stdout).phase === 'edit', 60_000, 'edit phase');
+
+    // SIGTERM stops everything cleanly: exit 0, nothing left listening.
+    expect(await stop(dev)).toBe(0);
+    const probe = await runCli(undefined, ['schedules', 'list'], env);
+    expect(probe.code).toBe(4);
+
+    // The next start keeps the state: the procedure is still waiting for edits, and completes.
+    dev = startDev(home, port, uiPort);
+    await eventually(() => dev!.output().includes('ready.'), 120_000, `dev to be ready again:\n${dev.output()}`);
+    expect(dev.output()).not.toContain('created a demo Atlas home');
+    const schedulesAfter = await runCli(undefined, ['--json', 'schedules', 'list'], env);
+    expect(JSON.parse(schedulesAfter.stdout).map((s: { id: string }) => s.id)).toEqual(JSON.parse(schedulesBefore.stdout).map((s: { id: string }) => s.id));
+    await eventually(async () => JSON.parse((await runCli(undefined, ['--json', 'maintenance', 'status', workflowId], env)).stdout).phase === 'edit', 60_000, 'edit phase after restart');
+    const resume = await runCli(undefined, ['--json', 'maintenance', 'resume', workflowId, '--by', 'test'], env);
+    expect(resume.code, resume.stdout + resume.stderr).toBe(0);
+    const done = await eventually(async () => {
+      const s = JSON.parse((await runCli(undefined, ['--json', 'status', workflowId], env)).stdout);
+      return s.execution === 'COMPLETED' ? s : undefined;
+    }, 60_000, 'completion');
+    expect(done.result.outcome).toBe('completed');
+  });
+
+  it('refuses a port that is already taken, naming it', async () => {
+    const port = await freePort();
+    const blocker = (await import('node:net')).createServer().listen(port, '127.0.0.1');
+    try {
+      const res = await runCli(undefined, ['--home', path.join(home, 'other'), 'dev', '--port', String(port), '--ui-port', String(await freePort())]);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toContain(`--port ${port}: already in use`);
+      expect(fs.existsSync(path.join(home, 'other'))).toBe(false);
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe('the Temporal CLI installer', () => {
+  it('without the CLI and without Go it stops with a message saying how to install it', () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-nogo-'));
+    const res = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'install-temporal-cli.js')], {
+      env: { PATH: empty, XDG_CACHE_HOME: empty, HOME: empty },
+      encoding: 'utf8',
+    });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(/Temporal CLI was not found and Go is not installed/);
+    expect(res.stderr).toMatch(/TEMPORAL_CLI=/);
+    // From `npm install` the same situation must not fail the install.
+    const soft = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'install-temporal-cli.js'), '--if-missing'], {
+      env: { PATH: empty, XDG_CACHE_HOME: empty, HOME: empty },
+      encoding: 'utf8',
+    });
+    expect(soft.status).toBe(0);
+    fs.rmSync(empty, { recursive: true, force: true });
+  });
+
+  it('a TEMPORAL_CLI that is not executable is named in the error', () => {
+    const res = spawnSync(process.execPath, [path.join(REPO, 'scripts', 'install-temporal-cli.js')], {
+      env: { ...process.env, TEMPORAL_CLI: '/nonexistent/temporal' },
+      encoding: 'utf8',
+    });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toContain('TEMPORAL_CLI=/nonexistent/temporal is not an executable file');
+  });
+});
