@@ -340,3 +340,41 @@ describe('maintenance survives a killed worker', () => {
     }
   });
 });
+
+describe('maintenance with sqlite-web', () => {
+  it('starts sqlite-web on 127.0.0.1 only for the edit and stops it on resume', async () => {
+    const { which } = await import('../src/command-runner');
+    const { freePort } = await import('../src/temporal/dev-server');
+    const os = await import('node:os');
+    const net = await import('node:net');
+    if (!which('sqlite_web')) throw new Error('sqlite_web is not installed: .ci/run installs it with `pip install sqlite-web`');
+    const port = await freePort();
+    const t = await makeEnv({ 'sqliteWeb.port': port });
+    const { stop } = await startWorker(t);
+    try {
+      const id = await startCli(t, ['--sqlite-web']);
+      const editing = await waitForPhase(t, id, 'edit', 'waiting');
+      expect((editing.facts as { sqliteWeb?: { started: boolean; url: string } }).sqliteWeb).toMatchObject({ started: true, url: `http://127.0.0.1:${port}` });
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('atlas.db');
+      // Bound to loopback only: another address of this host refuses the connection.
+      const external = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+      if (external) {
+        const reachable = await new Promise<boolean>((resolve) => {
+          const s = net.connect({ host: external, port });
+          s.once('connect', () => (s.destroy(), resolve(true)));
+          s.once('error', () => resolve(false));
+        });
+        expect(reachable).toBe(false);
+      }
+      expect((await runCli(t, ['maintenance', 'resume', id])).code).toBe(0);
+      await t.client.workflow.getHandle(id).result();
+      await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+      expect(fs.existsSync(path.join(t.home, 'run', 'sqlite-web.pid'))).toBe(false);
+    } finally {
+      await stop();
+      await t.cleanup();
+    }
+  });
+});
