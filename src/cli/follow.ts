@@ -16,6 +16,9 @@ export async function queryStatus(handle: WorkflowHandle): Promise<ProcedureStat
   }
 }
 
+const STARTING = new Set(['start', 'lock']);
+const ENDED = new Set(['completed', 'aborted', 'rolled-back', 'failed']);
+
 /** The describe() status name of a workflow: RUNNING, COMPLETED, FAILED, … */
 async function executionStatus(handle: WorkflowHandle): Promise<string> {
   return (await handle.describe()).status.name;
@@ -37,7 +40,8 @@ export async function waitUntilStarted(handle: WorkflowHandle, timeoutMs = 20_00
       }
     }
     const status = await queryStatus(handle);
-    if (status && !['start', 'lock'].includes(status.phase)) return { status };
+    // A procedure that ended is reported from its result on the next turn, not from its last status.
+    if (status && !STARTING.has(status.phase) && !ENDED.has(status.state)) return { status };
     await sleep(200);
   }
   return {};

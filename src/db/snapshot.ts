@@ -1,5 +1,6 @@
 // Verified local backups of atlas.db (PRODUCT.md §1, §5 invariant 2): a consistent copy taken while
 // the Atlas app keeps writing, integrity-checked before it counts, with a manifest beside it.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -87,7 +88,19 @@ interface ThreadResult {
 
 const FLUSH_EVERY_BYTES = 32 << 20;
 
-/** Copies and verifies in a worker thread; see snapshot-thread.js for why. */
+/** sha256 of a file, streamed; also fsyncs it, since every byte was just read anyway. */
+async function hashFile(file: string): Promise<{ sha256: string; ms: number }> {
+  const t0 = Date.now();
+  const hash = crypto.createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 4 << 20 })) hash.update(chunk as Buffer);
+  fsyncPath(file);
+  return { sha256: hash.digest('hex'), ms: Date.now() - t0 };
+}
+
+/**
+ * Copies and verifies in a worker thread (see snapshot-thread.js for why), hashing the copy here
+ * while the thread runs integrity_check on it.
+ */
 function copyInThread(source: string, target: string, onProgress?: (bytes: number) => void): Promise<ThreadResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(path.join(__dirname, 'snapshot-thread.js'), { workerData: { source, target } });
@@ -106,19 +119,30 @@ function copyInThread(source: string, target: string, onProgress?: (bytes: numbe
         /* not created yet */
       }
     }, 100);
+    let hashing: Promise<{ sha256: string; ms: number }> | undefined;
     let settled = false;
-    worker.once('message', (msg: ThreadResult) => {
+    const fail = (err: Error) => {
       settled = true;
-      if (msg.ok) resolve(msg);
-      else reject(Object.assign(new Error(msg.error?.message ?? 'backup failed'), { code: msg.error?.code }));
-    });
-    worker.once('error', (err) => {
-      settled = true;
+      clearInterval(ticker);
       reject(err);
+    };
+    worker.on('message', (msg: ThreadResult & { copied?: boolean }) => {
+      if (msg.copied) {
+        clearInterval(ticker);
+        hashing = hashFile(target);
+        hashing.catch(() => undefined);
+        return;
+      }
+      settled = true;
+      clearInterval(ticker);
+      if (!msg.ok) return reject(Object.assign(new Error(msg.error?.message ?? 'backup failed'), { code: msg.error?.code }));
+      if (!hashing) return reject(new Error('backup thread finished without copying'));
+      hashing.then((h) => resolve({ ...msg, sha256: h.sha256, hashMs: h.ms }), reject);
     });
+    worker.once('error', fail);
     worker.once('exit', (code) => {
       clearInterval(ticker);
-      if (!settled) reject(new Error(`backup thread exited with code ${code}`));
+      if (!settled) fail(new Error(`backup thread exited with code ${code}`));
     });
   });
 }
