@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { startDev } from '../dev';
 import { createAtlasWorker } from '../worker';
 import { requireHome } from '../config';
-import { atlasPaths } from '../paths';
+import { ensureHome } from '../home';
 import { migrateAtlas } from '../db/atlas-schema';
 import { seedDemo } from '../db/demo-seed';
 import { openDatabase } from '../db/sqlite';
@@ -78,7 +78,7 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
       const o = cmd.opts();
       const config = configFor(cmd);
       requireHome(config);
-      const paths = atlasPaths(config.home);
+      const { paths } = ensureHome(config.home);
       const db = openDatabase(paths.atlasDb, { create: true, wal: true });
       try {
         migrateAtlas(db);
