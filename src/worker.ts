@@ -5,6 +5,7 @@ import { DefaultLogger, NativeConnection, Worker, Runtime, makeTelemetryFilterSt
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities';
 import { hostTaskQueue, type AtlasConfig } from './config';
+import { killInterceptor, parseKillPoint } from './faults';
 import { connectClient } from './temporal/connect';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 
@@ -52,11 +53,14 @@ export async function createAtlasWorker(config: AtlasConfig, options: WorkerOpti
     ...workflowSource,
     activities: workflowQueue,
   });
+  const killPoint = parseKillPoint(process.env.ATLAS_FAULT_KILL);
+  if (killPoint) process.stderr.write(`atlas-ops worker: FAULT INJECTION: will SIGKILL itself ${killPoint.when} ${killPoint.activity}\n`);
   const hostWorker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: hostTaskQueue(config),
     activities: host,
+    interceptors: killPoint ? { activity: [killInterceptor(killPoint)] } : undefined,
   });
   return {
     taskQueue: config.taskQueue,

@@ -7,6 +7,7 @@ import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { WORKFLOWS_PATH } from '../src/worker';
+import { faultTable, resetFaults } from './faults/report';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,6 +22,7 @@ let scratch: string | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-ops-test-'));
+  resetFaults();
   const port = await freePort();
   const [dev, bundle] = await Promise.all([
     startDevServer({ port, headless: true, dbFile: path.join(scratch, 'temporal.db'), logFile: path.join(scratch, 'temporal.log') }),
@@ -35,6 +37,11 @@ export async function setup(project: TestProject): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
+  const table = faultTable();
+  if (!table.startsWith('no fault')) {
+    fs.writeFileSync(path.join(__dirname, '..', 'test-artifacts', 'faults.md'), `${table}\n`);
+    console.log(`\nFault suite:\n${table}\n`);
+  }
   await server?.stop();
   if (scratch && !process.env.ATLAS_KEEP_TEST_FILES) fs.rmSync(scratch, { recursive: true, force: true });
 }

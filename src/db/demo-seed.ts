@@ -1,6 +1,8 @@
 // `atlas-ops demo seed`: realistic Atlas data for a demo home, benchmarks and tests.
 // Deterministic for a given seed, so a test can know its answers.
-import type { Db } from './sqlite';
+import fs from 'node:fs';
+import { migrateAtlas } from './atlas-schema';
+import { openDatabase, type Db } from './sqlite';
 
 const AGENTS = ['planner', 'researcher', 'coder', 'reviewer', 'ops-bot'];
 const VERBS = ['Draft', 'Review', 'Refactor', 'Summarise', 'Migrate', 'Triage', 'Publish'];
@@ -100,4 +102,30 @@ export function seedDemo(db: Db, options: SeedOptions = {}): SeedResult {
     }
   })();
   return result;
+}
+
+/**
+ * Grows a real Atlas database (created with the schema and demo data when missing) with error rows
+ * until the file is about `megabytes`: for benchmarks and tests that need a large file.
+ */
+export function padAtlasDb(file: string, megabytes: number): number {
+  const db = openDatabase(file, { create: true, wal: true });
+  try {
+    migrateAtlas(db);
+    if ((db.prepare('SELECT count(*) FROM tasks').pluck().get() as number) === 0) seedDemo(db, { tasks: 2000 });
+    const insert = db.prepare('INSERT INTO errors (at, source, level, message, resolved_at) VALUES (?, ?, ?, ?, ?)');
+    const pad = 'x'.repeat(900);
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const target = megabytes * 1024 * 1024;
+    let n = 0;
+    while ((db.pragma('page_count', { simple: true }) as number) * pageSize < target) {
+      db.transaction(() => {
+        for (let i = 0; i < 20_000; i++) insert.run('2026-01-01T00:00:00.000Z', 'bulk', 'info', `${pad}${n++}`, '2026-01-01T01:00:00.000Z');
+      })();
+    }
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+  return fs.statSync(file).size;
 }

@@ -182,8 +182,10 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<BackupMani
   let name = backupName(now);
   for (let n = 2; fs.existsSync(path.join(backupsDir, name)); n++) name = backupName(now, n);
   const final = path.join(backupsDir, name);
-  const partial = path.join(backupsDir, `.${name}.partial`);
-  fs.rmSync(partial, { force: true });
+  // A step killed mid-copy leaves its partial file; named by the step's key, the retry removes it.
+  const partialId = options.idempotencyKey ? crypto.createHash('sha1').update(options.idempotencyKey).digest('hex').slice(0, 16) : name;
+  const partial = path.join(backupsDir, `.${partialId}.partial`);
+  for (const leftover of [partial, `${partial}-journal`, `${partial}-wal`, `${partial}-shm`]) fs.rmSync(leftover, { force: true });
 
   const totalBytes = fs.statSync(source).size + (fs.existsSync(`${source}-wal`) ? fs.statSync(`${source}-wal`).size : 0);
   let result: ThreadResult;

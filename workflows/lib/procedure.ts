@@ -125,8 +125,10 @@ export class Procedure {
       maximumInterval: '30s',
       maximumAttempts: options.stepAttempts ?? 4,
     };
-    this.acts = proxyActivities<HostActivities>({ taskQueue: context.hostQueue, startToCloseTimeout: '2m', retry });
-    this.long = proxyActivities<HostActivities>({ taskQueue: context.hostQueue, startToCloseTimeout: '6h', heartbeatTimeout: '1m', retry });
+    // Short activities: a worker that dies in one is noticed after startToClose, so keep it short.
+    this.acts = proxyActivities<HostActivities>({ taskQueue: context.hostQueue, startToCloseTimeout: '30s', retry });
+    // Long activities heartbeat at least every few seconds; a dead worker is noticed after heartbeatTimeout.
+    this.long = proxyActivities<HostActivities>({ taskQueue: context.hostQueue, startToCloseTimeout: '6h', heartbeatTimeout: '30s', retry });
     this.status = {
       procedure: name,
       workflowId: info.workflowId,

@@ -1,0 +1,49 @@
+// `npm run bench`: runs every benchmark under bench/ one after another (never in parallel: each
+// measures ratios side by side and must have the machine to itself) and writes bench/RESULTS.md
+// with the machine, the date and each benchmark's output.
+//
+//   npm run bench                 # default sizes (minutes)
+//   npm run bench -- --full       # the sizes of PRODUCT.md §6 (1 GB databases, 1M tasks; long)
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const full = process.argv.includes('--full');
+const only = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1];
+const dir = __dirname;
+const benches = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.ts') && f !== 'run.ts')
+  .filter((f) => !only || f.startsWith(only))
+  .sort();
+
+/** Sizes per benchmark: defaults keep `npm run bench` to minutes; --full uses the targets' sizes. */
+const ARGS: Record<string, { quick: string[]; full: string[] }> = {
+  'maintenance.ts': { quick: ['--mb=200', '--runs=3'], full: ['--mb=1024', '--runs=3'] },
+};
+
+const sections: string[] = [];
+for (const file of benches) {
+  const args = (full ? ARGS[file]?.full : ARGS[file]?.quick) ?? (full ? ['--full'] : []);
+  process.stderr.write(`bench: ${file} ${args.join(' ')}\n`);
+  const t0 = Date.now();
+  const res = spawnSync(process.execPath, [path.join(dir, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(dir, file), ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  const lines = (res.stdout ?? '').split('\n').filter((l) => l.trim() && !/\[(INFO|WARN)\]/.test(l));
+  sections.push(
+    `## ${file} ${args.join(' ')}\n\n${res.status === 0 ? '' : `**failed (exit ${res.status})**: ${(res.stderr ?? '').split('\n').slice(-5).join(' ')}\n\n`}` +
+      '```\n' + `${lines.join('\n')}\n` + '```\n\n' + `(${Math.round((Date.now() - t0) / 1000)} s)\n`,
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const header =
+  `# Benchmark results\n\nWritten by \`npm run bench${full ? ' -- --full' : ''}\` on ${new Date().toISOString()}: ` +
+  `${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}.\n` +
+  'Each benchmark measures its anchor in the same run and prints the ratio.\n\n';
+fs.writeFileSync(path.join(dir, 'RESULTS.md'), header + sections.join('\n'));
+process.stderr.write(`bench: wrote ${path.join(dir, 'RESULTS.md')}\n`);
