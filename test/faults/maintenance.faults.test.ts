@@ -26,7 +26,8 @@ const KILL_POINTS = [
   'releaseDbLock:before',
 ];
 
-describe('maintenance under SIGKILL', () => {
+// Concurrent: each case mostly waits for Temporal to notice the dead worker (activity timeouts).
+describe.concurrent('maintenance under SIGKILL', () => {
   for (const point of KILL_POINTS) {
     it(`completes exactly once when the worker dies at ${point}`, async () => {
       const t = await makeEnv();
