@@ -2,3 +2,4 @@
 // procedures from the Web UI by these names.
 export { maintenance } from './maintenance';
 export { sheetsExport, sheetsImport } from './sheets-sync';
+export { sheetsOutage } from './sheets-outage';

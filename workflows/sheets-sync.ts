@@ -25,16 +25,12 @@ const context = proxyActivities<WorkflowQueueActivities>({ startToCloseTimeout: 
 /** Retries for 429/5xx/network: backoff, or the API's Retry-After when it sent one (nextRetryDelay). */
 export const SYNC_RETRY = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 } as const;
 
-async function syncActivities(hostQueue: string | undefined): Promise<HostActivities> {
-  const queue = hostQueue ?? (await context.procedureContext()).hostQueue;
-  // A heartbeat every 2 s while a run waits on the network: a killed worker's run is retried within 20 s.
-  return proxyActivities<HostActivities>({ taskQueue: queue, startToCloseTimeout: '15m', heartbeatTimeout: '20s', retry: SYNC_RETRY });
-}
-
-async function recorder(hostQueue: string | undefined): Promise<HostActivities> {
-  const queue = hostQueue ?? (await context.procedureContext()).hostQueue;
-  return proxyActivities<HostActivities>({ taskQueue: queue, startToCloseTimeout: '1m', retry: { maximumAttempts: 10 } });
-}
+// Proxies are built synchronously: an activity proxy returned from an async function would be
+// probed for `.then` and schedule an activity of that name.
+// A heartbeat every 2 s while a run waits on the network: a killed worker's run is retried within 20 s.
+const syncActivities = (queue: string) =>
+  proxyActivities<HostActivities>({ taskQueue: queue, startToCloseTimeout: '15m', heartbeatTimeout: '20s', retry: SYNC_RETRY });
+const recorder = (queue: string) => proxyActivities<HostActivities>({ taskQueue: queue, startToCloseTimeout: '1m', retry: { maximumAttempts: 10 } });
 
 function describe(r: SyncRunResult): string {
   if (r.skipped) return `skipped: ${r.skipped} (the maintenance flag is set)`;
@@ -46,7 +42,8 @@ function describe(r: SyncRunResult): string {
 
 async function runSync(direction: 'export' | 'import', hostQueue: string | undefined, dryRun: boolean, call: (acts: HostActivities, workflowId: string) => Promise<SyncRunResult>): Promise<SyncRunResult> {
   const { workflowId, startTime } = workflowInfo();
-  const acts = await syncActivities(hostQueue);
+  const queue = hostQueue ?? (await context.procedureContext()).hostQueue;
+  const acts = syncActivities(queue);
   try {
     const result = await call(acts, workflowId);
     setCurrentDetails(`**sheets ${direction}**: ${describe(result)}${result.changes.length ? `\n\n${result.changes.map((c) => `- ${c}`).join('\n')}` : ''}`);
@@ -58,7 +55,7 @@ async function runSync(direction: 'export' | 'import', hostQueue: string | undef
     const message = cause?.message ?? err.message;
     let outage = '';
     if (!dryRun) {
-      const rec = await (await recorder(hostQueue)).recordSyncFailure({ direction, workflowId, startedAt: startTime.toISOString(), errorType: type, message, detectOutage: true });
+      const rec = await recorder(queue).recordSyncFailure({ direction, workflowId, startedAt: startTime.toISOString(), errorType: type, message, detectOutage: true });
       if (rec.outage) outage = ` Outage procedure ${rec.outage.workflowId} ${rec.outage.started ? 'started' : 'already running'}: ${rec.outage.reason}.`;
     }
     setCurrentDetails(`**sheets ${direction}** failed (${type}): ${message}${outage}`);
