@@ -108,7 +108,7 @@ export function classify(err: unknown, what: string, spreadsheetId: string): She
   if (err instanceof SheetsError) return err;
   const e = err as { status?: number; response?: { status?: number; headers?: unknown; data?: { error?: { message?: string } } }; message?: string; code?: unknown };
   const status = e.response?.status ?? e.status;
-  const apiMessage = e.response?.data?.error?.message ?? e.message ?? String(err);
+  const apiMessage = (e.response?.data?.error?.message ?? e.message ?? String(err)).replace(/\.+$/, '');
   const base = `${what}: ${apiMessage}`;
   const opts = { status, cause: err };
   switch (true) {
