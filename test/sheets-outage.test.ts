@@ -10,7 +10,7 @@ import { openOpsDb } from '../src/db/ops-db';
 import { atlasPaths } from '../src/paths';
 import { singletonId } from '../src/temporal/start';
 import { createSchedules, eventually, makeEnv, runCli, schedulePaused, startWorker, uid, type TestEnv } from './helpers/env';
-import { withSheets, type SheetsFixture } from './helpers/sheets';
+import { pendingApprovals, withSheets, type SheetsFixture } from './helpers/sheets';
 
 let t: TestEnv;
 let s: SheetsFixture;
@@ -28,14 +28,7 @@ const statuses = (ids: string[]) => {
     db.close();
   }
 };
-const pending = () => {
-  const db = openDatabase(atlasPaths(t.home).atlasDb, { readonly: true });
-  try {
-    return db.prepare("SELECT id FROM approvals WHERE status = 'pending' ORDER BY requested_at, id").pluck().all() as string[];
-  } finally {
-    db.close();
-  }
-};
+const pending = () => pendingApprovals(t);
 const alert = (code: string) => {
   const db = openOpsDb(atlasPaths(t.home).opsDb);
   try {

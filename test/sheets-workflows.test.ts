@@ -10,7 +10,7 @@ import { openOpsDb } from '../src/db/ops-db';
 import { atlasPaths } from '../src/paths';
 import { exportApprovals } from '../src/sheets/sync';
 import { eventually, makeEnv, runCli, spawnWorker, startWorker, uid, type TestEnv } from './helpers/env';
-import { withSheets, type SheetsFixture } from './helpers/sheets';
+import { pendingApprovals, withSheets, type SheetsFixture } from './helpers/sheets';
 
 let t: TestEnv;
 let s: SheetsFixture;
@@ -47,14 +47,7 @@ const approvals = (ids: string[]) => {
   }
 };
 
-const pending = () => {
-  const db = openDatabase(atlasPaths(t.home).atlasDb, { readonly: true });
-  try {
-    return db.prepare("SELECT id FROM approvals WHERE status = 'pending' ORDER BY requested_at, id").pluck().all() as string[];
-  } finally {
-    db.close();
-  }
-};
+const pending = () => pendingApprovals(t);
 
 describe('sheets sync workflows', () => {
   beforeEach(async () => {

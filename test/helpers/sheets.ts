@@ -1,6 +1,8 @@
 // The Sheets emulator beside a test environment, and a "human" who types into the sheet the way a
 // person does in the Sheets UI (USER_ENTERED), addressed by approval id so sorted rows do not matter.
 import type { AtlasConfig } from '../../src/config';
+import { openDatabase } from '../../src/db/sqlite';
+import { atlasPaths } from '../../src/paths';
 import { startHomeEmulator, type SheetsEmulator } from '../../src/sheets-emulator';
 import { columnIndex } from '../../src/sheets-emulator/a1';
 import type { Cell } from '../../src/sheets-emulator/store';
@@ -53,4 +55,14 @@ export async function withSheets(t: TestEnv, overrides: Partial<AtlasConfig['she
     writes: () => emu.stats().writes,
     close: () => emu.close(),
   };
+}
+
+/** Pending approval ids of the test's atlas.db, in export order. */
+export function pendingApprovals(t: TestEnv): string[] {
+  const db = openDatabase(atlasPaths(t.home).atlasDb, { readonly: true });
+  try {
+    return db.prepare("SELECT id FROM approvals WHERE status = 'pending' ORDER BY requested_at, id").pluck().all() as string[];
+  } finally {
+    db.close();
+  }
 }
