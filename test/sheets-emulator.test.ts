@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { google, type sheets_v4 } from 'googleapis';
-import { startSheetsEmulator, type SheetsEmulator } from '../src/sheets-emulator';
+import { startHomeEmulator, startSheetsEmulator, type SheetsEmulator } from '../src/sheets-emulator';
+import { runCli } from './helpers/env';
 import { columnLetters, parseA1 } from '../src/sheets-emulator/a1';
 import { parseFault } from '../src/sheets-emulator/faults';
 import { EmulatorStore } from '../src/sheets-emulator/store';
@@ -104,5 +105,40 @@ describe('sheets emulator', () => {
     expect(refused.status).toBe(400);
     expect(() => parseFault({ kind: 'latency' })).toThrow(/latencyMs: required/);
     expect(() => parseFault({ kind: 500, count: 0 })).toThrow(/count/);
+  });
+});
+
+describe('atlas-ops sheets-emulator', () => {
+  it('show, set (as a person types), fault and stats against a running emulator', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sheets-emu-home-'));
+    const server = await startHomeEmulator(home, { spreadsheetId: 'cli-sheet' });
+    try {
+      const env = { ATLAS_HOME: home };
+      const set = await runCli(undefined, ['sheets-emulator', 'set', 'Approvals!G2', 'approve'], env);
+      expect(set.code).toBe(0);
+      expect(set.stdout).toMatch(/Approvals!G2 = "approve"/);
+      await runCli(undefined, ['sheets-emulator', 'set', "'Approvals'!A2", '=1+1'], env);
+      // The running server sees what the CLI wrote to the state file.
+      const api = google.sheets({ version: 'v4', rootUrl: server.url, retry: false });
+      const got = await api.spreadsheets.values.get({ spreadsheetId: 'cli-sheet', range: 'Approvals!A2:G2', valueRenderOption: 'FORMULA' });
+      expect(got.data.values).toEqual([['=1+1', '', '', '', '', '', 'approve']]);
+      const show = await runCli(undefined, ['sheets-emulator', 'show'], env);
+      expect(show.stdout).toMatch(/2 {2}=1\+1 \| {2}\| {2}\| {2}\| {2}\| {2}\| approve/);
+      const bad = await runCli(undefined, ['sheets-emulator', 'set', 'Nope!A1', 'x'], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/Unable to parse range: Nope!A1/);
+      // Faults reach the running emulator through the URL it left under run/.
+      const fault = await runCli(undefined, ['sheets-emulator', 'fault', '503', '--count', '2'], env);
+      expect(fault.code).toBe(0);
+      expect((await failure(api.spreadsheets.get({ spreadsheetId: 'cli-sheet' }))).status).toBe(503);
+      const refused = await runCli(undefined, ['sheets-emulator', 'fault', '418'], env);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/kind: "418" is not one of/);
+      const stats = await runCli(undefined, ['--json', 'sheets-emulator', 'stats'], env);
+      expect(JSON.parse(stats.stdout)).toMatchObject({ faulted: 1 });
+    } finally {
+      await server.close();
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });
