@@ -7,6 +7,7 @@ import { seedDemo } from '../src/db/demo-seed';
 import { atlasPaths } from '../src/paths';
 import { SheetsError, sheetsApi } from '../src/sheets/client';
 import { APPROVAL_HEADER, TAB } from '../src/sheets/layout';
+import { checkConnectivity } from '../src/sheets/doctor';
 import { exportApprovals, importDecisions } from '../src/sheets/sync';
 import { makeEnv, type TestEnv } from './helpers/env';
 import { withSheets, type SheetsFixture } from './helpers/sheets';
@@ -239,6 +240,16 @@ describe('sheets sync', () => {
     } catch (err) {
       expect((err as SheetsError).type).toBe('SheetsCredentialsError');
     }
+    // doctor sheets names the broken part, and warns about a key others can read.
+    const bad = await checkConnectivity({ ...s.config, sheets: { ...s.config.sheets, credentials: path.join(dir, 'user.json') } });
+    expect(bad).toMatchObject({ ok: false, failed: 'auth', errorType: 'SheetsCredentialsError' });
+    const keyFile = path.join(dir, 'sa.json');
+    fs.writeFileSync(keyFile, JSON.stringify({ type: 'service_account', client_email: 'x@y.iam.gserviceaccount.com', private_key: 'not shown' }), { mode: 0o644 });
+    const good = await checkConnectivity({ ...s.config, sheets: { ...s.config.sheets, credentials: keyFile } }, { permissions: true });
+    expect(good.ok).toBe(true);
+    expect(good.checks.map((c) => c.name)).toEqual(['dns', 'tcp', 'https', 'auth', 'spreadsheet', 'read', 'write']);
+    expect(good.checks[3]!.detail).toMatch(/WARNING: .*sa.json has mode 644; run chmod 600/);
+    expect(JSON.stringify(good)).not.toMatch(/not shown/);
     // Not loopback and no key: refused before any request.
     expect(() => sheetsApi({ ...s.config, sheets: { ...s.config.sheets, rootUrl: 'https://sheets.googleapis.com/' } })).toThrow(/no service-account key configured/);
   });

@@ -141,7 +141,23 @@ export class SheetsApi {
   constructor(
     private readonly api: sheets_v4.Sheets,
     readonly spreadsheetId: string,
+    /** The service-account client; absent for a loopback emulator. */
+    private readonly auth?: InstanceType<typeof google.auth.JWT>,
   ) {}
+
+  /** Gets an access token (test-sheets-auth); true when there is no auth to test (emulator). */
+  async authorize(): Promise<boolean> {
+    if (!this.auth) return false;
+    this.requests++;
+    try {
+      await this.auth.authorize();
+      return true;
+    } catch (err) {
+      const e = classify(err, 'service-account token', this.spreadsheetId);
+      // The token endpoint answers a bad key with 400 invalid_grant: that is an auth failure too.
+      throw e.type === 'SheetsBadRequest' ? new SheetsError('SheetsAuthError', `${e.message} The service-account key was refused: check or rotate it.`, { cause: err }) : e;
+    }
+  }
 
   private async call<T>(what: string, fn: () => Promise<{ data: T }>): Promise<T> {
     this.requests++;
@@ -206,5 +222,5 @@ export function sheetsApi(config: AtlasConfig, options: ClientOptions = {}): She
   }
   // retry: false — retries belong to Temporal, which honours Retry-After and records each attempt.
   const api = google.sheets({ version: 'v4', rootUrl, auth, retry: false, timeout: options.timeoutMs ?? 60_000 });
-  return new SheetsApi(api, config.sheets.spreadsheetId);
+  return new SheetsApi(api, config.sheets.spreadsheetId, auth);
 }

@@ -2,9 +2,10 @@
 // permissions) a read of the Approvals header and a write of an unchanged cell. Stops at the first
 // failing part and says which it was, so the outage procedure can record it.
 import dns from 'node:dns/promises';
+import fs from 'node:fs';
 import net from 'node:net';
 import type { AtlasConfig } from '../config';
-import { SheetsError, isLoopback, sheetsApi, credentialsPath } from './client';
+import { SheetsError, sheetsApi, credentialsPath } from './client';
 import { STATUS_LABELS, TAB } from './layout';
 
 export type CheckName = 'dns' | 'tcp' | 'https' | 'auth' | 'spreadsheet' | 'read' | 'write';
@@ -69,9 +70,11 @@ export async function checkConnectivity(config: AtlasConfig, options: { permissi
       return `${url.protocol.replace(':', '').toUpperCase()} answers (HTTP ${res.status})`;
     })) &&
     (await step('auth', async () => {
-      api(); // reads and checks the key
+      const tokened = await api().authorize(); // reads and checks the key, then gets a token
       const key = credentialsPath(config);
-      return isLoopback(config.sheets.rootUrl) ? `loopback emulator: no auth${key ? ` (key ${key} is a valid service-account key)` : ''}` : `service-account key ${key} is valid`;
+      const mode = key ? fs.statSync(key).mode & 0o777 : 0;
+      const loose = mode & 0o077 ? ` — WARNING: ${key} has mode ${mode.toString(8)}; run chmod 600 ${key}` : '';
+      return (tokened ? `service-account key ${key} accepted (token issued)` : `loopback emulator: no auth${key ? ` (key ${key} is a valid service-account key)` : ''}`) + loose;
     })) &&
     (await step('spreadsheet', async () => `spreadsheet ${config.sheets.spreadsheetId} has tabs ${(await api().tabs()).join(', ')}`)) &&
     (!options.permissions ||

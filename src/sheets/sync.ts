@@ -290,10 +290,9 @@ interface Candidate {
 
 const appliedNote = (status: string, at: string) => `applied: ${status} at ${at}`;
 
-export async function importDecisions(api: SheetsApi, atlasDb: string, options: ImportOptions, hooks: { afterRead?: () => void } = {}): Promise<ImportResult> {
+export async function importDecisions(api: SheetsApi, atlasDb: string, options: ImportOptions): Promise<ImportResult> {
   const dryRun = options.dryRun ?? false;
   const { approvals: rows, status } = await readForImport(api);
-  hooks.afterRead?.();
   const problem = headerProblem(TAB.approvals, rows[0], APPROVAL_HEADER);
   if (problem) throw layoutError(problem);
   const print = fingerprint(rows);
