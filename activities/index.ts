@@ -5,6 +5,7 @@ import { createDbActivities } from './db';
 import { createHostActivities, createContextActivities } from './host';
 import { createOciActivities } from './oci';
 import { createScheduleActivities } from './schedules';
+import { createSheetsActivities } from './sheets';
 
 /** Activities that run on the per-host queue (`<taskQueue>@<host>`): they touch the host's files. */
 export function createHostQueueActivities(ctx: ActivityContext) {
@@ -14,6 +15,7 @@ export function createHostQueueActivities(ctx: ActivityContext) {
     ...createHostActivities(ctx),
     ...createOciActivities(ctx),
     ...createScheduleActivities(ctx),
+    ...createSheetsActivities(ctx),
   };
 }
 

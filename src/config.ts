@@ -42,6 +42,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'sqliteWeb.port', env: 'ATLAS_SQLITE_WEB_PORT', type: 'int', default: 8002, min: 1, doc: 'Port of sqlite-web during maintenance (always bound to 127.0.0.1).' },
   { key: 'sheets.rootUrl', env: 'ATLAS_SHEETS_ROOT_URL', type: 'url', default: 'https://sheets.googleapis.com/', doc: 'Sheets API endpoint; a loopback URL means the local emulator, without auth.' },
   { key: 'sheets.spreadsheetId', env: 'ATLAS_SHEETS_SPREADSHEET_ID', type: 'string', default: '', doc: 'The approvals spreadsheet.' },
+  { key: 'sheets.emulatorPort', env: 'ATLAS_SHEETS_EMULATOR_PORT', type: 'int', default: 0, min: 0, doc: 'Port of the Sheets API emulator `atlas-ops dev` starts on 127.0.0.1 when no real endpoint is configured (0: a free one).' },
   { key: 'sheets.credentials', env: 'ATLAS_SHEETS_CREDENTIALS', type: 'path', default: '', doc: 'Service-account key file (mode 0600); default `<home>/config/sheets-credentials.json` when present.' },
   { key: 'oci.endpoint', env: 'ATLAS_OCI_ENDPOINT', type: 'url', default: '', doc: 'Block Storage endpoint; a loopback URL means the local emulator, unsigned.' },
   { key: 'oci.volumeId', env: 'ATLAS_OCI_VOLUME_ID', type: 'string', default: '', doc: 'OCID of the block volume that holds the Atlas home.' },
@@ -84,7 +85,7 @@ export interface AtlasConfig {
   backup: { keep: number };
   maintenance: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number };
   sqliteWeb: { port: number };
-  sheets: { rootUrl: string; spreadsheetId: string; credentials: string };
+  sheets: { rootUrl: string; spreadsheetId: string; credentials: string; emulatorPort: number };
   oci: { endpoint: string; volumeId: string; configFile: string };
   alerts: { webhookUrl: string };
   thresholds: {

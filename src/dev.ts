@@ -1,7 +1,8 @@
 // `atlas-ops dev` (npm start): the whole stack on one machine with embedded defaults — the Temporal
 // dev server with its Web UI, the worker, the schedules, and a demo Atlas home.
 import path from 'node:path';
-import { loadConfig, type AtlasConfig } from './config';
+import { CONFIG_FIELDS, loadConfig, type AtlasConfig } from './config';
+import { startHomeEmulator, type SheetsEmulator } from './sheets-emulator';
 import { ensureHome } from './home';
 import { applySchedules } from './schedules';
 import { portFree, startDevServer, type DevServer } from './temporal/dev-server';
@@ -22,6 +23,8 @@ export interface DevStack {
   config: AtlasConfig;
   server: DevServer;
   worker: AtlasWorker;
+  /** The local Sheets API emulator, unless a real Sheets endpoint is configured. */
+  sheets?: SheetsEmulator;
   running: Promise<void>;
   stop(): Promise<void>;
 }
@@ -34,20 +37,31 @@ export async function startDev(options: DevOptions): Promise<DevStack> {
   }
   const setup = ensureHome(home, { demo: true });
   if (setup.createdAtlasDb) options.log(`created a demo Atlas home in ${home} (${setup.seeded?.tasks} tasks, ${setup.seeded?.pending} pending approvals)`);
-  const config = loadConfig({
-    overrides: {
-      home,
-      'temporal.address': `127.0.0.1:${options.port}`,
-      'temporal.uiUrl': `http://127.0.0.1:${options.uiPort}`,
-      ...options.overrides,
-    },
-  });
+  const overrides = {
+    home,
+    'temporal.address': `127.0.0.1:${options.port}`,
+    'temporal.uiUrl': `http://127.0.0.1:${options.uiPort}`,
+    ...options.overrides,
+  };
+  // No real Sheets endpoint configured: the emulator stands in, with the approvals spreadsheet in it.
+  const first = loadConfig({ overrides });
+  let sheets: SheetsEmulator | undefined;
+  if (first.sheets.rootUrl === CONFIG_FIELDS.find((f) => f.key === 'sheets.rootUrl')!.default) {
+    const emulator = await startHomeEmulator(home, { port: first.sheets.emulatorPort, spreadsheetId: first.sheets.spreadsheetId || undefined });
+    sheets = emulator;
+    Object.assign(overrides, { 'sheets.rootUrl': emulator.url, 'sheets.spreadsheetId': emulator.spreadsheetId });
+    options.log(`Sheets API emulator ${emulator.url} (spreadsheet ${emulator.spreadsheetId}; play the human with: atlas-ops sheets-emulator show / set 'Approvals!G2' approve)`);
+  }
+  const config = loadConfig({ overrides });
   options.log(`starting the Temporal dev server (state in ${path.join(home, 'temporal.db')})`);
   const server = await startDevServer({
     port: options.port,
     uiPort: options.uiPort,
     dbFile: path.join(home, 'temporal.db'),
     logFile: path.join(setup.paths.logsDir, 'temporal-server.log'),
+  }).catch(async (err: unknown) => {
+    await sheets?.close();
+    throw err;
   });
   let worker: AtlasWorker | undefined;
   try {
@@ -65,17 +79,20 @@ export async function startDev(options: DevOptions): Promise<DevStack> {
       config,
       server,
       worker: w,
+      sheets,
       running,
       async stop() {
         w.shutdown();
         await running.catch(() => undefined);
         await client.connection.close().catch(() => undefined);
         await server.stop();
+        await sheets?.close();
       },
     };
   } catch (err) {
     worker?.shutdown();
     await server.stop();
+    await sheets?.close();
     throw err;
   }
 }

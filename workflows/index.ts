@@ -1,3 +1,5 @@
 // Every workflow type the worker registers. Workflow type names are public: operators start
 // procedures from the Web UI by these names.
 export { maintenance } from './maintenance';
+export { sheetsExport, sheetsImport } from './sheets-sync';
+export { sheetsOutage } from './sheets-outage';

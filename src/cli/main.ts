@@ -8,6 +8,7 @@ import { EXIT, UsageError, closeClients } from './common';
 import { registerDev } from './dev';
 import { registerMaintenance } from './maintenance';
 import { registerSchedules } from './schedules';
+import { registerSheets } from './sheets';
 import { registerStatus } from './status';
 
 function exitCodeOf(err: unknown): number {
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerSchedules(program, run);
   registerMaintenance(program, run);
   registerStatus(program, run);
+  registerSheets(program, run);
   const override = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(override);

@@ -62,6 +62,14 @@ const MIGRATIONS: readonly string[] = [
     acquired_at TEXT NOT NULL
   );
   `,
+  // v2: small facts a job keeps between runs (the import's fingerprint of the Approvals tab)
+  `
+  CREATE TABLE sync_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  `,
 ];
 
 export function migrateOps(db: Db): void {

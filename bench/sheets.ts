@@ -1,0 +1,114 @@
+// Sheets sync benchmark: export and import of N approvals through googleapis against the local
+// emulator over real HTTP, on a real atlas.db. Prints time, Sheets API requests per run (counted
+// by the emulator), and the import's database transaction time, for each size side by side.
+//
+//   npx tsx bench/sheets.ts                 # 10 000 approvals
+//   npx tsx bench/sheets.ts 10000 100000    # both sizes of PRODUCT.md §6
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config';
+import { seedDemo } from '../src/db/demo-seed';
+import { ensureHome } from '../src/home';
+import { openDatabase } from '../src/db/sqlite';
+import { startHomeEmulator } from '../src/sheets-emulator';
+import { sheetsApi } from '../src/sheets/client';
+import { COL, TAB } from '../src/sheets/layout';
+import { exportApprovals, importDecisions } from '../src/sheets/sync';
+
+interface Row {
+  approvals: number;
+  exportMs: number;
+  exportRequests: number;
+  quietExportRequests: number;
+  quietExportWrites: number;
+  importMs: number;
+  importRequests: number;
+  transactionMs: number;
+  applied: number;
+  reimportRequests: number;
+  reimportWrites: number;
+}
+
+async function measure(n: number): Promise<Row> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-bench-sheets-'));
+  try {
+    const { paths } = ensureHome(home, { demo: true, seedTasks: 1 });
+    const db = openDatabase(paths.atlasDb);
+    seedDemo(db, { tasks: n, pendingShare: 1, seed: 3 });
+    const approvals = db.prepare("SELECT count(*) FROM approvals WHERE status = 'pending'").pluck().get() as number;
+    db.close();
+    const emu = await startHomeEmulator(home, { spreadsheetId: 'bench' });
+    try {
+      const config = loadConfig({ env: {}, overrides: { home, 'sheets.rootUrl': emu.url, 'sheets.spreadsheetId': emu.spreadsheetId } });
+      const api = () => sheetsApi(config);
+      const now = () => new Date();
+
+      let t0 = performance.now();
+      await exportApprovals(api(), paths.atlasDb, { now: now() });
+      const exportMs = performance.now() - t0;
+      const exportRequests = emu.stats().requests;
+
+      emu.resetStats();
+      await exportApprovals(api(), paths.atlasDb, { now: now() });
+      const quiet = emu.stats();
+
+      // Every row gets a decision, as if people had worked through the whole sheet.
+      const rows = emu.store.sheetRows(emu.spreadsheetId, TAB.approvals);
+      for (let r = 1; r < rows.length; r++) rows[r]![COL.decision] = r % 4 === 0 ? 'reject' : 'approve';
+      emu.store.save();
+
+      emu.resetStats();
+      t0 = performance.now();
+      const imported = await importDecisions(api(), paths.atlasDb, { now: now() });
+      const importMs = performance.now() - t0;
+      const importRequests = emu.stats().requests;
+
+      emu.resetStats();
+      await importDecisions(api(), paths.atlasDb, { now: now(), forceCheck: true });
+      const again = emu.stats();
+      return {
+        approvals,
+        exportMs,
+        exportRequests,
+        quietExportRequests: quiet.requests,
+        quietExportWrites: quiet.writes,
+        importMs,
+        importRequests,
+        transactionMs: imported.transactionMs,
+        applied: imported.applied.length,
+        reimportRequests: again.requests,
+        reimportWrites: again.writes,
+      };
+    } finally {
+      await emu.close();
+    }
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const sizes = process.argv.slice(2).map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`sizes must be whole numbers ≥ 1, got ${process.argv.slice(2).join(' ')}`);
+  const results: Row[] = [];
+  for (const n of sizes.length ? sizes : [10_000]) results.push(await measure(n));
+  const ms = (v: number) => `${v.toFixed(0)} ms`;
+  console.log('| approvals | export | req/export | quiet export req (writes) | import | req/import | import transaction | applied | re-import req (writes) |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const r of results) {
+    console.log(`| ${r.approvals} | ${ms(r.exportMs)} | ${r.exportRequests} | ${r.quietExportRequests} (${r.quietExportWrites}) | ${ms(r.importMs)} | ${r.importRequests} | ${r.transactionMs.toFixed(1)} ms | ${r.applied} | ${r.reimportRequests} (${r.reimportWrites}) |`);
+  }
+  if (results.length > 1) {
+    const [a, b] = [results[0]!, results.at(-1)!];
+    const x = b.approvals / a.approvals;
+    console.log(`\n${b.approvals} vs ${a.approvals} approvals (${x.toFixed(1)}× the rows): export ${(b.exportMs / a.exportMs).toFixed(1)}×, import ${(b.importMs / a.importMs).toFixed(1)}×, import transaction ${(b.transactionMs / a.transactionMs).toFixed(1)}×`);
+  }
+  const over = results.filter((r) => r.exportRequests > 3 || r.importRequests > 3 || r.quietExportWrites > 0 || r.reimportWrites > 0);
+  console.log(over.length ? `\nTARGET MISSED for ${over.map((r) => r.approvals).join(', ')} (≤ 3 requests per run, no writes without changes)` : '\ntarget met: ≤ 3 Sheets API requests per run, no writes when nothing changed, each import in one transaction');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,297 @@
+// A local Sheets API v4 emulator: the REST paths atlas-ops' googleapis calls use, on 127.0.0.1
+// only, with the real API's answers where they matter (errors in Google's JSON shape, trimmed
+// trailing cells, RAW vs USER_ENTERED), fault injection and request counting.
+//
+// Admin endpoints (not counted as API requests) live under /__emulator/:
+//   GET stats · POST stats/reset · GET faults · POST faults {kind, count, retryAfterSeconds, latencyMs}
+//   DELETE faults · POST spreadsheets {id, title, tabs}
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiError, badRequest, EmulatorStore, notFound, type InputOption, type RenderOption } from './store';
+import { FaultQueue, parseFault, type ActiveFault, type FaultSpec } from './faults';
+
+export interface EmulatorStats {
+  requests: number;
+  reads: number;
+  writes: number;
+  faulted: number;
+  byMethod: Record<string, number>;
+}
+
+export interface SheetsEmulator {
+  url: string;
+  port: number;
+  store: EmulatorStore;
+  stats(): EmulatorStats;
+  resetStats(): void;
+  fault(spec: FaultSpec): void;
+  clearFaults(): void;
+  close(): Promise<void>;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+};
+
+const FAULT_MESSAGE: Record<number, string> = {
+  401: 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+  403: 'The caller does not have permission',
+  404: 'Requested entity was not found.',
+  429: "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute per user' of service 'sheets.googleapis.com'.",
+  500: 'Internal error encountered.',
+  503: 'The service is currently unavailable.',
+};
+
+const WRITES = new Set(['values.update', 'values.batchUpdate', 'values.append', 'values.clear', 'spreadsheets.batchUpdate', 'spreadsheets.create']);
+
+function readBody(req: http.IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', reject);
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (!text) return resolve({});
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        reject(badRequest('Invalid JSON payload received.'));
+      }
+    });
+  });
+}
+
+function send(res: http.ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, err: ApiError, headers: Record<string, string> = {}): void {
+  send(res, err.code, { error: { code: err.code, message: err.message, status: err.status } }, headers);
+}
+
+function inputOption(value: unknown): InputOption {
+  if (value === 'RAW' || value === 'USER_ENTERED') return value;
+  if (value === undefined || value === null || value === '') throw badRequest("'valueInputOption' is required but not specified");
+  throw badRequest(`Invalid value at 'value_input_option' (type.googleapis.com/google.apps.sheets.v4.ValueInputOption), "${String(value)}"`);
+}
+
+function renderOption(value: string | null): RenderOption {
+  if (!value) return 'FORMATTED_VALUE';
+  if (value === 'FORMATTED_VALUE' || value === 'UNFORMATTED_VALUE' || value === 'FORMULA') return value;
+  throw badRequest(`Invalid value at 'value_render_option', "${value}"`);
+}
+
+/** Splits `/v4/spreadsheets/<id>[:verb]/values[/<range>][:verb]` (range still percent-encoded). */
+function route(pathname: string): { id?: string; verb?: string; values: boolean; range?: string; rangeVerb?: string } | undefined {
+  const m = /^\/v4\/spreadsheets(?:\/([^/:]+)(?::([A-Za-z]+))?(?:\/values(?::([A-Za-z]+)|\/([^/:]+)(?::([A-Za-z]+))?)?)?)?\/?$/.exec(pathname);
+  if (!m) return undefined;
+  const values = pathname.includes('/values');
+  return {
+    id: m[1] ? decodeURIComponent(m[1]) : undefined,
+    verb: m[2] ?? m[3],
+    values,
+    range: m[4] ? decodeURIComponent(m[4]) : undefined,
+    rangeVerb: m[5],
+  };
+}
+
+export interface EmulatorOptions {
+  /** The JSON state file (e.g. `<home>/sheets-emulator.json`). */
+  file: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+}
+
+export async function startSheetsEmulator(options: EmulatorOptions): Promise<SheetsEmulator> {
+  const store = new EmulatorStore(options.file);
+  const faults = new FaultQueue();
+  let stats: EmulatorStats = { requests: 0, reads: 0, writes: 0, faulted: 0, byMethod: {} };
+
+  const api = async (req: http.IncomingMessage, url: URL, body: unknown): Promise<{ method: string; result: unknown }> => {
+    const r = route(url.pathname);
+    if (!r) throw notFound();
+    const b = (body ?? {}) as Record<string, unknown>;
+    const verb = req.method ?? 'GET';
+    if (!r.id) {
+      if (verb !== 'POST') throw notFound();
+      const props = (b.properties ?? {}) as { title?: string };
+      const sheets = ((b.sheets ?? []) as { properties?: { title?: string } }[]).map((s) => s.properties?.title ?? 'Sheet1');
+      const id = `emu-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+      return { method: 'spreadsheets.create', result: describe(store.createSpreadsheet(id, props.title ?? 'Untitled spreadsheet', sheets)) };
+    }
+    const id = r.id;
+    if (!r.values) {
+      if (verb === 'GET' && !r.verb) return { method: 'spreadsheets.get', result: describe(store.spreadsheet(id)) };
+      if (verb === 'POST' && r.verb === 'batchUpdate') {
+        const requests = (b.requests ?? []) as Record<string, { properties?: { title?: string } }>[];
+        store.spreadsheet(id);
+        const replies = requests.map((q, i) => {
+          if (q.addSheet) {
+            const title = q.addSheet.properties?.title;
+            if (!title) throw badRequest(`Invalid requests[${i}].addSheet: a title is required`);
+            const sheet = store.addSheet(id, title);
+            return { addSheet: { properties: sheetProps(sheet, store.spreadsheet(id).sheets.indexOf(sheet)) } };
+          }
+          throw badRequest(`Invalid requests[${i}]: the emulator supports addSheet only`);
+        });
+        return { method: 'spreadsheets.batchUpdate', result: { spreadsheetId: id, replies } };
+      }
+      throw notFound();
+    }
+    if (r.verb === 'batchGet' && verb === 'GET') {
+      const ranges = url.searchParams.getAll('ranges');
+      const option = renderOption(url.searchParams.get('valueRenderOption'));
+      store.spreadsheet(id);
+      return { method: 'values.batchGet', result: { spreadsheetId: id, valueRanges: ranges.map((range) => store.read(id, range, option)) } };
+    }
+    if (r.verb === 'batchUpdate' && verb === 'POST') {
+      const option = inputOption(b.valueInputOption);
+      const data = (b.data ?? []) as { range?: string; values?: unknown[][] }[];
+      store.spreadsheet(id);
+      try {
+        const responses = data.map((d, i) => {
+          if (!d.range) throw badRequest(`Invalid data[${i}]: range is required`);
+          return store.write(id, d.range, d.values ?? [], option, false);
+        });
+        store.save();
+        return {
+          method: 'values.batchUpdate',
+          result: {
+            spreadsheetId: id,
+            totalUpdatedRows: responses.reduce((n, x) => n + x.updatedRows, 0),
+            totalUpdatedColumns: Math.max(0, ...responses.map((x) => x.updatedColumns)),
+            totalUpdatedCells: responses.reduce((n, x) => n + x.updatedCells, 0),
+            totalUpdatedSheets: new Set(responses.map((x) => x.updatedRange.split('!')[0])).size,
+            responses,
+          },
+        };
+      } catch (err) {
+        store.discard(); // a batch is all or nothing
+        throw err;
+      }
+    }
+    if (!r.range) throw notFound();
+    if (!r.rangeVerb && verb === 'GET') return { method: 'values.get', result: store.read(id, r.range, renderOption(url.searchParams.get('valueRenderOption'))) };
+    if (!r.rangeVerb && verb === 'PUT') {
+      return { method: 'values.update', result: store.write(id, r.range, (b.values ?? []) as unknown[][], inputOption(url.searchParams.get('valueInputOption'))) };
+    }
+    if (r.rangeVerb === 'append' && verb === 'POST') {
+      return { method: 'values.append', result: store.append(id, r.range, (b.values ?? []) as unknown[][], inputOption(url.searchParams.get('valueInputOption'))) };
+    }
+    if (r.rangeVerb === 'clear' && verb === 'POST') return { method: 'values.clear', result: store.clear(id, r.range) };
+    throw notFound();
+  };
+
+  const applyFault = async (f: ActiveFault, res: http.ServerResponse): Promise<boolean> => {
+    stats.faulted++;
+    if (f.kind === 'latency') {
+      await new Promise((r) => setTimeout(r, f.latencyMs));
+      return false;
+    }
+    if (f.kind === 'reset') {
+      res.socket?.destroy();
+      return true;
+    }
+    const headers: Record<string, string> = f.kind === 429 ? { 'retry-after': String(f.retryAfterSeconds ?? 1) } : {};
+    sendError(res, new ApiError(f.kind, STATUS_TEXT[f.kind]!, FAULT_MESSAGE[f.kind]!), headers);
+    return true;
+  };
+
+  const admin = async (req: http.IncomingMessage, url: URL, res: http.ServerResponse): Promise<void> => {
+    const what = url.pathname.slice('/__emulator/'.length);
+    if (what === 'stats' && req.method === 'GET') return send(res, 200, stats);
+    if (what === 'stats/reset' && req.method === 'POST') {
+      stats = { requests: 0, reads: 0, writes: 0, faulted: 0, byMethod: {} };
+      return send(res, 200, stats);
+    }
+    if (what === 'faults' && req.method === 'GET') return send(res, 200, { faults: faults.list() });
+    if (what === 'faults' && req.method === 'DELETE') {
+      faults.clear();
+      return send(res, 200, { faults: [] });
+    }
+    if (what === 'faults' && req.method === 'POST') {
+      try {
+        faults.add(parseFault(await readBody(req)));
+      } catch (err) {
+        return sendError(res, badRequest((err as Error).message));
+      }
+      return send(res, 200, { faults: faults.list() });
+    }
+    if (what === 'spreadsheets' && req.method === 'POST') {
+      const b = (await readBody(req)) as { id?: string; title?: string; tabs?: string[] };
+      if (!b.id) return sendError(res, badRequest('id: required'));
+      return send(res, 200, describe(store.createSpreadsheet(b.id, b.title ?? b.id, b.tabs ?? [])));
+    }
+    sendError(res, notFound());
+  };
+
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      try {
+        store.refresh();
+        if (url.pathname.startsWith('/__emulator/')) return await admin(req, url, res);
+        stats.requests++;
+        const fault = faults.take();
+        if (fault && (await applyFault(fault, res))) return;
+        const body = req.method === 'GET' ? {} : await readBody(req);
+        const { method, result } = await api(req, url, body);
+        stats.byMethod[method] = (stats.byMethod[method] ?? 0) + 1;
+        if (WRITES.has(method)) stats.writes++;
+        else stats.reads++;
+        send(res, 200, result);
+      } catch (err) {
+        if (err instanceof ApiError) sendError(res, err);
+        else sendError(res, new ApiError(500, 'INTERNAL', `emulator: ${(err as Error).message}`));
+      }
+    })();
+  });
+  // Loopback only (PRODUCT.md §5.7).
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    port,
+    store,
+    stats: () => structuredClone(stats),
+    resetStats: () => {
+      stats = { requests: 0, reads: 0, writes: 0, faulted: 0, byMethod: {} };
+    },
+    fault: (spec) => faults.add(spec),
+    clearFaults: () => faults.clear(),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function sheetProps(sheet: { sheetId: number; title: string; rows: unknown[][] }, index: number) {
+  return {
+    sheetId: sheet.sheetId,
+    title: sheet.title,
+    index,
+    sheetType: 'GRID',
+    gridProperties: { rowCount: Math.max(1000, sheet.rows.length), columnCount: Math.max(26, ...sheet.rows.map((r) => r.length)) },
+  };
+}
+
+function describe(s: { spreadsheetId: string; title: string; sheets: { sheetId: number; title: string; rows: unknown[][] }[] }) {
+  return {
+    spreadsheetId: s.spreadsheetId,
+    properties: { title: s.title, locale: 'en_US', timeZone: 'Etc/GMT' },
+    sheets: s.sheets.map((sheet, i) => ({ properties: sheetProps(sheet, i) })),
+    spreadsheetUrl: `http://127.0.0.1/emulator/${s.spreadsheetId}`,
+  };
+}
