@@ -1,6 +1,7 @@
 // The activity factory: the worker builds it once with real dependencies; workflows proxy its type.
 import { ActivityContext, type ActivityDeps } from './deps';
 import { createAlertActivities } from './alerts';
+import { createBackupActivities } from './backup';
 import { createDbActivities } from './db';
 import { createHostActivities, createContextActivities } from './host';
 import { createOciActivities } from './oci';
@@ -10,6 +11,7 @@ import { createScheduleActivities } from './schedules';
 export function createHostQueueActivities(ctx: ActivityContext) {
   return {
     ...createAlertActivities(ctx),
+    ...createBackupActivities(ctx),
     ...createDbActivities(ctx),
     ...createHostActivities(ctx),
     ...createOciActivities(ctx),

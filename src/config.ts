@@ -35,6 +35,9 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'schedules.keyRotation', env: 'ATLAS_SCHEDULE_KEY_ROTATION', type: 'schedule', default: '0 9 1 1,4,7,10 *', doc: 'When `keyRotation` runs (quarterly).' },
   { key: 'schedules.timezone', env: 'ATLAS_SCHEDULE_TIMEZONE', type: 'string', default: 'UTC', doc: 'Time zone of the cron schedules (IANA name).' },
   { key: 'backup.keep', env: 'ATLAS_BACKUP_KEEP', type: 'int', default: 7, min: 1, doc: 'How many verified local backups retention keeps.' },
+  { key: 'recovery.onCorruption', env: 'ATLAS_ON_CORRUPTION', type: 'enum', default: 'auto', values: ['auto', 'alert-only'], doc: 'When an activity meets SQLITE_CORRUPT or SQLITE_NOTADB: start `corruptionRecovery` at once (`auto`) or only raise a critical alert (`alert-only`).' },
+  { key: 'diskEmergency.keepBackups', env: 'ATLAS_DISK_EMERGENCY_KEEP', type: 'int', default: 3, min: 1, doc: 'How many verified backups the disk emergency keeps when it prunes (the runbook keeps 3).' },
+  { key: 'diskEmergency.logrotateConfig', env: 'ATLAS_LOGROTATE_CONFIG', type: 'path', default: '/etc/logrotate.d/atlas', doc: 'logrotate configuration of the Atlas logs; when it is missing, atlas-ops rotates its own logs.' },
   { key: 'maintenance.editTimeout', env: 'ATLAS_EDIT_TIMEOUT', type: 'duration', default: '4h', doc: 'How long a maintenance edit may take before a critical alert (it keeps waiting).' },
   { key: 'maintenance.reminderInterval', env: 'ATLAS_REMINDER_INTERVAL', type: 'duration', default: '30m', doc: 'Interval of the reminder alerts while a procedure waits for a person.' },
   { key: 'maintenance.drainTimeout', env: 'ATLAS_DRAIN_TIMEOUT', type: 'duration', default: '10m', doc: 'How long Pause waits for running sync and backup runs to finish.' },
@@ -82,6 +85,8 @@ export interface AtlasConfig {
     timezone: string;
   };
   backup: { keep: number };
+  recovery: { onCorruption: 'auto' | 'alert-only' };
+  diskEmergency: { keepBackups: number; logrotateConfig: string };
   maintenance: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number };
   sqliteWeb: { port: number };
   sheets: { rootUrl: string; spreadsheetId: string; credentials: string };

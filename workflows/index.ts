@@ -1,3 +1,4 @@
 // Every workflow type the worker registers. Workflow type names are public: operators start
 // procedures from the Web UI by these names.
 export { maintenance } from './maintenance';
+export { backup } from './backup';
