@@ -5,6 +5,7 @@ import { createBackupActivities } from './backup';
 import { createDbActivities } from './db';
 import { createHostActivities, createContextActivities } from './host';
 import { createOciActivities } from './oci';
+import { createRecoveryActivities } from './recovery';
 import { createScheduleActivities } from './schedules';
 
 /** Activities that run on the per-host queue (`<taskQueue>@<host>`): they touch the host's files. */
@@ -15,6 +16,7 @@ export function createHostQueueActivities(ctx: ActivityContext) {
     ...createDbActivities(ctx),
     ...createHostActivities(ctx),
     ...createOciActivities(ctx),
+    ...createRecoveryActivities(ctx),
     ...createScheduleActivities(ctx),
   };
 }

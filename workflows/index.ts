@@ -2,3 +2,4 @@
 // procedures from the Web UI by these names.
 export { maintenance } from './maintenance';
 export { backup } from './backup';
+export { corruptionRecovery } from './corruption-recovery';
