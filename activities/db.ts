@@ -4,20 +4,15 @@ import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { takeSnapshot, type BackupManifest } from '../src/db/snapshot';
 import { RestoreError, restoreBackup, type RestoreResult } from '../src/db/restore';
-import { assertSqliteFile, integrityProblems, isCorruptionError, NotSqliteError, openDatabase, rowCounts } from '../src/db/sqlite';
+import { isCorruptionError, NotSqliteError, openDatabase, rowCounts } from '../src/db/sqlite';
 import { insideDir } from '../src/paths';
+import { checkDatabase, type DbCheck } from '../src/db/check';
 import { appendLog } from '../src/log';
 import { startOnce } from '../src/temporal/start';
 import { CORRUPTION_ALERT, CORRUPTION_RECOVERY } from '../src/singletons';
 import type { ActivityContext } from './deps';
 
-export interface DbCheck {
-  ok: boolean;
-  problems: string[];
-  journalMode?: string;
-  sizeBytes: number;
-  walBytes: number;
-}
+export type { DbCheck };
 
 export interface DbProbe {
   journalMode: string;
@@ -91,21 +86,7 @@ export function createDbActivities(ctx: ActivityContext) {
     },
 
     async checkAtlasDb(): Promise<DbCheck> {
-      const file = paths.atlasDb;
-      const sizeBytes = fs.existsSync(file) ? fs.statSync(file).size : 0;
-      const walBytes = fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0;
-      try {
-        assertSqliteFile(file, 'atlas.db');
-        const db = openDatabase(file, { readonly: true });
-        try {
-          const problems = integrityProblems(db);
-          return { ok: problems.length === 0, problems: problems.slice(0, 50), journalMode: db.pragma('journal_mode', { simple: true }) as string, sizeBytes, walBytes };
-        } finally {
-          db.close();
-        }
-      } catch (err) {
-        return { ok: false, problems: [(err as Error).message], sizeBytes, walBytes };
-      }
+      return checkDatabase(paths.atlasDb);
     },
 
     /** Opens the database, checks WAL mode (switching it back on) and times a few queries. */
@@ -131,22 +112,25 @@ export function createDbActivities(ctx: ActivityContext) {
     },
 
     /** Puts a backup in place of atlas.db, keeping the replaced file as atlas.db.<keepSuffix>. */
-    async restoreAtlasDb(input: { backup: string; keepSuffix: string }): Promise<RestoreResult> {
+    async restoreAtlasDb(input: { backup: string; keepSuffix: string; target?: string }): Promise<RestoreResult> {
       let backupFile: string;
       let keepSuffix: string;
+      let target = paths.atlasDb;
       try {
         backupFile = insideDir(paths.backupsDir, input.backup, 'backup');
+        // Another target is a plain name in data/ (a restore test beside the live database).
+        if (input.target !== undefined) target = insideDir(paths.dataDir, input.target, 'target');
         if (!/^[A-Za-z0-9._-]+$/.test(input.keepSuffix)) throw new Error(`keepSuffix: "${input.keepSuffix}" is not a plain suffix`);
         keepSuffix = input.keepSuffix;
       } catch (err) {
         throw ApplicationFailure.create({ type: 'InvalidInput', message: (err as Error).message, nonRetryable: true });
       }
       if (!fs.existsSync(backupFile)) {
-        throw ApplicationFailure.create({ type: 'BackupMissing', message: `backup ${input.backup} is not in ${paths.backupsDir}`, nonRetryable: true });
+        throw ApplicationFailure.create({ type: 'BackupMissing', message: `backup ${input.backup} is not in ${paths.backupsDir}; nothing was changed (atlas-ops db backups lists them)`, nonRetryable: true });
       }
       let result: RestoreResult;
       try {
-        result = restoreBackup({ backupFile, target: paths.atlasDb, keepSuffix });
+        result = restoreBackup({ backupFile, target, keepSuffix });
       } catch (err) {
         if (err instanceof RestoreError || err instanceof NotSqliteError) {
           // restoreBackup verifies the backup before it moves anything; only its last check comes after.
@@ -154,14 +138,14 @@ export function createDbActivities(ctx: ActivityContext) {
           throw ApplicationFailure.create({
             type: changed ? 'RestoreFailed' : 'BackupInvalid',
             message: changed
-              ? `${(err as Error).message}; the replaced database is kept as ${paths.atlasDb}.${keepSuffix}`
-              : `${(err as Error).message}; atlas.db was not changed. Choose another backup (atlas-ops db backups).`,
+              ? `${(err as Error).message}; the replaced database is kept as ${target}.${keepSuffix}`
+              : `${(err as Error).message}; ${path.basename(target)} was not changed. Choose another backup (atlas-ops db backups).`,
             nonRetryable: true,
           });
         }
         throw err;
       }
-      appendLog(paths.log('backup'), { event: 'restored', from: path.basename(backupFile), keptAs: result.keptAs.map((f) => path.basename(f)) });
+      appendLog(paths.log('backup'), { event: 'restored', from: path.basename(backupFile), target: path.basename(target), keptAs: result.keptAs.map((f) => path.basename(f)) });
       return result;
     },
   };

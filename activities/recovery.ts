@@ -4,11 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { listBackups, verifyBackupFile } from '../src/db/snapshot';
+import { checkpointDatabase, type CheckpointResult } from '../src/db/check';
 import { restoreBackup } from '../src/db/restore';
 import { fsyncPath, openDatabase, rowCounts } from '../src/db/sqlite';
 import { appendLog } from '../src/log';
 import type { BackupSummary } from './backup';
 import type { ActivityContext } from './deps';
+
+export type { CheckpointResult };
 
 const SIDECARS = ['', '-wal', '-shm'] as const;
 
@@ -51,15 +54,6 @@ function readableCounts(file: string): { tables: Record<string, number | string>
   } finally {
     db.close();
   }
-}
-
-export interface CheckpointResult {
-  ok: boolean;
-  error?: string;
-  /** PRAGMA wal_checkpoint(FULL): busy flag, WAL frames, frames checkpointed. */
-  busy?: number;
-  walFrames?: number;
-  checkpointed?: number;
 }
 
 export interface OptionBResult {
@@ -118,18 +112,9 @@ export function createRecoveryActivities(ctx: ActivityContext) {
 
     /** Option A: PRAGMA wal_checkpoint(FULL). A database SQLite cannot open is reported, not thrown. */
     async checkpointAtlasDb(): Promise<CheckpointResult> {
-      try {
-        const db = openDatabase(paths.atlasDb);
-        try {
-          const row = db.prepare('PRAGMA wal_checkpoint(FULL)').get() as { busy: number; log: number; checkpointed: number };
-          log({ event: 'wal-checkpoint', ...row });
-          return { ok: row.busy === 0, busy: row.busy, walFrames: row.log, checkpointed: row.checkpointed };
-        } finally {
-          db.close();
-        }
-      } catch (err) {
-        return { ok: false, error: (err as Error).message };
-      }
+      const result = checkpointDatabase(paths.atlasDb);
+      log({ event: 'wal-checkpoint', ...result });
+      return result;
     },
 
     /**

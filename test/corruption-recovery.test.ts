@@ -72,7 +72,8 @@ describe('corruptionRecovery', () => {
       const corruptBytes = fs.readFileSync(db);
       const before = backupNames();
       const r = await recover({ trigger: `test: ${name}` });
-      expect(r.outcome).toBe('recovered');
+      expect(r.outcome).toBe('completed');
+    expect(r.found).toBe('corrupt');
       expect(r.method).toBe('B');
       expect(r.initialCheck?.ok).toBe(false);
       expect(r.optionB?.restoredFrom).toBe(backup.file);
@@ -96,7 +97,8 @@ describe('corruptionRecovery', () => {
     corruptLastWalFrame(db);
     const walBefore = fs.readFileSync(`${db}-wal`);
     const r = await recover();
-    expect(r.outcome).toBe('recovered');
+    expect(r.outcome).toBe('completed');
+    expect(r.found).toBe('corrupt');
     expect(r.method).toBe('A');
     expect(r.optionA?.ok).toBe(true);
     expectSound();
@@ -111,7 +113,8 @@ describe('corruptionRecovery', () => {
     leaveCommitsInWal(db, 5);
     fs.rmSync(`${db}-wal`);
     const r = await recover();
-    expect(r.outcome).toBe('healthy');
+    expect(r.outcome).toBe('completed');
+    expect(r.found).toBe('sound');
     expect(r.method).toBe('none');
     expect(expectSound()).toEqual(liveCounts);
     expect(marks(db)).toBe(0);

@@ -2,8 +2,7 @@
 // Option A (WAL checkpoint) → Option B (newest good backup) → Option C (OCI volume restore, only
 // with an operator's approval, because it replaces the whole volume). Started from the CLI, the
 // Web UI, or automatically when an activity meets SQLITE_CORRUPT / SQLITE_NOTADB.
-import { ApplicationFailure, defineSignal, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { HostActivities } from '../activities';
+import { ApplicationFailure, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
 import type { Assessment, CheckpointResult, OptionBResult } from '../activities/recovery';
 import type { DbCheck } from '../activities/db';
 import type { OciVolumeBackup } from '../activities/oci';
@@ -13,6 +12,7 @@ import { CORRUPTION_ALERT } from '../src/singletons';
 import { inputObject, optionalBoolean, optionalDuration, optionalString, rejectUnknown } from './lib/input';
 import { AbortRequested, Procedure, type Actor } from './lib/procedure';
 import { stamp } from './lib/stamp';
+import { DbHold } from './lib/db-hold';
 
 export interface CorruptionRecoveryInput {
   /** What detected the corruption (the error message, or who started it). */
@@ -42,7 +42,9 @@ export const attachmentSwappedSignal = defineSignal<[Actor]>('attachmentSwapped'
 export type RecoveryMethod = 'none' | 'A' | 'B' | 'C';
 
 export interface CorruptionRecoveryResult {
-  outcome: 'recovered' | 'healthy' | 'aborted';
+  outcome: 'completed' | 'aborted';
+  /** What the check found: a sound database means nothing was restored (a false alarm, or a lost WAL). */
+  found: 'corrupt' | 'sound';
   method: RecoveryMethod;
   workflowId: string;
   trigger?: string;
@@ -82,8 +84,7 @@ export async function corruptionRecovery(rawInput?: CorruptionRecoveryInput): Pr
   const wf = p.workflowId;
   const detectedAt = detectedAtIn ?? new Date(Date.now()).toISOString();
   const ts = stamp(Date.now());
-  const undo = proxyActivities<HostActivities>({ taskQueue: p.context.hostQueue, startToCloseTimeout: '10m', retry: { initialInterval: '1s', maximumInterval: '1m' } });
-  const result: CorruptionRecoveryResult = { outcome: 'recovered', method: 'none', workflowId: wf, trigger, detectedAt, evidenceKept: [], pausedSchedules: [], unpausedSchedules: [], phaseMs: {} };
+  const result: CorruptionRecoveryResult = { outcome: 'completed', found: 'corrupt', method: 'none', workflowId: wf, trigger, detectedAt, evidenceKept: [], pausedSchedules: [], unpausedSchedules: [], phaseMs: {} };
   p.status.facts = result as unknown as Record<string, unknown>;
 
   let approval: ApproveOciInput | undefined;
@@ -105,30 +106,22 @@ export async function corruptionRecovery(rawInput?: CorruptionRecoveryInput): Pr
     swapped ??= a ?? {};
   });
 
-  let lockHeld = false;
-  let flagSet = false;
-  const undoAll = async () => {
-    if (flagSet) await undo.clearMaintenanceFlag();
-    flagSet = false;
-    if (result.pausedSchedules.length) {
-      result.unpausedSchedules = await undo.unpauseSchedules({ names: result.pausedSchedules, workflowId: wf, procedure: 'corruptionRecovery' });
-    }
+  const hold = new DbHold(p, 'corruptionRecovery');
+  const release = async () => {
+    result.unpausedSchedules = await hold.release();
   };
   const check = async (what: string) => brief((await p.step(what, () => p.long.checkAtlasDb())).value!);
 
   try {
     p.phase('lock', 'Checking that no other procedure is changing atlas.db.');
-    await p.step('acquire atlas.db lock', () => p.acts.acquireDbLock({ holder: wf, procedure: 'corruptionRecovery' }));
-    lockHeld = true;
+    await hold.lock();
     await p.record(`corruption recovery started${trigger ? `: ${trigger}` : ''}`, requestedBy);
 
     p.phase('stop', 'Pausing every atlas schedule and setting the maintenance flag (the runbook: stop all services).');
-    const pause = (await p.step('pause schedules', () => p.acts.pauseSchedules({ names: [...ALL_SCHEDULES], workflowId: wf, procedure: 'corruptionRecovery' }))).value!;
-    result.pausedSchedules = pause.paused;
-    await p.step('set maintenance flag', () => p.acts.setMaintenanceFlag({ workflowId: wf, reason: 'corruption recovery' }));
-    flagSet = true;
+    await hold.pauseAndFlag(ALL_SCHEDULES, 'corruption recovery');
+    result.pausedSchedules = hold.pausedSchedules;
     try {
-      await p.long.waitForSchedulesIdle({ names: [...pause.paused, ...pause.alreadyPaused], timeoutMs: drainTimeoutIn ?? p.context.defaults.drainTimeout });
+      await p.long.waitForSchedulesIdle({ names: [...hold.pausedSchedules, ...hold.alreadyPaused], timeoutMs: drainTimeoutIn ?? p.context.defaults.drainTimeout });
     } catch (err) {
       // Runs still going will fail on the damaged file anyway; recovery must not wait on them.
       await p.record(`continuing with runs still going: ${(err as Error).message}`);
@@ -156,7 +149,7 @@ export async function corruptionRecovery(rawInput?: CorruptionRecoveryInput): Pr
     } else if (!initial.ok) {
       await p.record('Option A skipped: there is no WAL to checkpoint');
     }
-    if (initial.ok && result.method === 'none') result.outcome = 'healthy';
+    if (initial.ok && result.method === 'none') result.found = 'sound';
 
     if (!healthy) {
       p.phase('option-b', 'Option B: restoring the newest backup that passes integrity_check; the corrupt files are kept.');
@@ -225,30 +218,28 @@ export async function corruptionRecovery(rawInput?: CorruptionRecoveryInput): Pr
     }
 
     p.phase('resume', 'Clearing the maintenance flag, unpausing the schedules, probing the database.');
-    await undoAll();
+    await release();
     const probe = (await p.step('probe database', () => p.acts.probeAtlasDb(), { skippable: true })).value;
     if (probe) result.probe = { journalMode: probe.journalMode, walSwitchedOn: probe.walSwitchedOn, rowCounts: probe.rowCounts };
-    await p.acts.resolveAlert({ code: CORRUPTION_ALERT, resolution: result.outcome === 'healthy' ? 'integrity_check passes: no corruption found' : `recovered with Option ${result.method} by ${wf}` });
+    await p.acts.resolveAlert({ code: CORRUPTION_ALERT, resolution: result.found === 'sound' ? 'integrity_check passes: no corruption found' : `recovered with Option ${result.method} by ${wf}` });
     result.phaseMs = p.phaseDurations();
-    p.finish('completed', result.outcome === 'healthy' ? 'atlas.db passes integrity_check; nothing was restored.' : `Recovered with Option ${result.method}. Corrupt files kept: ${result.evidenceKept.join(', ') || 'none'}.`);
-    await p.record(`corruption recovery finished: ${result.outcome}, method ${result.method}`);
+    p.finish('completed', result.found === 'sound' ? 'atlas.db passes integrity_check; nothing was restored.' : `Recovered with Option ${result.method}. Corrupt files kept: ${result.evidenceKept.join(', ') || 'none'}.`);
+    await p.record(`corruption recovery finished: database was ${result.found}, method ${result.method}`);
     return result;
   } catch (err) {
     if (err instanceof AbortRequested) {
       result.outcome = 'aborted';
-      await undoAll();
+      result.unpausedSchedules = await hold.abort(err.actor, `Files kept: ${result.evidenceKept.join(', ') || 'none'}.`);
       result.phaseMs = p.phaseDurations();
-      p.finish('aborted', `Aborted${err.actor.by ? ` by ${err.actor.by}` : ''}; schedules unpaused. Files kept: ${result.evidenceKept.join(', ') || 'none'}.`);
-      await p.record(`corruption recovery aborted${err.actor.note ? `: ${err.actor.note}` : ''}`, err.actor.by);
       return result;
     }
     const message = (err as Error).message;
     // Safe state: a database that is still corrupt must not be synced or backed up over.
-    await undo.raiseAlert({ code: `corruption-recovery-failed:${wf}`, level: 'critical', message: `corruptionRecovery ${wf} failed: ${message}` });
+    await hold.undo.raiseAlert({ code: `corruption-recovery-failed:${wf}`, level: 'critical', message: `corruptionRecovery ${wf} failed: ${message}` });
     p.finish('failed', `Failed: ${message}`);
     if (err instanceof ApplicationFailure) throw err;
     throw ApplicationFailure.create({ type: 'RecoveryFailed', message: `corruptionRecovery ${wf} failed: ${message}`, nonRetryable: true });
   } finally {
-    if (lockHeld) await undo.releaseDbLock({ holder: wf });
+    await hold.unlock();
   }
 }
