@@ -3,6 +3,7 @@ import { ActivityContext, type ActivityDeps } from './deps';
 import { createAlertActivities } from './alerts';
 import { createBackupActivities } from './backup';
 import { createDbActivities } from './db';
+import { createDiskActivities } from './disk';
 import { createHostActivities, createContextActivities } from './host';
 import { createOciActivities } from './oci';
 import { createRecoveryActivities } from './recovery';
@@ -14,6 +15,7 @@ export function createHostQueueActivities(ctx: ActivityContext) {
     ...createAlertActivities(ctx),
     ...createBackupActivities(ctx),
     ...createDbActivities(ctx),
+    ...createDiskActivities(ctx),
     ...createHostActivities(ctx),
     ...createOciActivities(ctx),
     ...createRecoveryActivities(ctx),

@@ -4,3 +4,4 @@ export { maintenance } from './maintenance';
 export { backup } from './backup';
 export { corruptionRecovery } from './corruption-recovery';
 export { restore } from './restore';
+export { diskEmergency } from './disk-emergency';

@@ -8,12 +8,10 @@ import { listBackups, verifyBackupFile } from '../db/snapshot';
 import { openDatabase } from '../db/sqlite';
 import { atlasPaths, insideDir } from '../paths';
 import { requireHome, type AtlasConfig } from '../config';
-import { startOnce } from '../temporal/start';
-import { CORRUPTION_RECOVERY } from '../singletons';
+import { CORRUPTION_RECOVERY, DISK_EMERGENCY } from '../singletons';
 import { approveOciRestoreUpdate, attachmentSwappedSignal } from '../../workflows/corruption-recovery';
-import { EXIT, UsageError, clientFor, configFor, link, output, parseIntOption } from './common';
-import { followProcedure } from './follow';
-import { requireProcedure, startProcedure } from './procedures';
+import { EXIT, UsageError, clientFor, configFor, output, parseIntOption } from './common';
+import { requireProcedure, startProcedure, startSingleton } from './procedures';
 
 type Run = (fn: (cmd: Command) => Promise<number>) => (...args: unknown[]) => Promise<void>;
 
@@ -109,6 +107,22 @@ export function registerDb(program: Command, run: Run): void {
       return startProcedure(cmd, config, client, { workflowType: 'restore', procedure: 'restore', input, summary: `Restore ${backup}`, wait: o.wait });
     }));
 
+  program.command('disk-emergency')
+    .description('the runbook\'s disk space emergency: rotate logs, prune backups to the newest verified, vacuum the journal, until under the threshold')
+    .option('--dry-run', 'say what each step would free; change nothing')
+    .option('--threshold <percent>', 'stop once usage is below this (default: thresholds.diskPercent)', parseIntOption('--threshold'))
+    .option('--wait', 'follow progress until done')
+    .action(run(async (cmd) => {
+      const o = cmd.opts();
+      if (o.threshold !== undefined && (o.threshold < 1 || o.threshold > 100)) throw new UsageError(`--threshold: ${o.threshold} is not a percentage between 1 and 100`);
+      const config = configFor(cmd);
+      const client = await clientFor(config);
+      const input: Record<string, unknown> = { trigger: `atlas-ops disk-emergency by ${process.env.USER ?? 'unknown'}` };
+      if (o.dryRun) input.dryRun = true;
+      if (o.threshold !== undefined) input.thresholdPercent = o.threshold;
+      return startSingleton(cmd, config, client, { workflowType: 'diskEmergency', procedure: 'diskEmergency', name: DISK_EMERGENCY, input, summary: `Disk emergency${o.dryRun ? ' (dry run)' : ''}`, wait: o.wait });
+    }));
+
   program.command('backup')
     .description('a verified local backup now (the schedule atlas-backup runs it daily), with retention')
     .option('--oci', 'also take an OCI block-volume backup')
@@ -201,16 +215,13 @@ export function registerDb(program: Command, run: Run): void {
           return EXIT.usage;
         }
       }
-      const started = await startOnce(client, config, 'corruptionRecovery', CORRUPTION_RECOVERY,
-        { trigger: `atlas-ops recover corruption by ${o.by ?? 'unknown'}`, requestedBy: o.by, allowOci: o.oci !== false }, 'Corruption recovery (CLI)');
-      const url = link(config, started.workflowId);
-      if (!o.wait) {
-        output(cmd, { ...started, url }, () => [`${started.started ? 'started' : 'already running:'} corruptionRecovery ${started.workflowId}`, `  ${url}`, `  follow: atlas-ops status ${started.workflowId}`]);
-        return EXIT.ok;
-      }
-      const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
-      const outcome = await followProcedure(client, config, started.workflowId, json ? () => undefined : (l) => process.stdout.write(`${l}\n`));
-      output(cmd, { workflowId: started.workflowId, url, ...outcome }, () => (outcome.error ? `corruptionRecovery failed: ${outcome.error}` : JSON.stringify(outcome.result, null, 2)));
-      return outcome.exitCode;
+      return startSingleton(cmd, config, client, {
+        workflowType: 'corruptionRecovery',
+        procedure: 'corruptionRecovery',
+        name: CORRUPTION_RECOVERY,
+        input: { trigger: `atlas-ops recover corruption by ${o.by ?? 'unknown'}`, requestedBy: o.by, allowOci: o.oci !== false },
+        summary: 'Corruption recovery (CLI)',
+        wait: o.wait,
+      });
     }));
 }
