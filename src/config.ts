@@ -49,6 +49,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'oci.endpoint', env: 'ATLAS_OCI_ENDPOINT', type: 'url', default: '', doc: 'Block Storage endpoint; a loopback URL means the local emulator, unsigned.' },
   { key: 'oci.volumeId', env: 'ATLAS_OCI_VOLUME_ID', type: 'string', default: '', doc: 'OCID of the block volume that holds the Atlas home.' },
   { key: 'oci.configFile', env: 'ATLAS_OCI_CONFIG', type: 'path', default: '', doc: 'OCI CLI config file; default `<home>/config/oci/config`, else instance principal.' },
+  { key: 'oci.pollInterval', env: 'ATLAS_OCI_POLL_INTERVAL', type: 'duration', default: '15s', doc: 'How often a volume backup or restored volume is polled until AVAILABLE.' },
   { key: 'alerts.webhookUrl', env: 'ATLAS_ALERT_WEBHOOK_URL', type: 'url', default: '', doc: 'Slack-compatible webhook for alerts (optional).' },
   { key: 'thresholds.diskPercent', env: 'ATLAS_THRESHOLD_DISK', type: 'percent', default: 80, doc: 'Disk usage warning threshold (%).' },
   { key: 'thresholds.diskCriticalPercent', env: 'ATLAS_THRESHOLD_DISK_CRITICAL', type: 'percent', default: 95, doc: 'Disk usage critical threshold (%): starts the disk emergency.' },
@@ -90,7 +91,7 @@ export interface AtlasConfig {
   maintenance: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number };
   sqliteWeb: { port: number };
   sheets: { rootUrl: string; spreadsheetId: string; credentials: string };
-  oci: { endpoint: string; volumeId: string; configFile: string };
+  oci: { endpoint: string; volumeId: string; configFile: string; pollInterval: number };
   alerts: { webhookUrl: string };
   thresholds: {
     diskPercent: number;
