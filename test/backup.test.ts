@@ -5,12 +5,27 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { planRetention, pruneBackups } from '../src/db/retention';
-import { listBackups, manifestPath, takeSnapshot, SnapshotError, type BackupEntry } from '../src/db/snapshot';
+import { SCHEDULES } from '../src/schedules';
+import { ALL_SCHEDULES } from '../src/schedule-names';
+import { listBackups, manifestPath, newestFirst, takeSnapshot, SnapshotError, type BackupEntry } from '../src/db/snapshot';
 import { openDatabase } from '../src/db/sqlite';
 import { makeEnv, startWorker, uid, type TestEnv } from './helpers/env';
 import { canMountTmpfs, fillFile, mountTmpfs } from './helpers/tmpfs';
 
 const entry = (name: string, verified: boolean): BackupEntry => ({ name, path: `/b/${name}`, size: 1, verified });
+
+describe('schedule names', () => {
+  it('ALL_SCHEDULES (what corruption recovery pauses) is every schedule of SCHEDULES', () => {
+    expect(SCHEDULES.map((s) => s.name).sort()).toEqual([...ALL_SCHEDULES].sort());
+  });
+});
+
+describe('listBackups order', () => {
+  it('puts later backups of the same second first (atlas_X-2.db after atlas_X.db, -10 after -9)', () => {
+    const names = ['atlas_20260101-000000.db', 'atlas_20260101-000000-2.db', 'atlas_20260101-000000-10.db', 'atlas_20260101-000000-9.db', 'atlas_20251231-235959.db'];
+    expect([...names].sort(newestFirst)).toEqual(['atlas_20260101-000000-10.db', 'atlas_20260101-000000-9.db', 'atlas_20260101-000000-2.db', 'atlas_20260101-000000.db', 'atlas_20251231-235959.db']);
+  });
+});
 
 describe('planRetention', () => {
   it('keeps the N newest verified backups and removes older ones', () => {
