@@ -9,6 +9,8 @@ import { listBackups, takeSnapshot, type BackupManifest } from '../src/db/snapsh
 import { integrityProblems, openDatabase, rowCounts } from '../src/db/sqlite';
 import { singletonId } from '../src/temporal/start';
 import { CORRUPTION_RECOVERY } from '../src/singletons';
+import { ActivityContext } from '../activities/deps';
+import { reportCorruption } from '../activities/db';
 import type { CorruptionRecoveryResult } from '../workflows/corruption-recovery';
 import { eventually, makeEnv, startWorker, uid, type TestEnv } from './helpers/env';
 import { corruptLastWalFrame, garbageOverPages, leaveCommitsInWal, marks, truncateFile, zeroHeader } from './helpers/corrupt';
@@ -156,5 +158,30 @@ describe('corruptionRecovery', () => {
     const r = (await handle.result()) as CorruptionRecoveryResult;
     expect(r.method).toBe('B');
     expect(expectSound()).toEqual(backup.rowCounts);
+  });
+});
+
+describe('reportCorruption with recovery.onCorruption = alert-only', () => {
+  let t: TestEnv;
+  beforeAll(async () => {
+    t = await makeEnv({ 'recovery.onCorruption': 'alert-only' });
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+  });
+
+  it('raises the critical alert and starts nothing', async () => {
+    const ctx = new ActivityContext({ config: t.config, client: t.client });
+    try {
+      const r = await reportCorruption(ctx, Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' }), 'atlas.db');
+      expect(r.recovery).toBeUndefined();
+      const alert = ctx.opsDb().prepare("SELECT level, message FROM alerts WHERE code = 'database-corrupt' AND resolved_at IS NULL").get() as { level: string; message: string };
+      expect(alert.level).toBe('critical');
+      expect(alert.message).toMatch(/atlas-ops recover corruption/);
+      const started = await t.client.workflow.getHandle(singletonId(t.config, CORRUPTION_RECOVERY)).describe().then(() => true, () => false);
+      expect(started).toBe(false);
+    } finally {
+      ctx.close();
+    }
   });
 });

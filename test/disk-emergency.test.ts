@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listBackups, takeSnapshot } from '../src/db/snapshot';
 import { openDatabase } from '../src/db/sqlite';
 import { diskUsage } from '../src/disk';
+import { ActivityContext } from '../activities/deps';
+import { createDiskActivities } from '../activities/disk';
 import type { DiskEmergencyResult } from '../workflows/disk-emergency';
 import { makeEnv, runCli, startWorker, uid, type TestEnv } from './helpers/env';
 import { canMountTmpfs, fillFile } from './helpers/tmpfs';
@@ -127,6 +129,23 @@ describe.skipIf(!canMountTmpfs())('diskEmergency on a 32 MB tmpfs', () => {
     expect(alert.level).toBe('critical');
     expect(alert.message).toMatch(/still [\d.]+% used/);
     expect(alert.message).toMatch(/extend the OCI block volume/);
+  });
+
+  it('starts by itself (once) above the critical threshold, for the health check', async () => {
+    const used = diskUsage(t.home).usedPercent;
+    const ctx = new ActivityContext({ config: { ...t.config, thresholds: { ...t.config.thresholds, diskCriticalPercent: Math.floor(used) - 1 } }, client: t.client });
+    try {
+      const acts = createDiskActivities(ctx);
+      const first = await acts.diskEmergencyIfCritical({ trigger: 'test: disk above critical' });
+      expect(first.started).toBe(`${t.config.scheduleIdPrefix}disk-emergency`);
+      const r = (await t.client.workflow.getHandle(first.started!).result()) as DiskEmergencyResult;
+      expect(r.outcome).toBe('completed');
+      const calm = new ActivityContext({ config: t.config, client: t.client });
+      expect((await createDiskActivities(calm).diskEmergencyIfCritical({ trigger: 'test' })).started).toBeUndefined();
+      calm.close();
+    } finally {
+      ctx.close();
+    }
   });
 
   it('the CLI starts it as a singleton and refuses a bad threshold', async () => {
