@@ -90,6 +90,13 @@ describe('OCI block volume backups through the emulator', () => {
     zeroHeader(db);
     const handle = await start('corruptionRecovery', { allowOci: true, reminderInterval: '1m' });
     await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('approval'), 30_000, 'approval wait');
+    // While it holds the atlas.db lock, a restore is refused at once, naming it.
+    const conflict = await t.client.workflow
+      .execute('restore', { taskQueue: t.config.taskQueue, workflowId: `restore-${uid()}`, args: [{ backup: 'atlas_20260101-000000.db' }] })
+      .catch((e: unknown) => e);
+    const cause = (conflict as { cause?: { type?: string; message: string } }).cause;
+    expect(cause?.type).toBe('ProcedureConflict');
+    expect(cause?.message).toContain(`corruptionRecovery ${handle.workflowId}`);
     await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'operator' }] });
     await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('swap'), 30_000, 'swap wait');
     const restored = emu.volumes().find((v) => v.sourceDetails?.type === 'volumeBackup');
