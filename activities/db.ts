@@ -2,20 +2,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { takeSnapshot, type BackupManifest, SnapshotError } from '../src/db/snapshot';
-import { restoreBackup, type RestoreResult } from '../src/db/restore';
-import { assertSqliteFile, integrityProblems, isCorruptionError, NotSqliteError, openDatabase, rowCounts } from '../src/db/sqlite';
+import { takeSnapshot, type BackupManifest } from '../src/db/snapshot';
+import { RestoreError, restoreBackup, type RestoreResult } from '../src/db/restore';
+import { isCorruptionError, NotSqliteError, openDatabase, rowCounts } from '../src/db/sqlite';
 import { insideDir } from '../src/paths';
+import { checkDatabase, type DbCheck } from '../src/db/check';
 import { appendLog } from '../src/log';
+import { startOnce } from '../src/temporal/start';
+import { CORRUPTION_ALERT, CORRUPTION_RECOVERY } from '../src/singletons';
 import type { ActivityContext } from './deps';
 
-export interface DbCheck {
-  ok: boolean;
-  problems: string[];
-  journalMode?: string;
-  sizeBytes: number;
-  walBytes: number;
-}
+export type { DbCheck };
 
 export interface DbProbe {
   journalMode: string;
@@ -24,12 +21,36 @@ export interface DbProbe {
   queryMs: number;
 }
 
+/**
+ * Corruption met by any activity: a critical alert, and (recovery.onCorruption = auto) the
+ * corruptionRecovery singleton started at once. Never throws: the caller's own failure matters more.
+ */
+export async function reportCorruption(ctx: ActivityContext, err: Error, file: string): Promise<{ recovery?: string }> {
+  const message = `${file}: ${err.message}`;
+  try {
+    await ctx.alerts().raise({ code: CORRUPTION_ALERT, level: 'critical', message: `atlas.db is corrupt (${message}). Run \`atlas-ops recover corruption\`.` });
+  } catch {
+    /* the alert store itself may be what is failing */
+  }
+  if (ctx.config.recovery.onCorruption !== 'auto') return {};
+  try {
+    const started = await startOnce(ctx.client, ctx.config, 'corruptionRecovery', CORRUPTION_RECOVERY,
+      { trigger: message.slice(0, 500), detectedAt: ctx.now().toISOString() }, 'Corruption recovery (started automatically)');
+    appendLog(ctx.paths.log('backup'), { event: 'corruption-recovery-started', workflowId: started.workflowId, joined: !started.started, trigger: message });
+    return { recovery: started.workflowId };
+  } catch (startErr) {
+    appendLog(ctx.paths.log('backup'), { event: 'corruption-recovery-start-failed', error: (startErr as Error).message });
+    return {};
+  }
+}
+
 /** Typed failures a workflow can react to; the message always says what to do next. */
-function dbFailure(err: unknown, file: string): ApplicationFailure {
+async function dbFailure(ctx: ActivityContext, err: unknown, file: string): Promise<ApplicationFailure> {
   if (err instanceof NotSqliteError || isCorruptionError(err)) {
+    const { recovery } = await reportCorruption(ctx, err as Error, file);
     return ApplicationFailure.create({
       type: 'DatabaseCorrupt',
-      message: `${file}: ${(err as Error).message}. Run \`atlas-ops recover corruption\`.`,
+      message: `${file}: ${(err as Error).message}. ${recovery ? `corruptionRecovery ${recovery} is running (atlas-ops status ${recovery})` : 'Run `atlas-ops recover corruption`'}.`,
       nonRetryable: true,
       cause: err as Error,
     });
@@ -59,28 +80,13 @@ export function createDbActivities(ctx: ActivityContext) {
         return manifest;
       } catch (err) {
         appendLog(paths.log('backup'), { event: 'backup-failed', error: (err as Error).message, reason: input.reason });
-        if (err instanceof SnapshotError && err.code === 'SQLITE_CORRUPT') throw dbFailure(Object.assign(err, { code: 'SQLITE_CORRUPT' }), paths.atlasDb);
-        if (err instanceof NotSqliteError) throw dbFailure(err, paths.atlasDb);
+        if (err instanceof NotSqliteError || isCorruptionError(err)) throw await dbFailure(ctx, err, paths.atlasDb);
         throw err;
       }
     },
 
     async checkAtlasDb(): Promise<DbCheck> {
-      const file = paths.atlasDb;
-      const sizeBytes = fs.existsSync(file) ? fs.statSync(file).size : 0;
-      const walBytes = fs.existsSync(`${file}-wal`) ? fs.statSync(`${file}-wal`).size : 0;
-      try {
-        assertSqliteFile(file, 'atlas.db');
-        const db = openDatabase(file, { readonly: true });
-        try {
-          const problems = integrityProblems(db);
-          return { ok: problems.length === 0, problems: problems.slice(0, 50), journalMode: db.pragma('journal_mode', { simple: true }) as string, sizeBytes, walBytes };
-        } finally {
-          db.close();
-        }
-      } catch (err) {
-        return { ok: false, problems: [(err as Error).message], sizeBytes, walBytes };
-      }
+      return checkDatabase(paths.atlasDb);
     },
 
     /** Opens the database, checks WAL mode (switching it back on) and times a few queries. */
@@ -101,26 +107,45 @@ export function createDbActivities(ctx: ActivityContext) {
           db.close();
         }
       } catch (err) {
-        throw dbFailure(err, paths.atlasDb);
+        throw await dbFailure(ctx, err, paths.atlasDb);
       }
     },
 
     /** Puts a backup in place of atlas.db, keeping the replaced file as atlas.db.<keepSuffix>. */
-    async restoreAtlasDb(input: { backup: string; keepSuffix: string }): Promise<RestoreResult> {
+    async restoreAtlasDb(input: { backup: string; keepSuffix: string; target?: string }): Promise<RestoreResult> {
       let backupFile: string;
       let keepSuffix: string;
+      let target = paths.atlasDb;
       try {
         backupFile = insideDir(paths.backupsDir, input.backup, 'backup');
+        // Another target is a plain name in data/ (a restore test beside the live database).
+        if (input.target !== undefined) target = insideDir(paths.dataDir, input.target, 'target');
         if (!/^[A-Za-z0-9._-]+$/.test(input.keepSuffix)) throw new Error(`keepSuffix: "${input.keepSuffix}" is not a plain suffix`);
         keepSuffix = input.keepSuffix;
       } catch (err) {
         throw ApplicationFailure.create({ type: 'InvalidInput', message: (err as Error).message, nonRetryable: true });
       }
       if (!fs.existsSync(backupFile)) {
-        throw ApplicationFailure.create({ type: 'BackupMissing', message: `backup ${input.backup} is not in ${paths.backupsDir}`, nonRetryable: true });
+        throw ApplicationFailure.create({ type: 'BackupMissing', message: `backup ${input.backup} is not in ${paths.backupsDir}; nothing was changed (atlas-ops db backups lists them)`, nonRetryable: true });
       }
-      const result = restoreBackup({ backupFile, target: paths.atlasDb, keepSuffix });
-      appendLog(paths.log('backup'), { event: 'restored', from: path.basename(backupFile), keptAs: result.keptAs.map((f) => path.basename(f)) });
+      let result: RestoreResult;
+      try {
+        result = restoreBackup({ backupFile, target, keepSuffix });
+      } catch (err) {
+        if (err instanceof RestoreError || err instanceof NotSqliteError) {
+          // restoreBackup verifies the backup before it moves anything; only its last check comes after.
+          const changed = (err as Error).message.startsWith('restored database');
+          throw ApplicationFailure.create({
+            type: changed ? 'RestoreFailed' : 'BackupInvalid',
+            message: changed
+              ? `${(err as Error).message}; the replaced database is kept as ${target}.${keepSuffix}`
+              : `${(err as Error).message}; ${path.basename(target)} was not changed. Choose another backup (atlas-ops db backups).`,
+            nonRetryable: true,
+          });
+        }
+        throw err;
+      }
+      appendLog(paths.log('backup'), { event: 'restored', from: path.basename(backupFile), target: path.basename(target), keptAs: result.keptAs.map((f) => path.basename(f)) });
       return result;
     },
   };

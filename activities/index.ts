@@ -1,9 +1,12 @@
 // The activity factory: the worker builds it once with real dependencies; workflows proxy its type.
 import { ActivityContext, type ActivityDeps } from './deps';
 import { createAlertActivities } from './alerts';
+import { createBackupActivities } from './backup';
 import { createDbActivities } from './db';
+import { createDiskActivities } from './disk';
 import { createHostActivities, createContextActivities } from './host';
 import { createOciActivities } from './oci';
+import { createRecoveryActivities } from './recovery';
 import { createScheduleActivities } from './schedules';
 import { createSheetsActivities } from './sheets';
 
@@ -11,9 +14,12 @@ import { createSheetsActivities } from './sheets';
 export function createHostQueueActivities(ctx: ActivityContext) {
   return {
     ...createAlertActivities(ctx),
+    ...createBackupActivities(ctx),
     ...createDbActivities(ctx),
+    ...createDiskActivities(ctx),
     ...createHostActivities(ctx),
     ...createOciActivities(ctx),
+    ...createRecoveryActivities(ctx),
     ...createScheduleActivities(ctx),
     ...createSheetsActivities(ctx),
   };

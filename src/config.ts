@@ -35,6 +35,9 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'schedules.keyRotation', env: 'ATLAS_SCHEDULE_KEY_ROTATION', type: 'schedule', default: '0 9 1 1,4,7,10 *', doc: 'When `keyRotation` runs (quarterly).' },
   { key: 'schedules.timezone', env: 'ATLAS_SCHEDULE_TIMEZONE', type: 'string', default: 'UTC', doc: 'Time zone of the cron schedules (IANA name).' },
   { key: 'backup.keep', env: 'ATLAS_BACKUP_KEEP', type: 'int', default: 7, min: 1, doc: 'How many verified local backups retention keeps.' },
+  { key: 'recovery.onCorruption', env: 'ATLAS_ON_CORRUPTION', type: 'enum', default: 'auto', values: ['auto', 'alert-only'], doc: 'When an activity meets SQLITE_CORRUPT or SQLITE_NOTADB: start `corruptionRecovery` at once (`auto`) or only raise a critical alert (`alert-only`).' },
+  { key: 'diskEmergency.keepBackups', env: 'ATLAS_DISK_EMERGENCY_KEEP', type: 'int', default: 3, min: 1, doc: 'How many verified backups the disk emergency keeps when it prunes (the runbook keeps 3).' },
+  { key: 'diskEmergency.logrotateConfig', env: 'ATLAS_LOGROTATE_CONFIG', type: 'path', default: '/etc/logrotate.d/atlas', doc: 'logrotate configuration of the Atlas logs; when it is missing, atlas-ops rotates its own logs.' },
   { key: 'maintenance.editTimeout', env: 'ATLAS_EDIT_TIMEOUT', type: 'duration', default: '4h', doc: 'How long a maintenance edit may take before a critical alert (it keeps waiting).' },
   { key: 'maintenance.reminderInterval', env: 'ATLAS_REMINDER_INTERVAL', type: 'duration', default: '30m', doc: 'Interval of the reminder alerts while a procedure waits for a person.' },
   { key: 'maintenance.drainTimeout', env: 'ATLAS_DRAIN_TIMEOUT', type: 'duration', default: '10m', doc: 'How long Pause waits for running sync and backup runs to finish.' },
@@ -47,6 +50,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'oci.endpoint', env: 'ATLAS_OCI_ENDPOINT', type: 'url', default: '', doc: 'Block Storage endpoint; a loopback URL means the local emulator, unsigned.' },
   { key: 'oci.volumeId', env: 'ATLAS_OCI_VOLUME_ID', type: 'string', default: '', doc: 'OCID of the block volume that holds the Atlas home.' },
   { key: 'oci.configFile', env: 'ATLAS_OCI_CONFIG', type: 'path', default: '', doc: 'OCI CLI config file; default `<home>/config/oci/config`, else instance principal.' },
+  { key: 'oci.pollInterval', env: 'ATLAS_OCI_POLL_INTERVAL', type: 'duration', default: '15s', doc: 'How often a volume backup or restored volume is polled until AVAILABLE.' },
   { key: 'alerts.webhookUrl', env: 'ATLAS_ALERT_WEBHOOK_URL', type: 'url', default: '', doc: 'Slack-compatible webhook for alerts (optional).' },
   { key: 'thresholds.diskPercent', env: 'ATLAS_THRESHOLD_DISK', type: 'percent', default: 80, doc: 'Disk usage warning threshold (%).' },
   { key: 'thresholds.diskCriticalPercent', env: 'ATLAS_THRESHOLD_DISK_CRITICAL', type: 'percent', default: 95, doc: 'Disk usage critical threshold (%): starts the disk emergency.' },
@@ -83,10 +87,12 @@ export interface AtlasConfig {
     timezone: string;
   };
   backup: { keep: number };
+  recovery: { onCorruption: 'auto' | 'alert-only' };
+  diskEmergency: { keepBackups: number; logrotateConfig: string };
   maintenance: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number };
   sqliteWeb: { port: number };
   sheets: { rootUrl: string; spreadsheetId: string; credentials: string; emulatorPort: number };
-  oci: { endpoint: string; volumeId: string; configFile: string };
+  oci: { endpoint: string; volumeId: string; configFile: string; pollInterval: number };
   alerts: { webhookUrl: string };
   thresholds: {
     diskPercent: number;

@@ -2,3 +2,7 @@
 
 /** The schedules that touch atlas.db and are paused while it is being changed (the runbook's "Pause Workers"). */
 export const SYNC_AND_BACKUP = ['export', 'import', 'backup'] as const;
+
+/** Every schedule atlas-ops manages (corruption recovery pauses them all). src/schedules.ts defines each. */
+export const ALL_SCHEDULES = ['export', 'import', 'backup', 'health', 'weekly', 'monthly', 'key-rotation'] as const;
+export type ScheduleName = (typeof ALL_SCHEDULES)[number];

@@ -8,9 +8,10 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import type { AtlasConfig, ScheduleSetting } from './config';
+import type { ScheduleName } from './schedule-names';
 
 export interface ScheduleDef {
-  name: string;
+  name: ScheduleName;
   workflowType: string;
   setting: keyof Omit<AtlasConfig['schedules'], 'timezone'>;
   /** The legacy systemd timer this schedule replaces, for `migrate-timers`. */

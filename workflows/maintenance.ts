@@ -5,6 +5,7 @@ import type { BackupManifest } from '../src/db/snapshot';
 import { formatDuration } from '../src/duration';
 import { SYNC_AND_BACKUP } from '../src/schedule-names';
 import { inputObject, optionalBoolean, optionalDuration, optionalString, rejectUnknown } from './lib/input';
+import { stamp } from './lib/stamp';
 import { AbortRequested, Procedure, RollbackRequested, type Actor } from './lib/procedure';
 
 export interface MaintenanceInput {
@@ -56,10 +57,6 @@ export const rollbackSignal = defineSignal<[Actor]>('rollback');
 const FIELDS = ['reason', 'requestedBy', 'oci', 'sqliteWeb', 'editTimeout', 'reminderInterval', 'drainTimeout', 'decisionTimeout', 'hostQueue'] as const;
 
 type Stage = 'preparing' | 'edit' | 'verify-failed' | 'finishing';
-
-function stamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
 
 export async function maintenance(rawInput?: MaintenanceInput): Promise<MaintenanceResult> {
   const input = inputObject(rawInput, 'maintenance');

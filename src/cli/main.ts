@@ -5,6 +5,7 @@ import { DurationError } from '../duration';
 import { NotSqliteError } from '../db/sqlite';
 import { TemporalUnreachableError } from '../temporal/connect';
 import { EXIT, UsageError, closeClients } from './common';
+import { registerDb } from './db';
 import { registerDev } from './dev';
 import { registerMaintenance } from './maintenance';
 import { registerSchedules } from './schedules';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerMaintenance(program, run);
   registerStatus(program, run);
   registerSheets(program, run);
+  registerDb(program, run);
   const override = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(override);

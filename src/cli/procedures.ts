@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { AtlasConfig } from '../config';
+import { startOnce } from '../temporal/start';
 import { EXIT, UsageError, link, newWorkflowId, output } from './common';
 import { followProcedure, waitUntilStarted } from './follow';
 
@@ -71,4 +72,26 @@ export async function requireProcedure(client: Client, workflowId: string, workf
     throw err;
   }
   if (type !== workflowType) throw new UsageError(`workflow ${workflowId} is a ${type}, not a ${workflowType}`);
+}
+
+/**
+ * Starts a singleton procedure (fixed id, src/temporal/start.ts) or joins the one running, and
+ * with --wait follows it like startProcedure.
+ */
+export async function startSingleton(cmd: Command, config: AtlasConfig, client: Client, spec: StartSpec & { name: string }): Promise<number> {
+  const started = await startOnce(client, config, spec.workflowType, spec.name, spec.input, spec.summary);
+  const url = link(config, started.workflowId);
+  const verb = started.started ? 'started' : 'already running:';
+  if (!spec.wait) {
+    output(cmd, { ...started, url }, () => [`${verb} ${spec.procedure} ${started.workflowId}`, `  ${url}`, `  follow: atlas-ops status ${started.workflowId}`]);
+    return EXIT.ok;
+  }
+  const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
+  const print = json ? () => undefined : (line: string) => process.stdout.write(`${line}\n`);
+  print(`${verb} ${spec.procedure} ${started.workflowId}\n  ${url}`);
+  const outcome = await followProcedure(client, config, started.workflowId, print);
+  output(cmd, { ...started, url, exitCode: outcome.exitCode, result: outcome.result, error: outcome.error }, () =>
+    outcome.error ? `${spec.procedure} ${started.workflowId} failed: ${outcome.error}` : `${spec.procedure} ${started.workflowId}: ${JSON.stringify(outcome.result, null, 2)}`,
+  );
+  return outcome.exitCode;
 }

@@ -47,14 +47,27 @@ export function readManifest(backupFile: string): BackupManifest | undefined {
   }
 }
 
+/**
+ * Newest first by the name's stamp, then its sequence number: plain string order would put
+ * `atlas_X.db` before the later `atlas_X-2.db` ('.' sorts after '-'), and `-10` before `-9`.
+ */
+export function newestFirst(a: string, b: string): number {
+  const key = (name: string) => {
+    const m = BACKUP_NAME.exec(name)!;
+    return { stamp: `${m[1]}${m[2]}`, n: Number(m[3] ?? 1) };
+  };
+  const ka = key(a);
+  const kb = key(b);
+  return ka.stamp === kb.stamp ? kb.n - ka.n : kb.stamp.localeCompare(ka.stamp);
+}
+
 /** Backups newest first. A file without a readable manifest is listed but never counts as verified. */
 export function listBackups(backupsDir: string): BackupEntry[] {
   if (!fs.existsSync(backupsDir)) return [];
   return fs
     .readdirSync(backupsDir)
     .filter((name) => BACKUP_NAME.test(name))
-    .sort()
-    .reverse()
+    .sort(newestFirst)
     .map((name) => {
       const file = path.join(backupsDir, name);
       const manifest = readManifest(file);

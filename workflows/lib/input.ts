@@ -50,3 +50,16 @@ export function optionalDuration(input: Record<string, unknown>, field: string):
   }
   throw invalid(field, `expected a duration such as "30s", "5m" or "1h", got ${JSON.stringify(v)}`);
 }
+
+export function optionalPositiveInt(input: Record<string, unknown>, field: string): number | undefined {
+  const v = input[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw invalid(field, `expected a whole number of at least 1, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function requiredString(input: Record<string, unknown>, field: string): string {
+  const v = optionalString(input, field);
+  if (v === undefined || v.trim() === '') throw invalid(field, 'is required');
+  return v;
+}

@@ -100,6 +100,8 @@ export interface StepOptions {
   skippable?: boolean;
   /** Rollback is offered where the procedure knows how to undo. */
   rollback?: boolean;
+  /** Failure types that end the procedure at once in this step (no operator decision can mend them here). */
+  fatal?: readonly string[];
 }
 
 export class Procedure {
@@ -279,7 +281,7 @@ export class Procedure {
       } catch (err) {
         if (!(err instanceof ActivityFailure)) throw err;
         const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
-        if (cause?.type && FATAL_TYPES.has(cause.type)) throw cause;
+        if (cause?.type && (FATAL_TYPES.has(cause.type) || options.fatal?.includes(cause.type))) throw cause;
         const allowed: Decision[] = ['retry', ...(options.skippable ? (['skip'] as const) : []), ...(options.rollback ? (['rollback'] as const) : []), 'abort'];
         const error = (cause ?? err.cause ?? err).message;
         this.status.failedStep = { step: name, error, errorType: cause?.type ?? undefined, allowed, since: iso(Date.now()) };

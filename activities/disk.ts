@@ -1,0 +1,123 @@
+// Activities of the disk emergency (the runbook's "Disk Space Emergency"): triage, log rotation,
+// pruning backups, vacuuming the journal. Each step reports what it freed (or, in a dry run, what
+// it would free); the workflow measures the filesystem itself after each step.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import { CommandNotFoundError, runCommand, which } from '../src/command-runner';
+import { diskUsage, largestEntries, type DiskUsage } from '../src/disk';
+import { pruneBackups } from '../src/db/retention';
+import { appendLog, rotateLog } from '../src/log';
+import { startOnce } from '../src/temporal/start';
+import { DISK_EMERGENCY } from '../src/singletons';
+import type { ActivityContext } from './deps';
+
+export interface DiskMeasure extends DiskUsage {
+  /** thresholds.diskPercent: where the emergency may stop. */
+  thresholdPercent: number;
+  criticalPercent: number;
+}
+
+export interface DiskTriage extends DiskMeasure {
+  largest: { path: string; bytes: number }[];
+  logs: { file: string; bytes: number }[];
+}
+
+export interface StepReport {
+  /** Bytes the step freed by its own count (a dry run: would free). */
+  claimedBytes: number;
+  dryRun: boolean;
+  details: string[];
+}
+
+/** Rotated generations of a log: name.log.1, name.log.2, … (and compressed ones logrotate leaves). */
+const ROTATED = /\.log\.\d+(\.gz)?$/;
+
+export function createDiskActivities(ctx: ActivityContext) {
+  const { paths } = ctx;
+  const measure = (): DiskMeasure => ({
+    ...diskUsage(paths.home),
+    thresholdPercent: ctx.config.thresholds.diskPercent,
+    criticalPercent: ctx.config.thresholds.diskCriticalPercent,
+  });
+  const log = (record: Record<string, unknown>) => {
+    try {
+      appendLog(paths.log('health'), record);
+    } catch {
+      /* the disk may be too full to log; the workflow history still has it */
+    }
+  };
+
+  return {
+    async measureDisk(): Promise<DiskMeasure> {
+      return measure();
+    },
+
+    async diskTriage(): Promise<DiskTriage> {
+      const logs = fs.existsSync(paths.logsDir)
+        ? fs.readdirSync(paths.logsDir).map((f) => ({ file: f, bytes: fs.statSync(path.join(paths.logsDir, f)).size })).sort((a, b) => b.bytes - a.bytes)
+        : [];
+      return { ...measure(), largest: largestEntries(paths.home), logs };
+    },
+
+    /**
+     * `logrotate -f <atlas config>` when that config and logrotate exist; otherwise atlas-ops'
+     * own rotation, which in an emergency keeps only the current file of each log (as .1).
+     */
+    async rotateLogsNow(input: { dryRun: boolean }): Promise<StepReport> {
+      const config = ctx.config.diskEmergency.logrotateConfig;
+      const rotated = fs.existsSync(paths.logsDir) ? fs.readdirSync(paths.logsDir).filter((f) => ROTATED.test(f)) : [];
+      const rotatedBytes = rotated.reduce((n, f) => n + fs.statSync(path.join(paths.logsDir, f)).size, 0);
+      if (config && fs.existsSync(config) && which('logrotate')) {
+        if (input.dryRun) return { claimedBytes: rotatedBytes, dryRun: true, details: [`would run logrotate -f ${config} (rotated logs now: ${rotatedBytes} bytes)`] };
+        const r = await runCommand('logrotate', ['-f', config], { timeoutMs: 5 * 60_000 });
+        if (r.code !== 0) throw ApplicationFailure.create({ type: 'CommandFailed', message: `logrotate -f ${config} exited ${r.code}: ${r.stderr.trim().slice(0, 300)}` });
+        return { claimedBytes: 0, dryRun: false, details: [`logrotate -f ${config}`] };
+      }
+      if (input.dryRun) return { claimedBytes: rotatedBytes, dryRun: true, details: [`would remove ${rotated.length} rotated log file(s): ${rotated.join(', ') || 'none'}`] };
+      let freed = 0;
+      for (const f of rotated) {
+        if (/\.log\.1$/.test(f)) continue; // rotateLog(file, 1) below drops it
+        freed += fs.statSync(path.join(paths.logsDir, f)).size;
+        fs.rmSync(path.join(paths.logsDir, f), { force: true });
+      }
+      for (const f of fs.readdirSync(paths.logsDir).filter((n) => n.endsWith('.log'))) freed += rotateLog(path.join(paths.logsDir, f), 1);
+      log({ event: 'disk-emergency-rotated-logs', freedBytes: freed });
+      return { claimedBytes: freed, dryRun: false, details: [`atlas-ops rotation: removed ${rotated.length} rotated file(s), rotated the current logs`] };
+    },
+
+    /** The runbook's "keep only 3 most recent", by retention's rules: never the newest verified. */
+    async pruneBackupsForSpace(input: { dryRun: boolean; keep?: number }): Promise<StepReport> {
+      const keep = input.keep ?? ctx.config.diskEmergency.keepBackups;
+      const r = pruneBackups(paths.backupsDir, keep, { dryRun: input.dryRun });
+      if (!input.dryRun) appendLog(paths.log('backup'), { event: 'disk-emergency-prune', keep, removed: r.removed, bytesFreed: r.bytesFreed });
+      return { claimedBytes: r.bytesFreed, dryRun: input.dryRun, details: [`${input.dryRun ? 'would remove' : 'removed'} ${r.removed.length} backup(s) (${r.removed.join(', ') || 'none'}), keeping ${r.kept.join(', ') || 'none'}`] };
+    },
+
+    /** `journalctl --vacuum-time=1d` through the command runner; a host without journald is no failure. */
+    async vacuumJournal(input: { dryRun: boolean }): Promise<StepReport> {
+      try {
+        if (input.dryRun) {
+          const r = await runCommand('journalctl', ['--disk-usage']);
+          return { claimedBytes: 0, dryRun: true, details: [`would run journalctl --vacuum-time=1d; ${r.stdout.trim().split('\n').at(-1) ?? ''}`] };
+        }
+        const r = await runCommand('journalctl', ['--vacuum-time=1d'], { timeoutMs: 5 * 60_000 });
+        if (r.code !== 0) throw ApplicationFailure.create({ type: 'CommandFailed', message: `journalctl --vacuum-time=1d exited ${r.code}: ${r.stderr.trim().slice(0, 300)}` });
+        const freed = /freed\s+([\d.]+)([KMGT]?)B?/i.exec(`${r.stdout}\n${r.stderr}`);
+        const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[(freed?.[2] ?? '').toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'] ?? 1;
+        return { claimedBytes: freed ? Math.round(Number(freed[1]) * unit) : 0, dryRun: false, details: [(r.stderr || r.stdout).trim().split('\n').at(-1) ?? 'journalctl --vacuum-time=1d'] };
+      } catch (err) {
+        if (err instanceof CommandNotFoundError) return { claimedBytes: 0, dryRun: input.dryRun, details: ['journalctl is not on this host: nothing to vacuum'] };
+        throw err;
+      }
+    },
+
+    /** For the health check: starts the disk emergency (once) when usage is above the critical threshold. */
+    async diskEmergencyIfCritical(input: { trigger: string }): Promise<{ usedPercent: number; started?: string }> {
+      const m = measure();
+      if (m.usedPercent <= m.criticalPercent) return { usedPercent: m.usedPercent };
+      const s = await startOnce(ctx.client, ctx.config, 'diskEmergency', DISK_EMERGENCY, { trigger: input.trigger }, `Disk emergency: ${m.usedPercent}% used`);
+      return { usedPercent: m.usedPercent, started: s.workflowId };
+    },
+  };
+}

@@ -1,0 +1,160 @@
+// Activities of corruption recovery (the runbook's "Database Corruption Recovery"): assess the
+// damage, keep the evidence, Option A (WAL checkpoint) and Option B (newest good backup).
+import fs from 'node:fs';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import { listBackups, verifyBackupFile } from '../src/db/snapshot';
+import { checkpointDatabase, type CheckpointResult } from '../src/db/check';
+import { restoreBackup } from '../src/db/restore';
+import { fsyncPath, openDatabase, rowCounts } from '../src/db/sqlite';
+import { appendLog } from '../src/log';
+import type { BackupSummary } from './backup';
+import type { ActivityContext } from './deps';
+
+export type { CheckpointResult };
+
+const SIDECARS = ['', '-wal', '-shm'] as const;
+
+const sizeOf = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size : 0);
+
+export interface Assessment {
+  dbBytes: number;
+  walBytes: number;
+  shmBytes: number;
+  /** Row count per table, or the error reading it. Absent tables: the schema itself is unreadable. */
+  tables: Record<string, number | string>;
+  schemaError?: string;
+  backups: BackupSummary[];
+}
+
+/** Reads what it can of a damaged database, table by table; never writes to it. */
+function readableCounts(file: string): { tables: Record<string, number | string>; schemaError?: string } {
+  const tables: Record<string, number | string> = {};
+  let db;
+  try {
+    db = openDatabase(file, { readonly: true });
+  } catch (err) {
+    return { tables, schemaError: (err as Error).message };
+  }
+  try {
+    let names: string[];
+    try {
+      names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
+    } catch (err) {
+      return { tables, schemaError: (err as Error).message };
+    }
+    for (const name of names) {
+      try {
+        tables[name] = db.prepare(`SELECT count(*) FROM "${name.replace(/"/g, '""')}"`).pluck().get() as number;
+      } catch (err) {
+        tables[name] = (err as Error).message;
+      }
+    }
+    return { tables };
+  } finally {
+    db.close();
+  }
+}
+
+export interface OptionBResult {
+  restoredFrom?: string;
+  backupCreatedAt?: string;
+  keptAs: string[];
+  /** Backups tried first that failed integrity_check, with why. */
+  rejected: { name: string; problem: string }[];
+  /** From the backup's time to the detection of the corruption. */
+  dataLossWindowMs?: number;
+  /** Per table: rows in the corrupt file that the backup does not have (when it could be read). */
+  rowsLost: Record<string, number | string>;
+}
+
+export function createRecoveryActivities(ctx: ActivityContext) {
+  const { paths } = ctx;
+  const log = (record: Record<string, unknown>) => appendLog(paths.log('backup'), record);
+
+  return {
+    async assessAtlasDb(): Promise<Assessment> {
+      const file = paths.atlasDb;
+      const { tables, schemaError } = readableCounts(file);
+      return {
+        dbBytes: sizeOf(file),
+        walBytes: sizeOf(`${file}-wal`),
+        shmBytes: sizeOf(`${file}-shm`),
+        tables,
+        schemaError,
+        backups: listBackups(paths.backupsDir).map((b) => ({ name: b.name, size: b.size, verified: b.verified, createdAt: b.manifest?.createdAt, reason: b.manifest?.reason })),
+      };
+    },
+
+    /**
+     * Copies atlas.db and its -wal/-shm to `atlas.db.<suffix>` before Option A changes anything:
+     * a checkpoint writes WAL frames into the main file, and that must be undoable by hand.
+     * Idempotent: a copy already made (same size) is kept as it is.
+     */
+    async preserveEvidence(input: { suffix: string }): Promise<string[]> {
+      if (!/^[A-Za-z0-9._-]+$/.test(input.suffix)) throw ApplicationFailure.create({ type: 'InvalidInput', message: `suffix: "${input.suffix}" is not a plain suffix`, nonRetryable: true });
+      const kept: string[] = [];
+      for (const s of SIDECARS) {
+        const from = `${paths.atlasDb}${s}`;
+        const to = `${paths.atlasDb}.${input.suffix}${s}`;
+        if (!fs.existsSync(from)) continue;
+        if (!fs.existsSync(to) || fs.statSync(to).size !== fs.statSync(from).size) {
+          fs.copyFileSync(from, `${to}.tmp`);
+          fsyncPath(`${to}.tmp`);
+          fs.renameSync(`${to}.tmp`, to);
+        }
+        kept.push(to);
+      }
+      fsyncPath(paths.dataDir);
+      log({ event: 'corruption-evidence-kept', files: kept.map((f) => path.basename(f)) });
+      return kept;
+    },
+
+    /** Option A: PRAGMA wal_checkpoint(FULL). A database SQLite cannot open is reported, not thrown. */
+    async checkpointAtlasDb(): Promise<CheckpointResult> {
+      const result = checkpointDatabase(paths.atlasDb);
+      log({ event: 'wal-checkpoint', ...result });
+      return result;
+    },
+
+    /**
+     * Option B: restores the newest backup that passes integrity_check (restoreBackup: staging copy,
+     * verify, keep the corrupt files as atlas.db.<keepSuffix>, rename, fsync, verify again).
+     * Idempotent through restoreBackup: a retry after the rename finds the work done.
+     */
+    async restoreNewestGoodBackup(input: { keepSuffix: string; detectedAt: string }): Promise<OptionBResult> {
+      const result: OptionBResult = { keptAs: [], rejected: [], rowsLost: {} };
+      const backups = listBackups(paths.backupsDir);
+      const chosen = backups.find((b) => {
+        const problems = verifyBackupFile(b.path);
+        if (problems.length) result.rejected.push({ name: b.name, problem: problems.slice(0, 3).join('; ') });
+        return problems.length === 0;
+      });
+      if (!chosen) {
+        log({ event: 'option-b-no-good-backup', rejected: result.rejected });
+        return result;
+      }
+      const restored = restoreBackup({ backupFile: chosen.path, target: paths.atlasDb, keepSuffix: input.keepSuffix });
+      result.restoredFrom = chosen.name;
+      result.keptAs = restored.keptAs;
+      // A backup without a manifest is dated by its name (atlas_YYYYMMDD-HHMMSS).
+      const m = /^atlas_(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})/.exec(chosen.name);
+      result.backupCreatedAt = chosen.manifest?.createdAt ?? (m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : undefined);
+      if (result.backupCreatedAt) result.dataLossWindowMs = Math.max(0, Date.parse(input.detectedAt) - Date.parse(result.backupCreatedAt));
+      const corrupt = readableCounts(`${paths.atlasDb}.${input.keepSuffix}`);
+      const now = openDatabase(paths.atlasDb, { readonly: true });
+      let restoredCounts: Record<string, number>;
+      try {
+        restoredCounts = rowCounts(now);
+      } finally {
+        now.close();
+      }
+      if (corrupt.schemaError) result.rowsLost = { '*': `corrupt file unreadable: ${corrupt.schemaError}` };
+      for (const [table, count] of Object.entries(corrupt.tables)) {
+        result.rowsLost[table] = typeof count === 'number' ? Math.max(0, count - (restoredCounts[table] ?? 0)) : `unreadable: ${count}`;
+      }
+      log({ event: 'option-b-restored', from: chosen.name, keptAs: result.keptAs.map((f) => path.basename(f)), dataLossWindowMs: result.dataLossWindowMs, rowsLost: result.rowsLost, alreadyDone: restored.alreadyDone });
+      return result;
+    },
+  };
+}

@@ -1,0 +1,175 @@
+// Snapshot benchmark (PRODUCT.md §6): our verified snapshot against `sqlite3 .backup` +
+// `PRAGMA integrity_check` and a raw file copy, with and without the Atlas app writing 100+ times a
+// second, plus the time of a corruption recovery by backup restore (Option B). All in one run.
+//
+//   npx tsx bench/snapshot.ts [sizeMB=200] [--rate 150] [--cli-timeout 60]
+//   npx tsx bench/snapshot.ts 1024          # the 1 GB figure of the issue
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { migrateAtlas } from '../src/db/atlas-schema';
+import { restoreBackup } from '../src/db/restore';
+import { takeSnapshot, verifyBackupFile } from '../src/db/snapshot';
+import { fsyncPath, integrityProblems, openDatabase } from '../src/db/sqlite';
+
+interface WriterStats {
+  writes: number;
+  seconds: number;
+  writesPerSecond: number;
+  worstWriteMs: number;
+  worstLateMs: number;
+  writesOver50ms: number;
+  slowest: number[];
+}
+
+const args = process.argv.slice(2);
+const flag = (name: string, def: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const sizeMb = Number(args.find((a) => /^\d+$/.test(a)) ?? 200);
+const rate = flag('--rate', 150);
+const cliTimeoutS = flag('--cli-timeout', 60);
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-bench-'));
+const source = path.join(dir, 'atlas.db');
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const since = (t0: number) => performance.now() - t0;
+
+function build(): void {
+  const db = openDatabase(source, { create: true, wal: true });
+  migrateAtlas(db);
+  const insert = db.prepare("INSERT INTO errors (at, source, level, message) VALUES (?, 'bench', 'error', ?)");
+  const text = 'x'.repeat(900);
+  const rows = Math.ceil((sizeMb * 1e6) / 1000);
+  for (let done = 0; done < rows; done += 50_000) {
+    db.transaction(() => {
+      for (let i = done; i < Math.min(rows, done + 50_000); i++) insert.run(new Date(1_700_000_000_000 + i * 1000).toISOString(), `${i} ${text}`);
+    })();
+  }
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+}
+
+function startWriter(): Promise<ChildProcess> {
+  const child = fork(path.join(__dirname, 'lib', 'writer.js'), [source, String(rate)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve) => child.once('message', () => setTimeout(() => resolve(child), 1000)));
+}
+
+function stopWriter(child: ChildProcess): Promise<WriterStats> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as WriterStats));
+    child.send('stop');
+  });
+}
+
+/** `sqlite3 <src> ".backup <dst>"` with a time limit: returns the time, or undefined when cut off. */
+function cliBackup(dst: string, timeoutMs: number): Promise<number | undefined> {
+  fs.rmSync(dst, { force: true });
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn('sqlite3', [source, `.backup ${dst}`], { stdio: 'ignore' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? since(t0) : undefined);
+    });
+  });
+}
+
+function cliIntegrity(file: string): number {
+  const t0 = performance.now();
+  const out = execFileSync('sqlite3', [file, 'PRAGMA integrity_check'], { encoding: 'utf8', maxBuffer: 1 << 26 }).trim();
+  if (out !== 'ok') throw new Error(`integrity_check of the CLI backup: ${out.slice(0, 200)}`);
+  return since(t0);
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`building a ${sizeMb} MB atlas.db in ${dir} …\n`);
+  let t0 = performance.now();
+  build();
+  const bytes = fs.statSync(source).size;
+  process.stdout.write(`built ${(bytes / 1e6).toFixed(0)} MB in ${secs(since(t0))}\n\n`);
+
+  // The physical limit: copy the file and fsync it.
+  const rawCopy = path.join(dir, 'raw-copy.db');
+  t0 = performance.now();
+  fs.copyFileSync(source, rawCopy);
+  fsyncPath(rawCopy);
+  const rawMs = since(t0);
+  fs.rmSync(rawCopy);
+
+  // sqlite3 CLI without writes: .backup then PRAGMA integrity_check.
+  const cliDst = path.join(dir, 'cli-backup.db');
+  const cliBackupMs = (await cliBackup(cliDst, cliTimeoutS * 1000))!;
+  const cliCheckMs = cliIntegrity(cliDst);
+  fs.rmSync(cliDst, { force: true });
+
+  // Ours without writes.
+  const backups = path.join(dir, 'backups');
+  t0 = performance.now();
+  const quiet = await takeSnapshot({ source, backupsDir: backups, reason: 'bench quiet' });
+  const oursQuietMs = since(t0);
+
+  // Ours while the app writes.
+  let writer = await startWriter();
+  t0 = performance.now();
+  const busy = await takeSnapshot({ source, backupsDir: backups, reason: 'bench under writes' });
+  const oursBusyMs = since(t0);
+  const oursWriter = await stopWriter(writer);
+
+  // sqlite3 CLI while the app writes: its stepped backup restarts on every write between steps.
+  writer = await startWriter();
+  const cliBusyMs = await cliBackup(cliDst, Math.max(cliTimeoutS * 1000, 5 * cliBackupMs));
+  const cliWriter = await stopWriter(writer);
+  const cliBusyCheckMs = cliBusyMs !== undefined ? cliIntegrity(cliDst) : undefined;
+
+  // Option B: verify the newest backup, restore it over a corrupt database, verify again.
+  const victim = path.join(dir, 'victim.db');
+  fs.copyFileSync(source, victim);
+  const fd = fs.openSync(victim, 'r+');
+  fs.writeSync(fd, Buffer.alloc(8192, 0xab), 0, 8192, Math.floor(bytes / 2 / 4096) * 4096);
+  fs.closeSync(fd);
+  t0 = performance.now();
+  const backupFile = path.join(backups, busy.file);
+  const problems = verifyBackupFile(backupFile);
+  if (problems.length) throw new Error(`backup fails verification: ${problems[0]}`);
+  restoreBackup({ backupFile, target: victim, keepSuffix: 'corrupted-bench' });
+  const recoveryMs = since(t0);
+  const check = openDatabase(victim, { readonly: true });
+  const restoredOk = integrityProblems(check, 'quick_check').length === 0;
+  check.close();
+
+  const cliTotal = cliBackupMs + cliCheckMs;
+  const lines = [
+    `database: ${(bytes / 1e6).toFixed(0)} MB, writer target ${rate} writes/s (WAL, synchronous=FULL)`,
+    '',
+    `raw file copy + fsync (physical limit)        ${secs(rawMs)}`,
+    `sqlite3 .backup + integrity_check, no writes  ${secs(cliTotal)}  (backup ${secs(cliBackupMs)}, check ${secs(cliCheckMs)})`,
+    `ours (copy + verify + sha256), no writes      ${secs(oursQuietMs)}  (copy ${secs(quiet.timings.copyMs)}, verify ${secs(quiet.timings.verifyMs)}, hash ${secs(quiet.timings.hashMs)})`,
+    `ours under writes                             ${secs(oursBusyMs)}  (copy ${secs(busy.timings.copyMs)}, verify ${secs(busy.timings.verifyMs)}, hash ${secs(busy.timings.hashMs)})`,
+    `  writer during ours: ${oursWriter.writesPerSecond.toFixed(0)} writes/s, worst write ${oursWriter.worstWriteMs.toFixed(1)} ms, worst lateness ${oursWriter.worstLateMs.toFixed(1)} ms, writes > 50 ms: ${oursWriter.writesOver50ms}`,
+    cliBusyMs !== undefined
+      ? `sqlite3 .backup under writes                  ${secs(cliBusyMs)} + check ${secs(cliBusyCheckMs!)}`
+      : `sqlite3 .backup under writes                  did not finish in ${secs(Math.max(cliTimeoutS * 1000, 5 * cliBackupMs))} (restarts on every write between steps)`,
+    `  writer during CLI: ${cliWriter.writesPerSecond.toFixed(0)} writes/s, worst write ${cliWriter.worstWriteMs.toFixed(1)} ms`,
+    `recovery, Option B (verify backup, restore, verify)  ${secs(recoveryMs)}  restored database sound: ${restoredOk}`,
+    '',
+    'ratios',
+    `  ours / sqlite3 (.backup + integrity_check), both without writes   ${(oursQuietMs / cliTotal).toFixed(2)}`,
+    `  ours under writes / sqlite3 without writes                        ${(oursBusyMs / cliTotal).toFixed(2)}`,
+    `  ours under writes / sqlite3 under writes                          ${cliBusyMs !== undefined ? (oursBusyMs / (cliBusyMs + cliBusyCheckMs!)).toFixed(2) : '< ' + (oursBusyMs / (Math.max(cliTimeoutS * 1000, 5 * cliBackupMs) + cliCheckMs)).toFixed(2) + ' (sqlite3 did not finish)'}`,
+    `  ours / raw copy (physical limit)                                  ${(oursQuietMs / rawMs).toFixed(2)}`,
+    `  Option B recovery / raw copy                                      ${(recoveryMs / rawMs).toFixed(2)}`,
+    `  writer worst stall during ours: ${oursWriter.worstWriteMs.toFixed(1)} ms (target < 50 ms)`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  process.exit(1);
+});

@@ -1,0 +1,68 @@
+// Which local backups may go (PRODUCT.md §5 invariant 1). Used by the scheduled backup (keep N,
+// default 7) and by the disk emergency (keep 3). Deciding is pure; deleting is a separate step,
+// so `--dry-run` shows exactly what a real run would remove.
+import fs from 'node:fs';
+import { fsyncPath } from './sqlite';
+import { listBackups, manifestPath, type BackupEntry } from './snapshot';
+
+export interface RetentionPlan {
+  keep: BackupEntry[];
+  remove: BackupEntry[];
+  /** Why each kept backup stays, by name. */
+  reasons: Record<string, string>;
+}
+
+/**
+ * Keeps the `keep` newest verified backups, and every backup newer than the newest verified one
+ * (an unverified newer file may be one somebody is still inspecting; it is not ours to judge).
+ * Older unverified files never counted as backups and go. The only verified backup never goes.
+ * `backups` must be newest first, as listBackups returns them.
+ */
+export function planRetention(backups: readonly BackupEntry[], keep: number): RetentionPlan {
+  if (!Number.isInteger(keep) || keep < 1) throw new Error(`keep: ${keep} must be a whole number of at least 1`);
+  const plan: RetentionPlan = { keep: [], remove: [], reasons: {} };
+  const newestVerified = backups.findIndex((b) => b.verified);
+  if (newestVerified < 0) {
+    // Nothing verified: nothing to measure against, so nothing is deleted.
+    for (const b of backups) plan.reasons[b.name] = 'no verified backup exists';
+    plan.keep.push(...backups);
+    return plan;
+  }
+  let verifiedKept = 0;
+  backups.forEach((b, i) => {
+    if (i < newestVerified) {
+      plan.keep.push(b);
+      plan.reasons[b.name] = 'newer than the newest verified backup';
+    } else if (b.verified && verifiedKept < keep) {
+      verifiedKept++;
+      plan.keep.push(b);
+      plan.reasons[b.name] = `verified, ${verifiedKept} of ${keep} kept`;
+    } else {
+      plan.remove.push(b);
+    }
+  });
+  return plan;
+}
+
+export interface PruneResult {
+  kept: string[];
+  removed: string[];
+  bytesFreed: number;
+  dryRun: boolean;
+}
+
+/** Plans and (unless dryRun) deletes; a backup's manifest goes with it. Idempotent. */
+export function pruneBackups(backupsDir: string, keep: number, options: { dryRun?: boolean } = {}): PruneResult {
+  const plan = planRetention(listBackups(backupsDir), keep);
+  let bytesFreed = 0;
+  for (const b of plan.remove) {
+    const manifest = manifestPath(b.path);
+    bytesFreed += b.size + (fs.existsSync(manifest) ? fs.statSync(manifest).size : 0);
+    if (!options.dryRun) {
+      fs.rmSync(b.path, { force: true });
+      fs.rmSync(manifest, { force: true });
+    }
+  }
+  if (!options.dryRun && plan.remove.length) fsyncPath(backupsDir);
+  return { kept: plan.keep.map((b) => b.name), removed: plan.remove.map((b) => b.name), bytesFreed, dryRun: options.dryRun === true };
+}

@@ -1,0 +1,19 @@
+// `npx tsx src/oci-emulator/main.ts [--port 8100] [--volume <ocid>]`: the OCI emulator for a dev
+// stack; point atlas-ops at it with ATLAS_OCI_ENDPOINT=http://127.0.0.1:<port>.
+import { startOciEmulator } from './server';
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const opt = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const volumeId = opt('--volume') ?? 'ocid1.volume.oc1.emulator.atlas-home';
+  const emulator = await startOciEmulator({ port: Number(opt('--port') ?? 8100), availableAfterMs: Number(opt('--available-after-ms') ?? 5000), volumes: [{ id: volumeId }] });
+  process.stdout.write(`OCI emulator on ${emulator.url} (volume ${volumeId})\nATLAS_OCI_ENDPOINT=${emulator.url} ATLAS_OCI_VOLUME_ID=${volumeId}\n`);
+  const stop = () => void emulator.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+void main();

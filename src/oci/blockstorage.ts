@@ -1,0 +1,33 @@
+// The OCI Block Storage client (oci-core), built from the configuration: signed with the OCI config
+// file or an instance principal against Oracle, unsigned against a loopback endpoint (the local
+// emulator). Keys stay inside the SDK: nothing here returns or logs them.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as common from 'oci-common';
+import { BlockstorageClient } from 'oci-core';
+import type { AtlasConfig } from '../config';
+
+export function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
+}
+
+/** Temporal retries the activity; the SDK's circuit breaker would only hide the real error. */
+const CLIENT_CONFIGURATION = { circuitBreaker: { noCircuit: true } as unknown as common.CircuitBreaker };
+
+export async function blockstorageClient(config: AtlasConfig): Promise<BlockstorageClient> {
+  const { endpoint } = config.oci;
+  if (endpoint && isLoopbackUrl(endpoint)) {
+    // No request signer: the emulator takes unsigned requests, and no key is read at all.
+    const client = new BlockstorageClient({ httpClient: new common.FetchHttpClient(null) }, CLIENT_CONFIGURATION);
+    client.endpoint = endpoint.replace(/\/$/, '');
+    return client;
+  }
+  const configFile = config.oci.configFile || path.join(config.home, 'config', 'oci', 'config');
+  const provider = fs.existsSync(configFile)
+    ? new common.ConfigFileAuthenticationDetailsProvider(configFile)
+    : await new common.InstancePrincipalsAuthenticationDetailsProviderBuilder().build();
+  const client = new BlockstorageClient({ authenticationDetailsProvider: provider }, CLIENT_CONFIGURATION);
+  if (endpoint) client.endpoint = endpoint.replace(/\/$/, '');
+  return client;
+}

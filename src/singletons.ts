@@ -1,0 +1,6 @@
+// Singleton procedures started from code (src/temporal/start.ts): their fixed names, in one place,
+// so the automatic start and the CLI's start meet on the same workflow id.
+export const CORRUPTION_RECOVERY = 'corruption-recovery';
+export const DISK_EMERGENCY = 'disk-emergency';
+/** The alert that corruption raises and that a successful recovery resolves. */
+export const CORRUPTION_ALERT = 'database-corrupt';

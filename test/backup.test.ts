@@ -1,0 +1,166 @@
+// The scheduled backup: retention rules, ENOSPC on a real small filesystem, and the `backup`
+// workflow end to end on the dev server with real files.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import { planRetention, pruneBackups } from '../src/db/retention';
+import { SCHEDULES } from '../src/schedules';
+import { ALL_SCHEDULES } from '../src/schedule-names';
+import { listBackups, manifestPath, newestFirst, takeSnapshot, SnapshotError, type BackupEntry } from '../src/db/snapshot';
+import { openDatabase } from '../src/db/sqlite';
+import { makeEnv, startWorker, uid, type TestEnv } from './helpers/env';
+import { canMountTmpfs, fillFile, mountTmpfs } from './helpers/tmpfs';
+
+const entry = (name: string, verified: boolean): BackupEntry => ({ name, path: `/b/${name}`, size: 1, verified });
+
+describe('schedule names', () => {
+  it('ALL_SCHEDULES (what corruption recovery pauses) is every schedule of SCHEDULES', () => {
+    expect(SCHEDULES.map((s) => s.name).sort()).toEqual([...ALL_SCHEDULES].sort());
+  });
+});
+
+describe('listBackups order', () => {
+  it('puts later backups of the same second first (atlas_X-2.db after atlas_X.db, -10 after -9)', () => {
+    const names = ['atlas_20260101-000000.db', 'atlas_20260101-000000-2.db', 'atlas_20260101-000000-10.db', 'atlas_20260101-000000-9.db', 'atlas_20251231-235959.db'];
+    expect([...names].sort(newestFirst)).toEqual(['atlas_20260101-000000-10.db', 'atlas_20260101-000000-9.db', 'atlas_20260101-000000-2.db', 'atlas_20260101-000000.db', 'atlas_20251231-235959.db']);
+  });
+});
+
+describe('planRetention', () => {
+  it('keeps the N newest verified backups and removes older ones', () => {
+    const backups = ['atlas_20260105-000000.db', 'atlas_20260104-000000.db', 'atlas_20260103-000000.db', 'atlas_20260102-000000.db'].map((n) => entry(n, true));
+    const plan = planRetention(backups, 2);
+    expect(plan.keep.map((b) => b.name)).toEqual(['atlas_20260105-000000.db', 'atlas_20260104-000000.db']);
+    expect(plan.remove.map((b) => b.name)).toEqual(['atlas_20260103-000000.db', 'atlas_20260102-000000.db']);
+  });
+
+  it('never removes a backup newer than the newest verified one, nor the only verified one', () => {
+    const backups = [entry('atlas_20260105-000000.db', false), entry('atlas_20260104-000000.db', true), entry('atlas_20260103-000000.db', false)];
+    const plan = planRetention(backups, 1);
+    expect(plan.keep.map((b) => b.name)).toEqual(['atlas_20260105-000000.db', 'atlas_20260104-000000.db']);
+    expect(plan.reasons['atlas_20260105-000000.db']).toMatch(/newer than the newest verified/);
+    // An older unverified file never counted as a backup.
+    expect(plan.remove.map((b) => b.name)).toEqual(['atlas_20260103-000000.db']);
+  });
+
+  it('removes nothing when no backup is verified, and refuses keep < 1', () => {
+    const backups = [entry('atlas_20260105-000000.db', false), entry('atlas_20260104-000000.db', false)];
+    expect(planRetention(backups, 1).remove).toEqual([]);
+    expect(() => planRetention(backups, 0)).toThrow(/keep: 0/);
+  });
+});
+
+describe('snapshots and retention on real files', () => {
+  let t: TestEnv;
+  beforeAll(async () => {
+    t = await makeEnv();
+  });
+  afterAll(async () => {
+    await t.cleanup();
+  });
+
+  it('prunes real backups with their manifests, keeping the newest verified', async () => {
+    const dir = path.join(t.home, `prune-${uid()}`);
+    for (let i = 1; i <= 4; i++) {
+      await takeSnapshot({ source: path.join(t.home, 'data', 'atlas.db'), backupsDir: dir, reason: 'test', now: new Date(Date.UTC(2026, 0, i)) });
+    }
+    const dry = pruneBackups(dir, 2, { dryRun: true });
+    expect(dry.removed).toHaveLength(2);
+    expect(listBackups(dir)).toHaveLength(4);
+    const done = pruneBackups(dir, 2);
+    expect(done.removed).toEqual(['atlas_20260102-000000.db', 'atlas_20260101-000000.db']);
+    expect(done.bytesFreed).toBeGreaterThan(0);
+    expect(listBackups(dir).map((b) => b.name)).toEqual(['atlas_20260104-000000.db', 'atlas_20260103-000000.db']);
+    expect(fs.existsSync(manifestPath(path.join(dir, 'atlas_20260101-000000.db')))).toBe(false);
+  });
+
+  it.skipIf(!canMountTmpfs())('ENOSPC during a backup leaves no partial file counted as a backup', async () => {
+    // A 2 MB source database and a 4 MB filesystem with about 1 MB free.
+    const source = path.join(t.home, `big-${uid()}.db`);
+    const db = openDatabase(source, { create: true, wal: true });
+    db.exec('CREATE TABLE blob (id INTEGER PRIMARY KEY, data BLOB)');
+    const insert = db.prepare('INSERT INTO blob (data) VALUES (randomblob(4000))');
+    db.transaction(() => {
+      for (let i = 0; i < 500; i++) insert.run();
+    })();
+    db.close();
+    const small = mountTmpfs(4 << 20);
+    try {
+      fillFile(path.join(small.dir, 'filler'), 3 << 20);
+      const backupsDir = path.join(small.dir, 'backups');
+      const err = await takeSnapshot({ source, backupsDir, reason: 'enospc test' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SnapshotError);
+      expect((err as SnapshotError).message).toMatch(/disk full/);
+      expect(listBackups(backupsDir)).toEqual([]);
+      expect(fs.readdirSync(backupsDir).filter((f) => f.includes('partial') || f.endsWith('-journal'))).toEqual([]);
+      // After space is freed the next backup works and is verified.
+      fs.rmSync(path.join(small.dir, 'filler'));
+      await takeSnapshot({ source, backupsDir, reason: 'after cleanup' });
+      expect(listBackups(backupsDir).map((b) => b.verified)).toEqual([true]);
+    } finally {
+      small.unmount();
+    }
+  });
+});
+
+describe('backup workflow', () => {
+  let t: TestEnv;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  beforeAll(async () => {
+    t = await makeEnv({ 'backup.keep': 2 });
+    worker = await startWorker(t);
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await t?.cleanup();
+  });
+
+  const run = (input: unknown, id = `backup-${uid()}`) =>
+    t.client.workflow.execute('backup', { taskQueue: t.config.taskQueue, workflowId: id, args: [input] });
+
+  it('takes a verified backup, logs it, and keeps the configured number', async () => {
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await run({}));
+    const last = results.at(-1) as { outcome: string; backup: { file: string }; retention: { removed: string[]; kept: string[] } };
+    expect(last.outcome).toBe('completed');
+    const backups = listBackups(t.config.home + '/backups');
+    expect(backups).toHaveLength(2);
+    expect(backups.every((b) => b.verified)).toBe(true);
+    expect(backups[0]!.name).toBe(last.backup.file);
+    expect(last.retention.removed).toHaveLength(1);
+    const log = fs.readFileSync(path.join(t.home, 'logs', 'backup.log'), 'utf8');
+    expect(log).toContain('"event":"backup-verified"');
+    expect(log).toContain('"event":"retention"');
+  });
+
+  it('input keep overrides the configuration', async () => {
+    const r = (await run({ keep: 1 })) as { retention: { kept: string[] } };
+    expect(r.retention.kept).toHaveLength(1);
+    expect(listBackups(path.join(t.home, 'backups'))).toHaveLength(1);
+  });
+
+  it('skips with a record while the maintenance flag exists', async () => {
+    const before = listBackups(path.join(t.home, 'backups')).map((b) => b.name);
+    fs.writeFileSync(path.join(t.home, 'data', '.maintenance'), JSON.stringify({ workflowId: 'maintenance-x', reason: 'edit' }));
+    try {
+      const r = (await run({})) as { outcome: string; skippedBecause: string };
+      expect(r.outcome).toBe('skipped');
+      expect(r.skippedBecause).toMatch(/maintenance-x/);
+      expect(listBackups(path.join(t.home, 'backups')).map((b) => b.name)).toEqual(before);
+      expect(fs.readFileSync(path.join(t.home, 'logs', 'backup.log'), 'utf8')).toContain('"event":"backup-skipped"');
+    } finally {
+      fs.rmSync(path.join(t.home, 'data', '.maintenance'));
+    }
+  });
+
+  it('rejects bad input at once, naming the field', async () => {
+    for (const [input, field] of [[{ keep: 0 }, 'keep'], [{ oci: 'yes' }, 'oci'], [{ kep: 3 }, 'kep']] as const) {
+      const err = await run(input).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause as { type?: string; message: string };
+      expect(cause.type).toBe('InvalidInput');
+      expect(cause.message.startsWith(`${field}:`)).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,187 @@
+// Corruption recovery end to end: real files corrupted for real, the workflow on the dev server,
+// and the invariants: atlas.db passes integrity_check and holds the newest good state, the corrupt
+// files are kept, no backup is deleted.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import { listBackups, takeSnapshot, type BackupManifest } from '../src/db/snapshot';
+import { integrityProblems, openDatabase, rowCounts } from '../src/db/sqlite';
+import { singletonId } from '../src/temporal/start';
+import { CORRUPTION_RECOVERY } from '../src/singletons';
+import { ActivityContext } from '../activities/deps';
+import { reportCorruption } from '../activities/db';
+import type { CorruptionRecoveryResult } from '../workflows/corruption-recovery';
+import { eventually, makeEnv, startWorker, uid, type TestEnv } from './helpers/env';
+import { corruptLastWalFrame, garbageOverPages, leaveCommitsInWal, marks, truncateFile, zeroHeader } from './helpers/corrupt';
+
+describe('corruptionRecovery', () => {
+  let t: TestEnv;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+  let db: string;
+  let pristine: string;
+  let backup: BackupManifest;
+  let liveCounts: Record<string, number>;
+
+  beforeAll(async () => {
+    t = await makeEnv({}, { seedTasks: 400 });
+    db = path.join(t.home, 'data', 'atlas.db');
+    backup = await takeSnapshot({ source: db, backupsDir: path.join(t.home, 'backups'), reason: 'test baseline' });
+    // Work done after the backup: Option B loses it, and says how much.
+    const conn = openDatabase(db, { wal: true });
+    conn.prepare("INSERT INTO errors (at, source, level, message) VALUES ('2026-01-02T00:00:00Z', 'test', 'error', 'after backup')").run();
+    liveCounts = rowCounts(conn);
+    conn.close();
+    pristine = path.join(t.home, 'pristine.db');
+    fs.copyFileSync(db, pristine);
+    worker = await startWorker(t);
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await t?.cleanup();
+  });
+
+  /** Puts the pristine database back and removes what an earlier case left in data/. */
+  function reset(): void {
+    for (const f of fs.readdirSync(path.dirname(db))) if (f.startsWith('atlas.db')) fs.rmSync(path.join(path.dirname(db), f));
+    fs.copyFileSync(pristine, db);
+  }
+
+  const recover = (input: Record<string, unknown> = {}) =>
+    t.client.workflow.execute('corruptionRecovery', { taskQueue: t.config.taskQueue, workflowId: `recovery-${uid()}`, args: [{ allowOci: false, ...input }] }) as Promise<CorruptionRecoveryResult>;
+
+  function expectSound(): Record<string, number> {
+    const conn = openDatabase(db, { readonly: true });
+    try {
+      expect(integrityProblems(conn)).toEqual([]);
+      return rowCounts(conn);
+    } finally {
+      conn.close();
+    }
+  }
+
+  const dataFiles = () => fs.readdirSync(path.dirname(db)).filter((f) => f.startsWith('atlas.db'));
+  const backupNames = () => listBackups(path.join(t.home, 'backups')).map((b) => b.name);
+
+  for (const [name, corrupt] of [
+    ['garbage over interior pages', garbageOverPages],
+    ['a truncated file', truncateFile],
+    ['a zeroed header', zeroHeader],
+  ] as const) {
+    it(`restores the newest good backup after ${name} (Option B), keeping the corrupt file`, async () => {
+      reset();
+      corrupt(db);
+      const corruptBytes = fs.readFileSync(db);
+      const before = backupNames();
+      const r = await recover({ trigger: `test: ${name}` });
+      expect(r.outcome).toBe('completed');
+    expect(r.found).toBe('corrupt');
+      expect(r.method).toBe('B');
+      expect(r.initialCheck?.ok).toBe(false);
+      expect(r.optionB?.restoredFrom).toBe(backup.file);
+      expect(expectSound()).toEqual(backup.rowCounts);
+      const kept = dataFiles().find((f) => f.startsWith('atlas.db.corrupted-') && !f.endsWith('-wal') && !f.endsWith('-shm'))!;
+      expect(kept).toBeDefined();
+      expect(fs.readFileSync(path.join(path.dirname(db), kept)).equals(corruptBytes)).toBe(true);
+      expect(r.optionB?.dataLossWindowMs).toBeGreaterThanOrEqual(0);
+      expect(backupNames()).toEqual(before);
+      if (name === 'garbage over interior pages') {
+        // The corrupt file is still partly readable: the lost row is counted where it can be.
+        expect(Object.keys(r.optionB!.rowsLost)).toContain('errors');
+      }
+      expect(fs.existsSync(path.join(t.home, 'data', '.maintenance'))).toBe(false);
+    });
+  }
+
+  it('checkpoints the valid part of a corrupted WAL (Option A), keeping the files as they were', async () => {
+    reset();
+    leaveCommitsInWal(db, 10);
+    corruptLastWalFrame(db);
+    const walBefore = fs.readFileSync(`${db}-wal`);
+    const r = await recover();
+    expect(r.outcome).toBe('completed');
+    expect(r.found).toBe('corrupt');
+    expect(r.method).toBe('A');
+    expect(r.optionA?.ok).toBe(true);
+    expectSound();
+    // Nine commits survive; the tenth sat in the damaged frame.
+    expect(marks(db)).toBe(9);
+    const keptWal = dataFiles().find((f) => f.startsWith('atlas.db.pre-checkpoint-') && f.endsWith('-wal'))!;
+    expect(fs.readFileSync(path.join(path.dirname(db), keptWal)).equals(walBefore)).toBe(true);
+  });
+
+  it('finds a database with its WAL deleted sound, and changes nothing', async () => {
+    reset();
+    leaveCommitsInWal(db, 5);
+    fs.rmSync(`${db}-wal`);
+    const r = await recover();
+    expect(r.outcome).toBe('completed');
+    expect(r.found).toBe('sound');
+    expect(r.method).toBe('none');
+    expect(expectSound()).toEqual(liveCounts);
+    expect(marks(db)).toBe(0);
+  });
+
+  it('fails with what to do next when no backup is good, keeping everything', async () => {
+    reset();
+    const emptyBackups = path.join(t.home, 'backups');
+    const hidden = path.join(t.home, `hidden-${uid()}`);
+    fs.renameSync(emptyBackups, hidden);
+    try {
+      zeroHeader(db);
+      const err = await recover().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause as { type?: string; message: string };
+      expect(cause.type).toBe('RecoveryFailed');
+      expect(cause.message).toMatch(/Schedules stay paused/);
+      expect(fs.readFileSync(db).subarray(0, 16).every((b) => b === 0)).toBe(true);
+      // The flag stays: no sync or backup touches the damaged file.
+      expect(fs.existsSync(path.join(t.home, 'data', '.maintenance'))).toBe(true);
+    } finally {
+      fs.rmSync(path.join(t.home, 'data', '.maintenance'), { force: true });
+      fs.rmSync(emptyBackups, { recursive: true, force: true });
+      fs.renameSync(hidden, emptyBackups);
+    }
+  });
+
+  it('starts by itself when a backup meets a corrupt database', async () => {
+    reset();
+    garbageOverPages(db, 4);
+    const err = await t.client.workflow
+      .execute('backup', { taskQueue: t.config.taskQueue, workflowId: `backup-${uid()}`, args: [{}] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(((err as WorkflowFailedError).cause as { type?: string }).type).toBe('DatabaseCorrupt');
+    const id = singletonId(t.config, CORRUPTION_RECOVERY);
+    const handle = t.client.workflow.getHandle(id);
+    await eventually(() => handle.describe().then(() => true), 30_000, 'automatic corruptionRecovery');
+    const r = (await handle.result()) as CorruptionRecoveryResult;
+    expect(r.method).toBe('B');
+    expect(expectSound()).toEqual(backup.rowCounts);
+  });
+});
+
+describe('reportCorruption with recovery.onCorruption = alert-only', () => {
+  let t: TestEnv;
+  beforeAll(async () => {
+    t = await makeEnv({ 'recovery.onCorruption': 'alert-only' });
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+  });
+
+  it('raises the critical alert and starts nothing', async () => {
+    const ctx = new ActivityContext({ config: t.config, client: t.client });
+    try {
+      const r = await reportCorruption(ctx, Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' }), 'atlas.db');
+      expect(r.recovery).toBeUndefined();
+      const alert = ctx.opsDb().prepare("SELECT level, message FROM alerts WHERE code = 'database-corrupt' AND resolved_at IS NULL").get() as { level: string; message: string };
+      expect(alert.level).toBe('critical');
+      expect(alert.message).toMatch(/atlas-ops recover corruption/);
+      const started = await t.client.workflow.getHandle(singletonId(t.config, CORRUPTION_RECOVERY)).describe().then(() => true, () => false);
+      expect(started).toBe(false);
+    } finally {
+      ctx.close();
+    }
+  });
+});

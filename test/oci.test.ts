@@ -1,0 +1,152 @@
+// OCI through the local emulator with the real oci-core client (unsigned, loopback): volume
+// backups with their lifecycle, a lost create response retried with the same opc-retry-token,
+// a FAULTY backup, a volume id that does not exist, and Option C of corruption recovery.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decideUpdate, statusQuery } from '../workflows/lib/procedure';
+import { approveOciRestoreUpdate, attachmentSwappedSignal, type CorruptionRecoveryResult } from '../workflows/corruption-recovery';
+import type { BackupResult } from '../workflows/backup';
+import { startOciEmulator, type OciEmulator } from '../src/oci-emulator/server';
+import { isLoopbackUrl } from '../src/oci/blockstorage';
+import { takeSnapshot } from '../src/db/snapshot';
+import { eventually, makeEnv, startWorker, uid, type TestEnv } from './helpers/env';
+import { zeroHeader } from './helpers/corrupt';
+
+const VOLUME = 'ocid1.volume.oc1.emulator.atlas-home';
+
+describe('OCI block volume backups through the emulator', () => {
+  let emu: OciEmulator;
+  let t: TestEnv;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+
+  beforeAll(async () => {
+    emu = await startOciEmulator({ availableAfterMs: 600, volumes: [{ id: VOLUME }] });
+    t = await makeEnv({ 'oci.endpoint': emu.url, 'oci.volumeId': VOLUME, 'oci.pollInterval': 150 });
+    worker = await startWorker(t);
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await t?.cleanup();
+    await emu?.close();
+  });
+
+  const start = (type: string, input: Record<string, unknown>, id = `${type}-${uid()}`) =>
+    t.client.workflow.start(type, { taskQueue: t.config.taskQueue, workflowId: id, args: [input] });
+
+  it('the emulator listens on 127.0.0.1 only and the client goes there unsigned', () => {
+    expect(emu.url.startsWith('http://127.0.0.1:')).toBe(true);
+    expect(isLoopbackUrl(emu.url)).toBe(true);
+    expect(isLoopbackUrl('https://iaas.eu-frankfurt-1.oraclecloud.com')).toBe(false);
+  });
+
+  it('backup --oci waits through CREATING until AVAILABLE', async () => {
+    const before = emu.backups().length;
+    const r = (await (await start('backup', { oci: true })).result()) as BackupResult;
+    expect(r.oci?.skipped).toBe(false);
+    expect(r.oci?.state).toBe('AVAILABLE');
+    const made = emu.backups().slice(before);
+    expect(made).toHaveLength(1);
+    expect(made[0]!.id).toBe(r.oci?.backupId);
+    // It polled: at least one GET of the backup while it was CREATING.
+    expect(emu.requests.filter((q) => q === `GET /20160918/volumeBackups/${r.oci!.backupId}`).length).toBeGreaterThan(1);
+  });
+
+  it('a create whose response was lost is retried with the same token: one backup, not two', async () => {
+    const before = emu.backups().length;
+    emu.faults.loseCreateResponses = 1;
+    const r = (await (await start('backup', { oci: true })).result()) as BackupResult;
+    expect(emu.faults.loseCreateResponses).toBe(0);
+    expect(emu.requests.filter((q) => q === 'POST /20160918/volumeBackups').length).toBeGreaterThanOrEqual(3);
+    const made = emu.backups().slice(before);
+    expect(made.map((b) => b.id)).toEqual([r.oci?.backupId]);
+    expect(made[0]!.lifecycleState).toBe('AVAILABLE');
+  });
+
+  it('a FAULTY backup stops the step for a decision; retry requests a new one', async () => {
+    const before = emu.backups().length;
+    emu.faults.faultyBackups = 1;
+    const handle = await start('backup', { oci: true });
+    const status = await eventually(async () => {
+      const s = await handle.query(statusQuery);
+      return s.failedStep ? s : undefined;
+    }, 30_000, 'failed OCI step');
+    expect(status.failedStep!.errorType).toBe('OciBackupFaulty');
+    expect(status.failedStep!.error).toMatch(/ended FAULTY; the local backup is unaffected/);
+    expect(status.failedStep!.allowed).toContain('skip');
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'retry', by: 'test' }] });
+    const r = (await handle.result()) as BackupResult;
+    expect(r.oci?.state).toBe('AVAILABLE');
+    expect(emu.backups().slice(before).map((b) => b.lifecycleState)).toEqual(['FAULTY', 'AVAILABLE']);
+  });
+
+  it('Option C: after approval, creates a volume from the newest AVAILABLE backup and waits for the swap', async () => {
+    const db = path.join(t.home, 'data', 'atlas.db');
+    const good = path.join(t.home, 'good-copy.db');
+    await takeSnapshot({ source: db, backupsDir: path.join(t.home, 'spare'), reason: 'the volume backup content' }).then((m) => fs.copyFileSync(path.join(t.home, 'spare', m.file), good));
+    // No usable local backup: every one is moved away.
+    const hidden = path.join(t.home, 'hidden-backups');
+    fs.renameSync(path.join(t.home, 'backups'), hidden);
+    zeroHeader(db);
+    const handle = await start('corruptionRecovery', { allowOci: true, reminderInterval: '1m' });
+    await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('approval'), 30_000, 'approval wait');
+    // While it holds the atlas.db lock, a restore is refused at once, naming it.
+    const conflict = await t.client.workflow
+      .execute('restore', { taskQueue: t.config.taskQueue, workflowId: `restore-${uid()}`, args: [{ backup: 'atlas_20260101-000000.db' }] })
+      .catch((e: unknown) => e);
+    const cause = (conflict as { cause?: { type?: string; message: string } }).cause;
+    expect(cause?.type).toBe('ProcedureConflict');
+    expect(cause?.message).toContain(`corruptionRecovery ${handle.workflowId}`);
+    await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'operator' }] });
+    await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('swap'), 30_000, 'swap wait');
+    const restored = emu.volumes().find((v) => v.sourceDetails?.type === 'volumeBackup');
+    expect(restored?.lifecycleState).toBe('AVAILABLE');
+    // The approval is refused now that none is awaited.
+    const refused = await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'late' }] }).catch((e: unknown) => e);
+    expect((refused as { cause?: Error }).cause?.message).toMatch(/not waiting for an OCI restore approval/);
+    // The operator swaps the volume: the file system now shows the volume backup's atlas.db.
+    for (const f of fs.readdirSync(path.dirname(db))) if (f.startsWith('atlas.db')) fs.rmSync(path.join(path.dirname(db), f));
+    fs.copyFileSync(good, db);
+    await handle.signal(attachmentSwappedSignal, { by: 'operator' });
+    const r = (await handle.result()) as CorruptionRecoveryResult;
+    expect(r.method).toBe('C');
+    expect(r.optionC?.volumeId).toBe(restored!.id);
+    expect(r.optionC?.approvedBy).toBe('operator');
+    expect(r.optionC?.checkAfter?.ok).toBe(true);
+    fs.renameSync(hidden, path.join(t.home, 'backups'));
+  });
+});
+
+describe('an OCI volume id that does not exist', () => {
+  let emu: OciEmulator;
+  let t: TestEnv;
+  let worker: Awaited<ReturnType<typeof startWorker>>;
+
+  beforeAll(async () => {
+    emu = await startOciEmulator({ availableAfterMs: 100, volumes: [{ id: VOLUME }] });
+    t = await makeEnv({ 'oci.endpoint': emu.url, 'oci.volumeId': 'ocid1.volume.oc1..does-not-exist', 'oci.pollInterval': 100 });
+    worker = await startWorker(t);
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await t?.cleanup();
+    await emu?.close();
+  });
+
+  it('fails the OCI step with a clear error, changes nothing, and the backup can continue without it', async () => {
+    const handle = await t.client.workflow.start('backup', { taskQueue: t.config.taskQueue, workflowId: `backup-${uid()}`, args: [{ oci: true }] });
+    const status = await eventually(async () => {
+      const s = await handle.query(statusQuery);
+      return s.failedStep ? s : undefined;
+    }, 30_000, 'failed OCI step');
+    expect(status.failedStep!.errorType).toBe('OciNotFound');
+    expect(status.failedStep!.error).toMatch(/ocid1\.volume\.oc1\.\.does-not-exist/);
+    expect(status.failedStep!.error).toMatch(/Nothing was changed/);
+    expect(emu.backups()).toHaveLength(0);
+    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'skip', by: 'test' }] });
+    const r = (await handle.result()) as BackupResult;
+    expect(r.outcome).toBe('completed');
+    expect(r.oci?.skipped).toBe(true);
+    expect(r.backup?.file).toMatch(/^atlas_/);
+  });
+});
