@@ -3,6 +3,8 @@ import { ActivityContext, type ActivityDeps } from './deps';
 import { createAlertActivities } from './alerts';
 import { createDbActivities } from './db';
 import { createHostActivities, createContextActivities } from './host';
+import { createMonitoringActivities } from './monitoring';
+import { createSecretActivities } from './secrets';
 import { createOciActivities } from './oci';
 import { createScheduleActivities } from './schedules';
 
@@ -12,6 +14,8 @@ export function createHostQueueActivities(ctx: ActivityContext) {
     ...createAlertActivities(ctx),
     ...createDbActivities(ctx),
     ...createHostActivities(ctx),
+    ...createMonitoringActivities(ctx),
+    ...createSecretActivities(ctx),
     ...createOciActivities(ctx),
     ...createScheduleActivities(ctx),
   };

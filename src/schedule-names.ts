@@ -2,3 +2,6 @@
 
 /** The schedules that touch atlas.db and are paused while it is being changed (the runbook's "Pause Workers"). */
 export const SYNC_AND_BACKUP = ['export', 'import', 'backup'] as const;
+
+/** What incident containment pauses: every automated job but monitoring (health checks and the digest keep running). */
+export const CONTAINED_BY_INCIDENT = ['export', 'import', 'backup', 'weekly', 'monthly', 'key-rotation'] as const;
