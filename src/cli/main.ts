@@ -7,6 +7,7 @@ import { TemporalUnreachableError } from '../temporal/connect';
 import { EXIT, UsageError, closeClients } from './common';
 import { registerDev } from './dev';
 import { registerMaintenance } from './maintenance';
+import { registerMonitoring } from './monitoring';
 import { registerSchedules } from './schedules';
 import { registerStatus } from './status';
 
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerSchedules(program, run);
   registerMaintenance(program, run);
   registerStatus(program, run);
+  registerMonitoring(program, run);
   const override = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(override);
