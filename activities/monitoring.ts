@@ -20,7 +20,8 @@ export interface HealthCheckResult {
   resolved: string[];
   /** Remediations the workflow should start (new critical conditions). */
   remediations: Remediation[];
-  quickCheck: boolean;
+  /** Whether this was the daily deep check (quick_check and business metrics). */
+  deep: boolean;
   metrics: HealthMetric[];
   ms: number;
 }
@@ -43,14 +44,15 @@ function alertMessage(m: HealthMetric): string {
 export function createMonitoringActivities(ctx: ActivityContext) {
   const { paths } = ctx;
   return {
-    /** One health check: measure, record the samples, raise and resolve alerts. Idempotent per run by `at`. */
-    async runHealthCheck(input: { quickCheck?: boolean } = {}): Promise<HealthCheckResult> {
+    /** One health check: measure, record the samples, raise and resolve alerts. */
+    async runHealthCheck(input: { deep?: boolean } = {}): Promise<HealthCheckResult> {
       const t0 = performance.now();
       const ops = ctx.opsDb();
       const now = ctx.now();
       const lastQuick = ops.prepare("SELECT max(at) FROM health_samples WHERE metric = 'db_quick_check'").pluck().get() as string | null;
-      const quickCheck = input.quickCheck ?? (!lastQuick || now.getTime() - Date.parse(lastQuick) >= 86_400_000);
-      const metrics = await collectHealth({ config: ctx.config, paths, ops, now, quickCheck });
+      // The deep check (quick_check, business metrics) runs once a day, with the first check after it is due.
+      const deep = input.deep ?? (!lastQuick || now.getTime() - Date.parse(lastQuick) >= 86_400_000 - 60_000);
+      const metrics = await collectHealth({ config: ctx.config, paths, ops, now, deep });
       const at = now.toISOString();
       const insert = ops.prepare('INSERT INTO health_samples (at, metric, value, threshold, ok, details) VALUES (?, ?, ?, ?, ?, ?)');
       ops.transaction(() => {
@@ -76,11 +78,11 @@ export function createMonitoringActivities(ctx: ActivityContext) {
       const failing = metrics.filter((m) => m.ok === false).map((m) => ({ metric: m.metric, level: m.level ?? 'warning', value: m.value, threshold: m.threshold }));
       const ms = Math.round(performance.now() - t0);
       appendLog(paths.log('health'), {
-        event: 'health-check', ok: failing.length === 0, ms, quickCheck,
+        event: 'health-check', ok: failing.length === 0, ms, deep,
         metrics: Object.fromEntries(metrics.map((m) => [m.metric, m.value])),
         failing: failing.map((f) => f.metric), raised, resolved,
       });
-      return { at, ok: failing.length === 0, failing, raised, resolved, remediations, quickCheck, metrics, ms };
+      return { at, ok: failing.length === 0, failing, raised, resolved, remediations, deep, metrics, ms };
     },
 
     /** Starts the configured remediation procedure once (joins it when already running). */

@@ -38,11 +38,11 @@ afterAll(async () => {
   sheets?.close();
 });
 
-async function check(quickCheck?: boolean): Promise<HealthCheckOutcome> {
+async function check(deep?: boolean): Promise<HealthCheckOutcome> {
   return t.client.workflow.execute('healthCheck', {
     taskQueue: t.config.taskQueue,
     workflowId: `health-${t.id}-${Math.random().toString(36).slice(2, 8)}`,
-    args: [quickCheck === undefined ? {} : { quickCheck }],
+    args: [deep === undefined ? {} : { deep }],
   }) as Promise<HealthCheckOutcome>;
 }
 
@@ -74,9 +74,12 @@ describe('healthCheck', () => {
       ops.close();
     }
     const log = fs.readFileSync(paths.log('health'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(log.at(-1)).toMatchObject({ event: 'health-check', quickCheck: true });
-    // quick_check runs once a day: the next check leaves it out.
-    expect((await check()).quickCheck).toBe(false);
+    expect(log.at(-1)).toMatchObject({ event: 'health-check', deep: true });
+    // The deep part runs once a day: the next check leaves quick_check and the business metrics out.
+    const regular = await check();
+    expect(regular.deep).toBe(false);
+    expect(regular.metrics.map((m) => m.metric)).not.toContain('db_quick_check');
+    expect(regular.metrics.map((m) => m.metric)).not.toContain('tasks_completed_per_day');
   });
 
   it('a threshold crossed both ways is one alert and one resolution; critical sync offline starts the remediation', async () => {
@@ -133,6 +136,6 @@ describe('healthCheck', () => {
   it('refuses unknown input fields naming them', async () => {
     await expect(
       t.client.workflow.execute('healthCheck', { taskQueue: t.config.taskQueue, workflowId: `health-bad-${t.id}`, args: [{ verbose: true }] }),
-    ).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringContaining('verbose: unknown field') } });
+    ).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringContaining('verbose: unknown field (known: deep, hostQueue)') } });
   });
 });

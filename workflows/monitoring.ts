@@ -11,8 +11,8 @@ import { AbortRequested, Procedure } from './lib/procedure';
 const DAY = 86_400_000;
 
 export interface HealthCheckInput {
-  /** Force (or skip) PRAGMA quick_check; by default it runs once a day. */
-  quickCheck?: boolean;
+  /** Force (or skip) the deep check (quick_check and business metrics); by default once a day. */
+  deep?: boolean;
   hostQueue?: string;
 }
 
@@ -22,12 +22,12 @@ export interface HealthCheckOutcome extends HealthCheckResult {
 
 export async function healthCheck(rawInput?: HealthCheckInput): Promise<HealthCheckOutcome> {
   const input = inputObject(rawInput, 'healthCheck');
-  rejectUnknown(input, ['quickCheck', 'hostQueue']);
-  const quickCheck = optionalBoolean(input, 'quickCheck');
+  rejectUnknown(input, ['deep', 'hostQueue']);
+  const deep = optionalBoolean(input, 'deep');
   const p = await Procedure.start('healthCheck', { hostQueue: optionalString(input, 'hostQueue') });
   p.phase('measure', 'Measuring system, application and business metrics.');
   // No operator decision on failure here: the next check is 15 minutes away, and a stuck run would skip it.
-  const result = await p.acts.runHealthCheck({ quickCheck });
+  const result = await p.acts.runHealthCheck({ deep });
   const remediationsStarted: HealthCheckOutcome['remediationsStarted'] = [];
   if (result.remediations.length) {
     p.phase('remediate', `Starting ${result.remediations.join(', ')}.`);

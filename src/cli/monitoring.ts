@@ -24,7 +24,7 @@ export function registerMonitoring(program: Command, run: Run): void {
     .command('health')
     .description('run the health check now (the healthCheck workflow); exit 1 when a metric is out of bounds')
     .option('--verbose', 'print every metric as a table')
-    .option('--quick-check', 'also run PRAGMA quick_check (otherwise once a day)')
+    .option('--deep', 'also run the daily deep check now: PRAGMA quick_check and the business metrics')
     .action(run(async (cmd) => {
       const o = cmd.opts();
       const config = configFor(cmd);
@@ -33,7 +33,7 @@ export function registerMonitoring(program: Command, run: Run): void {
       const handle = await client.workflow.start('healthCheck', {
         taskQueue: config.taskQueue,
         workflowId,
-        args: [o.quickCheck ? { quickCheck: true } : {}],
+        args: [o.deep ? { deep: true } : {}],
         staticSummary: 'Health check from the CLI',
       });
       let r: HealthCheckOutcome;
