@@ -16,6 +16,11 @@ import { findRunning, requireProcedure, startProcedure } from './procedures';
 
 type Run = (fn: (cmd: Command) => Promise<number>) => (...args: unknown[]) => Promise<void>;
 
+class NoAnswerError extends Error {}
+
+/** How long `atlas-ops health` waits for the result before saying no worker answers. */
+const HEALTH_WAIT_MS = 60_000;
+
 /** Reports that read Temporal (visibility, schedules); the others need no server. */
 const NEEDS_TEMPORAL = new Set(['performance', 'security']);
 
@@ -37,10 +42,18 @@ export function registerMonitoring(program: Command, run: Run): void {
         staticSummary: 'Health check from the CLI',
       });
       let r: HealthCheckOutcome;
+      let timer: NodeJS.Timeout | undefined;
+      // Without a worker the workflow just waits: say so instead of hanging.
+      const noWorker = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new NoAnswerError(`health check ${workflowId} got no answer in ${HEALTH_WAIT_MS / 1000} s: is \`atlas-ops worker\` running for task queue ${config.taskQueue}? (${link(config, workflowId)})`)), HEALTH_WAIT_MS);
+      });
       try {
-        r = (await handle.result()) as HealthCheckOutcome;
+        r = (await Promise.race([handle.result(), noWorker])) as HealthCheckOutcome;
       } catch (err) {
+        if (err instanceof NoAnswerError) throw err;
         throw new Error(`health check ${workflowId} failed: ${failureMessage(err)} (${link(config, workflowId)})`);
+      } finally {
+        clearTimeout(timer);
       }
       output(cmd, { workflowId, ...r }, () => [
         ...(o.verbose ? [healthTable(r.metrics), ''] : []),
