@@ -5,7 +5,8 @@ import type { AtlasConfig } from '../src/config';
 import { atlasPaths, type AtlasPaths } from '../src/paths';
 import { openOpsDb } from '../src/db/ops-db';
 import type { Db } from '../src/db/sqlite';
-import { Alerts, webhookSink } from '../src/alerts';
+import { Alerts, retryingSink, webhookSink } from '../src/alerts';
+import { appendLog } from '../src/log';
 
 export interface ActivityDeps {
   config: AtlasConfig;
@@ -41,8 +42,17 @@ export class ActivityContext {
   }
 
   alerts(): Alerts {
-    const url = this.config.alerts.webhookUrl;
-    this.alertsInstance ??= new Alerts(this.opsDb(), this.paths.log('alerts'), url ? webhookSink(url) : undefined, () => this.now());
+    if (this.alertsInstance) return this.alertsInstance;
+    const { webhookUrl: url, webhookAttempts, webhookBackoff } = this.config.alerts;
+    const logFile = this.paths.log('alerts');
+    const sink = url
+      ? retryingSink(webhookSink(url), {
+          attempts: webhookAttempts,
+          backoffMs: webhookBackoff,
+          onFailure: (attempt, err) => appendLog(logFile, { event: 'webhook-attempt-failed', attempt, error: err.message }),
+        })
+      : undefined;
+    this.alertsInstance = new Alerts(this.opsDb(), logFile, sink, () => this.now());
     return this.alertsInstance;
   }
 

@@ -5,6 +5,8 @@ import { createBackupActivities } from './backup';
 import { createDbActivities } from './db';
 import { createDiskActivities } from './disk';
 import { createHostActivities, createContextActivities } from './host';
+import { createMonitoringActivities } from './monitoring';
+import { createSecretActivities } from './secrets';
 import { createOciActivities } from './oci';
 import { createRecoveryActivities } from './recovery';
 import { createScheduleActivities } from './schedules';
@@ -18,6 +20,8 @@ export function createHostQueueActivities(ctx: ActivityContext) {
     ...createDbActivities(ctx),
     ...createDiskActivities(ctx),
     ...createHostActivities(ctx),
+    ...createMonitoringActivities(ctx),
+    ...createSecretActivities(ctx),
     ...createOciActivities(ctx),
     ...createRecoveryActivities(ctx),
     ...createScheduleActivities(ctx),

@@ -43,8 +43,17 @@ export interface AlertOutcome {
 
 const EMOJI: Record<AlertLevel, string> = { critical: ':rotating_light:', warning: ':warning:', info: ':information_source:' };
 
-/** Slack-compatible webhook sink. */
+export type SinkMessage = Parameters<AlertSink['send']>[0];
+
+/** Slack-compatible webhook sink. Refuses a URL that is not http(s), naming the setting. */
 export function webhookSink(url: string, fetchImpl: typeof fetch = fetch): AlertSink {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`alerts.webhookUrl: "${url}" is not a URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`alerts.webhookUrl: "${url}" must be an http(s) URL`);
   return {
     async send(message) {
       const res = await fetchImpl(url, {
@@ -56,6 +65,44 @@ export function webhookSink(url: string, fetchImpl: typeof fetch = fetch): Alert
       if (!res.ok) throw new Error(`webhook answered ${res.status} ${res.statusText}`);
     },
   };
+}
+
+export interface RetryOptions {
+  attempts: number;
+  /** First wait; doubles each retry, at most 30 s, so a message is given up within a bounded time. */
+  backoffMs: number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Called after each failed attempt (logging). */
+  onFailure?: (attempt: number, err: Error) => void;
+}
+
+/** Wraps a sink with bounded retries and exponential backoff: a flaky receiver still gets the message. */
+export function retryingSink(sink: AlertSink, options: RetryOptions): AlertSink {
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  return {
+    async send(message) {
+      let wait = options.backoffMs;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await sink.send(message);
+          return;
+        } catch (err) {
+          options.onFailure?.(attempt, err as Error);
+          if (attempt >= options.attempts) throw new Error(`webhook failed ${attempt} times, last: ${(err as Error).message}`);
+          await sleep(wait);
+          wait = Math.min(wait * 2, 30_000);
+        }
+      }
+    },
+  };
+}
+
+export interface DigestResult {
+  level: AlertLevel;
+  windowStart: string;
+  alerts: { code: string; message: string; occurrences: number; open: boolean }[];
+  text: string;
+  delivered: boolean;
 }
 
 export class Alerts {
@@ -94,15 +141,15 @@ export class Alerts {
     const state = existing ? 'reminder' : 'raised';
     appendLog(this.logFile, { event: existing ? 'alert-repeated' : 'alert-raised', code: input.code, level: input.level, message: input.message });
     // Warnings wait for the daily digest and info for the weekly summary; critical goes out now.
-    const sendNow = input.level === 'critical' && (!existing || input.remind === true);
+    // A critical alert whose first delivery failed is sent again the next time it is seen.
+    const sendNow = input.level === 'critical' && (!existing || input.remind === true || existing.notified_at === null);
     let notified = false;
     if (sendNow && this.sink) {
-      await this.sink.send({
+      notified = await this.deliver({
         text: `${EMOJI[input.level]} [${input.level}] ${input.message}${existing ? ` (reminder, seen ${existing.occurrences + 1}×)` : ''}`,
         alert: { code: input.code, level: input.level, message: input.message, state },
       });
-      this.db.prepare('UPDATE alerts SET notified_at = ? WHERE id = ?').run(at, id);
-      notified = true;
+      if (notified) this.db.prepare('UPDATE alerts SET notified_at = ? WHERE id = ?').run(at, id);
     }
     return { id, code: input.code, isNew: !existing, notified };
   }
@@ -114,12 +161,58 @@ export class Alerts {
     const at = this.now().toISOString();
     this.db.prepare('UPDATE alerts SET resolved_at = ?, resolution = ? WHERE id = ?').run(at, resolution, open.id);
     appendLog(this.logFile, { event: 'alert-resolved', code, resolution });
+    // Whoever heard of the alert (at once, or in a digest) hears that it is over.
     if (open.notified_at && this.sink) {
-      await this.sink.send({
+      await this.deliver({
         text: `:white_check_mark: [resolved] ${open.message}: ${resolution}`,
         alert: { code, level: open.level, message: open.message, state: 'resolved' },
       });
     }
     return true;
+  }
+
+  /**
+   * The digest of one level (warnings daily, info weekly): every alert of that level seen since
+   * the previous digest of that level (or `windowMs` ago, for the first), open or resolved since.
+   * Sent as one webhook message; the alerts count as notified, so their resolution is announced.
+   */
+  async digest(level: AlertLevel, windowMs: number): Promise<DigestResult> {
+    const now = this.now();
+    const last = this.db.prepare('SELECT max(sent_at) FROM alert_digests WHERE level = ?').pluck().get(level) as string | null;
+    const windowStart = last ?? new Date(now.getTime() - windowMs).toISOString();
+    const rows = this.db
+      .prepare('SELECT * FROM alerts WHERE level = ? AND (last_seen_at >= ? OR resolved_at >= ? OR (resolved_at IS NULL AND notified_at IS NULL)) ORDER BY raised_at')
+      .all(level, windowStart, windowStart) as AlertRow[];
+    const alerts = rows.map((r) => ({ code: r.code, message: r.message, occurrences: r.occurrences, open: r.resolved_at === null }));
+    const title = level === 'info' ? 'Weekly summary' : `Daily ${level} digest`;
+    const lines = alerts.length
+      ? alerts.map((a) => `• ${a.open ? '' : '[resolved] '}${a.message}${a.occurrences > 1 ? ` (${a.occurrences}×)` : ''}`)
+      : [`no ${level} alerts since ${windowStart}`];
+    const text = `${EMOJI[level]} ${title}: ${alerts.length} alert${alerts.length === 1 ? '' : 's'} since ${windowStart}\n${lines.join('\n')}`;
+    let delivered = false;
+    if (this.sink) {
+      delivered = await this.deliver({ text, alert: { code: `digest:${level}`, level, message: `${title}: ${alerts.length} alerts`, state: 'raised' } });
+    }
+    const at = now.toISOString();
+    this.db.transaction(() => {
+      if (delivered) {
+        const mark = this.db.prepare('UPDATE alerts SET notified_at = coalesce(notified_at, ?) WHERE id = ?');
+        for (const r of rows) mark.run(at, r.id);
+      }
+      this.db.prepare('INSERT INTO alert_digests (level, sent_at, window_start, alerts, delivered) VALUES (?, ?, ?, ?, ?)').run(level, at, windowStart, alerts.length, delivered ? 1 : 0);
+    })();
+    appendLog(this.logFile, { event: 'alert-digest', level, alerts: alerts.length, delivered });
+    return { level, windowStart, alerts, text, delivered };
+  }
+
+  /** Sends through the sink; a receiver that still fails after its retries is logged, not thrown: the alert is safe in ops.db. */
+  private async deliver(message: SinkMessage): Promise<boolean> {
+    try {
+      await this.sink!.send(message);
+      return true;
+    } catch (err) {
+      appendLog(this.logFile, { event: 'webhook-failed', code: message.alert.code, state: message.alert.state, error: (err as Error).message });
+      return false;
+    }
   }
 }

@@ -33,6 +33,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'schedules.weekly', env: 'ATLAS_SCHEDULE_WEEKLY', type: 'schedule', default: '0 9 * * 1', doc: 'When `weeklyRoutine` runs (Monday 09:00).' },
   { key: 'schedules.monthly', env: 'ATLAS_SCHEDULE_MONTHLY', type: 'schedule', default: '0 9 1-7 * 5', doc: 'When `monthlyRoutine` runs (first Friday 09:00: Temporal matches day-of-month AND day-of-week).' },
   { key: 'schedules.keyRotation', env: 'ATLAS_SCHEDULE_KEY_ROTATION', type: 'schedule', default: '0 9 1 1,4,7,10 *', doc: 'When `keyRotation` runs (quarterly).' },
+  { key: 'schedules.alertsDigest', env: 'ATLAS_SCHEDULE_ALERTS_DIGEST', type: 'schedule', default: '0 9 * * *', doc: 'When `alertsDigest` sends the daily digest of warnings (daily 09:00).' },
   { key: 'schedules.timezone', env: 'ATLAS_SCHEDULE_TIMEZONE', type: 'string', default: 'UTC', doc: 'Time zone of the cron schedules (IANA name).' },
   { key: 'backup.keep', env: 'ATLAS_BACKUP_KEEP', type: 'int', default: 7, min: 1, doc: 'How many verified local backups retention keeps.' },
   { key: 'recovery.onCorruption', env: 'ATLAS_ON_CORRUPTION', type: 'enum', default: 'auto', values: ['auto', 'alert-only'], doc: 'When an activity meets SQLITE_CORRUPT or SQLITE_NOTADB: start `corruptionRecovery` at once (`auto`) or only raise a critical alert (`alert-only`).' },
@@ -52,6 +53,14 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'oci.configFile', env: 'ATLAS_OCI_CONFIG', type: 'path', default: '', doc: 'OCI CLI config file; default `<home>/config/oci/config`, else instance principal.' },
   { key: 'oci.pollInterval', env: 'ATLAS_OCI_POLL_INTERVAL', type: 'duration', default: '15s', doc: 'How often a volume backup or restored volume is polled until AVAILABLE.' },
   { key: 'alerts.webhookUrl', env: 'ATLAS_ALERT_WEBHOOK_URL', type: 'url', default: '', doc: 'Slack-compatible webhook for alerts (optional).' },
+  { key: 'alerts.webhookAttempts', env: 'ATLAS_ALERT_WEBHOOK_ATTEMPTS', type: 'int', default: 5, min: 1, doc: 'Attempts per webhook message before it is left for the next run (the alert stays in ops.db).' },
+  { key: 'alerts.webhookBackoff', env: 'ATLAS_ALERT_WEBHOOK_BACKOFF', type: 'duration', default: '1s', doc: 'Wait before the first webhook retry; doubles on each retry (at most 30 s).' },
+  { key: 'remediation.diskEmergency', env: 'ATLAS_REMEDIATION_DISK', type: 'string', default: 'diskEmergency', doc: 'Workflow type a critical disk alert starts (singleton `disk-emergency`); empty: none.' },
+  { key: 'remediation.corruption', env: 'ATLAS_REMEDIATION_CORRUPTION', type: 'string', default: 'corruptionRecovery', doc: 'Workflow type a failed quick_check starts (singleton `corruption-recovery`); empty: none.' },
+  { key: 'remediation.syncOffline', env: 'ATLAS_REMEDIATION_SYNC_OFFLINE', type: 'string', default: 'sheetsOutage', doc: 'Workflow type "sync offline" starts (singleton `sheets-outage`); empty: none.' },
+  { key: 'monitoring.probeTimeout', env: 'ATLAS_PROBE_TIMEOUT', type: 'duration', default: '3s', doc: 'Timeout of the health check\'s network probe of the Sheets endpoint.' },
+  { key: 'monitoring.restoreTolerancePercent', env: 'ATLAS_RESTORE_TOLERANCE', type: 'percent', default: 5, doc: 'Backup restore test: allowed difference of row counts between backup and live database (%).' },
+  { key: 'security.keyRotationDays', env: 'ATLAS_KEY_ROTATION_DAYS', type: 'int', default: 90, min: 1, doc: 'Key rotation policy: the security audit flags a Sheets key older than this (days).' },
   { key: 'thresholds.diskPercent', env: 'ATLAS_THRESHOLD_DISK', type: 'percent', default: 80, doc: 'Disk usage warning threshold (%).' },
   { key: 'thresholds.diskCriticalPercent', env: 'ATLAS_THRESHOLD_DISK_CRITICAL', type: 'percent', default: 95, doc: 'Disk usage critical threshold (%): starts the disk emergency.' },
   { key: 'thresholds.memoryPercent', env: 'ATLAS_THRESHOLD_MEMORY', type: 'percent', default: 90, doc: 'Memory usage threshold (%).' },
@@ -60,6 +69,9 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'thresholds.approvalResponseHours', env: 'ATLAS_THRESHOLD_APPROVAL_HOURS', type: 'number', default: 4, doc: 'Maximum average approval response time (hours).' },
   { key: 'thresholds.errorResolutionPercent', env: 'ATLAS_THRESHOLD_ERROR_RESOLUTION', type: 'percent', default: 90, doc: 'Minimum share of errors resolved within 24 h (%).' },
   { key: 'thresholds.dbResponseMs', env: 'ATLAS_THRESHOLD_DB_MS', type: 'number', default: 100, doc: 'Maximum average database response time (ms).' },
+  { key: 'thresholds.pendingApprovalHours', env: 'ATLAS_THRESHOLD_PENDING_HOURS', type: 'number', default: 24, doc: 'Approvals pending longer than this raise a warning (hours).' },
+  { key: 'thresholds.backupAgeHours', env: 'ATLAS_THRESHOLD_BACKUP_AGE_HOURS', type: 'number', default: 26, doc: 'Maximum age of the newest verified backup (hours; daily backups plus slack).' },
+  { key: 'thresholds.syncOffline', env: 'ATLAS_THRESHOLD_SYNC_OFFLINE', type: 'duration', default: '1h', doc: 'No successful sync for this long while syncs run: critical "sync offline".' },
 ];
 
 export interface ScheduleSetting {
@@ -84,6 +96,7 @@ export interface AtlasConfig {
     weekly: ScheduleSetting;
     monthly: ScheduleSetting;
     keyRotation: ScheduleSetting;
+    alertsDigest: ScheduleSetting;
     timezone: string;
   };
   backup: { keep: number };
@@ -93,7 +106,11 @@ export interface AtlasConfig {
   sqliteWeb: { port: number };
   sheets: { rootUrl: string; spreadsheetId: string; credentials: string; emulatorPort: number };
   oci: { endpoint: string; volumeId: string; configFile: string; pollInterval: number };
-  alerts: { webhookUrl: string };
+  alerts: { webhookUrl: string; webhookAttempts: number; webhookBackoff: number };
+  /** Workflow types started by critical alerts ('' = none). */
+  remediation: { diskEmergency: string; corruption: string; syncOffline: string };
+  monitoring: { probeTimeout: number; restoreTolerancePercent: number };
+  security: { keyRotationDays: number };
   thresholds: {
     diskPercent: number;
     diskCriticalPercent: number;
@@ -103,6 +120,9 @@ export interface AtlasConfig {
     approvalResponseHours: number;
     errorResolutionPercent: number;
     dbResponseMs: number;
+    pendingApprovalHours: number;
+    backupAgeHours: number;
+    syncOffline: number;
   };
 }
 

@@ -27,6 +27,7 @@ export const SCHEDULES: readonly ScheduleDef[] = [
   { name: 'weekly', workflowType: 'weeklyRoutine', setting: 'weekly', summary: 'Weekly routine' },
   { name: 'monthly', workflowType: 'monthlyRoutine', setting: 'monthly', summary: 'Monthly routine' },
   { name: 'key-rotation', workflowType: 'keyRotation', setting: 'keyRotation', summary: 'Quarterly key rotation' },
+  { name: 'alerts-digest', workflowType: 'alertsDigest', setting: 'alertsDigest', summary: 'Daily digest of warnings' },
 ];
 
 export { SYNC_AND_BACKUP } from './schedule-names';

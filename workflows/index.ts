@@ -7,3 +7,6 @@ export { backup } from './backup';
 export { corruptionRecovery } from './corruption-recovery';
 export { restore } from './restore';
 export { diskEmergency } from './disk-emergency';
+export { healthCheck, alertsDigest, weeklyRoutine, monthlyRoutine, accessReview } from './monitoring';
+export { incidentResponse } from './incident';
+export { keyRotation } from './key-rotation';

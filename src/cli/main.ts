@@ -8,6 +8,7 @@ import { EXIT, UsageError, closeClients } from './common';
 import { registerDb } from './db';
 import { registerDev } from './dev';
 import { registerMaintenance } from './maintenance';
+import { registerMonitoring } from './monitoring';
 import { registerSchedules } from './schedules';
 import { registerSheets } from './sheets';
 import { registerStatus } from './status';
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerStatus(program, run);
   registerSheets(program, run);
   registerDb(program, run);
+  registerMonitoring(program, run);
   const override = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(override);

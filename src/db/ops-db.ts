@@ -70,6 +70,28 @@ const MIGRATIONS: readonly string[] = [
     updated_at TEXT NOT NULL
   );
   `,
+  // v3: monitoring — key rotations (read by the security audit) and sent alert digests
+  `
+  CREATE TABLE key_rotations (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    rotated_at TEXT NOT NULL,
+    workflow_id TEXT,
+    key_id TEXT,
+    account TEXT,
+    verified TEXT,
+    actor TEXT
+  );
+  CREATE INDEX key_rotations_key ON key_rotations(key, rotated_at);
+  CREATE TABLE alert_digests (
+    id INTEGER PRIMARY KEY,
+    level TEXT NOT NULL,
+    sent_at TEXT NOT NULL,
+    window_start TEXT NOT NULL,
+    alerts INTEGER NOT NULL,
+    delivered INTEGER NOT NULL
+  );
+  `,
 ];
 
 export function migrateOps(db: Db): void {

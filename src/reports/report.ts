@@ -1,0 +1,117 @@
+// What every report shares: its inputs, its shape, and how it lands in <home>/reports/ as
+// Markdown + JSON (+ SVG charts). Reports read; they never change atlas.db.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { AtlasConfig } from '../config';
+import type { AtlasPaths } from '../paths';
+import type { Db } from '../db/sqlite';
+import { openDatabase } from '../db/sqlite';
+import { parseDuration } from '../duration';
+
+export interface ReportContext {
+  config: AtlasConfig;
+  paths: AtlasPaths;
+  ops: Db;
+  now: Date;
+  /** Start of the period the report covers; each report has its own default. */
+  since?: Date;
+  /** For reports that read Temporal (schedules, visibility); absent → those parts say so. */
+  client?: Client;
+}
+
+export interface Chart {
+  /** Short name, part of the file name. */
+  name: string;
+  title: string;
+  svg: string;
+}
+
+export interface Report {
+  name: string;
+  title: string;
+  generatedAt: string;
+  since?: string;
+  /** One line for the workflow result, the digest and the CLI. */
+  summary: string;
+  /** Findings that need the operator (security audit, failed restore test). */
+  findings: string[];
+  data: Record<string, unknown>;
+  /** Markdown body (without the title). */
+  markdown: string[];
+  charts: Chart[];
+}
+
+export interface WrittenReport {
+  name: string;
+  summary: string;
+  findings: string[];
+  files: { markdown: string; json: string; charts: string[] };
+}
+
+export function stamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+/** Writes the report; file names carry the generation time so a history accumulates. */
+export function writeReport(reportsDir: string, report: Report): WrittenReport {
+  fs.mkdirSync(reportsDir, { recursive: true });
+  const base = path.join(reportsDir, `${report.name}-${stamp(new Date(report.generatedAt))}`);
+  const charts = report.charts.map((c) => {
+    const file = `${base}-${c.name}.svg`;
+    fs.writeFileSync(file, c.svg, { mode: 0o640 });
+    return file;
+  });
+  const md = [
+    `# ${report.title}`,
+    '',
+    `Generated ${report.generatedAt}${report.since ? `, covering since ${report.since}` : ''}.`,
+    '',
+    `**Summary:** ${report.summary}`,
+    '',
+    ...(report.findings.length ? ['## Findings', '', ...report.findings.map((f) => `- ${f}`), ''] : []),
+    ...report.markdown,
+    '',
+    ...charts.map((file, i) => `![${report.charts[i]!.title}](${path.basename(file)})`),
+    '',
+  ].join('\n');
+  fs.writeFileSync(`${base}.md`, md, { mode: 0o640 });
+  const { markdown: _md, charts: _charts, ...json } = report;
+  fs.writeFileSync(`${base}.json`, `${JSON.stringify({ ...json, charts: charts.map((f) => path.basename(f)) }, null, 2)}\n`, { mode: 0o640 });
+  return { name: report.name, summary: report.summary, findings: report.findings, files: { markdown: `${base}.md`, json: `${base}.json`, charts } };
+}
+
+/** `--since`: a duration back from now ("7d", "12h") or a date/time ("2026-11-01"). */
+export function parseSince(value: string, now: Date, field = '--since'): Date {
+  const text = value.trim();
+  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+Z?)?$/.test(text)) {
+    const d = new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
+    if (!Number.isNaN(d.getTime())) {
+      if (d.getTime() > now.getTime()) throw new Error(`${field}: "${value}" is in the future`);
+      return d;
+    }
+  }
+  try {
+    return new Date(now.getTime() - parseDuration(text, field));
+  } catch {
+    throw new Error(`${field}: "${value}" is neither a duration (e.g. 7d, 12h) nor a date (YYYY-MM-DD)`);
+  }
+}
+
+/** Opens atlas.db read-only for a report; a missing database is reported, not invented. */
+export function withAtlasDb<T>(ctx: ReportContext, fn: (db: Db) => T): T {
+  const db = openDatabase(ctx.paths.atlasDb, { readonly: true });
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+export const DAY_MS = 86_400_000;
+export const isoOf = (ms: number) => new Date(ms).toISOString();
+
+export function mdTable(head: string[], rows: (string | number)[][]): string[] {
+  if (!rows.length) return ['_(none)_'];
+  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`)];
+}

@@ -1,0 +1,34 @@
+// A local Slack-compatible webhook receiver for tests, optionally failing its first requests.
+import http from 'node:http';
+
+interface Received {
+  body: { text: string; atlas: { code: string; level: string; state: string } };
+}
+
+/** A local Slack-compatible receiver; fails the first `failFirst` requests with 500. */
+export async function receiver(failFirst = 0) {
+  const received: Received[] = [];
+  let requests = 0;
+  const server = http.createServer((req, res) => {
+    let data = '';
+    req.on('data', (c: Buffer) => (data += c.toString()));
+    req.on('end', () => {
+      requests++;
+      if (requests <= failFirst) {
+        res.writeHead(500).end('boom');
+        return;
+      }
+      received.push({ body: JSON.parse(data) });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    received,
+    requests: () => requests,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+

@@ -1,0 +1,99 @@
+// incidentResponse end to end: seven stages advanced by the CLI with notes; contain pauses the
+// schedules that run (not the monitoring ones), investigate gathers evidence, recover unpauses
+// exactly those, learn writes a postmortem whose timeline comes from the workflow history.
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { statusQuery, abortSignal } from '../workflows/lib/procedure';
+import { advanceSignal, type IncidentResult } from '../workflows/incident';
+import { INCIDENT_STAGES } from '../src/incident-stages';
+import { createSchedules, eventually, makeEnv, runCli, schedulePaused, startWorker, type TestEnv } from './helpers/env';
+
+let t: TestEnv;
+let worker: Awaited<ReturnType<typeof startWorker>>;
+const SCHEDULED = ['export', 'import', 'backup', 'weekly', 'health'];
+
+beforeAll(async () => {
+  t = await makeEnv();
+  worker = await startWorker(t);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await t?.cleanup();
+});
+
+async function phase(id: string) {
+  return (await t.client.workflow.getHandle(id).query(statusQuery)).phase;
+}
+
+describe('incidentResponse', () => {
+  it('walks the seven stages; the postmortem timeline lists them in order with their notes', async () => {
+    await createSchedules(t, SCHEDULED, ['backup']);
+    const start = await runCli(t, ['--json', 'incident', 'start', '--summary', 'exports failing since 08:00', '--by', 'dana']);
+    expect(start.code, start.stderr).toBe(0);
+    const id = JSON.parse(start.stdout).workflowId as string;
+    const handle = t.client.workflow.getHandle(id);
+    await eventually(async () => (await phase(id)) === 'detect', 30_000, 'detect');
+
+    // A stale advance naming another stage is ignored, here and in the timeline.
+    await handle.signal(advanceSignal, { stage: 'recover', note: 'stale click', by: 'sam' });
+    const notes: Record<string, string> = {};
+    for (const stage of INCIDENT_STAGES.slice(1)) {
+      notes[stage] = `note for ${stage}`;
+      const r = await runCli(t, ['incident', 'advance', id, '--note', notes[stage]!, '--by', 'lee']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`→ ${stage}`);
+      if (stage === 'learn') break;
+      await eventually(async () => (await phase(id)) === stage, 30_000, stage);
+      if (stage === 'contain') {
+        await eventually(async () => (await schedulePaused(t, 'export')).paused, 30_000, 'export paused');
+        expect(await schedulePaused(t, 'import')).toMatchObject({ paused: true, note: `paused by incidentResponse ${id}` });
+        expect(await schedulePaused(t, 'backup')).toMatchObject({ paused: true, note: 'paused by the operator for testing' });
+        expect((await schedulePaused(t, 'health')).paused).toBe(false);
+      }
+    }
+    const result = (await handle.result()) as IncidentResult;
+    expect(result.outcome).toBe('completed');
+    expect(result.stages.map((s) => s.stage)).toEqual([...INCIDENT_STAGES]);
+    expect(result.pausedSchedules.sort()).toEqual(['export', 'import', 'weekly']);
+    expect(result.unpausedSchedules.sort()).toEqual(['export', 'import', 'weekly']);
+    expect((await schedulePaused(t, 'export')).paused).toBe(false);
+    expect((await schedulePaused(t, 'backup')).paused).toBe(true);
+
+    expect(fs.existsSync(`${result.evidence!.dir}/alerts.json`)).toBe(true);
+    expect(result.evidence!.files).toBeGreaterThan(0);
+
+    const md = fs.readFileSync(result.postmortem!, 'utf8');
+    const timeline = md.split('\n').filter((l) => l.startsWith('- 20'));
+    expect(timeline.map((l) => /\*\*(\w+)\*\*/.exec(l)![1])).toEqual([...INCIDENT_STAGES]);
+    expect(timeline[0]).toContain('(dana): exports failing since 08:00');
+    for (const [i, stage] of INCIDENT_STAGES.slice(1).entries()) expect(timeline[i + 1]).toContain(`(lee): ${notes[stage]}`);
+    expect(md).not.toContain('stale click');
+    const times = timeline.map((l) => Date.parse(l.slice(2, 26)));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+  });
+
+  it('an abort after contain unpauses what contain paused', async () => {
+    await createSchedules(t, SCHEDULED);
+    const start = await runCli(t, ['--json', 'incident', 'start', '--summary', 'false alarm', '--pause', 'export,import']);
+    const id = JSON.parse(start.stdout).workflowId as string;
+    const handle = t.client.workflow.getHandle(id);
+    await eventually(async () => (await phase(id)) === 'detect', 30_000, 'detect');
+    await handle.signal(advanceSignal, { note: 'looks bad' });
+    await eventually(async () => (await phase(id)) === 'assess', 30_000, 'assess');
+    await handle.signal(advanceSignal, { note: 'stop the syncs' });
+    await eventually(async () => (await schedulePaused(t, 'import')).paused, 30_000, 'import paused');
+    expect((await schedulePaused(t, 'weekly')).paused).toBe(false);
+    await handle.signal(abortSignal, { by: 'dana', note: 'false alarm' });
+    const result = (await handle.result()) as IncidentResult;
+    expect(result).toMatchObject({ outcome: 'aborted', pausedSchedules: ['export', 'import'], unpausedSchedules: ['export', 'import'] });
+    expect((await schedulePaused(t, 'export')).paused).toBe(false);
+  });
+
+  it('advance refuses a workflow that is not an incident, and start refuses bad input naming the field', async () => {
+    const r = await runCli(t, ['incident', 'advance', 'no-such-workflow', '--note', 'x']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('workflow no-such-workflow does not exist');
+    await expect(t.client.workflow.execute('incidentResponse', { taskQueue: t.config.taskQueue, workflowId: `inc-bad-${t.id}`, args: [{ pause: 'export' }] }))
+      .rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringContaining('pause: expected a list of schedule names') } });
+  });
+});
