@@ -13,6 +13,8 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityFunction,
+  type ActivityFunctionWithOptions,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { HostActivities, WorkflowQueueActivities } from '../../activities';
@@ -113,6 +115,8 @@ export class Procedure {
   abortRequest?: Actor & { rollback?: boolean };
   private readonly decisionTimeout: number;
   readonly reminderInterval: number;
+  /** The step running now, for the summaries the Web UI shows on each activity. */
+  private currentStep?: string;
 
   private constructor(name: string, context: ProcedureContext, options: ProcedureOptions) {
     const info = workflowInfo();
@@ -125,8 +129,8 @@ export class Procedure {
       maximumInterval: '30s',
       maximumAttempts: options.stepAttempts ?? 4,
     };
-    this.acts = proxyActivities<HostActivities>({ taskQueue: context.hostQueue, startToCloseTimeout: '2m', retry });
-    this.long = proxyActivities<HostActivities>({ taskQueue: context.hostQueue, startToCloseTimeout: '6h', heartbeatTimeout: '1m', retry });
+    this.acts = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: '2m', retry });
+    this.long = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: '6h', heartbeatTimeout: '1m', retry });
     this.status = {
       procedure: name,
       workflowId: info.workflowId,
@@ -164,6 +168,27 @@ export class Procedure {
       { key: ATLAS_PROCEDURE, value: name },
       { key: ATLAS_HOST, value: context.host },
     ]);
+  }
+
+  /**
+   * Activity proxies whose every call carries a summary (procedure, phase, step) that the Web UI
+   * shows on the event, so an operator reading the history sees why each activity ran.
+   */
+  private summarised(options: ActivityOptions): HostActivities {
+    const proxies = proxyActivities<HostActivities>(options);
+    return new Proxy(proxies, {
+      get: (target, name) => {
+        const fn = Reflect.get(target, name) as ActivityFunctionWithOptions<ActivityFunction> | undefined;
+        if (typeof name !== 'string' || typeof fn !== 'function') return fn;
+        return (...args: unknown[]) => fn.executeWithOptions({ ...options, summary: this.summary() }, args);
+      },
+    });
+  }
+
+  /** One line: `maintenance · snapshot · step "snapshot"`. */
+  private summary(): string {
+    const step = this.currentStep ? ` · step "${this.currentStep}"` : '';
+    return `${this.status.procedure} · ${this.status.phase}${step}`;
   }
 
   /** Sets up a procedure: finds this host's activity queue and installs the shared handlers. */
@@ -241,7 +266,8 @@ export class Procedure {
         this.throwIfAborted();
         let slice = this.reminderInterval;
         if (options.timeout !== undefined && !timedOut) slice = Math.min(slice, Math.max(1, started + options.timeout - Date.now()));
-        if (await condition(() => done() || this.abortRequest !== undefined, slice)) {
+        const summary = `${this.status.procedure}: waiting for ${keyword} (${timedOut || options.timeout === undefined ? 'reminder' : 'reminder or timeout'})`;
+        if (await condition(() => done() || this.abortRequest !== undefined, slice, { summary })) {
           this.throwIfAborted();
           return;
         }
@@ -272,9 +298,13 @@ export class Procedure {
   async step<T>(name: string, run: () => Promise<T>, options: StepOptions = {}): Promise<{ value?: T; skipped: boolean }> {
     for (;;) {
       this.throwIfAborted();
+      this.currentStep = name;
       try {
-        return { value: await run(), skipped: false };
+        const value = await run();
+        this.currentStep = undefined;
+        return { value, skipped: false };
       } catch (err) {
+        this.currentStep = undefined;
         if (!(err instanceof ActivityFailure)) throw err;
         const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
         if (cause?.type && FATAL_TYPES.has(cause.type)) throw cause;
@@ -288,7 +318,9 @@ export class Procedure {
         this.setWaiting(`a decision on failed step ${name}: ${allowed.join(', ')}`, 'decision');
         upsertSearchAttributes([{ key: ATLAS_WAITING_FOR, value: 'decision' }]);
         await this.acts.raiseAlert({ code, level: 'critical', message: `${this.status.procedure} ${this.workflowId}: step ${name} failed: ${error}. ${how}` });
-        const decided = await condition(() => this.pendingDecision !== undefined || this.abortRequest !== undefined, this.decisionTimeout);
+        const decided = await condition(() => this.pendingDecision !== undefined || this.abortRequest !== undefined, this.decisionTimeout, {
+          summary: `${this.status.procedure}: decision on step "${name}" (timeout: abort)`,
+        });
         const decision: Actor & { decision: Decision } = this.abortRequest
           ? { decision: 'abort', ...this.abortRequest }
           : decided
