@@ -6,6 +6,7 @@ import { NotSqliteError } from '../db/sqlite';
 import { TemporalUnreachableError } from '../temporal/connect';
 import { EXIT, UsageError, closeClients } from './common';
 import { registerDev } from './dev';
+import { registerList } from './list';
 import { registerMaintenance } from './maintenance';
 import { registerSchedules } from './schedules';
 import { registerStatus } from './status';
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerSchedules(program, run);
   registerMaintenance(program, run);
   registerStatus(program, run);
+  registerList(program, run);
   const override = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(override);

@@ -61,6 +61,8 @@ export interface ProcedureStatus {
   state: ProcedureState;
   /** What a person must do now, in words; absent while the procedure waits for nobody. */
   waitingFor?: string;
+  /** The step running now (`p.step(name, …)`), for the CLI's progress. */
+  step?: string;
   failedStep?: FailedStep;
   startedAt: string;
   phases: { name: string; startedAt: string; endedAt?: string }[];
@@ -115,8 +117,6 @@ export class Procedure {
   abortRequest?: Actor & { rollback?: boolean };
   private readonly decisionTimeout: number;
   readonly reminderInterval: number;
-  /** The step running now, for the summaries the Web UI shows on each activity. */
-  private currentStep?: string;
 
   private constructor(name: string, context: ProcedureContext, options: ProcedureOptions) {
     const info = workflowInfo();
@@ -187,7 +187,7 @@ export class Procedure {
 
   /** One line: `maintenance · snapshot · step "snapshot"`. */
   private summary(): string {
-    const step = this.currentStep ? ` · step "${this.currentStep}"` : '';
+    const step = this.status.step ? ` · step "${this.status.step}"` : '';
     return `${this.status.procedure} · ${this.status.phase}${step}`;
   }
 
@@ -298,13 +298,13 @@ export class Procedure {
   async step<T>(name: string, run: () => Promise<T>, options: StepOptions = {}): Promise<{ value?: T; skipped: boolean }> {
     for (;;) {
       this.throwIfAborted();
-      this.currentStep = name;
+      this.status.step = name;
       try {
         const value = await run();
-        this.currentStep = undefined;
+        this.status.step = undefined;
         return { value, skipped: false };
       } catch (err) {
-        this.currentStep = undefined;
+        this.status.step = undefined;
         if (!(err instanceof ActivityFailure)) throw err;
         const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
         if (cause?.type && FATAL_TYPES.has(cause.type)) throw cause;
