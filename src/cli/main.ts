@@ -7,6 +7,7 @@ import { TemporalUnreachableError } from '../temporal/connect';
 import { EXIT, UsageError, closeClients } from './common';
 import { registerDev } from './dev';
 import { registerList } from './list';
+import { registerMigrate } from './migrate';
 import { registerMaintenance } from './maintenance';
 import { registerSchedules } from './schedules';
 import { registerStatus } from './status';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerMaintenance(program, run);
   registerStatus(program, run);
   registerList(program, run);
+  registerMigrate(program, run);
   const override = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(override);
