@@ -5,7 +5,7 @@ import { DefaultLogger, NativeConnection, Worker, Runtime, makeTelemetryFilterSt
 import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities';
 import { hostTaskQueue, type AtlasConfig } from './config';
-import { connectClient } from './temporal/connect';
+import { connectClient, connectionSettings } from './temporal/connect';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 
 export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', 'index.ts');
@@ -40,7 +40,7 @@ export async function createAtlasWorker(config: AtlasConfig, options: WorkerOpti
   installRuntime();
   const client = options.client ?? (await connectClient(config));
   await ensureSearchAttributes(client, config.temporal.namespace);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(connectionSettings(config));
   const { context, host, workflowQueue } = createActivities({ config, client });
   const workflowSource = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
