@@ -57,6 +57,9 @@ export async function createAtlasWorker(config: AtlasConfig, options: WorkerOpti
     namespace: config.temporal.namespace,
     taskQueue: hostTaskQueue(config),
     activities: host,
+    // Heartbeats carry progress (a snapshot's bytes copied): send them every few seconds so the
+    // CLI's --wait and the Web UI's pending activities show it moving, not once per 48 s.
+    maxHeartbeatThrottleInterval: '2s',
   });
   return {
     taskQueue: config.taskQueue,

@@ -103,6 +103,9 @@ export function pendingProgress(description: WorkflowExecutionDescription): Acti
   });
 }
 
+/** Elapsed time to the second, for people: "1m5s". */
+export const elapsed = (ms: number) => formatDuration(Math.max(1000, Math.floor(ms / 1000) * 1000));
+
 const mb = (n: number) => `${(n / 1_048_576).toFixed(1)} MB`;
 
 export function describeProgress(p: ActivityProgress): string {
@@ -207,7 +210,7 @@ export class ProgressView {
     }
     if (this.out.live && status) {
       const spin = SPINNER[this.ticks++ % SPINNER.length];
-      const since = formatDuration(Math.max(0, now - Date.parse(status.startedAt)));
+      const since = elapsed(now - Date.parse(status.startedAt));
       const activity = progress.length ? ` · ${progress.map(describeProgress).join(', ')}` : '';
       const state = status.waitingFor || status.failedStep ? colour.yellow('waiting for you') : `${status.step ? `step "${status.step}"` : 'running'}`;
       this.out.live(`${spin} [${status.phase}] ${state}${activity} · ${since}`);

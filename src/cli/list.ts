@@ -4,10 +4,9 @@
 import type { Command } from 'commander';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { AtlasConfig } from '../config';
-import { formatDuration } from '../duration';
 import { ATLAS_HOST, ATLAS_PHASE, ATLAS_PROCEDURE, ATLAS_WAITING_FOR } from '../../workflows/search-attributes';
 import { EXIT, clientFor, colour, configFor, link, output } from './common';
-import { nextCommands, queryStatus } from './follow';
+import { elapsed, nextCommands, queryStatus } from './follow';
 
 export interface ProcedureRow {
   workflowId: string;
@@ -70,7 +69,7 @@ export function formatRows(rows: ProcedureRow[], now = Date.now()): string[] {
   if (!rows.length) return ['no procedures running'];
   const lines: string[] = [];
   for (const r of rows) {
-    const age = formatDuration(Math.max(1000, now - Date.parse(r.startedAt)));
+    const age = elapsed(now - Date.parse(r.startedAt));
     const state = r.waitingFor ? colour.yellow(`WAITING for ${r.waitingForText ?? r.waitingFor}`) : `running${r.step ? ` (step: ${r.step})` : ''}`;
     lines.push(`${colour.bold(r.workflowId)}  ${r.procedure}  phase ${r.phase ?? '?'}  ${state}  started ${age} ago`);
     for (const c of r.next) lines.push(`    ${c}`);
