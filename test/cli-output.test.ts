@@ -109,8 +109,8 @@ describe('progress rendering', () => {
       '    when done:  atlas-ops maintenance resume maintenance-1',
     ]);
     expect(formatRows([])).toEqual(['no procedures running']);
-    expect(listQuery({ host: "o'brien" }, { waiting: true })).toBe(
-      "AtlasProcedure IS NOT NULL AND ExecutionStatus = 'Running' AND AtlasHost = 'o\\'brien' AND AtlasWaitingFor IS NOT NULL",
+    expect(listQuery({ taskQueue: 'atlas-ops' }, { waiting: true, host: "o'brien" })).toBe(
+      "AtlasProcedure IS NOT NULL AND ExecutionStatus = 'Running' AND TaskQueue = 'atlas-ops' AND AtlasHost = 'o\\'brien' AND AtlasWaitingFor IS NOT NULL",
     );
   });
 });
@@ -148,9 +148,9 @@ describe('the CLI against a real server', () => {
     expect(list.stdout).toContain(`atlas-ops maintenance resume ${id}`);
     const rows = JSON.parse((await runCli(t, ['list', '--waiting', '--json'])).stdout) as ProcedureRow[];
     expect(rows.map((r) => [r.workflowId, r.procedure, r.phase, r.waitingFor, r.host])).toEqual([[id, 'maintenance', 'edit', 'edits', t.config.host]]);
-    // Another host's procedures are not this host's business unless asked.
-    const other = await runCli(t, ['list', '--json'], { ATLAS_HOST: `other-${t.id}` });
-    expect(JSON.parse(other.stdout)).toEqual([]);
+    // Filtered by host: this one has it, another has none.
+    expect((JSON.parse((await runCli(t, ['list', '--json', '--host', t.config.host])).stdout) as ProcedureRow[]).map((r) => r.workflowId)).toEqual([id]);
+    expect(JSON.parse((await runCli(t, ['list', '--json', '--host', `other-${t.id}`])).stdout)).toEqual([]);
 
     const resume = await runCli(t, ['maintenance', 'resume', id, '--by', 'tester', '--note', 'nothing changed']);
     expect(resume.code).toBe(0);

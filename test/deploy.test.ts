@@ -60,6 +60,14 @@ describe('docker-compose.yml', () => {
     expect(config.home).toBe('/opt/atlas');
   });
 
+  it('links the worker to the UI and sqlite-web ports it publishes', () => {
+    const hostPort = (service: string) => Number(services[service]!.ports![0]!.split(':')[1]);
+    const env = services['atlas-ops-worker']!.environment!;
+    expect(new URL(env.ATLAS_TEMPORAL_UI_URL!).port).toBe(String(hostPort('temporal-ui')));
+    expect(hostPort('sqlite-web')).toBe(loadConfig({ env: {} }).sqliteWeb.port);
+    expect(services['sqlite-web']!.volumes![0]!.split(':').at(-1)).toBe('/data');
+  });
+
   it('builds the worker image from the repository, running `atlas-ops worker`', () => {
     const dockerfile = fs.readFileSync(path.join(REPO, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:20/m);

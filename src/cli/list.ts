@@ -1,4 +1,4 @@
-// atlas-ops list: the running procedures of this host and what each waits for. It reads the
+// atlas-ops list: the running procedures and what each waits for. It reads the
 // search attributes every procedure keeps current (AtlasProcedure, AtlasPhase, AtlasWaitingFor),
 // so a procedure added later is listed without a change here.
 import type { Command } from 'commander';
@@ -32,14 +32,21 @@ const keyword = (info: WorkflowExecutionInfo, key: { name: string }): string | u
 /** Visibility query strings are single-quoted: escape what the configuration may hold. */
 const quote = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
-export function listQuery(config: Pick<AtlasConfig, 'host'>, options: { waiting?: boolean; allHosts?: boolean }): string {
-  const parts = [`${ATLAS_PROCEDURE.name} IS NOT NULL`, `ExecutionStatus = 'Running'`];
-  if (!options.allHosts) parts.push(`${ATLAS_HOST.name} = ${quote(config.host)}`);
+export interface ListOptions {
+  waiting?: boolean;
+  /** Only the procedures whose host activities run on this Atlas host. */
+  host?: string;
+}
+
+/** This deployment's procedures (its workflow task queue), whichever host the CLI runs on. */
+export function listQuery(config: Pick<AtlasConfig, 'taskQueue'>, options: ListOptions): string {
+  const parts = [`${ATLAS_PROCEDURE.name} IS NOT NULL`, `ExecutionStatus = 'Running'`, `TaskQueue = ${quote(config.taskQueue)}`];
+  if (options.host) parts.push(`${ATLAS_HOST.name} = ${quote(options.host)}`);
   if (options.waiting) parts.push(`${ATLAS_WAITING_FOR.name} IS NOT NULL`);
   return parts.join(' AND ');
 }
 
-export async function listProcedures(client: Client, config: AtlasConfig, options: { waiting?: boolean; allHosts?: boolean } = {}): Promise<ProcedureRow[]> {
+export async function listProcedures(client: Client, config: AtlasConfig, options: ListOptions = {}): Promise<ProcedureRow[]> {
   const rows: ProcedureRow[] = [];
   for await (const info of client.workflow.list({ query: listQuery(config, options) })) {
     const row: ProcedureRow = {
@@ -82,11 +89,11 @@ export function registerList(program: Command, run: (fn: (cmd: Command) => Promi
     .command('list')
     .description('the running procedures and what each waits for (Web UI: filter by AtlasProcedure / AtlasWaitingFor)')
     .option('--waiting', 'only procedures waiting for a person')
-    .option('--all-hosts', 'procedures of every Atlas host in the namespace (default: this host)')
+    .option('--host <name>', 'only procedures whose host work runs on this Atlas host (AtlasHost)')
     .action(run(async (cmd) => {
       const o = cmd.opts();
       const config = configFor(cmd);
-      const rows = await listProcedures(await clientFor(config), config, { waiting: o.waiting === true, allHosts: o.allHosts === true });
+      const rows = await listProcedures(await clientFor(config), config, { waiting: o.waiting === true, host: o.host });
       output(cmd, rows, () => formatRows(rows));
       return EXIT.ok;
     }));
