@@ -2,6 +2,7 @@
 // live line when it is), `atlas-ops list` with what each procedure waits for, `--json` that parses,
 // and exit codes.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
@@ -11,9 +12,15 @@ import { formatRows, listQuery, type ProcedureRow } from '../src/cli/list';
 import type { ProcedureStatus } from '../workflows/lib/procedure';
 import { REPO, eventually, makeEnv, runCli, startWorker, type TestEnv } from './helpers/env';
 
-/** The CLI as a child whose stdout (a pipe: not a TTY) can be read while it runs. */
-function spawnCli(t: TestEnv, args: string[]) {
-  const child = spawn(process.execPath, [path.join(REPO, 'bin', 'atlas-ops.js'), ...args], {
+/**
+ * The CLI as a child whose output can be read while it runs: stdout a pipe (not a TTY), or with
+ * `tty` a real pseudo-terminal made by util-linux `script`.
+ */
+function spawnCli(t: TestEnv, args: string[], tty = false) {
+  const argv = [path.join(REPO, 'bin', 'atlas-ops.js'), ...args];
+  const quoted = [process.execPath, ...argv].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const [file, fileArgs] = tty ? ['script', ['-q', '-e', '-c', quoted, '/dev/null']] : [process.execPath, argv];
+  const child = spawn(file, fileArgs, {
     env: { ...process.env, ...t.env, NO_COLOR: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -162,6 +169,20 @@ describe('the CLI against a real server', () => {
     }
     expect(out.indexOf('[snapshot]')).toBeLessThan(out.indexOf('[edit]'));
     expect(out).toMatch(/"outcome": "completed"/);
+  });
+
+  it.skipIf(!fs.existsSync('/usr/bin/script'))('on a real terminal: colour, a live line rewritten in place, the resume prompt', async () => {
+    const follow = spawnCli(t, ['maintenance', 'start', '--wait', '--reason', 'tty test'], true);
+    await eventually(() => follow.out.stdout.includes('waiting for you:'), 60_000, 'the waiting prompt on the terminal');
+    const id = /started maintenance (\S+)/.exec(follow.out.stdout)![1]!;
+    await eventually(() => /\r\x1b\[K. \[edit\] \x1b\[33mwaiting for you\x1b\[0m · \d+s/.test(follow.out.stdout), 20_000, 'the live line');
+    expect((await runCli(t, ['maintenance', 'resume', id, '--by', 'tester'])).code).toBe(0);
+    expect(await follow.exited).toBe(0);
+    const out = follow.out.stdout;
+    expect(out).toContain('\x1b[1m[edit]\x1b[0m'); // bold phase
+    expect(out).toContain('\x1b[33m'); // yellow "waiting for you"
+    expect(out).toMatch(/\r\x1b\[K. \[completed\] completed · \d+s/); // the live line's last state
+    expect(out).toContain(`when done:  atlas-ops maintenance resume ${id}`);
   });
 
   it('prints one JSON object with --json --wait, and exit code 3 when the procedure is aborted', async () => {

@@ -212,7 +212,7 @@ export class ProgressView {
       const spin = SPINNER[this.ticks++ % SPINNER.length];
       const since = elapsed(now - Date.parse(status.startedAt));
       const activity = progress.length ? ` · ${progress.map(describeProgress).join(', ')}` : '';
-      const state = status.waitingFor || status.failedStep ? colour.yellow('waiting for you') : `${status.step ? `step "${status.step}"` : 'running'}`;
+      const state = status.waitingFor || status.failedStep ? colour.yellow('waiting for you') : status.step ? `step "${status.step}"` : status.state;
       this.out.live(`${spin} [${status.phase}] ${state}${activity} · ${since}`);
     }
   }
