@@ -175,12 +175,14 @@ describe('the CLI against a real server', () => {
     const follow = spawnCli(t, ['maintenance', 'start', '--wait', '--reason', 'tty test'], true);
     await eventually(() => follow.out.stdout.includes('waiting for you:'), 60_000, 'the waiting prompt on the terminal');
     const id = /started maintenance (\S+)/.exec(follow.out.stdout)![1]!;
+    // eslint-disable-next-line no-control-regex -- the terminal's escape codes are what is tested
     await eventually(() => /\r\x1b\[K. \[edit\] \x1b\[33mwaiting for you\x1b\[0m · \d+s/.test(follow.out.stdout), 20_000, 'the live line');
     expect((await runCli(t, ['maintenance', 'resume', id, '--by', 'tester'])).code).toBe(0);
     expect(await follow.exited).toBe(0);
     const out = follow.out.stdout;
     expect(out).toContain('\x1b[1m[edit]\x1b[0m'); // bold phase
     expect(out).toContain('\x1b[33m'); // yellow "waiting for you"
+    // eslint-disable-next-line no-control-regex -- as above
     expect(out).toMatch(/\r\x1b\[K. \[completed\] completed · \d+s/); // the live line's last state
     expect(out).toContain(`when done:  atlas-ops maintenance resume ${id}`);
   });
