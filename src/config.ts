@@ -24,6 +24,12 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'temporal.address', env: 'TEMPORAL_ADDRESS', type: 'string', default: '127.0.0.1:7233', doc: 'Temporal frontend (host:port).' },
   { key: 'temporal.namespace', env: 'TEMPORAL_NAMESPACE', type: 'string', default: 'default', doc: 'Temporal namespace.' },
   { key: 'temporal.uiUrl', env: 'ATLAS_TEMPORAL_UI_URL', type: 'url', default: 'http://127.0.0.1:8233', doc: 'Base URL of the Temporal Web UI, for the links the CLI prints.' },
+  { key: 'temporal.tls', env: 'ATLAS_TEMPORAL_TLS', type: 'enum', values: ['auto', 'on', 'off'], default: 'auto', doc: 'TLS to the Temporal frontend: `auto` = on when a certificate, CA or API key is configured.' },
+  { key: 'temporal.tlsCert', env: 'TEMPORAL_TLS_CLIENT_CERT_PATH', type: 'path', default: '', doc: 'Client certificate (PEM) for mTLS, e.g. Temporal Cloud; relative paths are under the home.' },
+  { key: 'temporal.tlsKey', env: 'TEMPORAL_TLS_CLIENT_KEY_PATH', type: 'path', default: '', doc: 'Private key (PEM) of the client certificate; read from the file, never logged.' },
+  { key: 'temporal.tlsCa', env: 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', type: 'path', default: '', doc: 'CA certificate (PEM) of a self-hosted server; default: the system\'s trusted CAs.' },
+  { key: 'temporal.tlsServerName', env: 'TEMPORAL_TLS_SERVER_NAME', type: 'string', default: '', doc: 'TLS server name (SNI) when it differs from the address host.' },
+  { key: 'temporal.apiKeyFile', env: 'ATLAS_TEMPORAL_API_KEY_FILE', type: 'path', default: '', doc: 'File holding a Temporal Cloud API key (mode 0600); the key is read from it, never from config or logs.' },
   { key: 'taskQueue', env: 'ATLAS_TASK_QUEUE', type: 'string', default: 'atlas-ops', doc: 'Task queue of the workflows.' },
   { key: 'scheduleIdPrefix', env: 'ATLAS_SCHEDULE_PREFIX', type: 'string', default: 'atlas-', doc: 'Prefix of the schedule ids (`atlas-export`, …); lets several Atlas hosts share a namespace.' },
   { key: 'schedules.export', env: 'ATLAS_SCHEDULE_EXPORT', type: 'schedule', default: 'every 5m', doc: 'When `sheetsExport` runs: `every <duration>`, a cron expression, or `off`.' },
@@ -85,7 +91,17 @@ export interface ScheduleSetting {
 export interface AtlasConfig {
   home: string;
   host: string;
-  temporal: { address: string; namespace: string; uiUrl: string };
+  temporal: {
+    address: string;
+    namespace: string;
+    uiUrl: string;
+    tls: 'auto' | 'on' | 'off';
+    tlsCert: string;
+    tlsKey: string;
+    tlsCa: string;
+    tlsServerName: string;
+    apiKeyFile: string;
+  };
   taskQueue: string;
   scheduleIdPrefix: string;
   schedules: {
@@ -283,6 +299,15 @@ export function loadConfig(options: LoadOptions = {}): AtlasConfig {
   config.home = path.resolve(config.home);
   if (config.sheets.credentials) config.sheets.credentials = path.resolve(config.home, config.sheets.credentials);
   if (config.oci.configFile) config.oci.configFile = path.resolve(config.home, config.oci.configFile);
+  for (const key of ['tlsCert', 'tlsKey', 'tlsCa', 'apiKeyFile'] as const) {
+    if (config.temporal[key]) config.temporal[key] = path.resolve(config.home, config.temporal[key]);
+  }
+  if (Boolean(config.temporal.tlsCert) !== Boolean(config.temporal.tlsKey)) {
+    problems.push('temporal.tlsCert and temporal.tlsKey: give both (a client certificate and its key) or neither');
+  }
+  if (config.temporal.tls === 'off' && (config.temporal.tlsCert || config.temporal.apiKeyFile)) {
+    problems.push('temporal.tls: "off" contradicts temporal.tlsCert / temporal.apiKeyFile, which need TLS');
+  }
   if (!/^[A-Za-z0-9._@-]+$/.test(config.taskQueue)) problems.push(`taskQueue: "${config.taskQueue}" may hold only letters, digits and . _ @ -`);
   if (!/^[A-Za-z0-9._-]*$/.test(config.scheduleIdPrefix)) problems.push(`scheduleIdPrefix: "${config.scheduleIdPrefix}" may hold only letters, digits and . _ -`);
   if (config.thresholds.diskCriticalPercent < config.thresholds.diskPercent) {

@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import { createActivities } from '../activities';
 import { hostTaskQueue, type AtlasConfig } from './config';
 import { killInterceptor, parseKillPoint } from './faults';
-import { connectClient } from './temporal/connect';
+import { connectClient, connectionSettings } from './temporal/connect';
 import { ensureSearchAttributes } from './temporal/search-attributes';
 
 export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', 'index.ts');
@@ -41,7 +41,7 @@ export async function createAtlasWorker(config: AtlasConfig, options: WorkerOpti
   installRuntime();
   const client = options.client ?? (await connectClient(config));
   await ensureSearchAttributes(client, config.temporal.namespace);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(connectionSettings(config));
   const { context, host, workflowQueue } = createActivities({ config, client });
   const workflowSource = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
@@ -61,6 +61,9 @@ export async function createAtlasWorker(config: AtlasConfig, options: WorkerOpti
     taskQueue: hostTaskQueue(config),
     activities: host,
     interceptors: killPoint ? { activity: [killInterceptor(killPoint)] } : undefined,
+    // Heartbeats carry progress (a snapshot's bytes copied): send them every few seconds so the
+    // CLI's --wait and the Web UI's pending activities show it moving, not once per 48 s.
+    maxHeartbeatThrottleInterval: '2s',
   });
   return {
     taskQueue: config.taskQueue,

@@ -62,7 +62,10 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
       const config = configFor(cmd);
       requireHome(config);
       const worker = await createAtlasWorker(config, { workflowBundlePath: process.env.ATLAS_WORKFLOW_BUNDLE || undefined });
-      process.stdout.write(`atlas-ops worker: ${config.temporal.address} namespace ${config.temporal.namespace}, queues ${worker.taskQueue} and ${worker.hostQueue}, home ${config.home}\n`);
+      // Paths of secret files, never their contents.
+      const t = config.temporal;
+      const auth = [t.apiKeyFile && `API key from ${t.apiKeyFile}`, t.tlsCert && `client certificate ${t.tlsCert}`].filter(Boolean).join(', ');
+      process.stdout.write(`atlas-ops worker: ${t.address} namespace ${t.namespace}${auth ? ` (${auth})` : ''}, queues ${worker.taskQueue} and ${worker.hostQueue}, home ${config.home}\n`);
       onStopSignal(() => worker.shutdown());
       await worker.run();
       return EXIT.ok;

@@ -7,6 +7,8 @@ import { TemporalUnreachableError } from '../temporal/connect';
 import { EXIT, UsageError, closeClients } from './common';
 import { registerDb } from './db';
 import { registerDev } from './dev';
+import { registerList } from './list';
+import { registerMigrate } from './migrate';
 import { registerMaintenance } from './maintenance';
 import { registerMonitoring } from './monitoring';
 import { registerSchedules } from './schedules';
@@ -54,6 +56,8 @@ export function buildProgram(): Command {
   registerSheets(program, run);
   registerDb(program, run);
   registerMonitoring(program, run);
+  registerList(program, run);
+  registerMigrate(program, run);
   const override = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(override);

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import type { AtlasConfig } from '../config';
 import { startOnce } from '../temporal/start';
 import { EXIT, UsageError, link, newWorkflowId, output } from './common';
-import { followProcedure, waitUntilStarted } from './follow';
+import { followProcedure, plainOutput, terminalOutput, waitUntilStarted } from './follow';
 
 export interface StartSpec {
   workflowType: string;
@@ -42,9 +42,11 @@ export async function startProcedure(cmd: Command, config: AtlasConfig, client: 
     return EXIT.ok;
   }
   const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
-  const print = json ? () => undefined : (line: string) => process.stdout.write(`${line}\n`);
-  print(`started ${spec.procedure} ${workflowId}\n  ${url}`);
-  const outcome = await followProcedure(client, config, workflowId, print);
+  const write = (s: string) => process.stdout.write(s);
+  // --json prints only the final object; a terminal gets a live line; anything else plain lines.
+  const out = json ? { line: () => undefined } : process.stdout.isTTY ? terminalOutput(write) : plainOutput(write);
+  out.line(`started ${spec.procedure} ${workflowId}\n  ${url}`);
+  const outcome = await followProcedure(client, config, workflowId, out);
   output(cmd, { workflowId, url, exitCode: outcome.exitCode, result: outcome.result, error: outcome.error }, () =>
     outcome.error ? `${spec.procedure} ${workflowId} failed: ${outcome.error}` : `${spec.procedure} ${workflowId}: ${JSON.stringify(outcome.result, null, 2)}`,
   );

@@ -1,17 +1,54 @@
 // One way to reach Temporal for the CLI, the dev stack and activities, with an error an operator
 // can act on when nothing answers.
-import { Client, Connection } from '@temporalio/client';
-import type { AtlasConfig } from '../config';
+import fs from 'node:fs';
+import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import { ConfigError, type AtlasConfig } from '../config';
 
 export class TemporalUnreachableError extends Error {
   override name = 'TemporalUnreachableError';
 }
 
+/** Address, TLS and API key for a client or worker connection. Secrets come from files, by path. */
+export interface ConnectionSettings {
+  address: string;
+  tls?: TLSConfig | boolean;
+  apiKey?: string;
+}
+
+function readSecret(field: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    // The path is configuration, not a secret: naming it tells the operator what to fix.
+    throw new ConfigError([`${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`]);
+  }
+}
+
+export function connectionSettings(config: Pick<AtlasConfig, 'temporal'>): ConnectionSettings {
+  const t = config.temporal;
+  const settings: ConnectionSettings = { address: t.address };
+  if (t.apiKeyFile) {
+    const key = readSecret('temporal.apiKeyFile', t.apiKeyFile).toString('utf8').trim();
+    if (!key) throw new ConfigError([`temporal.apiKeyFile: ${t.apiKeyFile} is empty`]);
+    settings.apiKey = key;
+  }
+  const wantTls = t.tls === 'on' || (t.tls === 'auto' && Boolean(t.tlsCert || t.tlsCa || t.apiKeyFile));
+  if (wantTls) {
+    const tls: TLSConfig = {};
+    if (t.tlsServerName) tls.serverNameOverride = t.tlsServerName;
+    if (t.tlsCa) tls.serverRootCACertificate = readSecret('temporal.tlsCa', t.tlsCa);
+    if (t.tlsCert) tls.clientCertPair = { crt: readSecret('temporal.tlsCert', t.tlsCert), key: readSecret('temporal.tlsKey', t.tlsKey) };
+    settings.tls = Object.keys(tls).length ? tls : true;
+  }
+  return settings;
+}
+
 export async function connectClient(config: Pick<AtlasConfig, 'temporal'>, timeoutMs = 5000): Promise<Client> {
   const { address, namespace } = config.temporal;
+  const settings = connectionSettings(config);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    connection = await Connection.connect({ ...settings, connectTimeout: timeoutMs });
     // connect() is lazy about the namespace; a cheap call proves the server answers.
     await connection.workflowService.getSystemInfo({}, );
   } catch (err) {

@@ -13,6 +13,8 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityFunction,
+  type ActivityFunctionWithOptions,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { HostActivities, WorkflowQueueActivities } from '../../activities';
@@ -59,6 +61,8 @@ export interface ProcedureStatus {
   state: ProcedureState;
   /** What a person must do now, in words; absent while the procedure waits for nobody. */
   waitingFor?: string;
+  /** The step running now (`p.step(name, …)`), for the CLI's progress. */
+  step?: string;
   failedStep?: FailedStep;
   startedAt: string;
   phases: { name: string; startedAt: string; endedAt?: string }[];
@@ -128,9 +132,9 @@ export class Procedure {
       maximumAttempts: options.stepAttempts ?? 4,
     };
     // Short activities: a worker that dies in one is noticed after startToClose, so keep it short.
-    this.acts = proxyActivities<HostActivities>({ taskQueue: context.hostQueue, startToCloseTimeout: '30s', retry });
-    // Long activities heartbeat at least every few seconds; a dead worker is noticed after heartbeatTimeout.
-    this.long = proxyActivities<HostActivities>({ taskQueue: context.hostQueue, startToCloseTimeout: '6h', heartbeatTimeout: '30s', retry });
+    this.acts = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: '30s', retry });
+    // Long activities heartbeat every few seconds; a dead worker is noticed after heartbeatTimeout.
+    this.long = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: '6h', heartbeatTimeout: '30s', retry });
     this.status = {
       procedure: name,
       workflowId: info.workflowId,
@@ -168,6 +172,27 @@ export class Procedure {
       { key: ATLAS_PROCEDURE, value: name },
       { key: ATLAS_HOST, value: context.host },
     ]);
+  }
+
+  /**
+   * Activity proxies whose every call carries a summary (procedure, phase, step) that the Web UI
+   * shows on the event, so an operator reading the history sees why each activity ran.
+   */
+  private summarised(options: ActivityOptions): HostActivities {
+    const proxies = proxyActivities<HostActivities>(options);
+    return new Proxy(proxies, {
+      get: (target, name) => {
+        const fn = Reflect.get(target, name) as ActivityFunctionWithOptions<ActivityFunction> | undefined;
+        if (typeof name !== 'string' || typeof fn !== 'function') return fn;
+        return (...args: unknown[]) => fn.executeWithOptions({ ...options, summary: this.summary() }, args);
+      },
+    });
+  }
+
+  /** One line: `maintenance · snapshot · step "snapshot"`. */
+  private summary(): string {
+    const step = this.status.step ? ` · step "${this.status.step}"` : '';
+    return `${this.status.procedure} · ${this.status.phase}${step}`;
   }
 
   /** Sets up a procedure: finds this host's activity queue and installs the shared handlers. */
@@ -245,7 +270,8 @@ export class Procedure {
         this.throwIfAborted();
         let slice = this.reminderInterval;
         if (options.timeout !== undefined && !timedOut) slice = Math.min(slice, Math.max(1, started + options.timeout - Date.now()));
-        if (await condition(() => done() || this.abortRequest !== undefined, slice)) {
+        const summary = `${this.status.procedure}: waiting for ${keyword} (${timedOut || options.timeout === undefined ? 'reminder' : 'reminder or timeout'})`;
+        if (await condition(() => done() || this.abortRequest !== undefined, slice, { summary })) {
           this.throwIfAborted();
           return;
         }
@@ -276,9 +302,13 @@ export class Procedure {
   async step<T>(name: string, run: () => Promise<T>, options: StepOptions = {}): Promise<{ value?: T; skipped: boolean }> {
     for (;;) {
       this.throwIfAborted();
+      this.status.step = name;
       try {
-        return { value: await run(), skipped: false };
+        const value = await run();
+        this.status.step = undefined;
+        return { value, skipped: false };
       } catch (err) {
+        this.status.step = undefined;
         if (!(err instanceof ActivityFailure)) throw err;
         const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
         if (cause?.type && (FATAL_TYPES.has(cause.type) || options.fatal?.includes(cause.type))) throw cause;
@@ -292,7 +322,9 @@ export class Procedure {
         this.setWaiting(`a decision on failed step ${name}: ${allowed.join(', ')}`, 'decision');
         upsertSearchAttributes([{ key: ATLAS_WAITING_FOR, value: 'decision' }]);
         await this.acts.raiseAlert({ code, level: 'critical', message: `${this.status.procedure} ${this.workflowId}: step ${name} failed: ${error}. ${how}` });
-        const decided = await condition(() => this.pendingDecision !== undefined || this.abortRequest !== undefined, this.decisionTimeout);
+        const decided = await condition(() => this.pendingDecision !== undefined || this.abortRequest !== undefined, this.decisionTimeout, {
+          summary: `${this.status.procedure}: decision on step "${name}" (timeout: abort)`,
+        });
         const decision: Actor & { decision: Decision } = this.abortRequest
           ? { decision: 'abort', ...this.abortRequest }
           : decided

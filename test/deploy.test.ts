@@ -1,0 +1,152 @@
+// The production deployment files against the configuration contract: docker-compose.yml (services,
+// official pinned images, loopback-only ports, worker environment known to CONFIG_FIELDS, the Atlas
+// home mounted), the Dockerfile, the systemd unit, and the TLS / API-key connection settings.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { CONFIG_FIELDS, ConfigError, loadConfig } from '../src/config';
+import { connectionSettings } from '../src/temporal/connect';
+import { REPO } from './helpers/env';
+
+interface Service {
+  image?: string;
+  build?: unknown;
+  ports?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  profiles?: string[];
+  command?: string[];
+  depends_on?: unknown;
+}
+
+const compose = parse(fs.readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
+const services = compose.services;
+const configEnv = new Set(CONFIG_FIELDS.map((f) => f.env).filter(Boolean));
+
+describe('docker-compose.yml', () => {
+  it('has the Temporal server on PostgreSQL, the UI, the worker and sqlite-web behind a profile', () => {
+    expect(Object.keys(services).sort()).toEqual(['atlas-ops-worker', 'postgresql', 'sqlite-web', 'temporal', 'temporal-ui']);
+    expect(services.postgresql!.image).toMatch(/^postgres:\d+/);
+    expect(services.temporal!.image).toMatch(/^temporalio\/auto-setup:/);
+    expect(services.temporal!.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
+    expect(services['temporal-ui']!.image).toMatch(/^temporalio\/ui:/);
+    expect(services['temporal-ui']!.environment!.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(services['atlas-ops-worker']!.build).toBe('.');
+    expect(services['atlas-ops-worker']!.command).toEqual(['worker']);
+    expect(services['sqlite-web']!.profiles).toEqual(['sqlite-web']);
+    // Pinned: official images carry a version (overridable), never an implicit latest.
+    for (const name of ['postgresql', 'temporal', 'temporal-ui']) expect(services[name]!.image).toMatch(/:(\$\{[A-Z_]+:-)?\d/);
+  });
+
+  it('binds every published port to 127.0.0.1 only', () => {
+    const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).map((p) => [name, String(p)]));
+    expect(published.length).toBeGreaterThanOrEqual(3);
+    for (const [name, port] of published) expect(port, `${name} publishes ${port}`).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    expect(services.postgresql!.ports).toBeUndefined();
+  });
+
+  it('gives the worker only settings the configuration knows, Temporal by environment, and the home mounted', () => {
+    const env = services['atlas-ops-worker']!.environment!;
+    for (const key of Object.keys(env)) expect(configEnv.has(key), `${key} is not a CONFIG_FIELDS variable`).toBe(true);
+    expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    const mounts = services['atlas-ops-worker']!.volumes!.map((v) => v.split(':').at(-1));
+    expect(mounts).toContain(env.ATLAS_HOME);
+    // The values that are not interpolated must pass the configuration's own validation.
+    const literal = Object.fromEntries(Object.entries(env).filter(([, v]) => !v.includes('${')));
+    const config = loadConfig({ env: literal });
+    expect(config.temporal.address).toBe('temporal:7233');
+    expect(config.home).toBe('/opt/atlas');
+  });
+
+  it('links the worker to the UI and sqlite-web ports it publishes', () => {
+    const hostPort = (service: string) => Number(services[service]!.ports![0]!.split(':')[1]);
+    const env = services['atlas-ops-worker']!.environment!;
+    expect(new URL(env.ATLAS_TEMPORAL_UI_URL!).port).toBe(String(hostPort('temporal-ui')));
+    expect(hostPort('sqlite-web')).toBe(loadConfig({ env: {} }).sqliteWeb.port);
+    expect(services['sqlite-web']!.volumes![0]!.split(':').at(-1)).toBe('/data');
+  });
+
+  it('builds the worker image from the repository, running `atlas-ops worker`', () => {
+    const dockerfile = fs.readFileSync(path.join(REPO, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^FROM node:20/m);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "bin\/atlas-ops\.js"\]$/m);
+    expect(dockerfile).toMatch(/^CMD \["worker"\]$/m);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    for (const dir of ['bin', 'src', 'activities', 'workflows']) expect(dockerfile).toContain(`COPY ${dir} ./${dir}`);
+    expect(fs.readFileSync(path.join(REPO, '.dockerignore'), 'utf8')).toMatch(/^node_modules$/m);
+  });
+});
+
+describe('deploy/systemd/atlas-ops-worker.service', () => {
+  const unit = fs.readFileSync(path.join(REPO, 'deploy', 'systemd', 'atlas-ops-worker.service'), 'utf8');
+  const directives = unit
+    .split('\n')
+    .filter((l) => /^[A-Za-z]+=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const);
+  const values = (key: string) => directives.filter(([k]) => k === key).map(([, v]) => v);
+
+  it('runs the worker as the atlas user, restarts it, and takes settings from an environment file', () => {
+    expect(values('ExecStart')).toEqual(['/usr/bin/node /opt/atlas-ops/bin/atlas-ops.js worker']);
+    expect(values('User')).toEqual(['atlas']);
+    expect(values('Restart')).toEqual(['on-failure']);
+    expect(values('EnvironmentFile')).toEqual(['-/etc/atlas-ops/worker.env']);
+    expect(values('ReadWritePaths')).toEqual(['/opt/atlas']);
+    expect(unit).toMatch(/^\[Install\]\nWantedBy=multi-user\.target$/m);
+  });
+
+  it('names only variables the configuration knows, and secrets only as files', () => {
+    const set = values('Environment').map((v) => v.split('=')[0]!);
+    const documented = [...unit.matchAll(/^#\s+([A-Z_]+)=/gm)].map((m) => m[1]!);
+    for (const key of [...set, ...documented]) {
+      if (key === 'NODE_ENV') continue;
+      expect(configEnv.has(key), `${key} is not a CONFIG_FIELDS variable`).toBe(true);
+    }
+    expect(documented).toEqual(expect.arrayContaining(['TEMPORAL_ADDRESS', 'ATLAS_TEMPORAL_API_KEY_FILE', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH']));
+    expect(unit).not.toMatch(/API_KEY=/);
+  });
+});
+
+describe('connecting to a remote Temporal with TLS or an API key', () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-tls-'));
+  fs.mkdirSync(path.join(home, 'config'));
+  const write = (name: string, text: string) => {
+    fs.writeFileSync(path.join(home, 'config', name), text, { mode: 0o600 });
+    return `config/${name}`;
+  };
+  const cert = write('client.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  const key = write('client.key', '-----BEGIN PRIVATE KEY-----\nsecret-key-material\n-----END PRIVATE KEY-----\n');
+  const apiKey = write('temporal-api-key', 'tmprl-secret-api-key\n');
+  afterAll(() => fs.rmSync(home, { recursive: true, force: true }));
+
+  it('is plain by default, and reads the API key from its file (TLS on)', () => {
+    expect(connectionSettings(loadConfig({ env: { ATLAS_HOME: home } }))).toEqual({ address: '127.0.0.1:7233' });
+    const s = connectionSettings(loadConfig({ env: { ATLAS_HOME: home, TEMPORAL_ADDRESS: 'ns.a1b2.tmprl.cloud:7233', ATLAS_TEMPORAL_API_KEY_FILE: apiKey } }));
+    expect(s).toEqual({ address: 'ns.a1b2.tmprl.cloud:7233', apiKey: 'tmprl-secret-api-key', tls: true });
+  });
+
+  it('builds mTLS from the certificate files, relative to the home', () => {
+    const s = connectionSettings(loadConfig({ env: { ATLAS_HOME: home, TEMPORAL_TLS_CLIENT_CERT_PATH: cert, TEMPORAL_TLS_CLIENT_KEY_PATH: key, TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' } }));
+    expect(s.tls).toMatchObject({ serverNameOverride: 'temporal.internal' });
+    const pair = (s.tls as { clientCertPair: { crt: Buffer; key: Buffer } }).clientCertPair;
+    expect(pair.crt.toString()).toContain('BEGIN CERTIFICATE');
+    expect(pair.key.toString()).toContain('secret-key-material');
+  });
+
+  it('names the field when a file is missing or settings contradict, without showing a secret', () => {
+    expect(() => loadConfig({ env: { ATLAS_HOME: home, TEMPORAL_TLS_CLIENT_CERT_PATH: cert } })).toThrow(/temporal\.tlsCert and temporal\.tlsKey: give both/);
+    expect(() => loadConfig({ env: { ATLAS_HOME: home, ATLAS_TEMPORAL_TLS: 'off', ATLAS_TEMPORAL_API_KEY_FILE: apiKey } })).toThrow(/temporal\.tls: "off" contradicts/);
+    expect(() => loadConfig({ env: { ATLAS_HOME: home, ATLAS_TEMPORAL_TLS: 'sometimes' } })).toThrow(/temporal\.tls \(from ATLAS_TEMPORAL_TLS\): "sometimes" is not one of auto, on, off/);
+    let err: unknown;
+    try {
+      connectionSettings(loadConfig({ env: { ATLAS_HOME: home, TEMPORAL_TLS_CLIENT_CERT_PATH: cert, TEMPORAL_TLS_CLIENT_KEY_PATH: 'config/missing.key' } }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/temporal\.tlsKey: cannot read .*missing\.key \(ENOENT\)/);
+    expect((err as Error).message).not.toContain('secret');
+  });
+});
