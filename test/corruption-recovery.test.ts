@@ -93,6 +93,25 @@ describe('corruptionRecovery', () => {
     });
   }
 
+  it('skips a newer backup that fails integrity_check and restores the newest good one', async () => {
+    reset();
+    const bad = path.join(t.home, 'backups', 'atlas_29990101-000000.db');
+    fs.copyFileSync(path.join(t.home, 'backups', backup.file), bad);
+    garbageOverPages(bad, 3);
+    try {
+      truncateFile(db);
+      const r = await recover();
+      expect(r.method).toBe('B');
+      expect(r.optionB?.restoredFrom).toBe(backup.file);
+      expect(r.optionB?.rejected.map((x) => x.name)).toEqual(['atlas_29990101-000000.db']);
+      expect(expectSound()).toEqual(backup.rowCounts);
+      expect(fs.existsSync(bad)).toBe(true);
+      expect(dataFiles().filter((f) => f.includes('.restored'))).toEqual([]);
+    } finally {
+      fs.rmSync(bad, { force: true });
+    }
+  });
+
   it('checkpoints the valid part of a corrupted WAL (Option A), keeping the files as they were', async () => {
     reset();
     leaveCommitsInWal(db, 10);
