@@ -128,8 +128,17 @@ export function createRecoveryActivities(ctx: ActivityContext) {
       // so a bad backup costs one copy and one check, and the next one is tried.
       let chosen: BackupEntry | undefined;
       let restored: RestoreResult | undefined;
-      for (const b of listBackups(paths.backupsDir)) {
+      // Which candidate is being restored, written before each attempt: a retry after a crash past
+      // the rename finds the restore done (restoreBackup is idempotent) and names the right backup.
+      const marker = path.join(paths.dataDir, `.option-b-${input.keepSuffix}`);
+      let candidates = listBackups(paths.backupsDir);
+      if (fs.existsSync(`${paths.atlasDb}.${input.keepSuffix}`) && fs.existsSync(marker)) {
+        const name = fs.readFileSync(marker, 'utf8').trim();
+        candidates = [...candidates.filter((b) => b.name === name), ...candidates.filter((b) => b.name !== name)];
+      }
+      for (const b of candidates) {
         Context.current().heartbeat({ trying: b.name, rejected: result.rejected.length });
+        fs.writeFileSync(marker, b.name);
         try {
           restored = restoreBackup({ backupFile: b.path, target: paths.atlasDb, keepSuffix: input.keepSuffix });
           chosen = b;
@@ -142,6 +151,7 @@ export function createRecoveryActivities(ctx: ActivityContext) {
         await new Promise((r) => setImmediate(r));
       }
       if (!chosen || !restored) {
+        fs.rmSync(marker, { force: true });
         log({ event: 'option-b-no-good-backup', rejected: result.rejected });
         return result;
       }

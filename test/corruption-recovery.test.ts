@@ -80,7 +80,7 @@ describe('corruptionRecovery', () => {
       expect(r.initialCheck?.ok).toBe(false);
       expect(r.optionB?.restoredFrom).toBe(backup.file);
       expect(expectSound()).toEqual(backup.rowCounts);
-      const kept = dataFiles().find((f) => f.startsWith('atlas.db.corrupted-') && !f.endsWith('-wal') && !f.endsWith('-shm'))!;
+      const kept = dataFiles().find((f) => /^atlas\.db\.corrupted-\d{8}-\d{6}$/.test(f))!;
       expect(kept).toBeDefined();
       expect(fs.readFileSync(path.join(path.dirname(db), kept)).equals(corruptBytes)).toBe(true);
       expect(r.optionB?.dataLossWindowMs).toBeGreaterThanOrEqual(0);
