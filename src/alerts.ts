@@ -174,9 +174,10 @@ export class Alerts {
   /**
    * The digest of one level (warnings daily, info weekly): every alert of that level seen since
    * the previous digest of that level (or `windowMs` ago, for the first), open or resolved since.
-   * Sent as one webhook message; the alerts count as notified, so their resolution is announced.
+   * Sent as one webhook message, with `extra` lines (the weekly summary's report summaries); the
+   * alerts count as notified, so their resolution is announced.
    */
-  async digest(level: AlertLevel, windowMs: number): Promise<DigestResult> {
+  async digest(level: AlertLevel, windowMs: number, extra: string[] = []): Promise<DigestResult> {
     const now = this.now();
     const last = this.db.prepare('SELECT max(sent_at) FROM alert_digests WHERE level = ?').pluck().get(level) as string | null;
     const windowStart = last ?? new Date(now.getTime() - windowMs).toISOString();
@@ -188,7 +189,7 @@ export class Alerts {
     const lines = alerts.length
       ? alerts.map((a) => `• ${a.open ? '' : '[resolved] '}${a.message}${a.occurrences > 1 ? ` (${a.occurrences}×)` : ''}`)
       : [`no ${level} alerts since ${windowStart}`];
-    const text = `${EMOJI[level]} ${title}: ${alerts.length} alert${alerts.length === 1 ? '' : 's'} since ${windowStart}\n${lines.join('\n')}`;
+    const text = `${EMOJI[level]} ${title}: ${alerts.length} alert${alerts.length === 1 ? '' : 's'} since ${windowStart}\n${[...lines, ...extra.map((e) => `▸ ${e}`)].join('\n')}`;
     let delivered = false;
     if (this.sink) {
       delivered = await this.deliver({ text, alert: { code: `digest:${level}`, level, message: `${title}: ${alerts.length} alerts`, state: 'raised' } });

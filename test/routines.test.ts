@@ -42,6 +42,8 @@ describe('routines', () => {
     expect(r.digest).toEqual({ alerts: 1, delivered: true });
     const summary = hook.received.find((m) => m.body.atlas.code === 'digest:info')!;
     expect(summary.body.text).toContain('usage statistics: 120 tasks');
+    expect(summary.body.text).toMatch(/▸ backup-restore-test: passed: atlas_/);
+    expect(summary.body.text).toMatch(/▸ health-summary: /);
   });
 
   it('monthlyRoutine runs the DR test, performance, security, capacity and access; security findings are a critical alert', async () => {
