@@ -138,7 +138,8 @@ export class Alerts {
           .run(input.code, input.level, input.message, details, at, at).lastInsertRowid,
       );
     }
-    const state = existing ? 'reminder' : 'raised';
+    // An alert that escalates (warning → critical) is news, not a reminder.
+    const state = existing && existing.level === input.level ? 'reminder' : 'raised';
     appendLog(this.logFile, { event: existing ? 'alert-repeated' : 'alert-raised', code: input.code, level: input.level, message: input.message });
     // Warnings wait for the daily digest and info for the weekly summary; critical goes out now.
     // A critical alert whose first delivery failed is sent again the next time it is seen.
@@ -146,7 +147,7 @@ export class Alerts {
     let notified = false;
     if (sendNow && this.sink) {
       notified = await this.deliver({
-        text: `${EMOJI[input.level]} [${input.level}] ${input.message}${existing ? ` (reminder, seen ${existing.occurrences + 1}×)` : ''}`,
+        text: `${EMOJI[input.level]} [${input.level}] ${input.message}${state === 'reminder' ? ` (reminder, seen ${existing!.occurrences + 1}×)` : ''}`,
         alert: { code: input.code, level: input.level, message: input.message, state },
       });
       if (notified) this.db.prepare('UPDATE alerts SET notified_at = ? WHERE id = ?').run(at, id);
