@@ -1,6 +1,7 @@
 // Reports from seeded data with known answers, their SVG charts, the security audit, bad input.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { ensureHome } from '../src/home';
 import type { AtlasPaths } from '../src/paths';
 import { runReport, type ReportName } from '../src/reports';
 import { accessReview } from '../src/reports/access';
+import { securityAudit } from '../src/reports/security';
 import { parseSince, type ReportContext } from '../src/reports/report';
 import { barChart, lineChart } from '../src/reports/svg';
 import { runCli } from './helpers/env';
@@ -231,6 +233,23 @@ describe('security audit and access review', () => {
     for (const f of fs.readdirSync(h.paths.dataDir)) fs.chmodSync(path.join(h.paths.dataDir, f), 0o640);
     const good = await report('security');
     expect(good.findings.filter((f) => /credentials|world-readable/.test(f))).toEqual([]);
+  });
+
+  it('flags a helper listening beyond loopback', async () => {
+    const wide = net.createServer();
+    await new Promise<void>((r) => wide.listen(0, '0.0.0.0', r));
+    const narrow = net.createServer();
+    await new Promise<void>((r) => narrow.listen(0, '127.0.0.1', r));
+    try {
+      const port = (wide.address() as net.AddressInfo).port;
+      const bad = await securityAudit({ ...h.ctx(), config: { ...h.config, sqliteWeb: { port } } });
+      expect(bad.findings).toContain(`sqlite-web on loopback only: port ${port} listens on 0.0.0.0: bind it to 127.0.0.1`);
+      const ok = await securityAudit({ ...h.ctx(), config: { ...h.config, sqliteWeb: { port: (narrow.address() as net.AddressInfo).port } } });
+      expect(ok.findings.some((f) => f.startsWith('sqlite-web'))).toBe(false);
+    } finally {
+      wide.close();
+      narrow.close();
+    }
   });
 
   it('reads the key age from the recorded rotation against the policy', async () => {
