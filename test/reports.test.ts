@@ -17,6 +17,7 @@ import { accessReview } from '../src/reports/access';
 import { securityAudit } from '../src/reports/security';
 import { parseSince, type ReportContext } from '../src/reports/report';
 import { barChart, lineChart } from '../src/reports/svg';
+import { freePort } from '../src/temporal/dev-server';
 import { runCli } from './helpers/env';
 
 const NOW = new Date('2026-11-02T09:00:00Z');
@@ -307,6 +308,10 @@ describe('bad input', () => {
     expect(good.code).toBe(0);
     const out = JSON.parse(good.stdout);
     expect(fs.existsSync(out.files.markdown)).toBe(true);
+    // Temporal down: the audit still runs, and says which part it could not check.
+    const audit = await runCli(undefined, ['--json', 'report', 'security'], { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
+    expect(audit.stderr).toContain('the security report goes on without the Temporal parts');
+    expect(JSON.parse(audit.stdout).data.checks).toEqual(expect.arrayContaining([{ check: 'schedules', ok: true, detail: 'not checked (no Temporal client)' }]));
     fs.rmSync(h.paths.atlasDb);
     const missing = await runCli(undefined, ['report', 'stale-approvals'], env);
     expect(missing.code).toBe(2);
