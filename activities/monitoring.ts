@@ -97,8 +97,8 @@ export function createMonitoringActivities(ctx: ActivityContext) {
     },
 
     /** The daily digest of warnings, or the weekly info summary. */
-    async sendAlertDigest(input: { level: 'warning' | 'info'; windowMs: number }): Promise<Omit<DigestResult, 'text'>> {
-      const { text: _text, ...result } = await ctx.alerts().digest(input.level, input.windowMs);
+    async sendAlertDigest(input: { level: 'warning' | 'info'; windowMs: number; extra?: string[] }): Promise<Omit<DigestResult, 'text'>> {
+      const { text: _text, ...result } = await ctx.alerts().digest(input.level, input.windowMs, input.extra);
       return result;
     },
 

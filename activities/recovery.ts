@@ -2,11 +2,11 @@
 // damage, keep the evidence, Option A (WAL checkpoint) and Option B (newest good backup).
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
-import { listBackups, verifyBackupFile } from '../src/db/snapshot';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { listBackups, type BackupEntry } from '../src/db/snapshot';
 import { checkpointDatabase, type CheckpointResult } from '../src/db/check';
-import { restoreBackup } from '../src/db/restore';
-import { fsyncPath, openDatabase, rowCounts } from '../src/db/sqlite';
+import { RestoreError, restoreBackup, type RestoreResult } from '../src/db/restore';
+import { fsyncPath, NotSqliteError, openDatabase, rowCounts } from '../src/db/sqlite';
 import { appendLog } from '../src/log';
 import type { BackupSummary } from './backup';
 import type { ActivityContext } from './deps';
@@ -124,17 +124,37 @@ export function createRecoveryActivities(ctx: ActivityContext) {
      */
     async restoreNewestGoodBackup(input: { keepSuffix: string; detectedAt: string }): Promise<OptionBResult> {
       const result: OptionBResult = { keptAs: [], rejected: [], rowsLost: {} };
-      const backups = listBackups(paths.backupsDir);
-      const chosen = backups.find((b) => {
-        const problems = verifyBackupFile(b.path);
-        if (problems.length) result.rejected.push({ name: b.name, problem: problems.slice(0, 3).join('; ') });
-        return problems.length === 0;
-      });
-      if (!chosen) {
+      // Newest first; restoreBackup checks each on its staging copy before anything is moved,
+      // so a bad backup costs one copy and one check, and the next one is tried.
+      let chosen: BackupEntry | undefined;
+      let restored: RestoreResult | undefined;
+      // Which candidate is being restored, written before each attempt: a retry after a crash past
+      // the rename finds the restore done (restoreBackup is idempotent) and names the right backup.
+      const marker = path.join(paths.dataDir, `.option-b-${input.keepSuffix}`);
+      let candidates = listBackups(paths.backupsDir);
+      if (fs.existsSync(`${paths.atlasDb}.${input.keepSuffix}`) && fs.existsSync(marker)) {
+        const name = fs.readFileSync(marker, 'utf8').trim();
+        candidates = [...candidates.filter((b) => b.name === name), ...candidates.filter((b) => b.name !== name)];
+      }
+      for (const b of candidates) {
+        Context.current().heartbeat({ trying: b.name, rejected: result.rejected.length });
+        fs.writeFileSync(marker, b.name);
+        try {
+          restored = restoreBackup({ backupFile: b.path, target: paths.atlasDb, keepSuffix: input.keepSuffix });
+          chosen = b;
+          break;
+        } catch (err) {
+          if (!(err instanceof RestoreError || err instanceof NotSqliteError)) throw err;
+          result.rejected.push({ name: b.name, problem: (err as Error).message.slice(0, 300) });
+        }
+        // Let the heartbeat out before the next candidate's long synchronous check.
+        await new Promise((r) => setImmediate(r));
+      }
+      if (!chosen || !restored) {
+        fs.rmSync(marker, { force: true });
         log({ event: 'option-b-no-good-backup', rejected: result.rejected });
         return result;
       }
-      const restored = restoreBackup({ backupFile: chosen.path, target: paths.atlasDb, keepSuffix: input.keepSuffix });
       result.restoredFrom = chosen.name;
       result.keptAs = restored.keptAs;
       // A backup without a manifest is dated by its name (atlas_YYYYMMDD-HHMMSS).

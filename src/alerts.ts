@@ -138,7 +138,8 @@ export class Alerts {
           .run(input.code, input.level, input.message, details, at, at).lastInsertRowid,
       );
     }
-    const state = existing ? 'reminder' : 'raised';
+    // An alert that escalates (warning → critical) is news, not a reminder.
+    const state = existing && existing.level === input.level ? 'reminder' : 'raised';
     appendLog(this.logFile, { event: existing ? 'alert-repeated' : 'alert-raised', code: input.code, level: input.level, message: input.message });
     // Warnings wait for the daily digest and info for the weekly summary; critical goes out now.
     // A critical alert whose first delivery failed is sent again the next time it is seen.
@@ -146,7 +147,7 @@ export class Alerts {
     let notified = false;
     if (sendNow && this.sink) {
       notified = await this.deliver({
-        text: `${EMOJI[input.level]} [${input.level}] ${input.message}${existing ? ` (reminder, seen ${existing.occurrences + 1}×)` : ''}`,
+        text: `${EMOJI[input.level]} [${input.level}] ${input.message}${state === 'reminder' ? ` (reminder, seen ${existing!.occurrences + 1}×)` : ''}`,
         alert: { code: input.code, level: input.level, message: input.message, state },
       });
       if (notified) this.db.prepare('UPDATE alerts SET notified_at = ? WHERE id = ?').run(at, id);
@@ -174,9 +175,10 @@ export class Alerts {
   /**
    * The digest of one level (warnings daily, info weekly): every alert of that level seen since
    * the previous digest of that level (or `windowMs` ago, for the first), open or resolved since.
-   * Sent as one webhook message; the alerts count as notified, so their resolution is announced.
+   * Sent as one webhook message, with `extra` lines (the weekly summary's report summaries); the
+   * alerts count as notified, so their resolution is announced.
    */
-  async digest(level: AlertLevel, windowMs: number): Promise<DigestResult> {
+  async digest(level: AlertLevel, windowMs: number, extra: string[] = []): Promise<DigestResult> {
     const now = this.now();
     const last = this.db.prepare('SELECT max(sent_at) FROM alert_digests WHERE level = ?').pluck().get(level) as string | null;
     const windowStart = last ?? new Date(now.getTime() - windowMs).toISOString();
@@ -188,7 +190,7 @@ export class Alerts {
     const lines = alerts.length
       ? alerts.map((a) => `• ${a.open ? '' : '[resolved] '}${a.message}${a.occurrences > 1 ? ` (${a.occurrences}×)` : ''}`)
       : [`no ${level} alerts since ${windowStart}`];
-    const text = `${EMOJI[level]} ${title}: ${alerts.length} alert${alerts.length === 1 ? '' : 's'} since ${windowStart}\n${lines.join('\n')}`;
+    const text = `${EMOJI[level]} ${title}: ${alerts.length} alert${alerts.length === 1 ? '' : 's'} since ${windowStart}\n${[...lines, ...extra.map((e) => `▸ ${e}`)].join('\n')}`;
     let delivered = false;
     if (this.sink) {
       delivered = await this.deliver({ text, alert: { code: `digest:${level}`, level, message: `${title}: ${alerts.length} alerts`, state: 'raised' } });

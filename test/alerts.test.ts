@@ -54,13 +54,18 @@ describe('alerts', () => {
     }
   });
 
-  it('warnings wait for the digest; the webhook is not called for them', async () => {
+  it('warnings wait for the digest; the webhook hears of them only when they escalate', async () => {
     const hook = await receiver();
     try {
       const { db, log } = fresh();
       const alerts = new Alerts(db, log, webhookSink(hook.url), now);
       await alerts.raise({ code: 'health:load15', level: 'warning', message: 'Load (15 min): 3.1' });
       expect(hook.requests()).toBe(0);
+      // Escalation to critical is news: sent at once as raised, on the same alert.
+      await alerts.raise({ code: 'health:disk_percent', level: 'warning', message: 'Disk usage: 85 %' });
+      const up = await alerts.raise({ code: 'health:disk_percent', level: 'critical', message: 'Disk usage: 96 %' });
+      expect(up).toMatchObject({ isNew: false, notified: true });
+      expect(hook.received.map((r) => r.body.atlas)).toEqual([{ code: 'health:disk_percent', level: 'critical', message: 'Disk usage: 96 %', state: 'raised' }]);
     } finally {
       await hook.close();
     }

@@ -75,6 +75,22 @@ describe('snapshots and retention on real files', () => {
     expect(fs.existsSync(manifestPath(path.join(dir, 'atlas_20260101-000000.db')))).toBe(false);
   });
 
+  it('removes the copy a killed backup left behind once it is stale, never a live one', () => {
+    const dir = path.join(t.home, `partials-${uid()}`);
+    fs.mkdirSync(dir);
+    const stale = path.join(dir, '.atlas_20260101-000000.db.partial');
+    const live = path.join(dir, '.atlas_20260102-000000.db.partial');
+    fs.writeFileSync(stale, Buffer.alloc(4096));
+    fs.writeFileSync(live, Buffer.alloc(4096));
+    const old = new Date(Date.now() - 11 * 60_000);
+    fs.utimesSync(stale, old, old);
+    const r = pruneBackups(dir, 2);
+    expect(r.stalePartials).toEqual(['.atlas_20260101-000000.db.partial']);
+    expect(r.bytesFreed).toBe(4096);
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.existsSync(live)).toBe(true);
+  });
+
   it.skipIf(!canMountTmpfs())('ENOSPC during a backup leaves no partial file counted as a backup', async () => {
     // A 2 MB source database and a 4 MB filesystem with about 1 MB free.
     const source = path.join(t.home, `big-${uid()}.db`);

@@ -80,7 +80,7 @@ describe('corruptionRecovery', () => {
       expect(r.initialCheck?.ok).toBe(false);
       expect(r.optionB?.restoredFrom).toBe(backup.file);
       expect(expectSound()).toEqual(backup.rowCounts);
-      const kept = dataFiles().find((f) => f.startsWith('atlas.db.corrupted-') && !f.endsWith('-wal') && !f.endsWith('-shm'))!;
+      const kept = dataFiles().find((f) => /^atlas\.db\.corrupted-\d{8}-\d{6}$/.test(f))!;
       expect(kept).toBeDefined();
       expect(fs.readFileSync(path.join(path.dirname(db), kept)).equals(corruptBytes)).toBe(true);
       expect(r.optionB?.dataLossWindowMs).toBeGreaterThanOrEqual(0);
@@ -92,6 +92,25 @@ describe('corruptionRecovery', () => {
       expect(fs.existsSync(path.join(t.home, 'data', '.maintenance'))).toBe(false);
     });
   }
+
+  it('skips a newer backup that fails integrity_check and restores the newest good one', async () => {
+    reset();
+    const bad = path.join(t.home, 'backups', 'atlas_29990101-000000.db');
+    fs.copyFileSync(path.join(t.home, 'backups', backup.file), bad);
+    garbageOverPages(bad, 3);
+    try {
+      truncateFile(db);
+      const r = await recover();
+      expect(r.method).toBe('B');
+      expect(r.optionB?.restoredFrom).toBe(backup.file);
+      expect(r.optionB?.rejected.map((x) => x.name)).toEqual(['atlas_29990101-000000.db']);
+      expect(expectSound()).toEqual(backup.rowCounts);
+      expect(fs.existsSync(bad)).toBe(true);
+      expect(dataFiles().filter((f) => f.includes('.restored'))).toEqual([]);
+    } finally {
+      fs.rmSync(bad, { force: true });
+    }
+  });
 
   it('checkpoints the valid part of a corrupted WAL (Option A), keeping the files as they were', async () => {
     reset();

@@ -142,6 +142,10 @@ describe('atlas-ops db commands', () => {
 
   it('recover corruption --wait repairs a corrupted database', async () => {
     garbageOverPages(db, 3);
+    const failing = await runCli(t, ['db', 'check']);
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toMatch(/FAILS integrity_check/);
+    expect(failing.stdout).toMatch(/next: atlas-ops recover corruption/);
     const r = await runCli(t, ['recover', 'corruption', '--no-oci', '--wait'], {}, 120_000);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const check = await json(['db', 'check']);

@@ -109,7 +109,14 @@ describe('healthCheck', () => {
       })();
       const good = await check();
       expect(good.resolved).toEqual(expect.arrayContaining(['health:sync_success_percent', 'health:sync_offline_minutes']));
-      expect((await check()).resolved).toEqual([]);
+      const settled = await check();
+      expect(settled.resolved).toEqual([]);
+      // Runs skipped during maintenance are neither successes nor failures.
+      const before = settled.metrics.find((m) => m.metric === 'sync_success_percent')!.value;
+      for (let i = 0; i < 20; i++) run.run(iso(i * 1000), iso(i * 1000), 'skipped');
+      const afterSkips = await check();
+      expect(afterSkips.metrics.find((m) => m.metric === 'sync_success_percent')!.value).toBe(before);
+      expect(afterSkips.metrics.find((m) => m.metric === 'sync_offline_minutes')!.value).toBe(0);
       const rows = ops.prepare("SELECT code, occurrences, resolved_at FROM alerts WHERE code LIKE 'health:sync%' ORDER BY code").all() as { code: string; occurrences: number; resolved_at: string | null }[];
       expect(rows.map((r) => [r.code, r.occurrences, r.resolved_at !== null])).toEqual([
         ['health:sync_offline_minutes', 2, true],

@@ -1,6 +1,7 @@
 // Reports from seeded data with known answers, their SVG charts, the security audit, bad input.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -13,8 +14,10 @@ import { ensureHome } from '../src/home';
 import type { AtlasPaths } from '../src/paths';
 import { runReport, type ReportName } from '../src/reports';
 import { accessReview } from '../src/reports/access';
+import { securityAudit } from '../src/reports/security';
 import { parseSince, type ReportContext } from '../src/reports/report';
 import { barChart, lineChart } from '../src/reports/svg';
+import { freePort } from '../src/temporal/dev-server';
 import { runCli } from './helpers/env';
 
 const NOW = new Date('2026-11-02T09:00:00Z');
@@ -233,6 +236,23 @@ describe('security audit and access review', () => {
     expect(good.findings.filter((f) => /credentials|world-readable/.test(f))).toEqual([]);
   });
 
+  it('flags a helper listening beyond loopback', async () => {
+    const wide = net.createServer();
+    await new Promise<void>((r) => wide.listen(0, '0.0.0.0', r));
+    const narrow = net.createServer();
+    await new Promise<void>((r) => narrow.listen(0, '127.0.0.1', r));
+    try {
+      const port = (wide.address() as net.AddressInfo).port;
+      const bad = await securityAudit({ ...h.ctx(), config: { ...h.config, sqliteWeb: { port } } });
+      expect(bad.findings).toContain(`sqlite-web on loopback only: port ${port} listens on 0.0.0.0: bind it to 127.0.0.1`);
+      const ok = await securityAudit({ ...h.ctx(), config: { ...h.config, sqliteWeb: { port: (narrow.address() as net.AddressInfo).port } } });
+      expect(ok.findings.some((f) => f.startsWith('sqlite-web'))).toBe(false);
+    } finally {
+      wide.close();
+      narrow.close();
+    }
+  });
+
   it('reads the key age from the recorded rotation against the policy', async () => {
     const cred = path.join(h.paths.configDir, 'sheets-credentials.json');
     fs.writeFileSync(cred, '{}', { mode: 0o600 });
@@ -288,6 +308,10 @@ describe('bad input', () => {
     expect(good.code).toBe(0);
     const out = JSON.parse(good.stdout);
     expect(fs.existsSync(out.files.markdown)).toBe(true);
+    // Temporal down: the audit still runs, and says which part it could not check.
+    const audit = await runCli(undefined, ['--json', 'report', 'security'], { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
+    expect(audit.stderr).toContain('the security report goes on without the Temporal parts');
+    expect(JSON.parse(audit.stdout).data.checks).toEqual(expect.arrayContaining([{ check: 'schedules', ok: true, detail: 'not checked (no Temporal client)' }]));
     fs.rmSync(h.paths.atlasDb);
     const missing = await runCli(undefined, ['report', 'stale-approvals'], env);
     expect(missing.code).toBe(2);

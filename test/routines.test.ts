@@ -42,11 +42,17 @@ describe('routines', () => {
     expect(r.digest).toEqual({ alerts: 1, delivered: true });
     const summary = hook.received.find((m) => m.body.atlas.code === 'digest:info')!;
     expect(summary.body.text).toContain('usage statistics: 120 tasks');
+    expect(summary.body.text).toMatch(/▸ backup-restore-test: passed: atlas_/);
+    expect(summary.body.text).toMatch(/▸ health-summary: /);
   });
 
   it('monthlyRoutine runs the DR test, performance, security, capacity and access; security findings are a critical alert', async () => {
     const r = await run<RoutineResult>('monthlyRoutine', { since: '30d' });
     expect(r.reports.map((x) => x.name)).toEqual(['dr-test', 'performance', 'security', 'capacity', 'access']);
+    // Procedure durations come from Temporal's visibility: the runs of the first test are there.
+    const perf = JSON.parse(fs.readFileSync(r.reports.find((x) => x.name === 'performance')!.files.json, 'utf8'));
+    expect(perf.data.visibility).toMatch(/^[1-9]\d* closed workflows$/);
+    expect(perf.data.procedureMs.weeklyRoutine).toMatchObject({ count: 1 });
     const security = r.reports.find((x) => x.name === 'security')!;
     // No schedules were applied in this test home: the audit says so.
     expect(security.findings.some((f) => /schedule .*missing/.test(f))).toBe(true);

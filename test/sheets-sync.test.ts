@@ -225,6 +225,22 @@ describe('sheets sync', () => {
     expect(e.requests).toBe(5);
   });
 
+  it('timeouts, 429 and 5xx are retryable failures; 429 carries its Retry-After', async () => {
+    s.emu.fault({ kind: 'latency', latencyMs: 1500 });
+    const slow = await expectSheetsError(exportApprovals(sheetsApi(s.config, { timeoutMs: 300 }), atlasDb, { now: now() }), 'SheetsUnreachable');
+    expect(slow.retryable).toBe(true);
+    s.emu.fault({ kind: 429, retryAfterSeconds: 2 });
+    const limited = await expectSheetsError(exportNow(), 'SheetsRateLimited');
+    expect(limited.retryable).toBe(true);
+    expect(limited.options.retryAfterMs).toBe(2000);
+    s.emu.fault({ kind: 500 });
+    expect((await expectSheetsError(importNow(), 'SheetsUnavailable')).retryable).toBe(true);
+    s.emu.fault({ kind: 'reset' });
+    expect((await expectSheetsError(importNow(), 'SheetsUnreachable')).retryable).toBe(true);
+    s.emu.fault({ kind: 403 });
+    expect((await expectSheetsError(importNow(), 'SheetsPermissionError')).retryable).toBe(false);
+  });
+
   it('an unknown spreadsheet id and bad credentials are typed failures', async () => {
     await expectSheetsError(exportApprovals(sheetsApi({ ...s.config, sheets: { ...s.config.sheets, spreadsheetId: 'no-such-sheet' } }), atlasDb, { now: now() }), 'SheetsNotFoundError', /no-such-sheet does not exist/);
     const withKey = (file: string) => sheetsApi({ ...s.config, sheets: { ...s.config.sheets, credentials: file } });

@@ -99,7 +99,8 @@ async function runRoutine(name: string, reports: string[], rawInput: unknown, wi
     }
     if (withInfoDigest) {
       p.phase('info-summary', 'Sending the weekly info summary.');
-      const d = await p.acts.sendAlertDigest({ level: 'info', windowMs: 7 * DAY });
+      // The runbook's weekly info: usage, trends and health summary, beside the week's info alerts.
+      const d = await p.acts.sendAlertDigest({ level: 'info', windowMs: 7 * DAY, extra: result.reports.map((r) => `${r.name}: ${r.summary}`) });
       result.digest = { alerts: d.alerts.length, delivered: d.delivered };
     }
   } catch (err) {

@@ -24,10 +24,10 @@ export interface RestoreResult {
 
 const SIDECARS = ['', '-wal', '-shm'] as const;
 
-function verify(file: string, what: string): void {
+function verify(file: string, what: string, pragma: 'integrity_check' | 'quick_check' = 'integrity_check'): void {
   const db = openDatabase(file, { readonly: true });
   try {
-    const problems = integrityProblems(db);
+    const problems = integrityProblems(db, pragma);
     if (problems.length) throw new RestoreError(`${what} ${file} fails integrity_check: ${problems.slice(0, 3).join('; ')}`);
   } finally {
     db.close();
@@ -44,21 +44,29 @@ export function restoreBackup(options: RestoreOptions): RestoreResult {
     return { restoredFrom: backupFile, target, keptAs: SIDECARS.map((s) => `${kept}${s}`).filter((f) => fs.existsSync(f)), alreadyDone: true };
   }
   assertSqliteFile(backupFile, 'backup');
-  verify(backupFile, 'backup');
 
+  // The integrity check runs once, on the staging copy: it holds the backup's bytes, so a backup
+  // that fails it is refused exactly as before, and nothing beside the staging file was touched.
+  // (Checking the backup and then its copy doubled the time of a 1 GB restore.)
   const staging = `${target}.restored`;
   fs.rmSync(staging, { force: true });
   fs.copyFileSync(backupFile, staging);
-  // The app opens atlas.db in WAL mode; the restored file must be too. Closing cleanly removes
-  // the staging -wal and -shm again.
-  const db = openDatabase(staging, { wal: true });
   try {
-    const problems = integrityProblems(db);
-    if (problems.length) throw new RestoreError(`staging copy ${staging} fails integrity_check: ${problems.slice(0, 3).join('; ')}`);
-  } finally {
-    db.close();
+    // The app opens atlas.db in WAL mode; the restored file must be too. Closing cleanly removes
+    // the staging -wal and -shm again.
+    const db = openDatabase(staging, { wal: true });
+    try {
+      const problems = integrityProblems(db);
+      if (problems.length) throw new RestoreError(`backup ${backupFile} fails integrity_check: ${problems.slice(0, 3).join('; ')}`);
+    } finally {
+      db.close();
+    }
+    fsyncPath(staging);
+  } catch (err) {
+    for (const s of SIDECARS) fs.rmSync(`${staging}${s}`, { force: true });
+    if (err instanceof RestoreError) throw err;
+    throw new RestoreError(`backup ${backupFile} cannot be opened: ${(err as Error).message}`);
   }
-  fsyncPath(staging);
 
   const keptAs: string[] = [];
   for (const suffix of SIDECARS) {
@@ -70,6 +78,7 @@ export function restoreBackup(options: RestoreOptions): RestoreResult {
   }
   fs.renameSync(staging, target);
   fsyncPath(dir);
-  verify(target, 'restored database');
+  // The same inode that passed integrity_check a moment ago: quick_check confirms it opens in place.
+  verify(target, 'restored database', 'quick_check');
   return { restoredFrom: backupFile, target, keptAs, alreadyDone: false };
 }

@@ -2,6 +2,7 @@
 // default 7) and by the disk emergency (keep 3). Deciding is pure; deleting is a separate step,
 // so `--dry-run` shows exactly what a real run would remove.
 import fs from 'node:fs';
+import path from 'node:path';
 import { fsyncPath } from './sqlite';
 import { listBackups, manifestPath, type BackupEntry } from './snapshot';
 
@@ -47,14 +48,37 @@ export function planRetention(backups: readonly BackupEntry[], keep: number): Re
 export interface PruneResult {
   kept: string[];
   removed: string[];
+  /** Copies a killed or failed backup left behind (never counted as backups), removed when stale. */
+  stalePartials: string[];
   bytesFreed: number;
   dryRun: boolean;
 }
 
+/** A live copy grows continuously; one untouched for this long belongs to a backup that died. */
+export const STALE_PARTIAL_MS = 10 * 60_000;
+
+function stalePartials(backupsDir: string, now: number): string[] {
+  if (!fs.existsSync(backupsDir)) return [];
+  return fs.readdirSync(backupsDir).filter((f) => {
+    if (!/^\.atlas_.*\.partial(-journal)?$/.test(f) && !/\.manifest\.json\.tmp$/.test(f)) return false;
+    try {
+      return now - fs.statSync(path.join(backupsDir, f)).mtimeMs > STALE_PARTIAL_MS;
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Plans and (unless dryRun) deletes; a backup's manifest goes with it. Idempotent. */
-export function pruneBackups(backupsDir: string, keep: number, options: { dryRun?: boolean } = {}): PruneResult {
+export function pruneBackups(backupsDir: string, keep: number, options: { dryRun?: boolean; now?: number } = {}): PruneResult {
   const plan = planRetention(listBackups(backupsDir), keep);
   let bytesFreed = 0;
+  const stale = stalePartials(backupsDir, options.now ?? Date.now());
+  for (const f of stale) {
+    const file = path.join(backupsDir, f);
+    bytesFreed += fs.statSync(file).size;
+    if (!options.dryRun) fs.rmSync(file, { force: true });
+  }
   for (const b of plan.remove) {
     const manifest = manifestPath(b.path);
     bytesFreed += b.size + (fs.existsSync(manifest) ? fs.statSync(manifest).size : 0);
@@ -63,6 +87,6 @@ export function pruneBackups(backupsDir: string, keep: number, options: { dryRun
       fs.rmSync(manifest, { force: true });
     }
   }
-  if (!options.dryRun && plan.remove.length) fsyncPath(backupsDir);
-  return { kept: plan.keep.map((b) => b.name), removed: plan.remove.map((b) => b.name), bytesFreed, dryRun: options.dryRun === true };
+  if (!options.dryRun && (plan.remove.length || stale.length)) fsyncPath(backupsDir);
+  return { kept: plan.keep.map((b) => b.name), removed: plan.remove.map((b) => b.name), stalePartials: stale, bytesFreed, dryRun: options.dryRun === true };
 }

@@ -30,9 +30,6 @@ export interface HealthMetric {
   details?: string;
 }
 
-/** sync_runs outcomes that count as failures; everything else finished its work. */
-export const FAILED_SYNC_OUTCOMES = ['failed', 'error'] as const;
-
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -116,23 +113,24 @@ export async function collectHealth(o: CollectOptions): Promise<HealthMetric[]> 
     details: reach.ok ? `${new URL(config.sheets.rootUrl).host} in ${reach.ms} ms` : `${new URL(config.sheets.rootUrl).host}: ${reach.error}`,
   }));
 
-  // Application: sync health from ops.db (written by the sync workflows)
-  const failed = FAILED_SYNC_OUTCOMES.map((x) => `'${x}'`).join(',');
+  // Application: sync health from ops.db (written by the sync workflows). Skipped runs (during
+  // maintenance) are neither successes nor failures.
   const sync = ops
-    .prepare(`SELECT count(*) AS runs, sum(outcome NOT IN (${failed})) AS good FROM sync_runs WHERE started_at >= ?`)
-    .get(iso(now - DAY)) as { runs: number; good: number | null };
+    .prepare("SELECT sum(outcome = 'ok') AS ok, sum(outcome = 'failed') AS failed FROM sync_runs WHERE started_at >= ?")
+    .get(iso(now - DAY)) as { ok: number | null; failed: number | null };
+  const attempted = (sync.ok ?? 0) + (sync.failed ?? 0);
   out.push(check({
-    metric: 'sync_success_percent', label: 'Sync success (24 h)', group: 'application', value: sync.runs ? round(((sync.good ?? 0) / sync.runs) * 100, 1) : null, unit: '%',
-    threshold: t.syncSuccessPercent, bound: 'min', level: 'warning', details: `${sync.good ?? 0}/${sync.runs} runs`,
+    metric: 'sync_success_percent', label: 'Sync success (24 h)', group: 'application', value: attempted ? round(((sync.ok ?? 0) / attempted) * 100, 1) : null, unit: '%',
+    threshold: t.syncSuccessPercent, bound: 'min', level: 'warning', details: `${sync.ok ?? 0}/${attempted} runs`,
   }));
-  const lastGood = ops.prepare(`SELECT max(coalesce(finished_at, started_at)) FROM sync_runs WHERE outcome NOT IN (${failed})`).pluck().get() as string | null;
-  const lastRun = ops.prepare('SELECT max(started_at) FROM sync_runs').pluck().get() as string | null;
-  // Offline: syncs keep running but none has succeeded for the threshold (or ever, once they have run that long).
-  const offlineMs = lastRun ? now - Date.parse(lastGood ?? (ops.prepare('SELECT min(started_at) FROM sync_runs').pluck().get() as string)) : null;
+  // Offline: syncs fail, and the first failure since the last success is older than the threshold.
+  const lastOk = ops.prepare("SELECT max(finished_at) FROM sync_runs WHERE outcome = 'ok'").pluck().get() as string | null;
+  const firstFailure = ops.prepare("SELECT min(started_at) FROM sync_runs WHERE outcome = 'failed' AND started_at > ?").pluck().get(lastOk ?? '') as string | null;
+  const anyRun = lastOk !== null || firstFailure !== null;
   out.push(check({
-    metric: 'sync_offline_minutes', label: 'Since last successful sync', group: 'application', value: offlineMs === null ? null : round(offlineMs / 60_000, 1), unit: 'min',
+    metric: 'sync_offline_minutes', label: 'Sync failing for', group: 'application', value: anyRun ? (firstFailure ? round((now - Date.parse(firstFailure)) / 60_000, 1) : 0) : null, unit: 'min',
     threshold: config.thresholds.syncOffline / 60_000, bound: 'max', level: 'critical', remediation: 'syncOffline',
-    details: lastGood ? `last success ${lastGood}` : lastRun ? 'no successful sync yet' : 'no sync has run',
+    details: firstFailure ? `failing since ${firstFailure}${lastOk ? `, last success ${lastOk}` : ', no success yet'}` : lastOk ? `last success ${lastOk}` : 'no sync has run',
   }));
 
   // Application and business: atlas.db

@@ -81,6 +81,7 @@ export function lineChart(options: { title: string; series: LineSeries[]; unit?:
   for (const l of options.lines ?? []) {
     const y = sy(l.y).toFixed(1);
     body.push(`<line x1="${PAD.left}" y1="${y}" x2="${W - PAD.right}" y2="${y}" stroke="#999" stroke-dasharray="2,3" data-value="${l.y}"><title>${escapeXml(`${l.label}: ${fmt(l.y)}${unit}`)}</title></line>`);
+    body.push(`<text x="${W - PAD.right}" y="${(Number(y) - 4).toFixed(1)}" text-anchor="end" fill="#666">${escapeXml(l.label)}</text>`);
   }
   options.series.forEach((s, i) => {
     const colour = COLOURS[i % COLOURS.length]!;
