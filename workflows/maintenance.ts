@@ -1,6 +1,5 @@
 // The runbook's Standard Workflow: Pause → Snapshot → Edit → Resume.
-import { ApplicationFailure, defineSignal, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { HostActivities } from '../activities';
+import { ApplicationFailure, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
 import type { BackupManifest } from '../src/db/snapshot';
 import { formatDuration } from '../src/duration';
 import { SYNC_AND_BACKUP } from '../src/schedule-names';
@@ -74,13 +73,7 @@ export async function maintenance(rawInput?: MaintenanceInput): Promise<Maintena
   const p = await Procedure.start('maintenance', { reminderInterval, decisionTimeout, hostQueue });
   const editTimeout = editTimeoutIn ?? p.context.defaults.editTimeout;
   const drainTimeout = drainTimeoutIn ?? p.context.defaults.drainTimeout;
-  // Undo steps retry until they succeed: they are how the host gets back to its safe state.
-  const undo = proxyActivities<HostActivities>({
-    taskQueue: p.context.hostQueue,
-    startToCloseTimeout: '10m',
-    heartbeatTimeout: '1m',
-    retry: { initialInterval: '1s', maximumInterval: '1m' },
-  });
+  const undo = p.undo;
   const wf = p.workflowId;
   const result: MaintenanceResult = { outcome: 'completed', workflowId: wf, reason, pausedSchedules: [], leftPaused: [], unpausedSchedules: [], phaseMs: {} };
   p.status.facts = result as unknown as Record<string, unknown>;
@@ -121,7 +114,7 @@ export async function maintenance(rawInput?: MaintenanceInput): Promise<Maintena
 
   const restoreSnapshot = async (actor: Actor) => {
     if (!snapshot) return;
-    const restored = await undo.restoreAtlasDb({ backup: snapshot.file, keepSuffix: `failed-edit-${stamp(Date.now())}` });
+    const restored = await p.undoLong.restoreAtlasDb({ backup: snapshot.file, keepSuffix: `failed-edit-${stamp(Date.now())}` });
     result.editedFileKeptAs = restored.keptAs;
     await p.record(`rolled back to ${snapshot.file}; edited database kept as ${restored.keptAs.join(', ')}`, actor.by);
   };

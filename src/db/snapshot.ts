@@ -120,10 +120,13 @@ function copyInThread(source: string, target: string, onProgress?: (bytes: numbe
     // Flushing the copy as it grows keeps the final fsync small: one large fsync at the end
     // stalls the Atlas app's own fsyncs (same filesystem journal) for 100 ms and more.
     let flushed = 0;
+    let copied = false;
+    // Ticks until the end, not only while copying: the progress callback is the activity's
+    // heartbeat, and verifying a large copy takes long enough to look like a dead worker.
     const ticker = setInterval(() => {
       try {
         const size = fs.statSync(target).size;
-        if (size - flushed >= FLUSH_EVERY_BYTES) {
+        if (!copied && size - flushed >= FLUSH_EVERY_BYTES) {
           fsyncPath(target);
           flushed = size;
         }
@@ -141,7 +144,7 @@ function copyInThread(source: string, target: string, onProgress?: (bytes: numbe
     };
     worker.on('message', (msg: ThreadResult & { copied?: boolean }) => {
       if (msg.copied) {
-        clearInterval(ticker);
+        copied = true;
         hashing = hashFile(target);
         hashing.catch(() => undefined);
         return;

@@ -27,7 +27,7 @@ const KILL_POINTS = [
 ];
 
 // Concurrent: each case mostly waits for Temporal to notice the dead worker (activity timeouts).
-describe.concurrent('maintenance under SIGKILL', () => {
+describe.concurrent('maintenance under SIGKILL', { timeout: 240_000 }, () => {
   for (const point of KILL_POINTS) {
     it(`completes exactly once when the worker dies at ${point}`, async () => {
       const t = await makeEnv();

@@ -1,7 +1,6 @@
 // What procedures that change atlas.db (corruption recovery, restore) hold while they work: the
 // atlas.db lock, the schedules they paused, the maintenance flag. `release` gives back exactly what
 // was taken, with undo activities that retry until they succeed (they restore the safe state).
-import { proxyActivities } from '@temporalio/workflow';
 import type { HostActivities } from '../../activities';
 import type { Actor, Procedure } from './procedure';
 
@@ -14,7 +13,7 @@ export class DbHold {
   readonly undo: HostActivities;
 
   constructor(private readonly p: Procedure, private readonly procedure: string) {
-    this.undo = proxyActivities<HostActivities>({ taskQueue: p.context.hostQueue, startToCloseTimeout: '10m', retry: { initialInterval: '1s', maximumInterval: '1m' } });
+    this.undo = p.undo;
   }
 
   async lock(): Promise<void> {

@@ -115,6 +115,10 @@ export class Procedure {
   readonly acts: HostActivities;
   /** Long host activities (snapshots, restores): heartbeats decide liveness. */
   readonly long: HostActivities;
+  /** Undo activities put the host back in its safe state, so they retry until they succeed. */
+  readonly undo: HostActivities;
+  /** Undo that copies a whole database (a restore): synchronous, so it cannot heartbeat. */
+  readonly undoLong: HostActivities;
   private pendingDecision?: Actor & { decision: Decision };
   abortRequest?: Actor & { rollback?: boolean };
   private readonly decisionTimeout: number;
@@ -135,6 +139,9 @@ export class Procedure {
     this.acts = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: '30s', retry });
     // Long activities heartbeat every few seconds; a dead worker is noticed after heartbeatTimeout.
     this.long = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: '6h', heartbeatTimeout: '30s', retry });
+    const forever: ActivityOptions['retry'] = { initialInterval: '1s', maximumInterval: '1m' };
+    this.undo = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: '30s', retry: forever });
+    this.undoLong = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: '1h', retry: forever });
     this.status = {
       procedure: name,
       workflowId: info.workflowId,
