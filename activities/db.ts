@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { takeSnapshot, type BackupManifest } from '../src/db/snapshot';
+import { diagnoseDatabase, type DbDoctorReport } from '../src/db/doctor';
 import { RestoreError, restoreBackup, type RestoreResult } from '../src/db/restore';
 import { isCorruptionError, NotSqliteError, openDatabase, rowCounts } from '../src/db/sqlite';
 import { insideDir } from '../src/paths';
@@ -83,6 +84,11 @@ export function createDbActivities(ctx: ActivityContext) {
         if (err instanceof NotSqliteError || isCorruptionError(err)) throw await dbFailure(ctx, err, paths.atlasDb);
         throw err;
       }
+    },
+
+    /** The runbook's "database is locked" diagnosis (never kills a process). */
+    async diagnoseAtlasDb(): Promise<DbDoctorReport> {
+      return diagnoseDatabase(paths.atlasDb);
     },
 
     async checkAtlasDb(): Promise<DbCheck> {

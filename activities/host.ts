@@ -19,6 +19,8 @@ export interface ProcedureContext {
   defaults: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number };
   atlasDb: string;
   sqliteWebPort: number;
+  /** A spreadsheet is configured: procedures that pause the sync put a banner on its Status tab. */
+  sheetsConfigured: boolean;
 }
 
 function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
@@ -54,6 +56,7 @@ export function createContextActivities(ctx: ActivityContext) {
         defaults: { ...c.maintenance },
         atlasDb: ctx.paths.atlasDb,
         sqliteWebPort: c.sqliteWeb.port,
+        sheetsConfigured: c.sheets.spreadsheetId !== '',
       };
     },
   };

@@ -378,3 +378,26 @@ describe('maintenance with sqlite-web', () => {
     }
   });
 });
+
+describe('maintenance and the approvals sheet', () => {
+  it('puts a banner on the Status tab while the sync is paused, and clears it on resume', async () => {
+    const { withSheets } = await import('./helpers/sheets');
+    const t = await makeEnv();
+    const sheets = await withSheets(t);
+    const { stop } = await startWorker(t, sheets.config);
+    try {
+      const banner = () => sheets.rows('Status').map((r) => r.join(' ')).find((r) => /banner/i.test(r)) ?? '';
+      const id = `maintenance-banner-${t.id}`;
+      await t.client.workflow.start('maintenance', { taskQueue: t.config.taskQueue, workflowId: id, args: [{ reason: 'schema change' }] });
+      await waitForPhase(t, id, 'edit', 'waiting');
+      expect(banner()).toMatch(/paused for maintenance \(schema change\)/);
+      await t.client.workflow.getHandle(id).signal('resume', { by: 'ops' });
+      expect(((await t.client.workflow.getHandle(id).result()) as MaintenanceResult).outcome).toBe('completed');
+      expect(banner()).not.toMatch(/paused/);
+    } finally {
+      await stop();
+      await sheets.close();
+      await t.cleanup();
+    }
+  });
+});

@@ -10,3 +10,4 @@ export { diskEmergency } from './disk-emergency';
 export { healthCheck, alertsDigest, weeklyRoutine, monthlyRoutine, accessReview } from './monitoring';
 export { incidentResponse } from './incident';
 export { keyRotation } from './key-rotation';
+export { diagnose } from './diagnose';

@@ -84,6 +84,7 @@ export async function maintenance(rawInput?: MaintenanceInput): Promise<Maintena
   let rollbackReq: Actor | undefined;
   let lockHeld = false;
   let flagSet = false;
+  let bannerSet = false;
   let sqliteWebStarted = false;
   let snapshot: BackupManifest | undefined;
 
@@ -119,10 +120,16 @@ export async function maintenance(rawInput?: MaintenanceInput): Promise<Maintena
     await p.record(`rolled back to ${snapshot.file}; edited database kept as ${restored.keptAs.join(', ')}`, actor.by);
   };
 
+  const clearBanner = async () => {
+    await undo.sheetsSetBanner({ banner: '' });
+    bannerSet = false;
+  };
+
   /** Back to the safe state: no sqlite-web, no flag, the schedules it paused running again. */
   const undoAll = async () => {
     if (sqliteWebStarted) await undo.stopSqliteWeb();
     if (flagSet) await undo.clearMaintenanceFlag();
+    if (bannerSet) await clearBanner();
     if (result.pausedSchedules.length) {
       result.unpausedSchedules = await undo.unpauseSchedules({ names: result.pausedSchedules, workflowId: wf, procedure: 'maintenance' });
     }
@@ -154,6 +161,11 @@ export async function maintenance(rawInput?: MaintenanceInput): Promise<Maintena
     p.phase('edit', 'Setting the maintenance flag.');
     await p.step('set maintenance flag', () => p.acts.setMaintenanceFlag({ workflowId: wf, reason }));
     flagSet = true;
+    if (p.context.sheetsConfigured) {
+      // Best effort (the activity never throws): the people in the sheet learn why nothing syncs.
+      await p.acts.sheetsSetBanner({ banner: `Approvals sync is paused for maintenance (${reason}) since ${new Date().toISOString()}: decisions typed now are applied after it.` });
+      bannerSet = true;
+    }
     let how = `sqlite3 ${p.context.atlasDb}`;
     if (wantSqliteWeb) {
       const web = await p.step('start sqlite-web', () => p.acts.startSqliteWeb({ port: p.context.sqliteWebPort }), { skippable: true });
@@ -219,6 +231,7 @@ export async function maintenance(rawInput?: MaintenanceInput): Promise<Maintena
     p.phase('resume', 'Removing the maintenance flag and unpausing the schedules this procedure paused.');
     await p.step('clear maintenance flag', () => p.acts.clearMaintenanceFlag());
     flagSet = false;
+    if (bannerSet) await clearBanner();
     result.unpausedSchedules = (await p.step('unpause schedules', () => p.acts.unpauseSchedules({ names: result.pausedSchedules, workflowId: wf, procedure: 'maintenance' }))).value!;
     const probe = (await p.step('probe database', () => p.acts.probeAtlasDb(), { skippable: true })).value;
     if (probe) result.probe = { journalMode: probe.journalMode, walSwitchedOn: probe.walSwitchedOn };

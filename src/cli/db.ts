@@ -3,9 +3,8 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { checkDatabase, checkpointDatabase } from '../db/check';
-import { processesHolding } from '../db/holders';
+import { diagnoseDatabase } from '../db/doctor';
 import { listBackups, verifyBackupFile } from '../db/snapshot';
-import { openDatabase } from '../db/sqlite';
 import { atlasPaths, insideDir } from '../paths';
 import { requireHome, type AtlasConfig } from '../config';
 import { CORRUPTION_RECOVERY, DISK_EMERGENCY } from '../singletons';
@@ -145,34 +144,8 @@ export function registerDb(program: Command, run: Run): void {
     .action(run(async (cmd) => {
       const config = homeConfig(cmd);
       const file = atlasPaths(config.home).atlasDb;
-      const holders = processesHolding([file, `${file}-wal`, `${file}-shm`]).filter((h) => h.pid !== process.pid);
-      const report: { file: string; holders: typeof holders; journalMode?: string; walSwitchedOn: boolean; writeLock: 'free' | 'held' | 'unknown'; error?: string; advice: string[] } =
-        { file, holders, walSwitchedOn: false, writeLock: 'unknown', advice: [] };
-      try {
-        const conn = openDatabase(file, { busyTimeoutMs: 1000 });
-        try {
-          report.journalMode = conn.pragma('journal_mode', { simple: true }) as string;
-          try {
-            conn.exec('BEGIN IMMEDIATE');
-            conn.exec('ROLLBACK');
-            report.writeLock = 'free';
-          } catch {
-            report.writeLock = 'held';
-          }
-          // Switching to WAL needs the database to itself: only when no other process has it open.
-          if (report.journalMode !== 'wal' && holders.length === 0) {
-            report.journalMode = conn.pragma('journal_mode = WAL', { simple: true }) as string;
-            report.walSwitchedOn = report.journalMode === 'wal';
-          }
-        } finally {
-          conn.close();
-        }
-      } catch (err) {
-        report.error = (err as Error).message;
-        report.advice.push('atlas.db cannot be opened: run atlas-ops db check, then atlas-ops recover corruption');
-      }
-      if (report.journalMode && report.journalMode !== 'wal') report.advice.push(`journal mode is ${report.journalMode}; stop the processes below, then run atlas-ops doctor db again to switch WAL on`);
-      if (report.writeLock === 'held') report.advice.push('a writer holds the lock: if one of the processes below hangs, stop it yourself (kill <pid>); atlas-ops never kills processes');
+      const report = diagnoseDatabase(file);
+      const { holders } = report;
       output(cmd, report, () => [
         `${file}: journal ${report.journalMode ?? '?'}${report.walSwitchedOn ? ' (switched WAL back on)' : ''}, write lock ${report.writeLock}`,
         holders.length ? 'held open by:' : 'no other process holds it open',
@@ -180,7 +153,7 @@ export function registerDb(program: Command, run: Run): void {
         ...report.advice.map((a) => `advice: ${a}`),
         ...(report.error ? [`error: ${report.error}`] : []),
       ]);
-      return report.error || report.writeLock === 'held' || (report.journalMode !== 'wal') ? EXIT.failed : EXIT.ok;
+      return report.ok ? EXIT.ok : EXIT.failed;
     }));
 
   const recover = program.command('recover').description('recovery procedures');
