@@ -5,17 +5,11 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { OciError } from 'oci-common';
 import { models } from 'oci-core';
-import { blockstorageClient } from '../src/oci/blockstorage';
+import { blockstorageClient, listVolumeBackups, type OciVolumeBackup } from '../src/oci/blockstorage';
+export type { OciVolumeBackup };
 import { appendLog } from '../src/log';
 import type { ActivityContext } from './deps';
 
-export interface OciVolumeBackup {
-  id: string;
-  displayName: string;
-  lifecycleState: string;
-  timeCreated: string;
-  sizeInGBs?: number;
-}
 
 /** opc-retry-token: at most 64 characters; the same step and name give the same token. */
 export function retryToken(idempotencyKey: string, displayName: string): string {
@@ -41,13 +35,6 @@ function ociFailure(err: unknown, what: string): unknown {
   return ApplicationFailure.create({ type: 'OciUnavailable', message: detail });
 }
 
-const summary = (b: models.VolumeBackup): OciVolumeBackup => ({
-  id: b.id,
-  displayName: b.displayName,
-  lifecycleState: String(b.lifecycleState),
-  timeCreated: new Date(b.timeCreated).toISOString(),
-  sizeInGBs: b.sizeInGBs,
-});
 
 export function createOciActivities(ctx: ActivityContext) {
   const volumeId = (what: string) => {
@@ -99,15 +86,10 @@ export function createOciActivities(ctx: ActivityContext) {
     /** The volume's backups, newest first. */
     async ociListVolumeBackups(): Promise<OciVolumeBackup[]> {
       const volume = volumeId('no OCI volume backups can be listed.');
-      const client = await blockstorageClient(ctx.config);
       try {
-        const { compartmentId } = (await client.getVolume({ volumeId: volume })).volume;
-        const list = await client.listVolumeBackups({ compartmentId, volumeId: volume, sortBy: 'TIMECREATED' as never, sortOrder: 'DESC' as never });
-        return list.items.map(summary).sort((a, b) => b.timeCreated.localeCompare(a.timeCreated));
+        return await listVolumeBackups(ctx.config, volume);
       } catch (err) {
         throw ociFailure(err, `listing the backups of ${volume}`);
-      } finally {
-        client.close();
       }
     },
 

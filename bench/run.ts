@@ -20,12 +20,15 @@ const benches = fs
 
 /** Sizes per benchmark: defaults keep `npm run bench` to minutes; --full uses the targets' sizes. */
 const ARGS: Record<string, { quick: string[]; full: string[] }> = {
+  'health.ts': { quick: ['--tasks=100000', '--runs=5'], full: ['--tasks=1000000', '--runs=7'] },
   'maintenance.ts': { quick: ['--mb=200', '--runs=3'], full: ['--mb=1024', '--runs=3'] },
+  'sheets.ts': { quick: ['10000'], full: ['10000', '100000', '1000000'] },
+  'snapshot.ts': { quick: ['200', '--cli-timeout', '30'], full: ['1024', '--cli-timeout', '90'] },
 };
 
 const sections: string[] = [];
 for (const file of benches) {
-  const args = (full ? ARGS[file]?.full : ARGS[file]?.quick) ?? (full ? ['--full'] : []);
+  const args = (full ? ARGS[file]?.full : ARGS[file]?.quick) ?? [];
   process.stderr.write(`bench: ${file} ${args.join(' ')}\n`);
   const t0 = Date.now();
   const res = spawnSync(process.execPath, [path.join(dir, '..', 'node_modules', 'tsx', 'dist', 'cli.mjs'), path.join(dir, file), ...args], {

@@ -63,6 +63,30 @@ describe('OCI block volume backups through the emulator', () => {
     expect(made[0]!.lifecycleState).toBe('AVAILABLE');
   });
 
+  it('the monthly disaster recovery test checks that the newest volume backup is AVAILABLE', async () => {
+    const { runReport } = await import('../src/reports');
+    const { atlasPaths } = await import('../src/paths');
+    const { openOpsDb } = await import('../src/db/ops-db');
+    await (await start('backup', { oci: true })).result();
+    const ops = openOpsDb(atlasPaths(t.home).opsDb);
+    try {
+      const ctx = { config: t.config, paths: atlasPaths(t.home), ops, now: new Date(), client: t.client };
+      const good = await runReport('dr-test', ctx);
+      expect(good.data.oci).toMatchObject({ checked: true, ok: true, newest: { lifecycleState: 'AVAILABLE' } });
+      expect(good.data.ok).toBe(true);
+      // A newest backup that is still CREATING cannot be restored from: the test says so and fails.
+      emu.faults.faultyBackups = 0;
+      const pending = await start('backup', { oci: true });
+      await eventually(() => emu.backups().at(-1)?.lifecycleState === 'CREATING', 10_000, 'a CREATING backup');
+      const bad = await runReport('dr-test', ctx);
+      expect(bad.data.ok).toBe(false);
+      expect(JSON.stringify(bad.data.oci)).toMatch(/CREATING: it cannot be restored from/);
+      await pending.result();
+    } finally {
+      ops.close();
+    }
+  });
+
   it('a FAULTY backup stops the step for a decision; retry requests a new one', async () => {
     const before = emu.backups().length;
     emu.faults.faultyBackups = 1;

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as common from 'oci-common';
-import { BlockstorageClient } from 'oci-core';
+import { BlockstorageClient, type models } from 'oci-core';
 import type { AtlasConfig } from '../config';
 
 export function isLoopbackUrl(url: string): boolean {
@@ -30,4 +30,32 @@ export async function blockstorageClient(config: AtlasConfig): Promise<Blockstor
   const client = new BlockstorageClient({ authenticationDetailsProvider: provider }, CLIENT_CONFIGURATION);
   if (endpoint) client.endpoint = endpoint.replace(/\/$/, '');
   return client;
+}
+
+export interface OciVolumeBackup {
+  id: string;
+  displayName: string;
+  lifecycleState: string;
+  timeCreated: string;
+  sizeInGBs?: number;
+}
+
+export const volumeBackupSummary = (b: models.VolumeBackup): OciVolumeBackup => ({
+  id: b.id,
+  displayName: b.displayName,
+  lifecycleState: String(b.lifecycleState),
+  timeCreated: new Date(b.timeCreated).toISOString(),
+  sizeInGBs: b.sizeInGBs,
+});
+
+/** The backups of a volume, newest first (used by the activity and by the disaster recovery test). */
+export async function listVolumeBackups(config: AtlasConfig, volumeId: string): Promise<OciVolumeBackup[]> {
+  const client = await blockstorageClient(config);
+  try {
+    const { compartmentId } = (await client.getVolume({ volumeId })).volume;
+    const list = await client.listVolumeBackups({ compartmentId, volumeId, sortBy: 'TIMECREATED' as never, sortOrder: 'DESC' as never });
+    return list.items.map(volumeBackupSummary).sort((a, b) => b.timeCreated.localeCompare(a.timeCreated));
+  } finally {
+    client.close();
+  }
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { listBackups, type BackupEntry } from '../db/snapshot';
 import { integrityProblems, openDatabase, rowCounts } from '../db/sqlite';
 import { ensureHome } from '../home';
+import { listVolumeBackups, type OciVolumeBackup } from '../oci/blockstorage';
 import { mdTable, withAtlasDb, type Report, type ReportContext } from './report';
 
 function newestVerified(ctx: ReportContext): BackupEntry | undefined {
@@ -70,7 +71,7 @@ export function backupRestoreTest(ctx: ReportContext): Report {
 }
 
 /** Restores into a scratch Atlas home, reads it as the app would, and measures the recovery time. */
-export function drTest(ctx: ReportContext): Report {
+export async function drTest(ctx: ReportContext): Promise<Report> {
   const backup = newestVerified(ctx);
   if (!backup) return noBackup(ctx, 'dr-test', 'Disaster recovery test');
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-dr-test-'));
@@ -90,11 +91,9 @@ export function drTest(ctx: ReportContext): Report {
       db.close();
     }
     const recoveryMs = Math.round(performance.now() - t0);
-    const oci = ctx.config.oci.endpoint && ctx.config.oci.volumeId
-      ? { checked: false, note: 'OCI is configured, but this build has no OCI client to list volume backups: check the newest volume backup is AVAILABLE in the OCI Console' }
-      : { checked: false, note: 'OCI not configured: volume backups not checked' };
-    const findings = [...problems.slice(0, 5).map((p) => `integrity_check in the scratch home: ${p}`), ...(oci.checked ? [] : [oci.note])];
-    const ok = problems.length === 0;
+    const oci = await newestVolumeBackup(ctx);
+    const findings = [...problems.slice(0, 5).map((p) => `integrity_check in the scratch home: ${p}`), ...(oci.ok ? [] : [oci.note])];
+    const ok = problems.length === 0 && oci.ok !== false;
     return {
       name: 'dr-test',
       title: 'Disaster recovery test',
@@ -107,5 +106,19 @@ export function drTest(ctx: ReportContext): Report {
     };
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** With OCI configured, the newest volume backup must exist and be AVAILABLE. */
+async function newestVolumeBackup(ctx: ReportContext): Promise<{ checked: boolean; ok?: boolean; note: string; newest?: OciVolumeBackup }> {
+  const { endpoint, volumeId } = ctx.config.oci;
+  if (!endpoint || !volumeId) return { checked: false, note: 'OCI not configured: volume backups not checked' };
+  try {
+    const [newest] = await listVolumeBackups(ctx.config, volumeId);
+    if (!newest) return { checked: true, ok: false, note: `no OCI volume backup of ${volumeId} exists: take one (atlas-ops backup --oci)` };
+    const ok = newest.lifecycleState === 'AVAILABLE';
+    return { checked: true, ok, newest, note: `newest OCI volume backup ${newest.displayName} (${newest.timeCreated}) is ${newest.lifecycleState}${ok ? '' : ': it cannot be restored from'}` };
+  } catch (err) {
+    return { checked: true, ok: false, note: `OCI volume backups could not be listed: ${(err as Error).message.split('\n')[0]}` };
   }
 }
