@@ -12,6 +12,7 @@ import { runReport } from '../src/reports';
 import { statusQuery } from '../workflows/lib/procedure';
 import { keyInstalledSignal, oldKeyRevokedSignal, type KeyRotationResult } from '../workflows/key-rotation';
 import { eventually, makeEnv, runCli, startWorker, type TestEnv } from './helpers/env';
+import { decodedHistory } from './helpers/history';
 
 let t: TestEnv;
 let worker: Awaited<ReturnType<typeof startWorker>>;
@@ -82,9 +83,7 @@ describe('keyRotation', () => {
 
     // Secrets never in history, results or logs.
     // Payloads decoded to text, so the search sees what any reader of the history would.
-    const history = JSON.stringify(await handle.fetchHistory(), (k, v) =>
-      v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : typeof v === 'bigint' ? String(v) : v,
-    );
+    const history = decodedHistory(await handle.fetchHistory());
     expect(history).toContain(key.client_email);
     expect(history).not.toContain(secretPiece);
     expect(history).not.toContain('PRIVATE KEY');

@@ -1,0 +1,116 @@
+// Fault suite, wrong input (PRODUCT.md §5): every registered workflow type, started as an operator
+// starts it from the Web UI with hand-typed JSON, fails at once with an InvalidInput failure that
+// names the field — before any activity runs, so nothing changes: no backup, no paused schedule,
+// no maintenance flag, no lock, atlas.db the same byte for byte. The workflow list is read from
+// workflows/index.ts, so a new workflow is covered (and must validate) without editing this file.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { openOpsDb } from '../../src/db/ops-db';
+import { atlasPaths } from '../../src/paths';
+import { createSchedules, makeEnv, schedulePaused, startWorker, uid, type TestEnv } from '../helpers/env';
+import { recordFault } from './report';
+
+/** Valid values of required fields, so a wrong value in another field is the one reported. */
+const REQUIRED: Record<string, Record<string, unknown>> = {
+  restore: { backup: 'atlas_20260101-000000.db' },
+};
+
+/** Wrong for every field type the validators know (string, boolean, duration, number, list). */
+const WRONG = { nested: true };
+
+const SCHEDULES = ['export', 'import', 'backup'];
+const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
+let t: TestEnv;
+let worker: Awaited<ReturnType<typeof startWorker>>;
+let atlasBefore: string;
+let types: string[];
+
+beforeAll(async () => {
+  t = await makeEnv();
+  await createSchedules(t, SCHEDULES);
+  atlasBefore = sha(atlasPaths(t.home).atlasDb);
+  types = Object.keys(await import('../../workflows')).sort();
+  worker = await startWorker(t);
+});
+afterAll(async () => {
+  await worker?.stop();
+  await t?.cleanup();
+});
+
+interface Rejection {
+  failure: ApplicationFailure;
+  ms: number;
+  events: number;
+  activities: string[];
+}
+
+/** Starts `type` with `input` as the Web UI does and returns how it failed. */
+async function reject(type: string, input: unknown): Promise<Rejection> {
+  const started = Date.now();
+  const handle = await t.client.workflow.start(type, { taskQueue: t.config.taskQueue, workflowId: `bad-${type}-${uid()}`, args: [input] });
+  const err = await handle.result().then(() => undefined, (e: unknown) => e);
+  const ms = Date.now() - started;
+  expect(err, `${type} ${JSON.stringify(input)} should fail`).toBeInstanceOf(WorkflowFailedError);
+  const failure = (err as WorkflowFailedError).cause;
+  expect(failure, `${type} ${JSON.stringify(input)}`).toBeInstanceOf(ApplicationFailure);
+  const history = await handle.fetchHistory();
+  const activities = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name ?? '?'] : []));
+  return { failure: failure as ApplicationFailure, ms, events: history.events?.length ?? 0, activities };
+}
+
+function expectRejected(r: Rejection, what: string, field: string): void {
+  expect(r.failure.type, `${what}: ${r.failure.message}`).toBe('InvalidInput');
+  expect(r.failure.nonRetryable, what).toBe(true);
+  expect(r.failure.message, what).toMatch(new RegExp(`^${field}(\\[\\d+\\])?: `));
+  // At once: the first workflow task fails it (started, task scheduled/started/completed, failed).
+  expect(r.events, `${what}: history events`).toBeLessThanOrEqual(6);
+  expect(r.activities, `${what}: activities run before validation`).toEqual([]);
+  expect(r.ms, `${what}: ms to fail`).toBeLessThan(5_000);
+}
+
+describe('wrong JSON input to every workflow type, as started from the Web UI', { timeout: 120_000 }, () => {
+  it('the registry lists the workflows of PRODUCT.md §3', () => {
+    expect(types).toEqual(expect.arrayContaining(['maintenance', 'sheetsExport', 'sheetsImport', 'sheetsOutage', 'backup', 'corruptionRecovery', 'restore', 'diskEmergency', 'healthCheck', 'keyRotation', 'incidentResponse']));
+  });
+
+  it('an unknown field, a non-object input and each known field wrongly typed fail at once, naming the field', async () => {
+    const known = new Map<string, string[]>();
+    await Promise.all(types.map(async (type) => {
+      const base = REQUIRED[type] ?? {};
+      const bogus = await reject(type, { ...base, bogus: 1 });
+      expectRejected(bogus, `${type} {bogus: 1}`, 'bogus');
+      expect(bogus.failure.message).toMatch(/unknown field \(known: .+\)/);
+      const fields = /\(known: (.+)\)/.exec(bogus.failure.message)![1]!.split(', ');
+      known.set(type, fields);
+      expectRejected(await reject(type, 'run it'), `${type} "run it"`, 'input');
+      expectRejected(await reject(type, [1]), `${type} [1]`, 'input');
+      for (const field of fields) {
+        const r = await reject(type, { ...base, [field]: WRONG });
+        expectRejected(r, `${type} {${field}: ${JSON.stringify(WRONG)}}`, field);
+      }
+      recordFault({ fault: 'wrong workflow input (Web UI JSON)', survived: true, dataLost: 0 });
+    }));
+    // Every workflow takes at least hostQueue-style options: none silently accepts anything.
+    for (const type of types) expect(known.get(type)?.length, type).toBeGreaterThan(0);
+  });
+
+  it('had no effect: atlas.db unchanged byte for byte, no backup, no flag, no lock, no schedule paused', async () => {
+    const paths = atlasPaths(t.home);
+    expect(sha(paths.atlasDb)).toBe(atlasBefore);
+    expect(fs.existsSync(paths.backupsDir) ? fs.readdirSync(paths.backupsDir) : []).toEqual([]);
+    expect(fs.existsSync(paths.maintenanceFlag)).toBe(false);
+    for (const name of SCHEDULES) expect((await schedulePaused(t, name)).paused, name).toBe(false);
+    const ops = openOpsDb(paths.opsDb);
+    try {
+      expect(ops.prepare('SELECT COUNT(*) FROM locks').pluck().get()).toBe(0);
+      expect(ops.prepare('SELECT COUNT(*) FROM procedure_log').pluck().get()).toBe(0);
+      expect(ops.prepare('SELECT COUNT(*) FROM alerts').pluck().get()).toBe(0);
+    } finally {
+      ops.close();
+    }
+  });
+});

@@ -1,0 +1,24 @@
+// A workflow history as any reader of it sees it: every payload decoded to text, so a search for a
+// secret finds it whatever encoding carried it.
+import type { Client } from '@temporalio/client';
+
+/**
+ * JSON of the history with payload bytes as UTF-8 text. Payload data arrives as Buffers, and
+ * JSON.stringify turns a Buffer into {type: 'Buffer', data: [numbers]} before a replacer sees it,
+ * so both shapes (and plain Uint8Arrays, and base64 strings from a JSON history) are decoded here.
+ */
+export function decodedHistory(history: unknown): string {
+  return JSON.stringify(history, (k, v: unknown) => {
+    if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+    if (v && typeof v === 'object' && (v as { type?: unknown }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) {
+      return Buffer.from((v as { data: number[] }).data).toString('utf8');
+    }
+    if (typeof v === 'bigint') return String(v);
+    if (k === 'data' && typeof v === 'string') return Buffer.from(v, 'base64').toString('utf8');
+    return v;
+  });
+}
+
+export async function fetchDecodedHistory(client: Client, workflowId: string): Promise<string> {
+  return decodedHistory(await client.workflow.getHandle(workflowId).fetchHistory());
+}
