@@ -45,8 +45,14 @@ for (const file of benches) {
 
 const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
 const header =
-  `# Benchmark results\n\nWritten by \`npm run bench${full ? ' -- --full' : ''}\` on ${new Date().toISOString()}: ` +
+  `# Benchmark results\n\nWritten by \`npm run bench\` (sections updated on ${new Date().toISOString()}): ` +
   `${os.cpus().length} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}.\n` +
-  'Each benchmark measures its anchor in the same run and prints the ratio.\n\n';
-fs.writeFileSync(path.join(dir, 'RESULTS.md'), header + sections.join('\n'));
-process.stderr.write(`bench: wrote ${path.join(dir, 'RESULTS.md')}\n`);
+  'Each benchmark measures its anchor in the same run and prints the ratio. Each section says when it ran (`--only=<name>` reruns one).\n\n';
+// Keep the sections of benchmarks not run this time.
+const file = path.join(dir, 'RESULTS.md');
+const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split(/^(?=## )/m).slice(1) : [];
+const ran = new Set(sections.map((x) => x.split(' ')[1]));
+const kept = previous.filter((x) => !ran.has(x.split(' ')[1]!));
+const all = [...kept, ...sections.map((x) => x.replace(/\n/, ` (${new Date().toISOString().slice(0, 16)}Z)\n`))].sort();
+fs.writeFileSync(file, header + all.join('\n'));
+process.stderr.write(`bench: wrote ${file}\n`);
