@@ -1,11 +1,12 @@
 // Exactly-once checks shared by the fault files: what a completed maintenance cycle must leave.
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { expect } from 'vitest';
 import { atlasPaths } from '../../src/paths';
 import { listBackups } from '../../src/db/snapshot';
 import { openDatabase } from '../../src/db/sqlite';
 import type { MaintenanceResult } from '../../workflows/maintenance';
-import { schedulePaused, type TestEnv } from '../helpers/env';
+import { eventually, schedulePaused, type TestEnv } from '../helpers/env';
 
 export const EDIT_MESSAGE = 'the edit';
 
@@ -41,4 +42,9 @@ export async function expectMaintenanceCompletedOnce(t: TestEnv, result: Mainten
   const edits = db.prepare('SELECT count(*) FROM errors WHERE message = ?').pluck().get(EDIT_MESSAGE);
   db.close();
   return edits === 1 ? 0 : 1;
+}
+
+/** Waits for a worker spawned with ATLAS_FAULT_KILL to have killed itself. */
+export async function workerDied(worker: ChildProcess, point: string): Promise<void> {
+  await eventually(() => worker.exitCode !== null || worker.signalCode !== null, 90_000, `the worker to die at ${point}`);
 }
