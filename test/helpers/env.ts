@@ -25,13 +25,17 @@ export interface TestEnv {
   cleanup(): Promise<void>;
 }
 
-export async function makeEnv(overrides: Record<string, string | number> = {}, options: { seedTasks?: number } = {}): Promise<TestEnv> {
+export async function makeEnv(
+  overrides: Record<string, string | number> = {},
+  options: { seedTasks?: number; /** A test's own Temporal server instead of the suite's. */ temporalAddress?: string } = {},
+): Promise<TestEnv> {
   const id = uid();
+  const address = options.temporalAddress ?? inject('temporalAddress');
   const home = fs.mkdtempSync(path.join(os.tmpdir(), `atlas-home-${id}-`));
   ensureHome(home, { demo: true, seedTasks: options.seedTasks ?? 120 });
   const env: NodeJS.ProcessEnv = {
     ATLAS_HOME: home,
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_ADDRESS: address,
     TEMPORAL_NAMESPACE: 'default',
     ATLAS_TASK_QUEUE: `atlas-test-${id}`,
     ATLAS_SCHEDULE_PREFIX: `t${id}-atlas-`,
@@ -39,7 +43,7 @@ export async function makeEnv(overrides: Record<string, string | number> = {}, o
     ATLAS_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
   };
   const config = loadConfig({ env: { ...env }, overrides });
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
   return {
     id,
