@@ -5,7 +5,7 @@ import { resumeUpdate } from '../../workflows/maintenance';
 import { abortSignal } from '../../workflows/lib/procedure';
 import { EXIT, UsageError, clientFor, configFor, output } from './common';
 import { queryStatus } from './follow';
-import { findRunning, requireProcedure, startProcedure } from './procedures';
+import { procedureId, startProcedure } from './procedures';
 
 const durationOption = (field: string) => (value: string) => {
   try {
@@ -53,8 +53,7 @@ export function registerMaintenance(program: Command, run: (fn: (cmd: Command) =
       const o = cmd.opts();
       const config = configFor(cmd);
       const client = await clientFor(config);
-      const id = given ?? (await findRunning(client, 'maintenance'));
-      await requireProcedure(client, id, 'maintenance');
+      const id = await procedureId(client, given, 'maintenance');
       const handle = client.workflow.getHandle(id);
       try {
         const message = await handle.executeUpdate(resumeUpdate, { args: [{ by: o.by, note: o.note, force: o.force === true }] });
@@ -78,8 +77,7 @@ export function registerMaintenance(program: Command, run: (fn: (cmd: Command) =
       const o = cmd.opts();
       const config = configFor(cmd);
       const client = await clientFor(config);
-      const id = given ?? (await findRunning(client, 'maintenance'));
-      await requireProcedure(client, id, 'maintenance');
+      const id = await procedureId(client, given, 'maintenance');
       const handle = client.workflow.getHandle(id);
       if ((await handle.describe()).status.name !== 'RUNNING') throw new UsageError(`maintenance ${id} is not running`);
       await handle.signal(abortSignal, { by: o.by, note: o.note, rollback: o.rollback === true });
@@ -94,8 +92,7 @@ export function registerMaintenance(program: Command, run: (fn: (cmd: Command) =
       const [given] = cmd.args as [string?];
       const config = configFor(cmd);
       const client = await clientFor(config);
-      const id = given ?? (await findRunning(client, 'maintenance'));
-      await requireProcedure(client, id, 'maintenance');
+      const id = await procedureId(client, given, 'maintenance');
       const status = await queryStatus(client.workflow.getHandle(id));
       if (!status) throw new Error(`maintenance ${id} does not answer its status query (is a worker running?)`);
       output(cmd, status, () => [

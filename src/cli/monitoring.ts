@@ -13,7 +13,7 @@ import { parseSince } from '../reports/report';
 import { TemporalUnreachableError } from '../temporal/connect';
 import { EXIT, UsageError, clientFor, configFor, link, newWorkflowId, output } from './common';
 import { failureMessage, queryStatus } from './follow';
-import { findRunning, requireProcedure, startProcedure } from './procedures';
+import { procedureId, startProcedure } from './procedures';
 
 type Run = (fn: (cmd: Command) => Promise<number>) => (...args: unknown[]) => Promise<void>;
 
@@ -135,8 +135,7 @@ export function registerMonitoring(program: Command, run: Run): void {
       const o = cmd.opts();
       const config = configFor(cmd);
       const client = await clientFor(config);
-      const id = given ?? (await findRunning(client, 'incidentResponse'));
-      await requireProcedure(client, id, 'incidentResponse');
+      const id = await procedureId(client, given, 'incidentResponse');
       const handle = client.workflow.getHandle(id);
       const status = await queryStatus(handle);
       if (!status) throw new UsageError(`incident ${id} does not answer (is it running, is a worker up?)`);
@@ -172,8 +171,7 @@ export function registerMonitoring(program: Command, run: Run): void {
         const [given] = cmd.args as [string?];
         const config = configFor(cmd);
         const client = await clientFor(config);
-        const id = given ?? (await findRunning(client, 'keyRotation'));
-        await requireProcedure(client, id, 'keyRotation');
+        const id = await procedureId(client, given, 'keyRotation');
         await client.workflow.getHandle(id).signal(signal, { by: cmd.opts().by, note: cmd.opts().note });
         output(cmd, { workflowId: id, signalled: signal.name }, () => `${signal.name} sent to ${id}; follow: atlas-ops status ${id}`);
         return EXIT.ok;

@@ -97,3 +97,10 @@ export async function startSingleton(cmd: Command, config: AtlasConfig, client: 
   );
   return outcome.exitCode;
 }
+
+/** The procedure the operator named, or the one running of this type; checked to be of that type. */
+export async function procedureId(client: Client, given: string | undefined, workflowType: string): Promise<string> {
+  const id = given ?? (await findRunning(client, workflowType));
+  await requireProcedure(client, id, workflowType);
+  return id;
+}
