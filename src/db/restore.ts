@@ -54,7 +54,7 @@ export function restoreBackup(options: RestoreOptions): RestoreResult {
   try {
     // The app opens atlas.db in WAL mode; the restored file must be too. Closing cleanly removes
     // the staging -wal and -shm again.
-    const db = openDatabase(staging, { wal: true });
+    const db = openDatabase(staging, { wal: true, privateFile: true });
     try {
       const problems = integrityProblems(db);
       if (problems.length) throw new RestoreError(`backup ${backupFile} fails integrity_check: ${problems.slice(0, 3).join('; ')}`);

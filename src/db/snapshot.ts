@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { assertSqliteFile, fsyncPath, integrityProblems, openDatabase } from './sqlite';
+import { assertSqliteFile, fsyncPath, integrityProblems, openDatabase, PRIVATE_FILE_MMAP_BYTES } from './sqlite';
 
 export interface BackupManifest {
   file: string;
@@ -116,7 +116,7 @@ async function hashFile(file: string): Promise<{ sha256: string; ms: number }> {
  */
 function copyInThread(source: string, target: string, onProgress?: (bytes: number) => void): Promise<ThreadResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(path.join(__dirname, 'snapshot-thread.js'), { workerData: { source, target } });
+    const worker = new Worker(path.join(__dirname, 'snapshot-thread.js'), { workerData: { source, target, mmapBytes: PRIVATE_FILE_MMAP_BYTES } });
     // Flushing the copy as it grows keeps the final fsync small: one large fsync at the end
     // stalls the Atlas app's own fsyncs (same filesystem journal) for 100 ms and more.
     let flushed = 0;
@@ -242,7 +242,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<BackupMani
 export function verifyBackupFile(file: string): string[] {
   try {
     assertSqliteFile(file, 'backup');
-    const db = openDatabase(file, { readonly: true });
+    const db = openDatabase(file, { readonly: true, privateFile: true });
     try {
       return integrityProblems(db);
     } finally {

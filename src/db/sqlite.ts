@@ -35,13 +35,23 @@ export interface OpenOptions {
   /** Switch to WAL; writers that must survive power loss also get synchronous=FULL. */
   wal?: boolean;
   busyTimeoutMs?: number;
+  /**
+   * A file no other process writes (a backup, a staging copy): memory-map it. Whole-file reads
+   * such as integrity_check then skip a read() and a copy per page, about a third of their time
+   * on 1 GB. Never for the live atlas.db: another process may truncate a mapped file under us.
+   */
+  privateFile?: boolean;
 }
+
+/** How much of a private file to map; SQLite caps it at its compile-time maximum (2 GB). */
+export const PRIVATE_FILE_MMAP_BYTES = 4 * 1024 ** 3;
 
 export function openDatabase(file: string, options: OpenOptions = {}): Db {
   // A new file is fine only where creating is allowed; an existing file must be SQLite either way.
   if (!options.create || (fs.existsSync(file) && fs.statSync(file).size > 0)) assertSqliteFile(file);
   const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: !options.create });
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+  if (options.privateFile) db.pragma(`mmap_size = ${PRIVATE_FILE_MMAP_BYTES}`);
   if (options.wal && !options.readonly) {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');

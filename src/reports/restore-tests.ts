@@ -32,7 +32,7 @@ export function backupRestoreTest(ctx: ReportContext): Report {
     const copy = path.join(dir, 'atlas.db');
     const t0 = performance.now();
     fs.copyFileSync(backup.path, copy);
-    const db = openDatabase(copy, { readonly: true });
+    const db = openDatabase(copy, { readonly: true, privateFile: true });
     let problems: string[];
     let restored: Record<string, number>;
     try {
@@ -79,7 +79,7 @@ export async function drTest(ctx: ReportContext): Promise<Report> {
     const t0 = performance.now();
     const { paths } = ensureHome(scratch);
     fs.copyFileSync(backup.path, paths.atlasDb);
-    const db = openDatabase(paths.atlasDb);
+    const db = openDatabase(paths.atlasDb, { privateFile: true });
     let counts: Record<string, number>;
     let problems: string[];
     let pending: number;
