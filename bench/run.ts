@@ -24,7 +24,7 @@ const ARGS: Record<string, { quick: string[]; full: string[] }> = {
   'load.ts': { quick: [], full: ['--full'] },
   'maintenance.ts': { quick: ['--mb=200', '--runs=3'], full: ['--mb=1024', '--runs=3'] },
   'sheets.ts': { quick: ['10000'], full: ['10000', '100000', '1000000'] },
-  'snapshot.ts': { quick: ['200', '--cli-timeout', '30'], full: ['1024', '--cli-timeout', '90'] },
+  'snapshot.ts': { quick: ['200', '--cli-timeout', '30'], full: ['100', '1024', '--cli-timeout', '90'] },
 };
 
 const sections: string[] = [];

@@ -1,9 +1,10 @@
 // Snapshot benchmark (PRODUCT.md §6): our verified snapshot against `sqlite3 .backup` +
 // `PRAGMA integrity_check` and a raw file copy, with and without the Atlas app writing 100+ times a
-// second, plus the time of a corruption recovery by backup restore (Option B). All in one run.
+// second, the app's sustained write rate during a snapshot, and restore (the restore procedure and
+// Option B) against restoring by hand. All in one run.
 //
-//   npx tsx bench/snapshot.ts [sizeMB=200] [--rate 150] [--cli-timeout 60]
-//   npx tsx bench/snapshot.ts 1024          # the 1 GB figure of the issue
+//   npx tsx bench/snapshot.ts [sizeMB=200 ...] [--rate 150] [--cli-timeout 60]
+//   npx tsx bench/snapshot.ts 100 1024      # the issue's sizes: 100 MB and 1 GB
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,16 +29,19 @@ const flag = (name: string, def: number) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : def;
 };
-const sizeMb = Number(args.find((a) => /^\d+$/.test(a)) ?? 200);
+// Sizes in MB; flag values are not sizes.
+const flagValues = new Set(['--rate', '--cli-timeout'].map((f) => args.indexOf(f) + 1).filter((i) => i > 0));
+const sizes = args.filter((a, i) => /^\d+$/.test(a) && !flagValues.has(i)).map(Number);
 const rate = flag('--rate', 150);
 const cliTimeoutS = flag('--cli-timeout', 60);
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-bench-'));
-const source = path.join(dir, 'atlas.db');
+let dir = '';
+let source = '';
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const since = (t0: number) => performance.now() - t0;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function build(): void {
+function build(sizeMb: number): void {
   const db = openDatabase(source, { create: true, wal: true });
   migrateAtlas(db);
   const insert = db.prepare("INSERT INTO errors (at, source, level, message) VALUES (?, 'bench', 'error', ?)");
@@ -52,9 +56,17 @@ function build(): void {
   db.close();
 }
 
-function startWriter(): Promise<ChildProcess> {
-  const child = fork(path.join(__dirname, 'lib', 'writer.js'), [source, String(rate)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve) => child.once('message', () => setTimeout(() => resolve(child), 1000)));
+/** The app's stand-in at `writeRate` writes a second ("max": back to back), counting from when this resolves. */
+function startWriter(writeRate: number | 'max' = rate): Promise<ChildProcess> {
+  const child = fork(path.join(__dirname, 'lib', 'writer.js'), [source, String(writeRate)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve) =>
+    child.once('message', () =>
+      setTimeout(() => {
+        child.send('reset');
+        resolve(child);
+      }, 1000),
+    ),
+  );
 }
 
 function stopWriter(child: ChildProcess): Promise<WriterStats> {
@@ -85,10 +97,12 @@ function cliIntegrity(file: string): number {
   return since(t0);
 }
 
-async function main(): Promise<void> {
-  process.stdout.write(`building a ${sizeMb} MB atlas.db in ${dir} …\n`);
+async function runSize(sizeMb: number): Promise<void> {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-bench-'));
+  source = path.join(dir, 'atlas.db');
+  process.stdout.write(`## ${sizeMb} MB\nbuilding a ${sizeMb} MB atlas.db in ${dir} …\n`);
   let t0 = performance.now();
-  build();
+  build(sizeMb);
   const bytes = fs.statSync(source).size;
   process.stdout.write(`built ${(bytes / 1e6).toFixed(0)} MB in ${secs(since(t0))}\n\n`);
 
@@ -112,36 +126,54 @@ async function main(): Promise<void> {
   const quiet = await takeSnapshot({ source, backupsDir: backups, reason: 'bench quiet' });
   const oursQuietMs = since(t0);
 
-  // Ours while the app writes.
+  // Ours while the app writes at its usual rate.
   let writer = await startWriter();
   t0 = performance.now();
   const busy = await takeSnapshot({ source, backupsDir: backups, reason: 'bench under writes' });
   const oursBusyMs = since(t0);
   const oursWriter = await stopWriter(writer);
 
+  // Sustained writes: the app writing back to back, alone and then during our snapshot.
+  writer = await startWriter('max');
+  await sleep(Math.max(2000, oursQuietMs));
+  const flatOutAlone = await stopWriter(writer);
+  writer = await startWriter('max');
+  await takeSnapshot({ source, backupsDir: backups, reason: 'bench under flat-out writes' });
+  const flatOutDuring = await stopWriter(writer);
+
   // sqlite3 CLI while the app writes: its stepped backup restarts on every write between steps.
   writer = await startWriter();
   const cliBusyMs = await cliBackup(cliDst, Math.max(cliTimeoutS * 1000, 5 * cliBackupMs));
   const cliWriter = await stopWriter(writer);
   const cliBusyCheckMs = cliBusyMs !== undefined ? cliIntegrity(cliDst) : undefined;
+  fs.rmSync(cliDst, { force: true });
 
-  // Option B: verify the newest backup, restore it over a corrupt database, verify again.
+  // Restore by hand: copy the backup over the database, then integrity_check it with the CLI.
+  const backupFile = path.join(backups, busy.file);
+  const handTarget = path.join(dir, 'restored-by-hand.db');
+  t0 = performance.now();
+  fs.copyFileSync(backupFile, handTarget);
+  fsyncPath(handTarget);
+  cliIntegrity(handTarget);
+  const handRestoreMs = since(t0);
+  fs.rmSync(handTarget);
+
+  // Ours: what the restore procedure and Option B do per candidate (src/db/restore.ts): staging
+  // copy, integrity_check, keep the replaced (here: corrupt) file, rename, fsync; then quick_check in place.
   const victim = path.join(dir, 'victim.db');
   fs.copyFileSync(source, victim);
   const fd = fs.openSync(victim, 'r+');
   fs.writeSync(fd, Buffer.alloc(8192, 0xab), 0, 8192, Math.floor(bytes / 2 / 4096) * 4096);
   fs.closeSync(fd);
   t0 = performance.now();
-  const backupFile = path.join(backups, busy.file);
-  // What Option B does per candidate (activities/recovery.ts): staging copy, integrity_check,
-  // keep the corrupt file, rename, fsync, quick_check in place.
   restoreBackup({ backupFile, target: victim, keepSuffix: 'corrupted-bench' });
-  const recoveryMs = since(t0);
+  const restoreMs = since(t0);
   const check = openDatabase(victim, { readonly: true });
   const restoredOk = integrityProblems(check, 'quick_check').length === 0;
   check.close();
 
   const cliTotal = cliBackupMs + cliCheckMs;
+  const cliCutoff = Math.max(cliTimeoutS * 1000, 5 * cliBackupMs);
   const lines = [
     `database: ${(bytes / 1e6).toFixed(0)} MB, writer target ${rate} writes/s (WAL, synchronous=FULL)`,
     '',
@@ -152,24 +184,35 @@ async function main(): Promise<void> {
     `  writer during ours: ${oursWriter.writesPerSecond.toFixed(0)} writes/s, worst write ${oursWriter.worstWriteMs.toFixed(1)} ms, worst lateness ${oursWriter.worstLateMs.toFixed(1)} ms, writes > 50 ms: ${oursWriter.writesOver50ms}`,
     cliBusyMs !== undefined
       ? `sqlite3 .backup under writes                  ${secs(cliBusyMs)} + check ${secs(cliBusyCheckMs!)}`
-      : `sqlite3 .backup under writes                  did not finish in ${secs(Math.max(cliTimeoutS * 1000, 5 * cliBackupMs))} (restarts on every write between steps)`,
+      : `sqlite3 .backup under writes                  did not finish in ${secs(cliCutoff)} (restarts on every write between steps)`,
     `  writer during CLI: ${cliWriter.writesPerSecond.toFixed(0)} writes/s, worst write ${cliWriter.worstWriteMs.toFixed(1)} ms`,
-    `recovery, Option B (staging copy, integrity_check, rename, quick_check)  ${secs(recoveryMs)}  restored database sound: ${restoredOk}`,
+    `sustained writes, back to back (fsync each)   alone ${flatOutAlone.writesPerSecond.toFixed(0)} writes/s; during our snapshot ${flatOutDuring.writesPerSecond.toFixed(0)} writes/s (worst write ${flatOutDuring.worstWriteMs.toFixed(1)} ms, > 50 ms: ${flatOutDuring.writesOver50ms})`,
+    `restore by hand (cp + fsync + sqlite3 integrity_check)  ${secs(handRestoreMs)}`,
+    `restore, ours (staging copy, integrity_check, keep, rename, fsync)  ${secs(restoreMs)}  restored database sound: ${restoredOk}`,
     '',
     'ratios',
-    `  ours / sqlite3 (.backup + integrity_check), both without writes   ${(oursQuietMs / cliTotal).toFixed(2)}`,
+    `  ours / sqlite3 (.backup + integrity_check), both without writes   ${(oursQuietMs / cliTotal).toFixed(2)}  (target ≤ 1)`,
     `  ours under writes / sqlite3 without writes                        ${(oursBusyMs / cliTotal).toFixed(2)}`,
-    `  ours under writes / sqlite3 under writes                          ${cliBusyMs !== undefined ? (oursBusyMs / (cliBusyMs + cliBusyCheckMs!)).toFixed(2) : '< ' + (oursBusyMs / (Math.max(cliTimeoutS * 1000, 5 * cliBackupMs) + cliCheckMs)).toFixed(2) + ' (sqlite3 did not finish)'}`,
+    `  ours under writes / sqlite3 under writes                          ${cliBusyMs !== undefined ? (oursBusyMs / (cliBusyMs + cliBusyCheckMs!)).toFixed(2) : `< ${(oursBusyMs / (cliCutoff + cliCheckMs)).toFixed(2)} (sqlite3 did not finish)`}`,
     `  ours / raw copy (physical limit)                                  ${(oursQuietMs / rawMs).toFixed(2)}`,
-    `  Option B recovery / raw copy                                      ${(recoveryMs / rawMs).toFixed(2)}`,
+    `  sustained writes during our snapshot / alone                      ${(flatOutDuring.writesPerSecond / flatOutAlone.writesPerSecond).toFixed(2)}`,
+    `  restore, ours / by hand                                           ${(restoreMs / handRestoreMs).toFixed(2)}`,
+    `  restore, ours / raw copy (physical limit)                         ${(restoreMs / rawMs).toFixed(2)}`,
     `  writer worst stall during ours: ${oursWriter.worstWriteMs.toFixed(1)} ms (target < 50 ms)`,
+    '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
+async function main(): Promise<void> {
+  if (!sizes.length) sizes.push(200);
+  if (sizes.some((n) => n < 1)) throw new Error(`sizes are whole MB ≥ 1, got ${sizes.join(' ')}`);
+  for (const size of sizes) await runSize(size);
+}
+
 main().catch((err) => {
   process.stderr.write(`${(err as Error).stack}\n`);
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
   process.exit(1);
 });
