@@ -9,6 +9,7 @@ import { runCli } from './helpers/env';
 import { columnLetters, parseA1 } from '../src/sheets-emulator/a1';
 import { parseFault } from '../src/sheets-emulator/faults';
 import { EmulatorStore } from '../src/sheets-emulator/store';
+import { REQUEST_BYTES_MAX } from '../src/sheets/layout';
 
 let dir: string;
 let emu: SheetsEmulator;
@@ -77,6 +78,20 @@ describe('sheets emulator', () => {
     expect(bad.data).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: 'Unable to parse range: NoTab!A1' } });
     const noOption = await failure(api.spreadsheets.values.update({ spreadsheetId: ID, range: 'Status!A1', requestBody: { values: [['x']] } }));
     expect(noOption.data).toMatchObject({ error: { message: "'valueInputOption' is required but not specified" } });
+  });
+
+  it('refuses a request body over 10 MiB as Google does, and changes nothing', async () => {
+    const before = emu.store.sheetRows(ID, 'Approvals').length;
+    const row = ['x'.repeat(45_000)];
+    const values = Array.from({ length: 240 }, () => row); // about 10.8 MB of JSON
+    const tooBig = await failure(api.spreadsheets.values.update({ spreadsheetId: ID, range: 'Approvals!A1:A240', valueInputOption: 'RAW', requestBody: { values } }));
+    expect(tooBig.status).toBe(400);
+    expect(tooBig.data).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', message: `Request payload size exceeds the limit: ${REQUEST_BYTES_MAX} bytes.` } });
+    expect(emu.store.sheetRows(ID, 'Approvals')).toHaveLength(before);
+    // Just under the limit is fine.
+    const fits = await api.spreadsheets.values.update({ spreadsheetId: ID, range: 'Approvals!A1:A200', valueInputOption: 'RAW', requestBody: { values: values.slice(0, 200) } });
+    expect(fits.data.updatedRows).toBe(200);
+    await api.spreadsheets.values.clear({ spreadsheetId: ID, range: 'Approvals' });
   });
 
   it('injects faults for the next N calls and counts requests', async () => {

@@ -183,6 +183,30 @@ describe('sheets sync', () => {
     expect(approval(ids[0]!).status).toBe('approved');
   });
 
+  it('an export larger than Google\'s 10 MiB request limit goes out in several requests and lands whole', async () => {
+    // 130 approvals with 45 000-character summaries of a two-byte letter: about 11.7 MB of rows.
+    const db = openDatabase(atlasDb, { wal: true });
+    const task = db.prepare('SELECT id FROM tasks LIMIT 1').pluck().get() as string;
+    const insert = db.prepare("INSERT INTO approvals (id, task_id, summary, requested_at, status) VALUES (?, ?, ?, ?, 'pending')");
+    db.transaction(() => {
+      for (let i = 0; i < 130; i++) insert.run(`A-BIG-${String(i).padStart(3, '0')}`, task, `${i} ${'é'.repeat(45_000)}`, new Date(Date.UTC(2026, 10, 1, 0, i)).toISOString());
+    })();
+    db.close();
+    s.emu.resetStats();
+    const e = await exportNow();
+    const ids = pendingIds();
+    expect(e.added).toBe(ids.length);
+    const stats = s.emu.stats();
+    expect(stats.byMethod['values.batchUpdate']).toBeGreaterThanOrEqual(2);
+    expect(e.requests).toBe(stats.requests);
+    // Every pending approval is in the sheet, its summary whole, each exactly once.
+    const sheet = s.rows().slice(1);
+    expect(sheet.map((r) => r[0]).sort()).toEqual([...ids].sort());
+    expect(sheet.find((r) => r[0] === 'A-BIG-129')?.[3]).toBe(`129 ${'é'.repeat(45_000)}`);
+    const quiet = await exportNow();
+    expect(quiet.rowsWritten).toBe(0);
+  });
+
   it('dry runs change nothing', async () => {
     const writes = s.writes();
     const e = await exportNow({ dryRun: true });

@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiError, badRequest, EmulatorStore, notFound, type InputOption, type RenderOption } from './store';
 import { FaultQueue, parseFault, type ActiveFault, type FaultSpec } from './faults';
+import { REQUEST_BYTES_MAX } from '../sheets/layout';
 
 export interface EmulatorStats {
   requests: number;
@@ -49,12 +50,18 @@ const FAULT_MESSAGE: Record<number, string> = {
 
 const WRITES = new Set(['values.update', 'values.batchUpdate', 'values.append', 'values.clear', 'spreadsheets.batchUpdate', 'spreadsheets.create']);
 
-function readBody(req: http.IncomingMessage): Promise<unknown> {
+/** The body as JSON; over `maxBytes` it is read to the end and refused, as Google does. */
+function readBody(req: http.IncomingMessage, maxBytes = Infinity): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= maxBytes) chunks.push(c);
+    });
     req.on('error', reject);
     req.on('end', () => {
+      if (size > maxBytes) return reject(badRequest(`Request payload size exceeds the limit: ${maxBytes} bytes.`));
       const text = Buffer.concat(chunks).toString('utf8');
       if (!text) return resolve({});
       try {
@@ -241,7 +248,7 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
         stats.requests++;
         const fault = faults.take();
         if (fault && (await applyFault(fault, res))) return;
-        const body = req.method === 'GET' ? {} : await readBody(req);
+        const body = req.method === 'GET' ? {} : await readBody(req, REQUEST_BYTES_MAX);
         const { method, result } = await api(req, url, body);
         stats.byMethod[method] = (stats.byMethod[method] ?? 0) + 1;
         if (WRITES.has(method)) stats.writes++;

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { google, type sheets_v4 } from 'googleapis';
 import type { AtlasConfig } from '../config';
+import { requestBatches, type RangeWrite } from './batches';
 
 /** Failure types; the outage detector counts the ones in OUTAGE_TYPES. */
 export type SheetsErrorType =
@@ -190,13 +191,19 @@ export class SheetsApi {
     return (data.valueRanges ?? []).map((vr) => (vr.values ?? []).map((row) => row.map((c) => (c === null || c === undefined ? '' : String(c)))));
   }
 
-  /** Many ranges in one request, always RAW: text starting with = + - @ stays text (PRODUCT.md §5.4). */
-  async write(data: { range: string; values: string[][] }[]): Promise<number> {
-    if (!data.length) return 0;
-    const res = await this.call('values.batchUpdate', () =>
-      this.api.spreadsheets.values.batchUpdate({ spreadsheetId: this.spreadsheetId, requestBody: { valueInputOption: 'RAW', data } }),
-    );
-    return res.totalUpdatedCells ?? 0;
+  /**
+   * Many ranges in as few requests as Google's payload limit allows (one for 10 000 approvals),
+   * always RAW: text starting with = + - @ stays text (PRODUCT.md §5.4).
+   */
+  async write(data: RangeWrite[]): Promise<number> {
+    let cells = 0;
+    for (const batch of requestBatches(data)) {
+      const res = await this.call('values.batchUpdate', () =>
+        this.api.spreadsheets.values.batchUpdate({ spreadsheetId: this.spreadsheetId, requestBody: { valueInputOption: 'RAW', data: batch } }),
+      );
+      cells += res.totalUpdatedCells ?? 0;
+    }
+    return cells;
   }
 }
 

@@ -19,6 +19,9 @@ export const STATUS_LABELS = ['Atlas approvals sync', 'last export that changed 
 /** A Sheets cell holds at most 50 000 characters; longer text is cut with a visible mark. */
 export const CELL_MAX = 50_000;
 
+/** Google refuses a request body larger than this with 400 "Request payload size exceeds the limit". */
+export const REQUEST_BYTES_MAX = 10_485_760;
+
 export type Decision = 'approved' | 'rejected';
 
 const DECISIONS: Record<string, Decision> = {
