@@ -17,7 +17,12 @@ export interface EmulatorStats {
   writes: number;
   faulted: number;
   byMethod: Record<string, number>;
+  /** Time the emulator spent saving its state file (its own cost, not the client's). */
+  persistMs: number;
 }
+
+type Counters = Omit<EmulatorStats, 'persistMs'>;
+const freshCounters = (): Counters => ({ requests: 0, reads: 0, writes: 0, faulted: 0, byMethod: {} });
 
 export interface SheetsEmulator {
   url: string;
@@ -119,7 +124,13 @@ export interface EmulatorOptions {
 export async function startSheetsEmulator(options: EmulatorOptions): Promise<SheetsEmulator> {
   const store = new EmulatorStore(options.file);
   const faults = new FaultQueue();
-  let stats: EmulatorStats = { requests: 0, reads: 0, writes: 0, faulted: 0, byMethod: {} };
+  let stats = freshCounters();
+  let persistBase = store.persistMs;
+  const currentStats = (): EmulatorStats => ({ ...structuredClone(stats), persistMs: Math.round(store.persistMs - persistBase) });
+  const resetStats = () => {
+    stats = freshCounters();
+    persistBase = store.persistMs;
+  };
 
   const api = async (req: http.IncomingMessage, url: URL, body: unknown): Promise<{ method: string; result: unknown }> => {
     const r = route(url.pathname);
@@ -213,10 +224,10 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
 
   const admin = async (req: http.IncomingMessage, url: URL, res: http.ServerResponse): Promise<void> => {
     const what = url.pathname.slice('/__emulator/'.length);
-    if (what === 'stats' && req.method === 'GET') return send(res, 200, stats);
+    if (what === 'stats' && req.method === 'GET') return send(res, 200, currentStats());
     if (what === 'stats/reset' && req.method === 'POST') {
-      stats = { requests: 0, reads: 0, writes: 0, faulted: 0, byMethod: {} };
-      return send(res, 200, stats);
+      resetStats();
+      return send(res, 200, currentStats());
     }
     if (what === 'faults' && req.method === 'GET') return send(res, 200, { faults: faults.list() });
     if (what === 'faults' && req.method === 'DELETE') {
@@ -260,6 +271,13 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
       }
     })();
   });
+  // The store saves its whole state after each write, which at a million rows blocks this process
+  // for seconds; Node's keep-alive, header and request timers then fire on requests that were
+  // waiting in the socket all along and reset them. Google keeps idle connections far longer, and
+  // a loopback emulator needs no protection from slow clients: keep-alive long, the others off.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 0;
+  server.requestTimeout = 0;
   // Loopback only (PRODUCT.md §5.7).
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -270,10 +288,8 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
     url: `http://127.0.0.1:${port}/`,
     port,
     store,
-    stats: () => structuredClone(stats),
-    resetStats: () => {
-      stats = { requests: 0, reads: 0, writes: 0, faulted: 0, byMethod: {} };
-    },
+    stats: currentStats,
+    resetStats,
     fault: (spec) => faults.add(spec),
     clearFaults: () => faults.clear(),
     close: () =>
