@@ -92,7 +92,7 @@ export function createDbActivities(ctx: ActivityContext) {
     },
 
     async checkAtlasDb(): Promise<DbCheck> {
-      return checkDatabase(paths.atlasDb);
+      return checkDatabase(paths.atlasDb, () => Context.current().heartbeat({ checking: 'integrity_check' }));
     },
 
     /** Opens the database, checks WAL mode (switching it back on) and times a few queries. */
@@ -136,7 +136,7 @@ export function createDbActivities(ctx: ActivityContext) {
       }
       let result: RestoreResult;
       try {
-        result = restoreBackup({ backupFile, target, keepSuffix });
+        result = await restoreBackup({ backupFile, target, keepSuffix, onTick: () => Context.current().heartbeat({ restoring: input.backup }) });
       } catch (err) {
         if (err instanceof RestoreError || err instanceof NotSqliteError) {
           // restoreBackup verifies the backup before it moves anything; only its last check comes after.

@@ -140,15 +140,13 @@ export function createRecoveryActivities(ctx: ActivityContext) {
         Context.current().heartbeat({ trying: b.name, rejected: result.rejected.length });
         fs.writeFileSync(marker, b.name);
         try {
-          restored = restoreBackup({ backupFile: b.path, target: paths.atlasDb, keepSuffix: input.keepSuffix });
+          restored = await restoreBackup({ backupFile: b.path, target: paths.atlasDb, keepSuffix: input.keepSuffix, onTick: () => Context.current().heartbeat({ trying: b.name, rejected: result.rejected.length }) });
           chosen = b;
           break;
         } catch (err) {
           if (!(err instanceof RestoreError || err instanceof NotSqliteError)) throw err;
           result.rejected.push({ name: b.name, problem: (err as Error).message.slice(0, 300) });
         }
-        // Let the heartbeat out before the next candidate's long synchronous check.
-        await new Promise((r) => setImmediate(r));
       }
       if (!chosen || !restored) {
         fs.rmSync(marker, { force: true });

@@ -166,7 +166,7 @@ async function runSize(sizeMb: number): Promise<void> {
   fs.writeSync(fd, Buffer.alloc(8192, 0xab), 0, 8192, Math.floor(bytes / 2 / 4096) * 4096);
   fs.closeSync(fd);
   t0 = performance.now();
-  restoreBackup({ backupFile, target: victim, keepSuffix: 'corrupted-bench' });
+  await restoreBackup({ backupFile, target: victim, keepSuffix: 'corrupted-bench' });
   const restoreMs = since(t0);
   const check = openDatabase(victim, { readonly: true });
   const restoredOk = integrityProblems(check, 'quick_check').length === 0;

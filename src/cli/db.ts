@@ -47,7 +47,7 @@ export function registerDb(program: Command, run: Run): void {
     .action(run(async (cmd) => {
       const config = homeConfig(cmd);
       const file = atlasPaths(config.home).atlasDb;
-      const c = checkDatabase(file);
+      const c = await checkDatabase(file);
       output(cmd, { file, ...c }, () => [
         `${file}: ${c.ok ? 'ok' : 'FAILS integrity_check'} (${mb(c.sizeBytes)}, WAL ${mb(c.walBytes)}, journal ${c.journalMode ?? '?'})`,
         ...c.problems.slice(0, 10).map((p) => `  ${p}`),

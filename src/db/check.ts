@@ -1,6 +1,7 @@
 // Checking and checkpointing atlas.db, shared by the activities and the `atlas-ops db` commands.
 import fs from 'node:fs';
-import { assertSqliteFile, integrityProblems, openDatabase } from './sqlite';
+import { checkIntegrity } from './integrity';
+import { openDatabase } from './sqlite';
 
 export interface DbCheck {
   ok: boolean;
@@ -12,19 +13,16 @@ export interface DbCheck {
 
 const sizeOf = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size : 0);
 
-/** PRAGMA integrity_check, read-only; a file SQLite cannot open is a problem, not an exception. */
-export function checkDatabase(file: string): DbCheck {
+/**
+ * PRAGMA integrity_check, read-only, in a thread (see integrity.ts); `onTick` is called every
+ * second meanwhile. A file SQLite cannot open is a problem, not an exception.
+ */
+export async function checkDatabase(file: string, onTick?: () => void): Promise<DbCheck> {
   const sizeBytes = sizeOf(file);
   const walBytes = sizeOf(`${file}-wal`);
   try {
-    assertSqliteFile(file, 'atlas.db');
-    const db = openDatabase(file, { readonly: true });
-    try {
-      const problems = integrityProblems(db);
-      return { ok: problems.length === 0, problems: problems.slice(0, 50), journalMode: db.pragma('journal_mode', { simple: true }) as string, sizeBytes, walBytes };
-    } finally {
-      db.close();
-    }
+    const { problems, journalMode } = await checkIntegrity(file, { field: 'atlas.db', onTick });
+    return { ok: problems.length === 0, problems: problems.slice(0, 50), journalMode, sizeBytes, walBytes };
   } catch (err) {
     return { ok: false, problems: [(err as Error).message], sizeBytes, walBytes };
   }

@@ -2,7 +2,8 @@
 // file beside the target, verify, fsync, keep what is replaced, rename into place, fsync the folder.
 import fs from 'node:fs';
 import path from 'node:path';
-import { assertSqliteFile, fsyncPath, integrityProblems, openDatabase } from './sqlite';
+import { checkIntegrity } from './integrity';
+import { assertSqliteFile, fsyncPath } from './sqlite';
 
 export class RestoreError extends Error {
   override name = 'RestoreError';
@@ -13,6 +14,8 @@ export interface RestoreOptions {
   target: string;
   /** The replaced database (and its -wal/-shm) is kept as `<target>.<keepSuffix>`. */
   keepSuffix: string;
+  /** Called about every second while copying and checking (an activity's heartbeat). */
+  onTick?: () => void;
 }
 
 export interface RestoreResult {
@@ -24,23 +27,30 @@ export interface RestoreResult {
 
 const SIDECARS = ['', '-wal', '-shm'] as const;
 
-function verify(file: string, what: string, pragma: 'integrity_check' | 'quick_check' = 'integrity_check'): void {
-  const db = openDatabase(file, { readonly: true });
+async function verify(file: string, what: string, options: { pragma?: 'integrity_check' | 'quick_check'; onTick?: () => void }): Promise<void> {
+  const { problems } = await checkIntegrity(file, { ...options, field: what });
+  if (problems.length) throw new RestoreError(`${what} ${file} fails ${options.pragma ?? 'integrity_check'}: ${problems.slice(0, 3).join('; ')}`);
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await fs.promises.open(file, 'r');
   try {
-    const problems = integrityProblems(db, pragma);
-    if (problems.length) throw new RestoreError(`${what} ${file} fails integrity_check: ${problems.slice(0, 3).join('; ')}`);
+    await handle.sync();
   } finally {
-    db.close();
+    await handle.close();
   }
 }
 
-/** Idempotent: when the replaced file was already kept and the target is sound, it does nothing. */
-export function restoreBackup(options: RestoreOptions): RestoreResult {
-  const { backupFile, target, keepSuffix } = options;
+/**
+ * Idempotent: when the replaced file was already kept and the target is sound, it does nothing.
+ * Copies and checks without blocking the process; `onTick` (a heartbeat) is called meanwhile.
+ */
+export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
+  const { backupFile, target, keepSuffix, onTick } = options;
   const kept = `${target}.${keepSuffix}`;
   const dir = path.dirname(target);
   if (fs.existsSync(kept) && fs.existsSync(target)) {
-    verify(target, 'restored database');
+    await verify(target, 'restored database', { onTick });
     return { restoredFrom: backupFile, target, keptAs: SIDECARS.map((s) => `${kept}${s}`).filter((f) => fs.existsSync(f)), alreadyDone: true };
   }
   assertSqliteFile(backupFile, 'backup');
@@ -50,18 +60,18 @@ export function restoreBackup(options: RestoreOptions): RestoreResult {
   // (Checking the backup and then its copy doubled the time of a 1 GB restore.)
   const staging = `${target}.restored`;
   fs.rmSync(staging, { force: true });
-  fs.copyFileSync(backupFile, staging);
+  const ticker = onTick ? setInterval(onTick, 1000) : undefined;
   try {
-    // The app opens atlas.db in WAL mode; the restored file must be too. Closing cleanly removes
-    // the staging -wal and -shm again.
-    const db = openDatabase(staging, { wal: true, privateFile: true });
-    try {
-      const problems = integrityProblems(db);
-      if (problems.length) throw new RestoreError(`backup ${backupFile} fails integrity_check: ${problems.slice(0, 3).join('; ')}`);
-    } finally {
-      db.close();
-    }
-    fsyncPath(staging);
+    await fs.promises.copyFile(backupFile, staging);
+  } finally {
+    if (ticker) clearInterval(ticker);
+  }
+  try {
+    // The app opens atlas.db in WAL mode; the restored file must be too (switched in the check's
+    // connection, whose clean close removes the staging -wal and -shm again).
+    const { problems } = await checkIntegrity(staging, { readonly: false, wal: true, privateFile: true, onTick, field: 'backup' });
+    if (problems.length) throw new RestoreError(`backup ${backupFile} fails integrity_check: ${problems.slice(0, 3).join('; ')}`);
+    await fsyncFile(staging);
   } catch (err) {
     for (const s of SIDECARS) fs.rmSync(`${staging}${s}`, { force: true });
     if (err instanceof RestoreError) throw err;
@@ -79,6 +89,6 @@ export function restoreBackup(options: RestoreOptions): RestoreResult {
   fs.renameSync(staging, target);
   fsyncPath(dir);
   // The same inode that passed integrity_check a moment ago: quick_check confirms it opens in place.
-  verify(target, 'restored database', 'quick_check');
+  await verify(target, 'restored database', { pragma: 'quick_check', onTick });
   return { restoredFrom: backupFile, target, keptAs, alreadyDone: false };
 }
