@@ -271,11 +271,12 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
       }
     })();
   });
-  // The store saves its whole state after each write, which at a million rows blocks this process
-  // for seconds; Node's keep-alive, header and request timers then fire on requests that were
-  // waiting in the socket all along and reset them. Google keeps idle connections far longer, and
-  // a loopback emulator needs no protection from slow clients: keep-alive long, the others off.
-  server.keepAliveTimeout = 65_000;
+  // No server-side timers on connections. The store saves its whole state after each write, and a
+  // client in this same process (tests, benchmarks) may compute for a minute between requests at a
+  // million rows: a keep-alive, header or request timer that fires in that gap closes the socket
+  // just as the next request arrives on it, and the client sees ECONNRESET. A loopback emulator
+  // needs no protection from slow clients.
+  server.keepAliveTimeout = 0;
   server.headersTimeout = 0;
   server.requestTimeout = 0;
   // Loopback only (PRODUCT.md §5.7).
