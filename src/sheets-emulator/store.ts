@@ -218,7 +218,8 @@ export class EmulatorStore {
   write(id: string, text: string, values: unknown[][], option: InputOption, save = true): UpdateInfo {
     const { sheet, range } = this.resolve(id, text);
     if (!Array.isArray(values)) throw badRequest('Invalid value: "values" must be a list of rows');
-    const width = Math.max(0, ...values.map((v) => (Array.isArray(v) ? v.length : 0)));
+    // A loop, not Math.max(...rows): spreading 200 000 rows overflows the call stack.
+    const width = values.reduce((w, v) => Math.max(w, Array.isArray(v) ? v.length : 0), 0);
     if (range.endRow !== Infinity && values.length > range.endRow - range.startRow) {
       throw badRequest(`Requested writing within range [${text}], but tried writing to row [${range.startRow + values.length}]`);
     }
