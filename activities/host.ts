@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { which } from '../src/command-runner';
 import { hostTaskQueue } from '../src/config';
@@ -12,6 +12,18 @@ import { appendLog } from '../src/log';
 import type { ActivityContext } from './deps';
 
 export const ATLAS_DB_LOCK = 'atlas.db';
+
+/** One activity call across its retries: the workflow run and the activity id. None outside an activity. */
+function activityCallKey(): string | undefined {
+  let info;
+  try {
+    info = Context.current().info;
+  } catch {
+    return undefined;
+  }
+  const run = info.workflowExecution;
+  return run ? `${run.workflowId}/${run.runId}/${info.activityId}` : undefined;
+}
 
 export interface ProcedureContext {
   host: string;
@@ -166,12 +178,16 @@ export function createHostActivities(ctx: ActivityContext) {
       return true;
     },
 
-    /** Who did what: ops.db and logs/procedures.log, beside the workflow's own history. */
+    /**
+     * Who did what: ops.db and logs/procedures.log, beside the workflow's own history. Once per
+     * event: a retry (the worker died before reporting) finds the row by the activity's key, and
+     * writes no second log line either.
+     */
     async recordProcedureEvent(input: { workflowId: string; procedure: string; step: string; actor?: string; message: string }): Promise<void> {
-      ctx.opsDb()
-        .prepare('INSERT INTO procedure_log (at, workflow_id, procedure, step, actor, message) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(ctx.now().toISOString(), input.workflowId, input.procedure, input.step, input.actor ?? null, input.message);
-      appendLog(paths.log('procedures'), input);
+      const inserted = ctx.opsDb()
+        .prepare('INSERT OR IGNORE INTO procedure_log (at, workflow_id, procedure, step, actor, message, event_key) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(ctx.now().toISOString(), input.workflowId, input.procedure, input.step, input.actor ?? null, input.message, activityCallKey() ?? null).changes;
+      if (inserted) appendLog(paths.log('procedures'), input);
     },
   };
 }

@@ -54,7 +54,7 @@ export async function createAtlasWorker(config: AtlasConfig, options: WorkerOpti
     activities: workflowQueue,
   });
   const killPoint = parseKillPoint(process.env.ATLAS_FAULT_KILL);
-  if (killPoint) process.stderr.write(`atlas-ops worker: FAULT INJECTION: will SIGKILL itself ${killPoint.when} ${killPoint.activity}\n`);
+  if (killPoint) process.stderr.write(`atlas-ops worker: FAULT INJECTION: will SIGKILL itself ${killPoint.when} ${killPoint.activity} (execution ${killPoint.occurrence})\n`);
   const hostWorker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

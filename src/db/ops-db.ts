@@ -92,6 +92,12 @@ const MIGRATIONS: readonly string[] = [
     delivered INTEGER NOT NULL
   );
   `,
+  // v4: the procedure log's key per recorded event (workflow run and activity): a record retried
+  // after its worker died finds its row instead of adding a second one
+  `
+  ALTER TABLE procedure_log ADD COLUMN event_key TEXT;
+  CREATE UNIQUE INDEX procedure_log_event_key ON procedure_log(event_key);
+  `,
 ];
 
 export function migrateOps(db: Db): void {

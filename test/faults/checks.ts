@@ -1,4 +1,5 @@
-// Exactly-once checks shared by the fault files: what a completed maintenance cycle must leave.
+// Shared by the fault files: the worker that is killed and started again, and the exactly-once
+// checks (what a completed maintenance cycle must leave, what a procedure holding atlas.db gives back).
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { expect } from 'vitest';
@@ -6,7 +7,7 @@ import { atlasPaths } from '../../src/paths';
 import { listBackups } from '../../src/db/snapshot';
 import { openDatabase } from '../../src/db/sqlite';
 import type { MaintenanceResult } from '../../workflows/maintenance';
-import { eventually, schedulePaused, type TestEnv } from '../helpers/env';
+import { eventually, schedulePaused, spawnWorker, type TestEnv } from '../helpers/env';
 
 export const EDIT_MESSAGE = 'the edit';
 
@@ -34,10 +35,7 @@ export async function expectMaintenanceCompletedOnce(t: TestEnv, result: Mainten
   expect((await schedulePaused(t, 'export')).paused).toBe(false);
   expect((await schedulePaused(t, 'import')).paused).toBe(false);
   expect(await schedulePaused(t, 'backup')).toEqual({ paused: true, note: 'paused by the operator for testing' });
-  expect(fs.existsSync(paths.maintenanceFlag)).toBe(false);
-  const ops = openDatabase(paths.opsDb, { readonly: true });
-  expect(ops.prepare('SELECT count(*) FROM locks').pluck().get()).toBe(0);
-  ops.close();
+  expectDbHoldReleased(t);
   const db = openDatabase(paths.atlasDb, { readonly: true });
   const edits = db.prepare('SELECT count(*) FROM errors WHERE message = ?').pluck().get(EDIT_MESSAGE);
   db.close();
@@ -47,4 +45,70 @@ export async function expectMaintenanceCompletedOnce(t: TestEnv, result: Mainten
 /** Waits for a worker spawned with ATLAS_FAULT_KILL to have killed itself. */
 export async function workerDied(worker: ChildProcess, point: string): Promise<void> {
   await eventually(() => worker.exitCode !== null || worker.signalCode !== null, 90_000, `the worker to die at ${point}`);
+}
+
+/** No maintenance flag and no atlas.db lock left behind. */
+export function expectDbHoldReleased(t: TestEnv): void {
+  const paths = atlasPaths(t.home);
+  expect(fs.existsSync(paths.maintenanceFlag)).toBe(false);
+  const ops = openDatabase(paths.opsDb, { readonly: true });
+  expect(ops.prepare('SELECT count(*) FROM locks').pluck().get()).toBe(0);
+  ops.close();
+}
+
+/** Messages of the procedure's log (ops.db) recorded more than once: a repeated "who did what". */
+export function repeatedProcedureEvents(t: TestEnv, workflowId: string): string[] {
+  const ops = openDatabase(atlasPaths(t.home).opsDb, { readonly: true });
+  try {
+    return ops.prepare('SELECT message FROM procedure_log WHERE workflow_id = ? GROUP BY step, actor, message HAVING count(*) > 1').pluck().all(workflowId) as string[];
+  } finally {
+    ops.close();
+  }
+}
+
+/** The worker a fault test runs: the first one dies (at its kill point, or killed by the test) and a fresh one takes over at once. */
+export interface FaultWorker {
+  /** The worker running now. */
+  readonly current: ChildProcess;
+  /** Waits until the first worker has died and its successor is started. */
+  restarted(point: string): Promise<void>;
+  /** SIGKILLs the first worker from outside: in a wait, or inside a synchronous activity. */
+  kill(): void;
+  stop(): void;
+}
+
+export function faultWorker(t: TestEnv, env: NodeJS.ProcessEnv = {}, killPoint?: string): FaultWorker {
+  const first = spawnWorker(t, killPoint ? { ...env, ATLAS_FAULT_KILL: killPoint } : env);
+  let current = first;
+  let stopped = false;
+  first.once('exit', () => {
+    if (!stopped) current = spawnWorker(t, env);
+  });
+  return {
+    get current() {
+      return current;
+    },
+    restarted: async (point) => {
+      await eventually(() => current !== first, 90_000, `the worker to die at ${point}`);
+    },
+    kill: () => first.kill('SIGKILL'),
+    stop: () => {
+      stopped = true;
+      current.kill('SIGKILL');
+    },
+  };
+}
+
+/**
+ * SIGKILLs the worker at the first file event in `dir` that `hit` matches: how a test kills inside
+ * a synchronous activity (a copy, a checkpoint), where a timer inside the worker could not strike.
+ */
+export function killOnFileEvent(dir: string, hit: (name: string, event: string) => boolean, kill: () => void): fs.FSWatcher {
+  const watcher = fs.watch(dir, (event, name) => {
+    if (name && hit(name, event)) {
+      kill();
+      watcher.close();
+    }
+  });
+  return watcher;
 }

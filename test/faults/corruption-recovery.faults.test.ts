@@ -5,7 +5,6 @@
 // corrupt file is kept byte for byte, and no backup is deleted.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { atlasPaths } from '../../src/paths';
 import { listBackups, takeSnapshot } from '../../src/db/snapshot';
@@ -14,7 +13,7 @@ import { integrityProblems, openDatabase, rowCounts } from '../../src/db/sqlite'
 import type { CorruptionRecoveryResult } from '../../workflows/corruption-recovery';
 import { makeEnv, spawnWorker, uid } from '../helpers/env';
 import { garbageOverPages } from '../helpers/corrupt';
-import { workerDied } from './checks';
+import { killOnFileEvent, workerDied } from './checks';
 import { recordFault } from './report';
 
 /** Kill points for ATLAS_FAULT_KILL, and "staging": killed from outside while the staging copy exists. */
@@ -25,17 +24,6 @@ const KILL_POINTS = [
   'restoreNewestGoodBackup:after',
   'probeAtlasDb:before',
 ];
-
-/** SIGKILLs the worker as soon as the restore's staging file shows up in data/. */
-function killOnStaging(dataDir: string, worker: () => ChildProcess): fs.FSWatcher {
-  const watcher = fs.watch(dataDir, (_event, name) => {
-    if (name === 'atlas.db.restored') {
-      worker().kill('SIGKILL');
-      watcher.close();
-    }
-  });
-  return watcher;
-}
 
 describe.concurrent('corruptionRecovery (Option B) under SIGKILL', { timeout: 240_000 }, () => {
   for (const point of KILL_POINTS) {
@@ -49,7 +37,7 @@ describe.concurrent('corruptionRecovery (Option B) under SIGKILL', { timeout: 24
       garbageOverPages(paths.atlasDb);
       const corruptBytes = fs.readFileSync(paths.atlasDb);
       let worker = spawnWorker(t, point === 'staging' ? {} : { ATLAS_FAULT_KILL: point });
-      const watcher = point === 'staging' ? killOnStaging(paths.dataDir, () => worker) : undefined;
+      const watcher = point === 'staging' ? killOnFileEvent(paths.dataDir, (name) => name === 'atlas.db.restored', () => worker.kill('SIGKILL')) : undefined;
       let survived = false;
       let dataLost = 0;
       try {

@@ -1,21 +1,51 @@
-// Fault suite, the Sheets outage: the worker is SIGKILLed while the outage procedure pauses the
-// sync schedules, and at each step of the catch-up (full export, force-check import, unpause).
-// A fresh worker takes over; every decision typed before and during the outage is applied exactly
-// once (a second import finds all of them already applied and changes no decided_at), and
-// export/import are paused and unpaused once.
+// Fault suite, the Sheets outage: the worker is SIGKILLed while the outage procedure detects the
+// outage and enters read-only mode (records it, checks connectivity, pauses the sync schedules),
+// while it waits for the Sheets API (killed from outside between polls, and after a poll that
+// still fails), and at each step of the catch-up (full export, force-check import, unpause). A
+// fresh worker takes over; every decision typed before and during the outage is applied exactly
+// once (a second import finds all of them already applied and changes no decided_at),
+// export/import are paused and unpaused once, one alert is raised and resolved, and each event of
+// the procedure's log is recorded once.
 import { describe, expect, it } from 'vitest';
 import { atlasPaths } from '../../src/paths';
 import { openDatabase } from '../../src/db/sqlite';
 import { exportApprovals } from '../../src/sheets/sync';
 import { statusQuery } from '../../workflows/lib/procedure';
-import { restoredSignal, type SheetsOutageResult } from '../../workflows/sheets-outage';
-import { createSchedules, eventually, makeEnv, schedulePaused, spawnWorker, uid } from '../helpers/env';
+import { OUTAGE_ALERT, restoredSignal, type SheetsOutageResult } from '../../workflows/sheets-outage';
+import { createSchedules, eventually, makeEnv, schedulePaused, uid, type TestEnv } from '../helpers/env';
 import { pendingApprovals, withSheets } from '../helpers/sheets';
-import { workerDied } from './checks';
+import { faultWorker, repeatedProcedureEvents } from './checks';
 import { recordFault } from './report';
 
-const KILL_POINTS = ['pauseSchedules:after', 'sheetsExportRun:after', 'sheetsImportRun:before', 'sheetsImportRun:after', 'unpauseSchedules:after'];
+const KILL_POINTS = [
+  // Detection and read-only mode, before the wait: after the outage is recorded (the next step is
+  // the connectivity check), after the check that finds the outage, before and after the pause.
+  'recordProcedureEvent:after',
+  'sheetsConnectivity:after',
+  'pauseSchedules:before',
+  'pauseSchedules:after',
+  // The wait: "wait" is killed from outside while it sleeps between polls; the first poll still fails.
+  'wait',
+  'sheetsConnectivity#2:after',
+  // The catch-up, after the operator's "restored".
+  'sheetsExportRun:after',
+  'sheetsImportRun:before',
+  'sheetsImportRun:after',
+  'unpauseSchedules:after',
+];
+/** Points at which the first worker is dead while the procedure waits; the others strike after "restored". */
+const DEAD_IN_WAIT = /^(recordProcedureEvent|sheetsConnectivity|pauseSchedules|wait)/;
 const EXPECTED = ['approved', 'rejected', 'approved'];
+
+/** The outage alerts raised in ops.db, and how many are still open. */
+function outageAlerts(t: TestEnv): { raised: number; open: number } {
+  const ops = openDatabase(atlasPaths(t.home).opsDb, { readonly: true });
+  try {
+    return ops.prepare('SELECT count(*) AS raised, count(*) - count(resolved_at) AS open FROM alerts WHERE code = ?').get(OUTAGE_ALERT) as { raised: number; open: number };
+  } finally {
+    ops.close();
+  }
+}
 
 describe.concurrent('sheetsOutage under SIGKILL', { timeout: 240_000 }, () => {
   for (const point of KILL_POINTS) {
@@ -36,7 +66,7 @@ describe.concurrent('sheetsOutage under SIGKILL', { timeout: 240_000 }, () => {
       s.type(ids[0]!, 'G', 'approve');
       s.type(ids[1]!, 'G', 'reject');
       s.emu.fault({ kind: 401, count: Infinity });
-      let worker = spawnWorker(t, { ...s.env, ATLAS_FAULT_KILL: point });
+      const worker = faultWorker(t, s.env, point === 'wait' ? undefined : point);
       let survived = false;
       let dataLost = 0;
       try {
@@ -45,21 +75,19 @@ describe.concurrent('sheetsOutage under SIGKILL', { timeout: 240_000 }, () => {
           workflowId: `outage-fault-${uid()}`,
           args: [{ reason: `fault ${point}`, pollIntervals: ['2s'] }],
         });
-        const killedBeforeWait = point.startsWith('pauseSchedules');
-        if (killedBeforeWait) {
-          await workerDied(worker, point);
-          worker = spawnWorker(t, s.env);
+        const waiting = () => eventually(async () => (await handle.query(statusQuery)).phase === 'wait', 90_000, 'the outage procedure to wait');
+        await waiting();
+        if (point === 'wait') worker.kill();
+        if (DEAD_IN_WAIT.test(point)) {
+          await worker.restarted(point);
+          await waiting();
         }
-        await eventually(async () => (await handle.query(statusQuery)).phase === 'wait', 90_000, 'the outage procedure to wait');
         expect((await schedulePaused(t, 'export')).paused).toBe(true);
         // A person keeps deciding during the outage; the API comes back; the operator says so.
         s.type(ids[2]!, 'G', 'yes');
         s.emu.clearFaults();
         await handle.signal(restoredSignal, { by: 'fault-suite' });
-        if (!killedBeforeWait) {
-          await workerDied(worker, point);
-          worker = spawnWorker(t, s.env);
-        }
+        await worker.restarted(point);
         const result = (await handle.result()) as SheetsOutageResult;
 
         expect(result.outcome).toBe('completed');
@@ -77,10 +105,12 @@ describe.concurrent('sheetsOutage under SIGKILL', { timeout: 240_000 }, () => {
         const again = await t.client.workflow.execute('sheetsImport', { taskQueue: t.config.taskQueue, workflowId: `import-${uid()}`, args: [{ forceCheck: true }] });
         expect(again).toMatchObject({ applied: 0, alreadyApplied: 3, notApplied: 0 });
         expect(approvals(ids)).toEqual(after);
+        expect(outageAlerts(t)).toEqual({ raised: 1, open: 0 });
+        expect(repeatedProcedureEvents(t, result.workflowId)).toEqual([]);
         survived = true;
       } finally {
         recordFault({ fault: `sheetsOutage: SIGKILL ${point}`, survived, dataLost });
-        worker.kill('SIGKILL');
+        worker.stop();
         await s.close();
         await t.cleanup();
       }

@@ -53,15 +53,17 @@ export function zeroHeader(file: string): void {
 
 /**
  * Leaves `db` with `commits` committed transactions in its WAL and none in the main file, as after
- * a crash before any checkpoint. Each commit inserts one `errors` row with message `mark-<i>`.
+ * a crash before any checkpoint. Each commit inserts one `errors` row with message `mark-<i>`,
+ * followed by `padBytes` of filler when a test needs a WAL that takes a while to checkpoint.
  */
-export function leaveCommitsInWal(db: string, commits: number): void {
+export function leaveCommitsInWal(db: string, commits: number, padBytes = 0): void {
   const copy = `${db}.wal-scratch`;
   const conn = openDatabase(db, { wal: true });
   try {
     conn.pragma('wal_autocheckpoint = 0');
     const insert = conn.prepare("INSERT INTO errors (at, source, level, message) VALUES ('2026-01-01T00:00:00Z', 'test', 'info', ?)");
-    for (let i = 1; i <= commits; i++) insert.run(`mark-${i}`);
+    const pad = padBytes ? ` ${'x'.repeat(padBytes)}` : '';
+    for (let i = 1; i <= commits; i++) insert.run(`mark-${i}${pad}`);
     // The main file is untouched while the connection is open: copy it and its WAL as they are.
     fs.copyFileSync(db, copy);
     fs.copyFileSync(`${db}-wal`, `${copy}-wal`);
