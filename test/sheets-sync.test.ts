@@ -227,8 +227,11 @@ describe('sheets sync', () => {
 
   it('timeouts, 429 and 5xx are retryable failures; 429 carries its Retry-After', async () => {
     s.emu.fault({ kind: 'latency', latencyMs: 1500 });
-    const slow = await expectSheetsError(exportApprovals(sheetsApi(s.config, { timeoutMs: 300 }), atlasDb, { now: now() }), 'SheetsUnreachable');
+    const slow = await expectSheetsError(exportApprovals(sheetsApi(s.config, { timeoutMs: 300 }), atlasDb, { now: now() }), 'SheetsUnreachable', /did not answer within sheets.requestTimeout/);
     expect(slow.retryable).toBe(true);
+    s.emu.fault({ kind: 'latency', latencyMs: 1500 });
+    const configured = { ...s.config, sheets: { ...s.config.sheets, requestTimeout: 300 } };
+    await expectSheetsError(exportApprovals(sheetsApi(configured), atlasDb, { now: now() }), 'SheetsUnreachable', /did not answer/);
     s.emu.fault({ kind: 429, retryAfterSeconds: 2 });
     const limited = await expectSheetsError(exportNow(), 'SheetsRateLimited');
     expect(limited.retryable).toBe(true);

@@ -111,9 +111,12 @@ export function classify(err: unknown, what: string, spreadsheetId: string): She
   const apiMessage = (e.response?.data?.error?.message ?? e.message ?? String(err)).replace(/\.+$/, '');
   const base = `${what}: ${apiMessage}`;
   const opts = { status, cause: err };
+  const timedOut = [err, (err as { cause?: unknown })?.cause].some((x) => (x as { name?: string } | undefined)?.name === 'AbortError');
   switch (true) {
+    case status === undefined && timedOut:
+      return new SheetsError('SheetsUnreachable', `${base}. The Sheets API did not answer within sheets.requestTimeout; retried with backoff. If it persists, check connectivity with \`atlas-ops doctor sheets\`.`, opts);
     case status === undefined:
-      return new SheetsError('SheetsUnreachable', `${base}. The Sheets API could not be reached (network, DNS or TLS); check connectivity with \`atlas-ops doctor sheets\`.`, opts);
+      return new SheetsError('SheetsUnreachable', `${base}. The Sheets API could not be reached or closed the connection (network, DNS or TLS); check connectivity with \`atlas-ops doctor sheets\`.`, opts);
     case status === 401:
       return new SheetsError('SheetsAuthError', `${base}. The service account was refused: check or rotate the key (atlas-ops doctor sheets).`, opts);
     case status === 403:
@@ -221,6 +224,6 @@ export function sheetsApi(config: AtlasConfig, options: ClientOptions = {}): She
     auth = new google.auth.JWT({ email: key.client_email, key: key.private_key, scopes: [SHEETS_SCOPE] });
   }
   // retry: false — retries belong to Temporal, which honours Retry-After and records each attempt.
-  const api = google.sheets({ version: 'v4', rootUrl, auth, retry: false, timeout: options.timeoutMs ?? 60_000 });
+  const api = google.sheets({ version: 'v4', rootUrl, auth, retry: false, timeout: options.timeoutMs ?? config.sheets.requestTimeout });
   return new SheetsApi(api, config.sheets.spreadsheetId, auth);
 }
