@@ -244,6 +244,26 @@ describe('sheets sync', () => {
     expect((await expectSheetsError(importNow(), 'SheetsPermissionError')).retryable).toBe(false);
   });
 
+  it('a 200 whose body is not JSON is a retryable failure, never an empty sheet: nothing is written over the rows', async () => {
+    await exportNow();
+    const [a] = pendingIds();
+    s.type(a!, 'G', 'approve');
+    const before = structuredClone(s.rows());
+    s.emu.resetStats();
+    s.emu.fault({ kind: 'malformed', on: 'read' });
+    expect((await expectSheetsError(exportNow(), 'SheetsUnavailable', /HTTP 200 with a body that is not JSON/)).retryable).toBe(true);
+    expect(s.writes()).toBe(0);
+    expect(s.rows()).toEqual(before);
+    s.emu.fault({ kind: 'malformed', on: 'read' });
+    await expectSheetsError(importNow(), 'SheetsUnavailable', /not JSON/);
+    expect(approval(a!).status).toBe('pending');
+    // A garbled reply to the sync_note write: the decision is in atlas.db, the retry writes the note.
+    s.emu.fault({ kind: 'malformed', on: 'write' });
+    await expectSheetsError(importNow(), 'SheetsUnavailable', /not JSON/);
+    expect(approval(a!).status).toBe('approved');
+    expect(await importNow()).toMatchObject({ applied: [], alreadyApplied: 1, notesWritten: 1 });
+  });
+
   it('an unknown spreadsheet id and bad credentials are typed failures', async () => {
     await expectSheetsError(exportApprovals(sheetsApi({ ...s.config, sheets: { ...s.config.sheets, spreadsheetId: 'no-such-sheet' } }), atlasDb, { now: now() }), 'SheetsNotFoundError', /no-such-sheet does not exist/);
     const withKey = (file: string) => sheetsApi({ ...s.config, sheets: { ...s.config.sheets, credentials: file } });

@@ -128,8 +128,13 @@ export function classify(err: unknown, what: string, spreadsheetId: string): She
     case status! >= 500:
       return new SheetsError('SheetsUnavailable', `${base}. The Sheets API is failing (HTTP ${status}); retried with backoff.`, { ...opts, retryAfterMs: retryAfterMs(header(e.response?.headers, 'retry-after')) });
     default:
-      return new SheetsError('SheetsBadRequest', `${base} (HTTP ${status}).`, opts);
+      return new SheetsError('SheetsBadRequest', `${base} (HTTP ${status}). The Sheets API refused the request as invalid, so retrying will not help: check the spreadsheet's tabs and header rows with \`atlas-ops doctor sheets --permissions\`; if they are right, report this message with the run's log.`, opts);
   }
+}
+
+/** A 200 whose body is not the answer asked for: retryable, like a 5xx. */
+function garbled(what: string, got: string): SheetsError {
+  return new SheetsError('SheetsUnavailable', `${what}: the Sheets API answered HTTP 200 with ${got}. Retried with backoff; if it persists, check what sits between this host and the API (a proxy?) with \`atlas-ops doctor sheets\`.`, { status: 200 });
 }
 
 export type Row = string[];
@@ -164,11 +169,16 @@ export class SheetsApi {
 
   private async call<T>(what: string, fn: () => Promise<{ data: T }>): Promise<T> {
     this.requests++;
+    let data: T;
     try {
-      return (await fn()).data;
+      data = (await fn()).data;
     } catch (err) {
       throw classify(err, what, this.spreadsheetId);
     }
+    // googleapis hands a 200 whose body does not parse over as a string: read as "no rows", it
+    // would make export write over the sheet and import skip every decision.
+    if (data === null || typeof data !== 'object') throw garbled(what, `a body that is not JSON (${JSON.stringify(String(data).slice(0, 40))}…)`);
+    return data;
   }
 
   async tabs(): Promise<string[]> {
@@ -190,7 +200,8 @@ export class SheetsApi {
     const data = await this.call('values.batchGet', () =>
       this.api.spreadsheets.values.batchGet({ spreadsheetId: this.spreadsheetId, ranges, valueRenderOption: 'FORMATTED_VALUE', majorDimension: 'ROWS' }),
     );
-    return (data.valueRanges ?? []).map((vr) => (vr.values ?? []).map((row) => row.map((c) => (c === null || c === undefined ? '' : String(c)))));
+    if (data.valueRanges?.length !== ranges.length) throw garbled('values.batchGet', `${data.valueRanges?.length ?? 'no'} ranges for the ${ranges.length} asked for`);
+    return data.valueRanges.map((vr) => (vr.values ?? []).map((row) => row.map((c) => (c === null || c === undefined ? '' : String(c)))));
   }
 
   /** Many ranges in one request, always RAW: text starting with = + - @ stays text (PRODUCT.md §5.4). */
