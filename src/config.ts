@@ -53,6 +53,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'sheets.rootUrl', env: 'ATLAS_SHEETS_ROOT_URL', type: 'url', default: 'https://sheets.googleapis.com/', doc: 'Sheets API endpoint; a loopback URL means the local emulator, without auth.' },
   { key: 'sheets.spreadsheetId', env: 'ATLAS_SHEETS_SPREADSHEET_ID', type: 'string', default: '', doc: 'The approvals spreadsheet.' },
   { key: 'sheets.emulatorPort', env: 'ATLAS_SHEETS_EMULATOR_PORT', type: 'int', default: 0, min: 0, doc: 'Port of the Sheets API emulator `atlas-ops dev` starts on 127.0.0.1 when no real endpoint is configured (0: a free one).' },
+  { key: 'sheets.requestTimeout', env: 'ATLAS_SHEETS_TIMEOUT', type: 'duration', default: '60s', doc: 'How long one Sheets API request may take; one without an answer by then fails as `SheetsUnreachable` and its run is retried.' },
   { key: 'sheets.credentials', env: 'ATLAS_SHEETS_CREDENTIALS', type: 'path', default: '', doc: 'Service-account key file (mode 0600); default `<home>/config/sheets-credentials.json` when present.' },
   { key: 'oci.endpoint', env: 'ATLAS_OCI_ENDPOINT', type: 'url', default: '', doc: 'Block Storage endpoint; a loopback URL means the local emulator, unsigned.' },
   { key: 'oci.volumeId', env: 'ATLAS_OCI_VOLUME_ID', type: 'string', default: '', doc: 'OCID of the block volume that holds the Atlas home.' },
@@ -120,7 +121,7 @@ export interface AtlasConfig {
   diskEmergency: { keepBackups: number; logrotateConfig: string };
   maintenance: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number };
   sqliteWeb: { port: number };
-  sheets: { rootUrl: string; spreadsheetId: string; credentials: string; emulatorPort: number };
+  sheets: { rootUrl: string; spreadsheetId: string; credentials: string; emulatorPort: number; requestTimeout: number };
   oci: { endpoint: string; volumeId: string; configFile: string; pollInterval: number };
   alerts: { webhookUrl: string; webhookAttempts: number; webhookBackoff: number };
   /** Workflow types started by critical alerts ('' = none). */

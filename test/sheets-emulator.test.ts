@@ -121,6 +121,51 @@ describe('sheets emulator', () => {
     expect(() => parseFault({ kind: 'latency' })).toThrow(/latencyMs: required/);
     expect(() => parseFault({ kind: 500, count: 0 })).toThrow(/count/);
   });
+
+  it('400/502/504, malformed and cut-off replies, replies lost after the write is applied, faults on reads or writes only', async () => {
+    const cell = () => emu.store.sheetRows(ID, 'Status')[0]?.[0];
+    const put = (value: string) => api.spreadsheets.values.update({ spreadsheetId: ID, range: 'Status!A1', valueInputOption: 'RAW', requestBody: { values: [[value]] } });
+    const get = () => api.spreadsheets.values.get({ spreadsheetId: ID, range: 'Status!A1' });
+    await put('before');
+    emu.resetStats();
+    for (const kind of [400, 502, 504] as const) {
+      emu.fault({ kind });
+      const f = await failure(put(`after ${kind}`));
+      expect(f.status).toBe(kind);
+      expect(f.data).toMatchObject({ error: { code: kind } });
+    }
+    // 5xx carry a Retry-After only when one is set.
+    emu.fault({ kind: 503, retryAfterSeconds: 0.5 });
+    expect((await failure(get())).headers?.get('retry-after')).toBe('0.5');
+    expect(cell()).toBe('before');
+    // malformed: 200 OK, a body that is not JSON, nothing applied.
+    emu.fault({ kind: 'malformed' });
+    const garbled = await put('after malformed');
+    expect(garbled.status).toBe(200);
+    expect(typeof garbled.data).toBe('string');
+    expect(() => JSON.parse(garbled.data as unknown as string)).toThrow();
+    expect(cell()).toBe('before');
+    // partial: applied, then half the body under the full Content-Length, then closed.
+    emu.fault({ kind: 'partial' });
+    const cut = await failure(put('after partial'));
+    expect(cut.status).toBeUndefined();
+    expect(cell()).toBe('after partial');
+    // lost-reply: applied, then closed before any reply.
+    emu.fault({ kind: 'lost-reply' });
+    const lost = await failure(put('after lost-reply'));
+    expect(lost.status).toBeUndefined();
+    expect(cell()).toBe('after lost-reply');
+    // on: writes only — reads pass untouched while the write fault waits for the next write.
+    emu.fault({ kind: 503, on: 'write', count: Infinity });
+    expect((await get()).status).toBe(200);
+    expect((await failure(put('blocked'))).status).toBe(503);
+    expect((await get()).data.values).toEqual([['after lost-reply']]);
+    emu.clearFaults();
+    expect(emu.stats()).toMatchObject({ faulted: 8 });
+    expect(() => parseFault({ kind: 'partial', on: 'sometimes' })).toThrow(/^on: "sometimes" is not one of read, write, any/);
+    expect(() => parseFault({ kind: 'reset', retryAfterSeconds: 1 })).toThrow(/^retryAfterSeconds: only 429 and 5xx/);
+    expect(parseFault({ kind: 'lost-reply', on: 'write', count: 'always' })).toEqual({ kind: 'lost-reply', on: 'write', count: Infinity });
+  });
 });
 
 describe('atlas-ops sheets-emulator', () => {
@@ -148,7 +193,10 @@ describe('atlas-ops sheets-emulator', () => {
       expect((await failure(api.spreadsheets.get({ spreadsheetId: 'cli-sheet' }))).status).toBe(503);
       const refused = await runCli(undefined, ['sheets-emulator', 'fault', '418'], env);
       expect(refused.code).toBe(2);
-      expect(refused.stderr).toMatch(/kind: "418" is not one of/);
+      expect(refused.stderr).toMatch(/kind: "418" is not one of 400, .*, lost-reply/);
+      const lost = await runCli(undefined, ['sheets-emulator', 'fault', 'lost-reply', '--on', 'write'], env);
+      expect(lost.stdout).toMatch(/fault set: lost-reply for 1 write call\(s\)/);
+      await runCli(undefined, ['sheets-emulator', 'fault', 'clear'], env);
       const stats = await runCli(undefined, ['--json', 'sheets-emulator', 'stats'], env);
       expect(JSON.parse(stats.stdout)).toMatchObject({ faulted: 1 });
     } finally {

@@ -251,8 +251,11 @@ describe('sheets sync', () => {
 
   it('timeouts, 429 and 5xx are retryable failures; 429 carries its Retry-After', async () => {
     s.emu.fault({ kind: 'latency', latencyMs: 1500 });
-    const slow = await expectSheetsError(exportApprovals(sheetsApi(s.config, { timeoutMs: 300 }), atlasDb, { now: now() }), 'SheetsUnreachable');
+    const slow = await expectSheetsError(exportApprovals(sheetsApi(s.config, { timeoutMs: 300 }), atlasDb, { now: now() }), 'SheetsUnreachable', /did not answer within sheets.requestTimeout/);
     expect(slow.retryable).toBe(true);
+    s.emu.fault({ kind: 'latency', latencyMs: 1500 });
+    const configured = { ...s.config, sheets: { ...s.config.sheets, requestTimeout: 300 } };
+    await expectSheetsError(exportApprovals(sheetsApi(configured), atlasDb, { now: now() }), 'SheetsUnreachable', /did not answer/);
     s.emu.fault({ kind: 429, retryAfterSeconds: 2 });
     const limited = await expectSheetsError(exportNow(), 'SheetsRateLimited');
     expect(limited.retryable).toBe(true);
@@ -263,6 +266,26 @@ describe('sheets sync', () => {
     expect((await expectSheetsError(importNow(), 'SheetsUnreachable')).retryable).toBe(true);
     s.emu.fault({ kind: 403 });
     expect((await expectSheetsError(importNow(), 'SheetsPermissionError')).retryable).toBe(false);
+  });
+
+  it('a 200 whose body is not JSON is a retryable failure, never an empty sheet: nothing is written over the rows', async () => {
+    await exportNow();
+    const [a] = pendingIds();
+    s.type(a!, 'G', 'approve');
+    const before = structuredClone(s.rows());
+    s.emu.resetStats();
+    s.emu.fault({ kind: 'malformed', on: 'read' });
+    expect((await expectSheetsError(exportNow(), 'SheetsUnavailable', /HTTP 200 with a body that is not JSON/)).retryable).toBe(true);
+    expect(s.writes()).toBe(0);
+    expect(s.rows()).toEqual(before);
+    s.emu.fault({ kind: 'malformed', on: 'read' });
+    await expectSheetsError(importNow(), 'SheetsUnavailable', /not JSON/);
+    expect(approval(a!).status).toBe('pending');
+    // A garbled reply to the sync_note write: the decision is in atlas.db, the retry writes the note.
+    s.emu.fault({ kind: 'malformed', on: 'write' });
+    await expectSheetsError(importNow(), 'SheetsUnavailable', /not JSON/);
+    expect(approval(a!).status).toBe('approved');
+    expect(await importNow()).toMatchObject({ applied: [], alreadyApplied: 1, notesWritten: 1 });
   });
 
   it('an unknown spreadsheet id and bad credentials are typed failures', async () => {

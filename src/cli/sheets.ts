@@ -13,7 +13,7 @@ import { openOpsDb } from '../db/ops-db';
 import { atlasPaths } from '../paths';
 import { emulatorStateFile, emulatorUrlFile, EmulatorStore, startHomeEmulator } from '../sheets-emulator';
 import { isLoopback } from '../sheets/client';
-import { parseFault } from '../sheets-emulator/faults';
+import { FAULT_KINDS, FAULT_TARGETS, parseFault } from '../sheets-emulator/faults';
 import { checkConnectivity } from '../sheets/doctor';
 import { TAB } from '../sheets/layout';
 import { syncHealth } from '../sheets/runs';
@@ -275,10 +275,11 @@ export function registerSheets(program: Command, run: Run): void {
     }));
   emu
     .command('fault')
-    .description('make the running emulator fail the next calls: 401, 403, 404, 429, 500, 503, reset, latency; or "clear"')
+    .description(`make the running emulator fail the next calls: ${FAULT_KINDS.join(', ')}; or "clear"`)
     .argument('<kind>')
     .option('--count <n>', 'how many calls ("always" until cleared)', '1')
-    .option('--retry-after <seconds>', '429: Retry-After')
+    .option('--on <calls>', `only these calls: ${FAULT_TARGETS.join(' or ')} (default: any)`)
+    .option('--retry-after <seconds>', '429 and 5xx: Retry-After')
     .option('--latency <ms>', 'latency: delay')
     .action(run(async (cmd) => {
       const [kind] = cmd.args as [string];
@@ -291,12 +292,12 @@ export function registerSheets(program: Command, run: Run): void {
       }
       let spec;
       try {
-        spec = parseFault({ kind, count: o.count, retryAfterSeconds: o.retryAfter, latencyMs: o.latency });
+        spec = parseFault({ kind, count: o.count, on: o.on, retryAfterSeconds: o.retryAfter, latencyMs: o.latency });
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
       const body = await emulatorAdmin(config, 'faults', { method: 'POST', body: JSON.stringify({ ...spec, count: spec.count === Infinity ? 'always' : spec.count }) });
-      output(cmd, body, () => `fault set: ${kind} for ${o.count} call(s)`);
+      output(cmd, body, () => `fault set: ${kind} for ${o.count} ${spec.on ? `${spec.on} ` : ''}call(s)`);
       return EXIT.ok;
     }));
   emu

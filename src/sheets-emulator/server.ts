@@ -3,12 +3,12 @@
 // trailing cells, RAW vs USER_ENTERED), fault injection and request counting.
 //
 // Admin endpoints (not counted as API requests) live under /__emulator/:
-//   GET stats · POST stats/reset · GET faults · POST faults {kind, count, retryAfterSeconds, latencyMs}
+//   GET stats · POST stats/reset · GET faults · POST faults {kind, count, on, retryAfterSeconds, latencyMs}
 //   DELETE faults · POST spreadsheets {id, title, tabs}
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiError, badRequest, EmulatorStore, notFound, type InputOption, type RenderOption } from './store';
-import { FaultQueue, parseFault, type ActiveFault, type FaultSpec } from './faults';
+import { FAULT_ERRORS, FaultQueue, MALFORMED_BODY, parseFault, type ActiveFault, type FaultSpec } from './faults';
 import { REQUEST_BYTES_MAX } from '../sheets/layout';
 
 export interface EmulatorStats {
@@ -34,24 +34,6 @@ export interface SheetsEmulator {
   clearFaults(): void;
   close(): Promise<void>;
 }
-
-const STATUS_TEXT: Record<number, string> = {
-  401: 'UNAUTHENTICATED',
-  403: 'PERMISSION_DENIED',
-  404: 'NOT_FOUND',
-  429: 'RESOURCE_EXHAUSTED',
-  500: 'INTERNAL',
-  503: 'UNAVAILABLE',
-};
-
-const FAULT_MESSAGE: Record<number, string> = {
-  401: 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
-  403: 'The caller does not have permission',
-  404: 'Requested entity was not found.',
-  429: "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute per user' of service 'sheets.googleapis.com'.",
-  500: 'Internal error encountered.',
-  503: 'The service is currently unavailable.',
-};
 
 const WRITES = new Set(['values.update', 'values.batchUpdate', 'values.append', 'values.clear', 'spreadsheets.batchUpdate', 'spreadsheets.create']);
 
@@ -207,19 +189,46 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
     throw notFound();
   };
 
+  /**
+   * True when the fault answered the call (or dropped it); false when the call goes on: after a
+   * delay (latency), or to a reply that is cut off (partial) or never sent (lost-reply).
+   */
   const applyFault = async (f: ActiveFault, res: http.ServerResponse): Promise<boolean> => {
     stats.faulted++;
-    if (f.kind === 'latency') {
-      await new Promise((r) => setTimeout(r, f.latencyMs));
-      return false;
+    switch (f.kind) {
+      case 'latency':
+        await new Promise((r) => setTimeout(r, f.latencyMs));
+        return false;
+      case 'reset':
+        res.socket?.destroy();
+        return true;
+      case 'malformed':
+        res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(MALFORMED_BODY) });
+        res.end(MALFORMED_BODY);
+        return true;
+      case 'lost-reply':
+        // Headers are only sent with the first body bytes: closing at end() sends nothing.
+        res.end = (() => {
+          res.socket?.destroy();
+          return res;
+        }) as typeof res.end;
+        return false;
+      case 'partial': {
+        const write = res.write.bind(res) as (chunk: Buffer, cb: () => void) => boolean;
+        res.end = ((chunk?: string | Buffer) => {
+          const body = Buffer.from(chunk ?? '');
+          write(body.subarray(0, Math.floor(body.length / 2)), () => res.socket?.destroy());
+          return res;
+        }) as typeof res.end;
+        return false;
+      }
+      default: {
+        const retryAfter = f.retryAfterSeconds ?? (f.kind === 429 ? 1 : undefined);
+        const { status, message } = FAULT_ERRORS[f.kind];
+        sendError(res, new ApiError(f.kind, status, message), retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) });
+        return true;
+      }
     }
-    if (f.kind === 'reset') {
-      res.socket?.destroy();
-      return true;
-    }
-    const headers: Record<string, string> = f.kind === 429 ? { 'retry-after': String(f.retryAfterSeconds ?? 1) } : {};
-    sendError(res, new ApiError(f.kind, STATUS_TEXT[f.kind]!, FAULT_MESSAGE[f.kind]!), headers);
-    return true;
   };
 
   const admin = async (req: http.IncomingMessage, url: URL, res: http.ServerResponse): Promise<void> => {
@@ -257,7 +266,7 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
         store.refresh();
         if (url.pathname.startsWith('/__emulator/')) return await admin(req, url, res);
         stats.requests++;
-        const fault = faults.take();
+        const fault = faults.take(req.method === 'GET' ? 'read' : 'write');
         if (fault && (await applyFault(fault, res))) return;
         const body = req.method === 'GET' ? {} : await readBody(req, REQUEST_BYTES_MAX);
         const { method, result } = await api(req, url, body);

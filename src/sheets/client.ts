@@ -112,9 +112,12 @@ export function classify(err: unknown, what: string, spreadsheetId: string): She
   const apiMessage = (e.response?.data?.error?.message ?? e.message ?? String(err)).replace(/\.+$/, '');
   const base = `${what}: ${apiMessage}`;
   const opts = { status, cause: err };
+  const timedOut = [err, (err as { cause?: unknown })?.cause].some((x) => (x as { name?: string } | undefined)?.name === 'AbortError');
   switch (true) {
+    case status === undefined && timedOut:
+      return new SheetsError('SheetsUnreachable', `${base}. The Sheets API did not answer within sheets.requestTimeout; retried with backoff. If it persists, check connectivity with \`atlas-ops doctor sheets\`.`, opts);
     case status === undefined:
-      return new SheetsError('SheetsUnreachable', `${base}. The Sheets API could not be reached (network, DNS or TLS); check connectivity with \`atlas-ops doctor sheets\`.`, opts);
+      return new SheetsError('SheetsUnreachable', `${base}. The Sheets API could not be reached or closed the connection (network, DNS or TLS); check connectivity with \`atlas-ops doctor sheets\`.`, opts);
     case status === 401:
       return new SheetsError('SheetsAuthError', `${base}. The service account was refused: check or rotate the key (atlas-ops doctor sheets).`, opts);
     case status === 403:
@@ -126,8 +129,13 @@ export function classify(err: unknown, what: string, spreadsheetId: string): She
     case status! >= 500:
       return new SheetsError('SheetsUnavailable', `${base}. The Sheets API is failing (HTTP ${status}); retried with backoff.`, { ...opts, retryAfterMs: retryAfterMs(header(e.response?.headers, 'retry-after')) });
     default:
-      return new SheetsError('SheetsBadRequest', `${base} (HTTP ${status}).`, opts);
+      return new SheetsError('SheetsBadRequest', `${base} (HTTP ${status}). The Sheets API refused the request as invalid, so retrying will not help: check the spreadsheet's tabs and header rows with \`atlas-ops doctor sheets --permissions\`; if they are right, report this message with the run's log.`, opts);
   }
+}
+
+/** A 200 whose body is not the answer asked for: retryable, like a 5xx. */
+function garbled(what: string, got: string): SheetsError {
+  return new SheetsError('SheetsUnavailable', `${what}: the Sheets API answered HTTP 200 with ${got}. Retried with backoff; if it persists, check what sits between this host and the API (a proxy?) with \`atlas-ops doctor sheets\`.`, { status: 200 });
 }
 
 export type Row = string[];
@@ -162,11 +170,16 @@ export class SheetsApi {
 
   private async call<T>(what: string, fn: () => Promise<{ data: T }>): Promise<T> {
     this.requests++;
+    let data: T;
     try {
-      return (await fn()).data;
+      data = (await fn()).data;
     } catch (err) {
       throw classify(err, what, this.spreadsheetId);
     }
+    // googleapis hands a 200 whose body does not parse over as a string: read as "no rows", it
+    // would make export write over the sheet and import skip every decision.
+    if (data === null || typeof data !== 'object') throw garbled(what, `a body that is not JSON (${JSON.stringify(String(data).slice(0, 40))}…)`);
+    return data;
   }
 
   async tabs(): Promise<string[]> {
@@ -188,7 +201,8 @@ export class SheetsApi {
     const data = await this.call('values.batchGet', () =>
       this.api.spreadsheets.values.batchGet({ spreadsheetId: this.spreadsheetId, ranges, valueRenderOption: 'FORMATTED_VALUE', majorDimension: 'ROWS' }),
     );
-    return (data.valueRanges ?? []).map((vr) => (vr.values ?? []).map((row) => row.map((c) => (c === null || c === undefined ? '' : String(c)))));
+    if (data.valueRanges?.length !== ranges.length) throw garbled('values.batchGet', `${data.valueRanges?.length ?? 'no'} ranges for the ${ranges.length} asked for`);
+    return data.valueRanges.map((vr) => (vr.values ?? []).map((row) => row.map((c) => (c === null || c === undefined ? '' : String(c)))));
   }
 
   /**
@@ -228,6 +242,6 @@ export function sheetsApi(config: AtlasConfig, options: ClientOptions = {}): She
     auth = new google.auth.JWT({ email: key.client_email, key: key.private_key, scopes: [SHEETS_SCOPE] });
   }
   // retry: false — retries belong to Temporal, which honours Retry-After and records each attempt.
-  const api = google.sheets({ version: 'v4', rootUrl, auth, retry: false, timeout: options.timeoutMs ?? 60_000 });
+  const api = google.sheets({ version: 'v4', rootUrl, auth, retry: false, timeout: options.timeoutMs ?? config.sheets.requestTimeout });
   return new SheetsApi(api, config.sheets.spreadsheetId, auth);
 }
