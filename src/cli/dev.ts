@@ -1,7 +1,5 @@
 // atlas-ops dev | worker | demo seed
 import type { Command } from 'commander';
-import { startDev } from '../dev';
-import { createAtlasWorker } from '../worker';
 import { requireHome } from '../config';
 import { ensureHome } from '../home';
 import { migrateAtlas } from '../db/atlas-schema';
@@ -32,6 +30,11 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
     .action(run(async (cmd) => {
       const o = cmd.opts();
       const home = globals(cmd).home ?? process.env.ATLAS_HOME ?? './.atlas';
+      // Required here, not imported at the top: the worker brings every activity, googleapis and the
+      // OCI SDK (about 2 s of start-up) that the other commands do not need. import() would bypass
+      // the tsx require hook that runs these sources.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { startDev } = require('../dev') as typeof import('../dev');
       const stack = await startDev({
         port: o.port,
         uiPort: o.uiPort,
@@ -61,6 +64,9 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
     .action(run(async (cmd) => {
       const config = configFor(cmd);
       requireHome(config);
+      // Required here for the same reason as in `dev`.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { createAtlasWorker } = require('../worker') as typeof import('../worker');
       const worker = await createAtlasWorker(config, { workflowBundlePath: process.env.ATLAS_WORKFLOW_BUNDLE || undefined });
       // Paths of secret files, never their contents.
       const t = config.temporal;

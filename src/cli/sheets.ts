@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { SyncRunResult } from '../../activities/sheets';
-import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../../activities/sheets';
 import { restoredSignal } from '../../workflows/sheets-outage';
 import { abortSignal } from '../../workflows/lib/procedure';
 import { requireHome, type AtlasConfig } from '../config';
@@ -12,11 +11,10 @@ import { parseDuration } from '../duration';
 import { openOpsDb } from '../db/ops-db';
 import { atlasPaths } from '../paths';
 import { emulatorStateFile, emulatorUrlFile, EmulatorStore, startHomeEmulator } from '../sheets-emulator';
-import { isLoopback } from '../sheets/client';
 import { parseFault } from '../sheets-emulator/faults';
-import { checkConnectivity } from '../sheets/doctor';
 import { TAB } from '../sheets/layout';
 import { syncHealth } from '../sheets/runs';
+import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../singletons';
 import { singletonId, startOnce } from '../temporal/start';
 import { EXIT, UsageError, clientFor, configFor, link, newWorkflowId, output } from './common';
 import { failureMessage, followProcedure } from './follow';
@@ -75,6 +73,10 @@ function spreadsheetIn(store: EmulatorStore, config: AtlasConfig, given?: string
 
 /** The emulator to talk to: the configured loopback endpoint, else the one running for this home. */
 function emulatorUrl(config: AtlasConfig): string {
+  // Required here, not imported at the top: the Sheets client loads googleapis (most of a second),
+  // which the other commands do not need. import() would bypass the tsx require hook.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { isLoopback } = require('../sheets/client') as typeof import('../sheets/client');
   let url = config.sheets.rootUrl;
   if (!isLoopback(url) && fs.existsSync(emulatorUrlFile(config.home))) url = fs.readFileSync(emulatorUrlFile(config.home), 'utf8').trim();
   if (!isLoopback(url)) throw new UsageError(`no emulator: sheets.rootUrl is ${config.sheets.rootUrl} and no emulator runs for ${config.home} (start atlas-ops dev or sheets-emulator serve)`);
@@ -146,6 +148,9 @@ export function registerSheets(program: Command, run: Run): void {
     .option('--permissions', 'test-sheets-permissions: read the Approvals header and write an unchanged Status cell')
     .action(run(async (cmd) => {
       const config = configFor(cmd);
+      // Required here, as in emulatorUrl: it loads googleapis.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { checkConnectivity } = require('../sheets/doctor') as typeof import('../sheets/doctor');
       const report = await checkConnectivity(config, { permissions: cmd.opts().permissions === true });
       output(cmd, report, () => [
         ...report.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name.padEnd(11)} ${c.detail} (${c.ms} ms)`),
