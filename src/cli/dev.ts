@@ -5,7 +5,7 @@ import { ensureHome } from '../home';
 import { migrateAtlas } from '../db/atlas-schema';
 import { seedDemo } from '../db/demo-seed';
 import { openDatabase } from '../db/sqlite';
-import { EXIT, configFor, globals, output, parseIntOption } from './common';
+import { EXIT, configFor, globals, output, parseIntOption, parsePortOption } from './common';
 import { registeredWorkflowTypes } from './schedules';
 
 /** Calls `stop` once on the first SIGINT or SIGTERM; the command's own await then ends the process. */
@@ -25,11 +25,11 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
   program
     .command('dev')
     .description('run everything locally: Temporal dev server + Web UI, worker, schedules, demo Atlas home')
-    .option('--port <port>', 'Temporal gRPC port', parseIntOption('--port'), 7233)
-    .option('--ui-port <port>', 'Temporal Web UI port', parseIntOption('--ui-port'), 8233)
+    .option('--port <port>', 'Temporal gRPC port', parsePortOption('--port'), 7233)
+    .option('--ui-port <port>', 'Temporal Web UI port', parsePortOption('--ui-port'), 8233)
     .action(run(async (cmd) => {
       const o = cmd.opts();
-      const home = globals(cmd).home ?? process.env.ATLAS_HOME ?? './.atlas';
+      const { home = process.env.ATLAS_HOME ?? './.atlas', config: configFile } = globals(cmd);
       // Required here, not imported at the top: the worker brings every activity, googleapis and the
       // OCI SDK (about 2 s of start-up) that the other commands do not need. import() would bypass
       // the tsx require hook that runs these sources.
@@ -39,6 +39,7 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
         port: o.port,
         uiPort: o.uiPort,
         home,
+        configFile,
         registeredTypes: registeredWorkflowTypes(),
         log: (line) => process.stdout.write(`atlas-ops: ${line}\n`),
       });

@@ -16,7 +16,7 @@ import { TAB } from '../sheets/layout';
 import { syncHealth } from '../sheets/runs';
 import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../singletons';
 import { singletonId, startOnce } from '../temporal/start';
-import { EXIT, UsageError, clientFor, configFor, link, newWorkflowId, output } from './common';
+import { EXIT, UsageError, clientFor, configFor, link, newWorkflowId, output, parsePortOption } from './common';
 import { failureMessage, followProcedure } from './follow';
 
 type Run = (fn: (cmd: Command) => Promise<number>) => (...args: unknown[]) => Promise<void>;
@@ -225,14 +225,12 @@ export function registerSheets(program: Command, run: Run): void {
   emu
     .command('serve')
     .description('run the emulator on 127.0.0.1 (atlas-ops dev starts one itself)')
-    .option('--port <port>', 'port (default: a free one)', '0')
+    .option('--port <port>', 'port (default: a free one)', parsePortOption('--port', { anyFree: true }), 0)
     .option('--spreadsheet <id>', 'spreadsheet to create with the Approvals, Tasks and Status tabs')
     .action(run(async (cmd) => {
       const o = cmd.opts();
       const config = configFor(cmd);
-      const port = Number(o.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: "${o.port}" is not a port`);
-      const server = await startHomeEmulator(config.home, { port, spreadsheetId: o.spreadsheet ?? (config.sheets.spreadsheetId || undefined) });
+      const server = await startHomeEmulator(config.home, { port: o.port, spreadsheetId: o.spreadsheet ?? (config.sheets.spreadsheetId || undefined) });
       output(cmd, { url: server.url, spreadsheetId: server.spreadsheetId, state: emulatorStateFile(config.home) }, () => [
         `Sheets emulator on ${server.url} (state ${emulatorStateFile(config.home)})`,
         `  export ATLAS_SHEETS_ROOT_URL=${server.url} ATLAS_SHEETS_SPREADSHEET_ID=${server.spreadsheetId}`,
