@@ -169,8 +169,6 @@ export function registerSheets(program: Command, run: Run): void {
     .option('--wait', 'follow progress until done')
     .action(run(async (cmd) => {
       const o = cmd.opts();
-      const config = configFor(cmd);
-      const client = await clientFor(config);
       const input: Record<string, unknown> = { reason: o.reason, requestedBy: o.by };
       if (o.pollIntervals) {
         input.pollIntervals = String(o.pollIntervals).split(',').map((d: string) => {
@@ -182,6 +180,8 @@ export function registerSheets(program: Command, run: Run): void {
           return d.trim();
         });
       }
+      const config = configFor(cmd);
+      const client = await clientFor(config);
       const started = await startOnce(client, config, OUTAGE_WORKFLOW, OUTAGE_SINGLETON, input, `Sheets outage: ${o.reason}`);
       const url = link(config, started.workflowId);
       if (!o.wait) {
