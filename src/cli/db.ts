@@ -28,7 +28,7 @@ export function checkBackupForRestore(config: AtlasConfig, name: string, target?
   let file: string;
   try {
     file = insideDir(paths.backupsDir, name, 'backup');
-    if (target !== undefined) insideDir(paths.dataDir, target, 'target');
+    if (target !== undefined) insideDir(paths.dataDir, target, '--target');
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

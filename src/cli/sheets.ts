@@ -96,6 +96,9 @@ async function emulatorAdmin(config: AtlasConfig, what: string, init: RequestIni
   return body;
 }
 
+/** The `sheets-emulator fault` option for each field of parseFault. */
+const FAULT_OPTIONS: Record<string, string> = { count: '--count', retryAfterSeconds: '--retry-after', latencyMs: '--latency' };
+
 export function registerSheets(program: Command, run: Run): void {
   const sync = program.command('sync').description('Google Sheets sync (the atlas-export / atlas-import schedules run the same workflows)');
   sync
@@ -248,11 +251,16 @@ export function registerSheets(program: Command, run: Run): void {
     .argument('[range]', 'A1 range', TAB.approvals)
     .option('--spreadsheet <id>', 'spreadsheet id (default: the configured or only one)')
     .action(run(async (cmd) => {
-      const [range] = cmd.args as [string?];
+      const [range = TAB.approvals] = cmd.args as [string?];
       const config = configFor(cmd);
       const store = emulatorStore(config);
       const id = spreadsheetIn(store, config, cmd.opts().spreadsheet);
-      const data = store.read(id, range ?? TAB.approvals, 'FORMULA');
+      let data;
+      try {
+        data = store.read(id, range, 'FORMULA');
+      } catch (err) {
+        throw new UsageError(`${range}: ${(err as Error).message}`);
+      }
       output(cmd, data, () => [data.range, ...(data.values ?? []).map((row, i) => `${String(i + 1).padStart(4)}  ${row.map((c) => String(c)).join(' | ')}`)]);
       return EXIT.ok;
     }));
@@ -296,7 +304,8 @@ export function registerSheets(program: Command, run: Run): void {
       try {
         spec = parseFault({ kind, count: o.count, retryAfterSeconds: o.retryAfter, latencyMs: o.latency });
       } catch (err) {
-        throw new UsageError((err as Error).message);
+        // parseFault names the admin endpoint's fields; say the options the operator typed.
+        throw new UsageError((err as Error).message.replace(/^\w+(?=:)/, (field) => FAULT_OPTIONS[field] ?? field));
       }
       const body = await emulatorAdmin(config, 'faults', { method: 'POST', body: JSON.stringify({ ...spec, count: spec.count === Infinity ? 'always' : spec.count }) });
       output(cmd, body, () => `fault set: ${kind} for ${o.count} call(s)`);
