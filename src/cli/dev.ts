@@ -30,6 +30,8 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
     .action(run(async (cmd) => {
       const o = cmd.opts();
       const { home = process.env.ATLAS_HOME ?? './.atlas', config: configFile } = globals(cmd);
+      // Checked before the stack is loaded (about 2 s), so that a bad configuration fails at once.
+      configFor(cmd, { home });
       // Required here, not imported at the top: the worker brings every activity, googleapis and the
       // OCI SDK (about 2 s of start-up) that the other commands do not need. import() would bypass
       // the tsx require hook that runs these sources.
