@@ -10,10 +10,9 @@ import { checkConnectivity, type ConnectivityReport } from '../src/sheets/doctor
 import { getState, outageReason, recordRun, setState, type Direction } from '../src/sheets/runs';
 import { exportApprovals, importDecisions, setBanner } from '../src/sheets/sync';
 import { startOnce } from '../src/temporal/start';
+import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../src/singletons';
 import type { ActivityContext } from './deps';
 
-export const OUTAGE_WORKFLOW = 'sheetsOutage';
-export const OUTAGE_SINGLETON = 'sheets-outage';
 const SAMPLE = 20;
 
 export interface SyncRunResult {

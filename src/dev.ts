@@ -13,6 +13,8 @@ export interface DevOptions {
   port: number;
   uiPort: number;
   home: string;
+  /** --config: a configuration file other than <home>/config/atlas-ops.json. */
+  configFile?: string;
   registeredTypes: Set<string>;
   log: (line: string) => void;
   /** Extra settings (tests); the environment and config file still apply beneath them. */
@@ -31,20 +33,22 @@ export interface DevStack {
 
 export async function startDev(options: DevOptions): Promise<DevStack> {
   const home = path.resolve(options.home);
-  // Refuse a taken port before creating anything, so a failed start leaves no half-made home.
-  for (const [flag, port] of [['--port', options.port], ['--ui-port', options.uiPort]] as const) {
-    if (!(await portFree(port))) throw new Error(`${flag} ${port}: already in use on 127.0.0.1 (another Temporal server? pick another port)`);
-  }
-  const setup = ensureHome(home, { demo: true });
-  if (setup.createdAtlasDb) options.log(`created a demo Atlas home in ${home} (${setup.seeded?.tasks} tasks, ${setup.seeded?.pending} pending approvals)`);
   const overrides = {
     home,
     'temporal.address': `127.0.0.1:${options.port}`,
     'temporal.uiUrl': `http://127.0.0.1:${options.uiPort}`,
     ...options.overrides,
   };
+  const { configFile } = options;
+  // A bad configuration and a taken port are refused before anything is created, so a failed
+  // start leaves no half-made home.
+  const first = loadConfig({ configFile, overrides });
+  for (const [flag, port] of [['--port', options.port], ['--ui-port', options.uiPort]] as const) {
+    if (!(await portFree(port))) throw new Error(`${flag} ${port}: already in use on 127.0.0.1 (another Temporal server? pick another port)`);
+  }
+  const setup = ensureHome(home, { demo: true });
+  if (setup.createdAtlasDb) options.log(`created a demo Atlas home in ${home} (${setup.seeded?.tasks} tasks, ${setup.seeded?.pending} pending approvals)`);
   // No real Sheets endpoint configured: the emulator stands in, with the approvals spreadsheet in it.
-  const first = loadConfig({ overrides });
   let sheets: SheetsEmulator | undefined;
   if (first.sheets.rootUrl === CONFIG_FIELDS.find((f) => f.key === 'sheets.rootUrl')!.default) {
     const emulator = await startHomeEmulator(home, { port: first.sheets.emulatorPort, spreadsheetId: first.sheets.spreadsheetId || undefined });
@@ -52,7 +56,7 @@ export async function startDev(options: DevOptions): Promise<DevStack> {
     Object.assign(overrides, { 'sheets.rootUrl': emulator.url, 'sheets.spreadsheetId': emulator.spreadsheetId });
     options.log(`Sheets API emulator ${emulator.url} (spreadsheet ${emulator.spreadsheetId}; play the human with: atlas-ops sheets-emulator show / set 'Approvals!G2' approve)`);
   }
-  const config = loadConfig({ overrides });
+  const config = loadConfig({ configFile, overrides });
   options.log(`starting the Temporal dev server (state in ${path.join(home, 'temporal.db')})`);
   const server = await startDevServer({
     port: options.port,

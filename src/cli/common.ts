@@ -94,3 +94,12 @@ export function parseIntOption(field: string) {
     return n;
   };
 }
+
+/** A TCP port, 1 to 65535; with `anyFree`, 0 too (the system picks a free one). */
+export function parsePortOption(field: string, { anyFree = false } = {}) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < (anyFree ? 0 : 1) || n > 65535) throw new UsageError(`${field}: "${value}" is not a port (1 to 65535${anyFree ? ', or 0 for a free one' : ''})`);
+    return n;
+  };
+}

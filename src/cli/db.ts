@@ -28,7 +28,7 @@ export function checkBackupForRestore(config: AtlasConfig, name: string, target?
   let file: string;
   try {
     file = insideDir(paths.backupsDir, name, 'backup');
-    if (target !== undefined) insideDir(paths.dataDir, target, 'target');
+    if (target !== undefined) insideDir(paths.dataDir, target, '--target');
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -167,6 +167,9 @@ export function registerDb(program: Command, run: Run): void {
     .option('--wait', 'follow progress until done')
     .action(run(async (cmd) => {
       const o = cmd.opts();
+      // Without these checks a stray --backup-id would start a recovery, and both ids would act on one.
+      if (o.approveOci && o.swapped) throw new UsageError('--approve-oci and --swapped: give one (they answer different steps of the recovery)');
+      if (o.backupId && !o.approveOci) throw new UsageError(`--backup-id: "${o.backupId}" only goes with --approve-oci <workflow-id> (it picks the OCI backup that approval restores)`);
       const config = configFor(cmd);
       const client = await clientFor(config);
       if (o.approveOci || o.swapped) {

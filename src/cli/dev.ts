@@ -1,13 +1,11 @@
 // atlas-ops dev | worker | demo seed
 import type { Command } from 'commander';
-import { startDev } from '../dev';
-import { createAtlasWorker } from '../worker';
 import { requireHome } from '../config';
 import { ensureHome } from '../home';
 import { migrateAtlas } from '../db/atlas-schema';
 import { seedDemo } from '../db/demo-seed';
 import { openDatabase } from '../db/sqlite';
-import { EXIT, configFor, globals, output, parseIntOption } from './common';
+import { EXIT, configFor, globals, output, parseIntOption, parsePortOption } from './common';
 import { registeredWorkflowTypes } from './schedules';
 
 /** Calls `stop` once on the first SIGINT or SIGTERM; the command's own await then ends the process. */
@@ -27,15 +25,23 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
   program
     .command('dev')
     .description('run everything locally: Temporal dev server + Web UI, worker, schedules, demo Atlas home')
-    .option('--port <port>', 'Temporal gRPC port', parseIntOption('--port'), 7233)
-    .option('--ui-port <port>', 'Temporal Web UI port', parseIntOption('--ui-port'), 8233)
+    .option('--port <port>', 'Temporal gRPC port', parsePortOption('--port'), 7233)
+    .option('--ui-port <port>', 'Temporal Web UI port', parsePortOption('--ui-port'), 8233)
     .action(run(async (cmd) => {
       const o = cmd.opts();
-      const home = globals(cmd).home ?? process.env.ATLAS_HOME ?? './.atlas';
+      const { home = process.env.ATLAS_HOME ?? './.atlas', config: configFile } = globals(cmd);
+      // Checked before the stack is loaded (about 2 s), so that a bad configuration fails at once.
+      configFor(cmd, { home });
+      // Required here, not imported at the top: the worker brings every activity, googleapis and the
+      // OCI SDK (about 2 s of start-up) that the other commands do not need. import() would bypass
+      // the tsx require hook that runs these sources.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { startDev } = require('../dev') as typeof import('../dev');
       const stack = await startDev({
         port: o.port,
         uiPort: o.uiPort,
         home,
+        configFile,
         registeredTypes: registeredWorkflowTypes(),
         log: (line) => process.stdout.write(`atlas-ops: ${line}\n`),
       });
@@ -61,6 +67,9 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
     .action(run(async (cmd) => {
       const config = configFor(cmd);
       requireHome(config);
+      // Required here for the same reason as in `dev`.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { createAtlasWorker } = require('../worker') as typeof import('../worker');
       const worker = await createAtlasWorker(config, { workflowBundlePath: process.env.ATLAS_WORKFLOW_BUNDLE || undefined });
       // Paths of secret files, never their contents.
       const t = config.temporal;

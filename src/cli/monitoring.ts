@@ -8,6 +8,7 @@ import { requireHome } from '../config';
 import { openOpsDb } from '../db/ops-db';
 import { healthTable } from '../health/collect';
 import { atlasPaths } from '../paths';
+import { ALL_SCHEDULES } from '../schedule-names';
 import { REPORT_NAMES, REPORTS, reportName, runReport } from '../reports';
 import { parseSince } from '../reports/report';
 import { TemporalUnreachableError } from '../temporal/connect';
@@ -24,6 +25,14 @@ const HEALTH_WAIT_MS = 60_000;
 
 /** Reports that read Temporal (visibility, schedules); the others need no server. */
 const NEEDS_TEMPORAL = new Set(['performance', 'security']);
+
+/** --pause: schedule names; a typo would otherwise leave that job running through the incident. */
+function pauseList(value: string): string[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.find((n) => !(ALL_SCHEDULES as readonly string[]).includes(n));
+  if (unknown !== undefined) throw new UsageError(`--pause: "${unknown}" is not a schedule (one of ${ALL_SCHEDULES.join(', ')})`);
+  return names;
+}
 
 export function registerMonitoring(program: Command, run: Run): void {
   program
@@ -118,10 +127,10 @@ export function registerMonitoring(program: Command, run: Run): void {
     .option('--wait', 'follow it until it is closed')
     .action(run(async (cmd) => {
       const o = cmd.opts();
+      const input: Record<string, unknown> = { summary: o.summary, by: o.by };
+      if (o.pause) input.pause = pauseList(String(o.pause));
       const config = configFor(cmd);
       const client = await clientFor(config);
-      const input: Record<string, unknown> = { summary: o.summary, by: o.by };
-      if (o.pause) input.pause = String(o.pause).split(',').map((s) => s.trim()).filter(Boolean);
       return startProcedure(cmd, config, client, { workflowType: 'incidentResponse', procedure: 'incident', input, summary: `Incident: ${o.summary}`, wait: o.wait });
     }));
   incident

@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { SyncRunResult } from '../../activities/sheets';
-import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../../activities/sheets';
 import { restoredSignal } from '../../workflows/sheets-outage';
 import { abortSignal } from '../../workflows/lib/procedure';
 import { requireHome, type AtlasConfig } from '../config';
@@ -12,13 +11,12 @@ import { parseDuration } from '../duration';
 import { openOpsDb } from '../db/ops-db';
 import { atlasPaths } from '../paths';
 import { emulatorStateFile, emulatorUrlFile, EmulatorStore, startHomeEmulator } from '../sheets-emulator';
-import { isLoopback } from '../sheets/client';
 import { FAULT_KINDS, FAULT_TARGETS, parseFault } from '../sheets-emulator/faults';
-import { checkConnectivity } from '../sheets/doctor';
 import { TAB } from '../sheets/layout';
 import { syncHealth } from '../sheets/runs';
+import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../singletons';
 import { singletonId, startOnce } from '../temporal/start';
-import { EXIT, UsageError, clientFor, configFor, link, newWorkflowId, output } from './common';
+import { EXIT, UsageError, clientFor, configFor, link, newWorkflowId, output, parsePortOption } from './common';
 import { failureMessage, followProcedure } from './follow';
 
 type Run = (fn: (cmd: Command) => Promise<number>) => (...args: unknown[]) => Promise<void>;
@@ -75,6 +73,10 @@ function spreadsheetIn(store: EmulatorStore, config: AtlasConfig, given?: string
 
 /** The emulator to talk to: the configured loopback endpoint, else the one running for this home. */
 function emulatorUrl(config: AtlasConfig): string {
+  // Required here, not imported at the top: the Sheets client loads googleapis (most of a second),
+  // which the other commands do not need. import() would bypass the tsx require hook.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { isLoopback } = require('../sheets/client') as typeof import('../sheets/client');
   let url = config.sheets.rootUrl;
   if (!isLoopback(url) && fs.existsSync(emulatorUrlFile(config.home))) url = fs.readFileSync(emulatorUrlFile(config.home), 'utf8').trim();
   if (!isLoopback(url)) throw new UsageError(`no emulator: sheets.rootUrl is ${config.sheets.rootUrl} and no emulator runs for ${config.home} (start atlas-ops dev or sheets-emulator serve)`);
@@ -93,6 +95,9 @@ async function emulatorAdmin(config: AtlasConfig, what: string, init: RequestIni
   if (!res.ok) throw new UsageError(body.error?.message ?? `emulator answered HTTP ${res.status}`);
   return body;
 }
+
+/** The `sheets-emulator fault` option for each field of parseFault. */
+const FAULT_OPTIONS: Record<string, string> = { count: '--count', retryAfterSeconds: '--retry-after', latencyMs: '--latency' };
 
 export function registerSheets(program: Command, run: Run): void {
   const sync = program.command('sync').description('Google Sheets sync (the atlas-export / atlas-import schedules run the same workflows)');
@@ -146,6 +151,9 @@ export function registerSheets(program: Command, run: Run): void {
     .option('--permissions', 'test-sheets-permissions: read the Approvals header and write an unchanged Status cell')
     .action(run(async (cmd) => {
       const config = configFor(cmd);
+      // Required here, as in emulatorUrl: it loads googleapis.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { checkConnectivity } = require('../sheets/doctor') as typeof import('../sheets/doctor');
       const report = await checkConnectivity(config, { permissions: cmd.opts().permissions === true });
       output(cmd, report, () => [
         ...report.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name.padEnd(11)} ${c.detail} (${c.ms} ms)`),
@@ -164,8 +172,6 @@ export function registerSheets(program: Command, run: Run): void {
     .option('--wait', 'follow progress until done')
     .action(run(async (cmd) => {
       const o = cmd.opts();
-      const config = configFor(cmd);
-      const client = await clientFor(config);
       const input: Record<string, unknown> = { reason: o.reason, requestedBy: o.by };
       if (o.pollIntervals) {
         input.pollIntervals = String(o.pollIntervals).split(',').map((d: string) => {
@@ -177,6 +183,8 @@ export function registerSheets(program: Command, run: Run): void {
           return d.trim();
         });
       }
+      const config = configFor(cmd);
+      const client = await clientFor(config);
       const started = await startOnce(client, config, OUTAGE_WORKFLOW, OUTAGE_SINGLETON, input, `Sheets outage: ${o.reason}`);
       const url = link(config, started.workflowId);
       if (!o.wait) {
@@ -220,14 +228,12 @@ export function registerSheets(program: Command, run: Run): void {
   emu
     .command('serve')
     .description('run the emulator on 127.0.0.1 (atlas-ops dev starts one itself)')
-    .option('--port <port>', 'port (default: a free one)', '0')
+    .option('--port <port>', 'port (default: a free one)', parsePortOption('--port', { anyFree: true }), 0)
     .option('--spreadsheet <id>', 'spreadsheet to create with the Approvals, Tasks and Status tabs')
     .action(run(async (cmd) => {
       const o = cmd.opts();
       const config = configFor(cmd);
-      const port = Number(o.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: "${o.port}" is not a port`);
-      const server = await startHomeEmulator(config.home, { port, spreadsheetId: o.spreadsheet ?? (config.sheets.spreadsheetId || undefined) });
+      const server = await startHomeEmulator(config.home, { port: o.port, spreadsheetId: o.spreadsheet ?? (config.sheets.spreadsheetId || undefined) });
       output(cmd, { url: server.url, spreadsheetId: server.spreadsheetId, state: emulatorStateFile(config.home) }, () => [
         `Sheets emulator on ${server.url} (state ${emulatorStateFile(config.home)})`,
         `  export ATLAS_SHEETS_ROOT_URL=${server.url} ATLAS_SHEETS_SPREADSHEET_ID=${server.spreadsheetId}`,
@@ -245,11 +251,16 @@ export function registerSheets(program: Command, run: Run): void {
     .argument('[range]', 'A1 range', TAB.approvals)
     .option('--spreadsheet <id>', 'spreadsheet id (default: the configured or only one)')
     .action(run(async (cmd) => {
-      const [range] = cmd.args as [string?];
+      const [range = TAB.approvals] = cmd.args as [string?];
       const config = configFor(cmd);
       const store = emulatorStore(config);
       const id = spreadsheetIn(store, config, cmd.opts().spreadsheet);
-      const data = store.read(id, range ?? TAB.approvals, 'FORMULA');
+      let data;
+      try {
+        data = store.read(id, range, 'FORMULA');
+      } catch (err) {
+        throw new UsageError(`${range}: ${(err as Error).message}`);
+      }
       output(cmd, data, () => [data.range, ...(data.values ?? []).map((row, i) => `${String(i + 1).padStart(4)}  ${row.map((c) => String(c)).join(' | ')}`)]);
       return EXIT.ok;
     }));
@@ -294,7 +305,8 @@ export function registerSheets(program: Command, run: Run): void {
       try {
         spec = parseFault({ kind, count: o.count, on: o.on, retryAfterSeconds: o.retryAfter, latencyMs: o.latency });
       } catch (err) {
-        throw new UsageError((err as Error).message);
+        // parseFault names the admin endpoint's fields; say the options the operator typed.
+        throw new UsageError((err as Error).message.replace(/^\w+(?=:)/, (field) => FAULT_OPTIONS[field] ?? field));
       }
       const body = await emulatorAdmin(config, 'faults', { method: 'POST', body: JSON.stringify({ ...spec, count: spec.count === Infinity ? 'always' : spec.count }) });
       output(cmd, body, () => `fault set: ${kind} for ${o.count} ${spec.on ? `${spec.on} ` : ''}call(s)`);

@@ -61,6 +61,7 @@ export function registerStatus(program: Command, run: (fn: (cmd: Command) => Pro
         output(cmd, { workflowId: id, accepted: true, message }, () => message);
         return EXIT.ok;
       } catch (err) {
+        if ((err as Error).name === 'WorkflowNotFoundError') throw new UsageError(`workflow ${id} does not exist`);
         const message = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
         output(cmd, { workflowId: id, accepted: false, error: message }, () => `decision refused: ${message}`);
         return EXIT.usage;

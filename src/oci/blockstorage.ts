@@ -3,8 +3,8 @@
 // emulator). Keys stay inside the SDK: nothing here returns or logs them.
 import fs from 'node:fs';
 import path from 'node:path';
-import * as common from 'oci-common';
-import { BlockstorageClient, type models } from 'oci-core';
+import type * as common from 'oci-common';
+import type { BlockstorageClient, models } from 'oci-core';
 import type { AtlasConfig } from '../config';
 
 export function isLoopbackUrl(url: string): boolean {
@@ -16,6 +16,9 @@ export function isLoopbackUrl(url: string): boolean {
 const CLIENT_CONFIGURATION = { circuitBreaker: { noCircuit: true } as unknown as common.CircuitBreaker };
 
 export async function blockstorageClient(config: AtlasConfig): Promise<BlockstorageClient> {
+  // Loaded on first use: the SDK takes about half a second to load, and most CLI commands never call OCI.
+  const common = await import('oci-common');
+  const { BlockstorageClient } = await import('oci-core');
   const { endpoint } = config.oci;
   if (endpoint && isLoopbackUrl(endpoint)) {
     // No request signer: the emulator takes unsigned requests, and no key is read at all.

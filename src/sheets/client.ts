@@ -6,24 +6,9 @@ import path from 'node:path';
 import { google, type sheets_v4 } from 'googleapis';
 import type { AtlasConfig } from '../config';
 import { requestBatches, type RangeWrite } from './batches';
+import { RETRYABLE_TYPES, type SheetsErrorType } from './error-types';
 
-/** Failure types; the outage detector counts the ones in OUTAGE_TYPES. */
-export type SheetsErrorType =
-  | 'SheetsAuthError'
-  | 'SheetsPermissionError'
-  | 'SheetsCredentialsError'
-  | 'SheetsNotFoundError'
-  | 'SheetsRateLimited'
-  | 'SheetsUnavailable'
-  | 'SheetsUnreachable'
-  | 'SheetsBadRequest'
-  | 'SheetsLayoutError'
-  | 'SheetsTabMissing'
-  | 'SheetsConfigError';
-
-export const RETRYABLE_TYPES: readonly SheetsErrorType[] = ['SheetsRateLimited', 'SheetsUnavailable', 'SheetsUnreachable'];
-/** Auth and connectivity: three of these in a row (or an hour without success) mean an outage. */
-export const OUTAGE_TYPES: readonly SheetsErrorType[] = ['SheetsAuthError', 'SheetsPermissionError', 'SheetsCredentialsError', 'SheetsUnavailable', 'SheetsUnreachable', 'SheetsRateLimited'];
+export { OUTAGE_TYPES, RETRYABLE_TYPES, type SheetsErrorType } from './error-types';
 
 export class SheetsError extends Error {
   override name = 'SheetsError';

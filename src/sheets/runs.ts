@@ -1,7 +1,7 @@
 // The record of sync runs in ops.db (sync_runs, sync_state): writing a run, the health figures
 // that `atlas-ops sync health` prints, and the rule that says a Sheets outage has begun.
 import type { Db } from '../db/sqlite';
-import { OUTAGE_TYPES } from './client';
+import { OUTAGE_TYPES } from './error-types';
 
 export type Direction = 'export' | 'import';
 

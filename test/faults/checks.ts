@@ -1,8 +1,9 @@
-// Shared by the fault files: the worker that is killed and started again, and the exactly-once
-// checks (what a completed maintenance cycle must leave, what a procedure holding atlas.db gives back).
+// Shared by the fault files: the worker that is killed and started again, and the checks of what a
+// completed procedure must leave (exactly once) and what refused input must not leave.
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { expect } from 'vitest';
+import { openOpsDb } from '../../src/db/ops-db';
 import { atlasPaths } from '../../src/paths';
 import { listBackups } from '../../src/db/snapshot';
 import { openDatabase } from '../../src/db/sqlite';
@@ -40,6 +41,21 @@ export async function expectMaintenanceCompletedOnce(t: TestEnv, result: Mainten
   const edits = db.prepare('SELECT count(*) FROM errors WHERE message = ?').pluck().get(EDIT_MESSAGE);
   db.close();
   return edits === 1 ? 0 : 1;
+}
+
+/** Nothing a procedure leaves behind: no backup, no maintenance flag, no lock, procedure log line or alert. */
+export function expectNoTrace(home: string): void {
+  const paths = atlasPaths(home);
+  expect(fs.existsSync(paths.backupsDir) ? fs.readdirSync(paths.backupsDir) : []).toEqual([]);
+  expect(fs.existsSync(paths.maintenanceFlag)).toBe(false);
+  const ops = openOpsDb(paths.opsDb);
+  try {
+    expect(ops.prepare('SELECT COUNT(*) FROM locks').pluck().get()).toBe(0);
+    expect(ops.prepare('SELECT COUNT(*) FROM procedure_log').pluck().get()).toBe(0);
+    expect(ops.prepare('SELECT COUNT(*) FROM alerts').pluck().get()).toBe(0);
+  } finally {
+    ops.close();
+  }
 }
 
 /** Waits for a worker spawned with ATLAS_FAULT_KILL to have killed itself. */

@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { openOpsDb } from '../../src/db/ops-db';
 import { atlasPaths } from '../../src/paths';
 import { createSchedules, makeEnv, schedulePaused, startWorker, uid, type TestEnv } from '../helpers/env';
+import { expectNoTrace } from './checks';
 import { recordFault } from './report';
 
 /** Valid values of required fields, so a wrong value in another field is the one reported. */
@@ -69,7 +69,8 @@ function expectRejected(r: Rejection, what: string, field: string): void {
   // At once: the first workflow task fails it (started, task scheduled/started/completed, failed).
   expect(r.events, `${what}: history events`).toBeLessThanOrEqual(6);
   expect(r.activities, `${what}: activities run before validation`).toEqual([]);
-  expect(r.ms, `${what}: ms to fail`).toBeLessThan(5_000);
+  // Generous: under a loaded CI the first workflow task can wait seconds for a slot.
+  expect(r.ms, `${what}: ms to fail`).toBeLessThan(20_000);
 }
 
 describe('wrong JSON input to every workflow type, as started from the Web UI', { timeout: 120_000 }, () => {
@@ -99,18 +100,8 @@ describe('wrong JSON input to every workflow type, as started from the Web UI', 
   });
 
   it('had no effect: atlas.db unchanged byte for byte, no backup, no flag, no lock, no schedule paused', async () => {
-    const paths = atlasPaths(t.home);
-    expect(sha(paths.atlasDb)).toBe(atlasBefore);
-    expect(fs.existsSync(paths.backupsDir) ? fs.readdirSync(paths.backupsDir) : []).toEqual([]);
-    expect(fs.existsSync(paths.maintenanceFlag)).toBe(false);
+    expect(sha(atlasPaths(t.home).atlasDb)).toBe(atlasBefore);
+    expectNoTrace(t.home);
     for (const name of SCHEDULES) expect((await schedulePaused(t, name)).paused, name).toBe(false);
-    const ops = openOpsDb(paths.opsDb);
-    try {
-      expect(ops.prepare('SELECT COUNT(*) FROM locks').pluck().get()).toBe(0);
-      expect(ops.prepare('SELECT COUNT(*) FROM procedure_log').pluck().get()).toBe(0);
-      expect(ops.prepare('SELECT COUNT(*) FROM alerts').pluck().get()).toBe(0);
-    } finally {
-      ops.close();
-    }
   });
 });
