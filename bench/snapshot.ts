@@ -100,7 +100,7 @@ function cliIntegrity(file: string): number {
 async function runSize(sizeMb: number): Promise<void> {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-bench-'));
   source = path.join(dir, 'atlas.db');
-  process.stdout.write(`## ${sizeMb} MB\nbuilding a ${sizeMb} MB atlas.db in ${dir} …\n`);
+  process.stdout.write(`=== ${sizeMb} MB ===\nbuilding a ${sizeMb} MB atlas.db in ${dir} …\n`);
   let t0 = performance.now();
   build(sizeMb);
   const bytes = fs.statSync(source).size;
