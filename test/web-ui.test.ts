@@ -183,6 +183,8 @@ describe.skipIf(!haveChromium)('the Temporal Web UI', () => {
     await page.getByTestId('start-workflow-button').click();
 
     const handle = client.workflow.getHandle(id);
+    // The UI starts it asynchronously after the click: wait until the server has it.
+    await eventually(() => handle.describe().then(() => true, () => false), 30_000, 'the form-started workflow to exist');
     if (type === 'maintenance') {
       await eventually(async () => (await handle.query(statusQuery)).phase === 'edit', 60_000, 'the form-started maintenance to wait for edits');
       const d = await handle.describe();
@@ -210,6 +212,8 @@ describe.skipIf(!haveChromium)('the Temporal Web UI', () => {
     await page.getByTestId('start-workflow-button').click();
 
     const handle = client.workflow.getHandle(id);
+    // The UI starts it asynchronously after the click: wait until the server has it.
+    await eventually(() => handle.describe().then(() => true, () => false), 30_000, 'the form-started workflow to exist');
     await eventually(() => handle.describe(), 20_000, 'the workflow started from the form');
     const err = await handle.result().then(
       () => undefined,

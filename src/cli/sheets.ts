@@ -97,7 +97,7 @@ async function emulatorAdmin(config: AtlasConfig, what: string, init: RequestIni
 }
 
 /** The `sheets-emulator fault` option for each field of parseFault. */
-const FAULT_OPTIONS: Record<string, string> = { count: '--count', retryAfterSeconds: '--retry-after', latencyMs: '--latency' };
+const FAULT_OPTIONS: Record<string, string> = { count: '--count', on: '--on', retryAfterSeconds: '--retry-after', latencyMs: '--latency' };
 
 export function registerSheets(program: Command, run: Run): void {
   const sync = program.command('sync').description('Google Sheets sync (the atlas-export / atlas-import schedules run the same workflows)');

@@ -82,6 +82,7 @@ const WRONG_OPTION: Record<string, string[]> = {
   '--count': ['banana', '0'],
   '--retry-after': ['banana'],
   '--latency': ['banana'],
+  '--on': ['banana'],
   '--target': ['../../etc/passwd'],
   '--threshold': ['banana', '150'],
   '--keep': ['banana', '0'],
