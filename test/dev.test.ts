@@ -2,6 +2,7 @@
 // schedules and a demo home; SIGTERM stops everything and the next start keeps the state.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,28 @@ function startDev(home: string, port: number, uiPort: number): Dev {
   return { child, output: () => out };
 }
 
+/** Waits for "ready."; fails at once, with what dev printed, if it exits first or never gets there. */
+async function ready(dev: Dev, what: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (!dev.output().includes('ready.')) {
+    if (dev.child.exitCode !== null) throw new Error(`${what}: dev exited with code ${dev.child.exitCode}:\n${dev.output()}`);
+    if (Date.now() > deadline) throw new Error(`${what}: not ready after 120 s:\n${dev.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** True while something still accepts connections on the port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 function stop(dev: Dev): Promise<number | null> {
   return new Promise((resolve) => {
     if (dev.child.exitCode !== null) return resolve(dev.child.exitCode);
@@ -44,7 +67,7 @@ describe('atlas-ops dev', () => {
   it('brings up the server, UI, worker and demo home; a restart keeps a running procedure', async () => {
     const [port, uiPort] = [await freePort(), await freePort()];
     dev = startDev(home, port, uiPort);
-    await eventually(() => dev!.output().includes('ready.'), 120_000, `dev to be ready:\n${dev.output()}`);
+    await ready(dev, 'first start');
     expect(dev.output()).toContain(`Temporal gRPC  127.0.0.1:${port}`);
     expect(dev.output()).toContain(`Temporal Web UI http://127.0.0.1:${uiPort}`);
 
@@ -75,8 +98,10 @@ describe('atlas-ops dev', () => {
     expect(probe.code).toBe(4);
 
     // The next start keeps the state: the procedure is still waiting for edits, and completes.
+    // (Its ports must be free first: dev refuses a port in use, and a loaded machine can take a moment.)
+    await eventually(async () => !(await listening(port)) && !(await listening(uiPort)), 30_000, 'the ports to be released');
     dev = startDev(home, port, uiPort);
-    await eventually(() => dev!.output().includes('ready.'), 120_000, `dev to be ready again:\n${dev.output()}`);
+    await ready(dev, 'restart');
     expect(dev.output()).not.toContain('created a demo Atlas home');
     const schedulesAfter = await runCli(undefined, ['--json', 'schedules', 'list'], env);
     expect(JSON.parse(schedulesAfter.stdout).map((s: { id: string }) => s.id)).toEqual(JSON.parse(schedulesBefore.stdout).map((s: { id: string }) => s.id));
