@@ -4,7 +4,7 @@
 // retried, forever, and would stall every other activity and workflow task of the worker meanwhile.
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { assertSqliteFile, PRIVATE_FILE_MMAP_BYTES } from './sqlite';
+import { assertSqliteFile, PRIVATE_FILE_MMAP_BYTES, problemsOf } from './sqlite';
 
 export interface IntegrityOptions {
   pragma?: 'integrity_check' | 'quick_check';
@@ -14,9 +14,8 @@ export interface IntegrityOptions {
   wal?: boolean;
   /** A file no other process writes: memory-mapped (see privateFile in sqlite.ts). */
   privateFile?: boolean;
-  /** Called every `tickMs` while the check runs. */
+  /** Called every second while the check runs. */
   onTick?: () => void;
-  tickMs?: number;
   /** Field name for the error when the file is not SQLite. */
   field?: string;
 }
@@ -46,17 +45,24 @@ export async function checkIntegrity(file: string, options: IntegrityOptions = {
       busyTimeoutMs: 5000,
     },
   });
-  const ticker = options.onTick ? setInterval(options.onTick, options.tickMs ?? 1000) : undefined;
-  try {
-    return await new Promise<IntegrityResult>((resolve, reject) => {
+  return whileTicking(
+    new Promise<IntegrityResult>((resolve, reject) => {
       worker.once('message', (msg: { ok: boolean; rows?: string[]; journalMode?: string; error?: { message: string; code?: string } }) => {
         if (!msg.ok) return reject(new IntegrityCheckError(msg.error?.message ?? 'integrity check failed', msg.error?.code));
-        const rows = msg.rows ?? [];
-        resolve({ problems: rows.length === 1 && rows[0] === 'ok' ? [] : rows, journalMode: msg.journalMode ?? '?' });
+        resolve({ problems: problemsOf(msg.rows ?? []), journalMode: msg.journalMode ?? '?' });
       });
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new IntegrityCheckError(`integrity check thread exited with code ${code}`)));
-    });
+    }),
+    options.onTick,
+  );
+}
+
+/** Awaits `work`, calling `onTick` (a heartbeat) every second until it settles. */
+export async function whileTicking<T>(work: Promise<T>, onTick?: () => void): Promise<T> {
+  const ticker = onTick ? setInterval(onTick, 1000) : undefined;
+  try {
+    return await work;
   } finally {
     if (ticker) clearInterval(ticker);
   }

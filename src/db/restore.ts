@@ -2,8 +2,8 @@
 // file beside the target, verify, fsync, keep what is replaced, rename into place, fsync the folder.
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkIntegrity } from './integrity';
-import { assertSqliteFile, fsyncPath } from './sqlite';
+import { checkIntegrity, whileTicking } from './integrity';
+import { assertSqliteFile, fsyncPath, fsyncPathAsync } from './sqlite';
 
 export class RestoreError extends Error {
   override name = 'RestoreError';
@@ -32,15 +32,6 @@ async function verify(file: string, what: string, options: { pragma?: 'integrity
   if (problems.length) throw new RestoreError(`${what} ${file} fails ${options.pragma ?? 'integrity_check'}: ${problems.slice(0, 3).join('; ')}`);
 }
 
-async function fsyncFile(file: string): Promise<void> {
-  const handle = await fs.promises.open(file, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Idempotent: when the replaced file was already kept and the target is sound, it does nothing.
  * Copies and checks without blocking the process; `onTick` (a heartbeat) is called meanwhile.
@@ -60,18 +51,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   // (Checking the backup and then its copy doubled the time of a 1 GB restore.)
   const staging = `${target}.restored`;
   fs.rmSync(staging, { force: true });
-  const ticker = onTick ? setInterval(onTick, 1000) : undefined;
-  try {
-    await fs.promises.copyFile(backupFile, staging);
-  } finally {
-    if (ticker) clearInterval(ticker);
-  }
+  await whileTicking(fs.promises.copyFile(backupFile, staging), onTick);
   try {
     // The app opens atlas.db in WAL mode; the restored file must be too (switched in the check's
     // connection, whose clean close removes the staging -wal and -shm again).
     const { problems } = await checkIntegrity(staging, { readonly: false, wal: true, privateFile: true, onTick, field: 'backup' });
     if (problems.length) throw new RestoreError(`backup ${backupFile} fails integrity_check: ${problems.slice(0, 3).join('; ')}`);
-    await fsyncFile(staging);
+    await fsyncPathAsync(staging);
   } catch (err) {
     for (const s of SIDECARS) fs.rmSync(`${staging}${s}`, { force: true });
     if (err instanceof RestoreError) throw err;

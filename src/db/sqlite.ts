@@ -69,10 +69,12 @@ export function withDatabase<T>(file: string, options: OpenOptions, fn: (db: Db)
   }
 }
 
+/** The rows of PRAGMA integrity_check or quick_check as problems: none when it answered "ok". */
+export const problemsOf = (rows: string[]): string[] => (rows.length === 1 && rows[0] === 'ok' ? [] : rows);
+
 /** PRAGMA integrity_check, as a list of problems (empty when the database is sound). */
 export function integrityProblems(db: Db, pragma: 'integrity_check' | 'quick_check' = 'integrity_check'): string[] {
-  const rows = db.prepare(`PRAGMA ${pragma}`).pluck().all() as string[];
-  return rows.length === 1 && rows[0] === 'ok' ? [] : rows;
+  return problemsOf(db.prepare(`PRAGMA ${pragma}`).pluck().all() as string[]);
 }
 
 /** Row counts of every user table, by name. */
@@ -95,6 +97,16 @@ export function fsyncPath(p: string): void {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** fsyncPath without blocking the event loop (a large file just copied can take a while). */
+export async function fsyncPathAsync(p: string): Promise<void> {
+  const handle = await fs.promises.open(p, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
