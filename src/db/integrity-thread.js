@@ -8,6 +8,7 @@ const Database = require('better-sqlite3');
 
 /** @type {{ file: string, pragma: string, readonly: boolean, wal: boolean, mmapBytes: number, busyTimeoutMs: number }} */
 const { file, pragma, readonly, wal, mmapBytes, busyTimeoutMs } = workerData;
+let result;
 try {
   const db = new Database(file, { readonly, fileMustExist: true });
   try {
@@ -17,11 +18,13 @@ try {
       db.pragma('synchronous = FULL');
     }
     if (mmapBytes) db.pragma(`mmap_size = ${mmapBytes}`);
-    const rows = db.prepare(`PRAGMA ${pragma}`).pluck().all();
-    parentPort?.postMessage({ ok: true, rows, journalMode: db.pragma('journal_mode', { simple: true }) });
+    result = { ok: true, rows: db.prepare(`PRAGMA ${pragma}`).pluck().all(), journalMode: db.pragma('journal_mode', { simple: true }) };
   } finally {
     db.close();
   }
+  // Only after close: closing a WAL connection checkpoints and removes the -wal and -shm, and the
+  // caller renames or reads the file as soon as it has the answer.
+  parentPort?.postMessage(result);
 } catch (err) {
   const e = /** @type {{ message: string, code?: string }} */ (err);
   parentPort?.postMessage({ ok: false, error: { message: e.message, code: e.code } });
