@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/helpers/port-slot.ts'],
     // Generous: integration tests start servers and CLI processes, and a loaded 2-core machine is slow.
     testTimeout: 240_000,
     hookTimeout: 180_000,

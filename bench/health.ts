@@ -17,9 +17,10 @@ import { openDatabase } from '../src/db/sqlite';
 import { collectHealth } from '../src/health/collect';
 import { ensureHome } from '../src/home';
 import { atlasPaths } from '../src/paths';
-import { freePort, startDevServer } from '../src/temporal/dev-server';
+import { startDevServerOnPickedPorts } from '../src/temporal/dev-server';
 import { createAtlasWorker } from '../src/worker';
 import type { HealthCheckOutcome } from '../workflows/monitoring';
+import { listenOnPickedPort } from '../src/ports';
 
 const TARGET_MS = 1000;
 const arg = (name: string, fallback: number): number => {
@@ -57,9 +58,9 @@ async function main() {
 
   // A reachable "Sheets endpoint" on loopback: the benchmark measures the check, not the internet.
   const sheets = http.createServer((_q, r) => r.writeHead(204).end());
-  await new Promise<void>((r) => sheets.listen(0, '127.0.0.1', r));
+  await listenOnPickedPort(sheets);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-bench-health-temporal-'));
-  const server = await startDevServer({ port: await freePort(), headless: true, dbFile: path.join(dir, 'temporal.db') });
+  const server = await startDevServerOnPickedPorts({ headless: true, dbFile: path.join(dir, 'temporal.db') });
   const config = loadConfig({
     env: {},
     overrides: { home, 'temporal.address': server.address, taskQueue: 'bench-health', host: 'bench', 'sheets.rootUrl': `http://127.0.0.1:${(sheets.address() as { port: number }).port}/` },

@@ -17,8 +17,9 @@ import { temporal } from '@temporalio/proto';
 import { loadConfig } from '../src/config';
 import { ensureHome } from '../src/home';
 import { atlasPaths } from '../src/paths';
-import { freePort, startDevServer } from '../src/temporal/dev-server';
+import { startDevServerOnPickedPorts } from '../src/temporal/dev-server';
 import { createAtlasWorker } from '../src/worker';
+import { listenOnPickedPort } from '../src/ports';
 
 const { TimeoutType } = temporal.api.enums.v1;
 const arg = (name: string, fallback: number): number => {
@@ -129,8 +130,8 @@ async function main() {
   fs.writeFileSync(atlasPaths(home).maintenanceFlag, `${JSON.stringify({ workflowId: 'bench-load', reason: 'load benchmark', since: new Date().toISOString() })}\n`);
   // A reachable "Sheets endpoint" on loopback: health checks measure the system, not DNS.
   const sheets = http.createServer((_q, r) => r.writeHead(204).end());
-  await new Promise<void>((r) => sheets.listen(0, '127.0.0.1', r));
-  const server = await startDevServer({ port: await freePort(), headless: true, dbFile: path.join(home, 'temporal.db') });
+  await listenOnPickedPort(sheets);
+  const server = await startDevServerOnPickedPorts({ headless: true, dbFile: path.join(home, 'temporal.db') });
   const config = loadConfig({
     env: {},
     overrides: { home, 'temporal.address': server.address, taskQueue: 'bench-load', host: 'bench', scheduleIdPrefix: 'bench-load-', 'sheets.rootUrl': `http://127.0.0.1:${(sheets.address() as { port: number }).port}/` },

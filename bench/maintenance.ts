@@ -12,7 +12,7 @@ import { loadConfig } from '../src/config';
 import { ensureHome } from '../src/home';
 import { atlasPaths } from '../src/paths';
 import { scheduleId } from '../src/schedules';
-import { freePort, startDevServer } from '../src/temporal/dev-server';
+import { startDevServerOnPickedPorts } from '../src/temporal/dev-server';
 import { createAtlasWorker } from '../src/worker';
 import { resumeSignal } from '../workflows/maintenance';
 import { statusQuery } from '../workflows/lib/procedure';
@@ -28,8 +28,7 @@ async function main() {
   const size = makeAtlasDb(paths.atlasDb, sizeMb);
   console.log(`# maintenance cycle overhead: ${mb(size)} atlas.db, ${runs} runs, ${os.cpus().length} cores, ${new Date().toISOString()}`);
 
-  const port = await freePort();
-  const server = await startDevServer({ port, headless: true, dbFile: path.join(dir, 'temporal.db') });
+  const server = await startDevServerOnPickedPorts({ headless: true, dbFile: path.join(dir, 'temporal.db') });
   const config = loadConfig({ env: {}, overrides: { home, 'temporal.address': server.address, taskQueue: 'bench-maintenance', host: 'bench' } });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });

@@ -5,7 +5,8 @@ import { CONFIG_FIELDS, loadConfig, type AtlasConfig } from './config';
 import { startHomeEmulator, type SheetsEmulator } from './sheets-emulator';
 import { ensureHome } from './home';
 import { applySchedules } from './schedules';
-import { portFree, startDevServer, type DevServer } from './temporal/dev-server';
+import { portFree } from './ports';
+import { startDevServer, type DevServer } from './temporal/dev-server';
 import { connectClient } from './temporal/connect';
 import { createAtlasWorker, type AtlasWorker } from './worker';
 

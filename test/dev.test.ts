@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from '../src/temporal/dev-server';
+import { allocatePort, allocatePorts } from '../src/ports';
 import { openDatabase, rowCounts } from '../src/db/sqlite';
 import { REPO, eventually, runCli } from './helpers/env';
 
@@ -65,7 +65,7 @@ describe('atlas-ops dev', () => {
   });
 
   it('brings up the server, UI, worker and demo home; a restart keeps a running procedure', async () => {
-    const [port, uiPort] = [await freePort(), await freePort()];
+    const [port, uiPort] = await allocatePorts(2);
     dev = startDev(home, port, uiPort);
     await ready(dev, 'first start');
     expect(dev.output()).toContain(`Temporal gRPC  127.0.0.1:${port}`);
@@ -116,10 +116,10 @@ describe('atlas-ops dev', () => {
   });
 
   it('refuses a port that is already taken, naming it', async () => {
-    const port = await freePort();
+    const port = await allocatePort();
     const blocker = (await import('node:net')).createServer().listen(port, '127.0.0.1');
     try {
-      const res = await runCli(undefined, ['--home', path.join(home, 'other'), 'dev', '--port', String(port), '--ui-port', String(await freePort())]);
+      const res = await runCli(undefined, ['--home', path.join(home, 'other'), 'dev', '--port', String(port), '--ui-port', String(await allocatePort())]);
       expect(res.code).toBe(1);
       expect(res.stderr).toContain(`--port ${port}: already in use`);
       expect(fs.existsSync(path.join(home, 'other'))).toBe(false);

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server';
+import { startDevServerOnPickedPorts, type DevServer } from '../src/temporal/dev-server';
+import { usePortSlot } from '../src/ports';
 import { WORKFLOWS_PATH } from '../src/worker';
 import { faultTable, resetFaults } from './faults/report';
 
@@ -23,9 +24,10 @@ let scratch: string | undefined;
 export async function setup(project: TestProject): Promise<void> {
   scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-ops-test-'));
   resetFaults();
-  const port = await freePort();
+  // Slot 0 is the setup's; each test worker takes its pool id's (test/helpers/port-slot.ts).
+  usePortSlot(0);
   const [dev, bundle] = await Promise.all([
-    startDevServer({ port, headless: true, dbFile: path.join(scratch, 'temporal.db'), logFile: path.join(scratch, 'temporal.log') }),
+    startDevServerOnPickedPorts({ headless: true, dbFile: path.join(scratch, 'temporal.db'), logFile: path.join(scratch, 'temporal.log') }),
     bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never }),
   ]);
   server = dev;

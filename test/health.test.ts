@@ -9,6 +9,7 @@ import { singletonId } from '../src/temporal/start';
 import type { HealthCheckOutcome } from '../workflows/monitoring';
 import { makeEnv, runCli, startWorker, type TestEnv } from './helpers/env';
 import { receiver } from './helpers/webhook';
+import { listenOnPickedPort } from '../src/ports';
 
 let t: TestEnv;
 let worker: Awaited<ReturnType<typeof startWorker>>;
@@ -19,8 +20,7 @@ beforeAll(async () => {
   hook = await receiver();
   // Stands in for the Sheets endpoint: the network probe only needs it to accept connections.
   sheets = http.createServer((_req, res) => res.writeHead(404).end());
-  await new Promise<void>((r) => sheets.listen(0, '127.0.0.1', r));
-  const port = (sheets.address() as { port: number }).port;
+  const port = await listenOnPickedPort(sheets);
   t = await makeEnv({
     'sheets.rootUrl': `http://127.0.0.1:${port}/`,
     'alerts.webhookUrl': hook.url,

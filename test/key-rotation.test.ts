@@ -13,6 +13,7 @@ import { statusQuery } from '../workflows/lib/procedure';
 import { keyInstalledSignal, oldKeyRevokedSignal, type KeyRotationResult } from '../workflows/key-rotation';
 import { eventually, makeEnv, runCli, startWorker, type TestEnv } from './helpers/env';
 import { decodedHistory } from './helpers/history';
+import { listenOnPickedPort } from '../src/ports';
 
 let t: TestEnv;
 let worker: Awaited<ReturnType<typeof startWorker>>;
@@ -20,8 +21,7 @@ let sheets: http.Server;
 
 beforeAll(async () => {
   sheets = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
-  await new Promise<void>((r) => sheets.listen(0, '127.0.0.1', r));
-  t = await makeEnv({ 'sheets.rootUrl': `http://127.0.0.1:${(sheets.address() as { port: number }).port}/` });
+  t = await makeEnv({ 'sheets.rootUrl': `http://127.0.0.1:${await listenOnPickedPort(sheets)}/` });
   worker = await startWorker(t);
 });
 afterAll(async () => {

@@ -344,11 +344,11 @@ describe('maintenance survives a killed worker', () => {
 describe('maintenance with sqlite-web', () => {
   it('starts sqlite-web on 127.0.0.1 only for the edit and stops it on resume', async () => {
     const { which } = await import('../src/command-runner');
-    const { freePort } = await import('../src/temporal/dev-server');
+    const { allocatePort } = await import('../src/ports');
     const os = await import('node:os');
     const net = await import('node:net');
     if (!which('sqlite_web')) throw new Error('sqlite_web is not installed: .ci/run installs it with `pip install sqlite-web`');
-    const port = await freePort();
+    const port = await allocatePort();
     const t = await makeEnv({ 'sqliteWeb.port': port });
     const { stop } = await startWorker(t);
     try {

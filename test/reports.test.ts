@@ -17,7 +17,7 @@ import { accessReview } from '../src/reports/access';
 import { securityAudit } from '../src/reports/security';
 import { parseSince, type ReportContext } from '../src/reports/report';
 import { barChart, lineChart } from '../src/reports/svg';
-import { freePort } from '../src/temporal/dev-server';
+import { allocatePort, listenOnPickedPort } from '../src/ports';
 import { runCli } from './helpers/env';
 
 const NOW = new Date('2026-11-02T09:00:00Z');
@@ -238,9 +238,9 @@ describe('security audit and access review', () => {
 
   it('flags a helper listening beyond loopback', async () => {
     const wide = net.createServer();
-    await new Promise<void>((r) => wide.listen(0, '0.0.0.0', r));
+    await listenOnPickedPort(wide, '0.0.0.0');
     const narrow = net.createServer();
-    await new Promise<void>((r) => narrow.listen(0, '127.0.0.1', r));
+    await listenOnPickedPort(narrow);
     try {
       const port = (wide.address() as net.AddressInfo).port;
       const bad = await securityAudit({ ...h.ctx(), config: { ...h.config, sqliteWeb: { port } } });
@@ -309,7 +309,7 @@ describe('bad input', () => {
     const out = JSON.parse(good.stdout);
     expect(fs.existsSync(out.files.markdown)).toBe(true);
     // Temporal down: the audit still runs, and says which part it could not check.
-    const audit = await runCli(undefined, ['--json', 'report', 'security'], { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` });
+    const audit = await runCli(undefined, ['--json', 'report', 'security'], { ...env, TEMPORAL_ADDRESS: `127.0.0.1:${await allocatePort()}` });
     expect(audit.stderr).toContain('the security report goes on without the Temporal parts');
     expect(JSON.parse(audit.stdout).data.checks).toEqual(expect.arrayContaining([{ check: 'schedules', ok: true, detail: 'not checked (no Temporal client)' }]));
     fs.rmSync(h.paths.atlasDb);

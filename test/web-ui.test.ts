@@ -11,7 +11,7 @@ import { inject } from 'vitest';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { freePort, startDevServer, type DevServer } from '../src/temporal/dev-server';
+import { startDevServerOnPickedPorts, type DevServer } from '../src/temporal/dev-server';
 import { createAtlasWorker, type AtlasWorker } from '../src/worker';
 import { statusQuery } from '../workflows/lib/procedure';
 import type { MaintenanceResult } from '../workflows/maintenance';
@@ -69,8 +69,7 @@ describe.skipIf(!haveChromium)('the Temporal Web UI', () => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-web-ui-'));
     t = await makeEnv();
     // The suite's shared server is headless: this test runs its own, with the UI, on free ports.
-    const [port, uiPort] = [await freePort(), await freePort()];
-    server = await startDevServer({ port, uiPort, dbFile: path.join(scratch, 'temporal.db'), logFile: path.join(scratch, 'temporal.log') });
+    server = await startDevServerOnPickedPorts({ dbFile: path.join(scratch, 'temporal.db'), logFile: path.join(scratch, 'temporal.log') });
     ui = server.uiUrl!;
     config = { ...t.config, temporal: { ...t.config.temporal, address: server.address, uiUrl: ui } };
     client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: 'default' });

@@ -4,7 +4,7 @@
 // injected errors on demand, and opc-retry-token: a retried create returns what the first made.
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { listenOn, listenOnPickedPort } from '../ports';
 
 const API = '/20160918';
 
@@ -186,11 +186,8 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
       return error(404, 'NotFound', `${req.method} ${url.pathname} is not emulated`);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  // Port 0 (or none): one picked below the ephemeral range (src/ports.ts); a named one is used as is.
+  const port = options.port ? await listenOn(server, options.port) : await listenOnPickedPort(server);
   return {
     url: `http://127.0.0.1:${port}`,
     port,

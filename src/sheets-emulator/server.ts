@@ -6,10 +6,10 @@
 //   GET stats · POST stats/reset · GET faults · POST faults {kind, count, on, retryAfterSeconds, latencyMs}
 //   DELETE faults · POST spreadsheets {id, title, tabs}
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApiError, badRequest, EmulatorStore, notFound, type InputOption, type RenderOption } from './store';
 import { FAULT_ERRORS, FaultQueue, MALFORMED_BODY, parseFault, type ActiveFault, type FaultSpec } from './faults';
 import { REQUEST_BYTES_MAX } from '../sheets/layout';
+import { listenOn, listenOnPickedPort } from '../ports';
 
 export interface EmulatorStats {
   requests: number;
@@ -289,11 +289,8 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
   server.headersTimeout = 0;
   server.requestTimeout = 0;
   // Loopback only (PRODUCT.md §5.7).
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  // Port 0 (or none): one picked below the ephemeral range (src/ports.ts); a named one is used as is.
+  const port = options.port ? await listenOn(server, options.port) : await listenOnPickedPort(server);
   return {
     url: `http://127.0.0.1:${port}/`,
     port,

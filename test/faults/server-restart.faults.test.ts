@@ -13,7 +13,8 @@ import { atlasPaths } from '../../src/paths';
 import { listBackups } from '../../src/db/snapshot';
 import { padAtlasDb } from '../../src/db/demo-seed';
 import { scheduleId } from '../../src/schedules';
-import { freePort, startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { allocatePort } from '../../src/ports';
 import { createAtlasWorker } from '../../src/worker';
 import { statusQuery } from '../../workflows/lib/procedure';
 import type { BackupResult } from '../../workflows/backup';
@@ -34,7 +35,7 @@ interface Restartable {
 
 async function ownServer(): Promise<Restartable> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-temporal-restart-'));
-  const options = { port: await freePort(), headless: true, dbFile: path.join(dir, 'temporal.db'), logFile: path.join(dir, 'temporal.log') };
+  const options = { port: await allocatePort(), headless: true, dbFile: path.join(dir, 'temporal.db'), logFile: path.join(dir, 'temporal.log') };
   const r: Restartable = {
     dir,
     server: await startDevServer(options),

@@ -1,5 +1,6 @@
 // A local Slack-compatible webhook receiver for tests, optionally failing its first requests.
 import http from 'node:http';
+import { listenOnPickedPort } from '../../src/ports';
 
 interface Received {
   body: { text: string; atlas: { code: string; level: string; state: string } };
@@ -22,8 +23,7 @@ export async function receiver(failFirst = 0) {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
+  const port = await listenOnPickedPort(server);
   return {
     url: `http://127.0.0.1:${port}/hook`,
     received,
