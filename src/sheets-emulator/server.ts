@@ -288,7 +288,7 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
   server.keepAliveTimeout = 0;
   server.headersTimeout = 0;
   server.requestTimeout = 0;
-  // Loopback only (PRODUCT.md §5.7).
+  // Loopback only (docs/safety.md#loopback-only).
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
