@@ -1,4 +1,4 @@
-// Health check end to end (PRODUCT.md §6: under 1 s; the 15-minute check, plus the daily deep check for information) on an atlas.db of N tasks (default 1 million):
+// Health check end to end (docs/performance.md#health-check: under 1 s; the 15-minute check, plus the daily deep check for information) on an atlas.db of N tasks (default 1 million):
 // workflow start → result on a real dev server and worker, side by side with the same measurements
 // made directly in this process (no orchestration). The database is built once and kept in the
 // temp folder for the next run.

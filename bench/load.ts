@@ -1,4 +1,4 @@
-// Load (issue 7, PRODUCT.md §6): many procedure starts at once against one dev server and one
+// Load (issue 7, docs/performance.md#load): many procedure starts at once against one dev server and one
 // worker. (1) N concurrent healthCheck starts, each timed from start() to its result; (2) M schedule
 // actions backfilled on a schedule whose action is a sheetsExport that skips at once (the
 // maintenance flag is set), each timed by the server from its start to its close. Then every

@@ -1,4 +1,4 @@
-// Orchestration overhead of the maintenance cycle (PRODUCT.md §6): the whole procedure on a real
+// Orchestration overhead of the maintenance cycle (docs/performance.md#maintenance-overhead): the whole procedure on a real
 // dev server and worker (the human wait excluded) against the same SQLite work done by hand with
 // the sqlite3 CLI (.backup, integrity_check of the copy and of the database, journal_mode), in one run.
 //

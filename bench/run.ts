@@ -3,7 +3,7 @@
 // with the machine, the date and each benchmark's output.
 //
 //   npm run bench                 # default sizes (minutes)
-//   npm run bench -- --full       # the sizes of PRODUCT.md §6 (1 GB databases, 1M tasks; long)
+//   npm run bench -- --full       # the sizes of docs/performance.md (1 GB databases, 1M tasks; long)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     const x = b.approvals / a.approvals;
     console.log(`\n${b.approvals} vs ${a.approvals} approvals (${x.toFixed(1)}× the rows): export ${(b.exportMs / a.exportMs).toFixed(1)}×, import ${(b.importMs / a.importMs).toFixed(1)}×, import transaction ${(b.transactionMs / a.transactionMs).toFixed(1)}×`);
   }
-  // The request target is PRODUCT.md's for 10 000 approvals; beyond that, Google's 10 MiB request
+  // The request target (docs/performance.md#sheets-sync) is for 10 000 approvals; beyond that, Google's 10 MiB request
   // limit sets the count (one write request per ~9.5 MB of rows). No writes without changes, at every size.
   const over = results.filter((r) => (r.approvals <= TARGET_APPROVALS && (r.exportRequests > 3 || r.importRequests > 3)) || r.quietExportWrites > 0 || r.reimportWrites > 0);
   console.log(over.length ? `\nTARGET MISSED for ${over.map((r) => r.approvals).join(', ')} (≤ 3 requests per run at ${TARGET_APPROVALS}, no writes without changes)` : `\ntarget met: ≤ 3 Sheets API requests per run at ${TARGET_APPROVALS} approvals, no writes when nothing changed at any size, each import in one transaction`);

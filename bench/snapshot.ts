@@ -1,4 +1,4 @@
-// Snapshot benchmark (PRODUCT.md §6): our verified snapshot against `sqlite3 .backup` +
+// Snapshot benchmark (docs/performance.md#snapshot): our verified snapshot against `sqlite3 .backup` +
 // `PRAGMA integrity_check` and a raw file copy, with and without the Atlas app writing 100+ times a
 // second, the app's sustained write rate during a snapshot, and restore (the restore procedure and
 // Option B) against restoring by hand. All in one run.

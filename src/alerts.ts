@@ -1,4 +1,4 @@
-// Alerts (PRODUCT.md §4): always recorded in ops.db and logs/alerts.log; critical ones and
+// Alerts (docs/procedures.md#alerts): always recorded in ops.db and logs/alerts.log; critical ones and
 // resolutions go to the webhook at once when one is configured. One open alert per code, so a
 // condition that persists is one alert with a growing count, and its resolution says so once.
 import type { Db } from './db/sqlite';

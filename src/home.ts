@@ -1,4 +1,4 @@
-// Creates an Atlas home: the folders of PRODUCT.md §1, ops.db, and (for `atlas-ops dev`) a demo
+// Creates an Atlas home: the folders of docs/architecture.md#the-atlas-home, ops.db, and (for `atlas-ops dev`) a demo
 // atlas.db with the v1 schema and seeded data. Never touches an existing atlas.db beyond migrating it.
 import fs from 'node:fs';
 import { atlasPaths, type AtlasPaths } from './paths';

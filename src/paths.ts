@@ -1,4 +1,4 @@
-// The layout of an Atlas home (PRODUCT.md §1), in one place.
+// The layout of an Atlas home (docs/architecture.md#the-atlas-home), in one place.
 import path from 'node:path';
 
 export interface AtlasPaths {

@@ -1,4 +1,4 @@
-// Temporal Schedules replace the systemd timers (PRODUCT.md §2). This table is the one place
+// Temporal Schedules replace the systemd timers (docs/architecture.md#schedules). This table is the one place
 // that says which schedule starts which workflow; ids are `<scheduleIdPrefix><name>`.
 import {
   ScheduleNotFoundError,

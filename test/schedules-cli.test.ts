@@ -18,7 +18,7 @@ describe('schedules', () => {
     await t?.cleanup();
   });
 
-  it('applies every schedule of PRODUCT.md §2 from the configuration, idempotently, keeping paused state', async () => {
+  it('applies every schedule of docs/architecture.md#schedules from the configuration, idempotently, keeping paused state', async () => {
     const first = await applySchedules(t.client, t.config, ALL_TYPES);
     expect(first.created.sort()).toEqual(SCHEDULES.map((s) => scheduleId(t.config, s.name)).sort());
     expect(scheduleId(loadConfig({ env: {} }), 'export')).toBe('atlas-export');

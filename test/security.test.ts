@@ -1,4 +1,4 @@
-// Security (PRODUCT.md §5, issue 7): key material from a real-looking service-account file and an
+// Security (docs/safety.md#secrets-stay-out-of-history, issue 7): key material from a real-looking service-account file and an
 // OCI API key never appears in any workflow history (every workflow on the test's task queue,
 // payloads decoded), log, report, CLI output or error message, also when things fail; the emulators
 // listen on 127.0.0.1 only; names taken from input cannot leave the Atlas home.

@@ -1,4 +1,4 @@
-// The Atlas schema (PRODUCT.md §1) and its migrations, tracked by PRAGMA user_version.
+// The Atlas schema (docs/architecture.md#atlasdb-schema) and its migrations, tracked by PRAGMA user_version.
 // atlas-ops ships them so that a demo home and the tests have a realistic atlas.db.
 import type { Db } from './sqlite';
 

@@ -1,4 +1,4 @@
-// Which local backups may go (PRODUCT.md §5 invariant 1). Used by the scheduled backup (keep N,
+// Which local backups may go (docs/safety.md#nothing-irreplaceable-is-deleted). Used by the scheduled backup (keep N,
 // default 7) and by the disk emergency (keep 3). Deciding is pure; deleting is a separate step,
 // so `--dry-run` shows exactly what a real run would remove.
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-// Verified local backups of atlas.db (PRODUCT.md §1, §5 invariant 2): a consistent copy taken while
+// Verified local backups of atlas.db (docs/safety.md#verified-backups): a consistent copy taken while
 // the Atlas app keeps writing, integrity-checked before it counts, with a manifest beside it.
 import crypto from 'node:crypto';
 import fs from 'node:fs';

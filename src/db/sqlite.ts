@@ -110,7 +110,7 @@ export async function fsyncPathAsync(p: string): Promise<void> {
   }
 }
 
-/** SQLite error codes that mean the file itself is damaged (PRODUCT.md: they start corruption recovery). */
+/** SQLite error codes that mean the file itself is damaged (they start corruption recovery: docs/procedures.md#corruption-recovery). */
 export function isCorruptionError(err: unknown): boolean {
   const code = (err as { code?: string })?.code ?? '';
   return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB';

@@ -1,4 +1,4 @@
-// The health check's measurements (the runbook's "Key Metrics to Monitor", PRODUCT.md §4):
+// The health check's measurements (the runbook's "Key Metrics to Monitor", docs/procedures.md#health-check):
 // system, application and business metrics, each compared with its threshold. Pure reads: the
 // caller records the samples and raises the alerts.
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-// A local OCI Block Storage emulator for development and tests (PRODUCT.md §5: 127.0.0.1 only).
+// A local OCI Block Storage emulator for development and tests (127.0.0.1 only: docs/safety.md#loopback-only).
 // It speaks the subset of the Core API (20160918) that atlas-ops uses, unsigned: volumes, volume
 // backups with their lifecycle (CREATING → AVAILABLE after `availableAfterMs`), FAULTY backups and
 // injected errors on demand, and opc-retry-token: a retried create returns what the first made.

@@ -288,8 +288,8 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
   server.keepAliveTimeout = 0;
   server.headersTimeout = 0;
   server.requestTimeout = 0;
-  // Loopback only (PRODUCT.md §5.7).
-  // Port 0 (or none): one picked below the ephemeral range (src/ports.ts); a named one is used as is.
+  // Loopback only (docs/safety.md#loopback-only). Port 0 (or none): one picked below the ephemeral
+  // range (src/ports.ts); a named one is used as is.
   const port = options.port ? await listenOn(server, options.port) : await listenOnPickedPort(server);
   return {
     url: `http://127.0.0.1:${port}/`,

@@ -192,7 +192,7 @@ export class SheetsApi {
 
   /**
    * Many ranges in as few requests as Google's payload limit allows (one for 10 000 approvals),
-   * always RAW: text starting with = + - @ stays text (PRODUCT.md §5.4).
+   * always RAW: text starting with = + - @ stays text (docs/safety.md#raw-cells).
    */
   async write(data: RangeWrite[]): Promise<number> {
     let cells = 0;

@@ -1,4 +1,4 @@
-// The approvals spreadsheet (PRODUCT.md §1): its tabs, header rows, who owns which column, and
+// The approvals spreadsheet (docs/architecture.md#the-approvals-sheet): its tabs, header rows, who owns which column, and
 // which decisions a person may type. Pure, so workflows, activities, the emulator and the CLI share it.
 
 export const TAB = { approvals: 'Approvals', tasks: 'Tasks', status: 'Status' } as const;

@@ -36,7 +36,7 @@ export function setState(db: Db, key: string, value: string, at: Date): void {
     .run(key, value, at.toISOString());
 }
 
-/** No successful sync for this long is a critical outage (PRODUCT.md §4). */
+/** No successful sync for this long is a critical outage (docs/procedures.md#sheets-outage). */
 export const OFFLINE_AFTER_MS = 3_600_000;
 export const CONSECUTIVE_FAILURES = 3;
 

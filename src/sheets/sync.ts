@@ -1,7 +1,7 @@
 // Export (atlas.db → sheet) and import (sheet decisions → atlas.db), independent of Temporal so the
 // activities, the CLI's dry runs and the benchmark share one implementation.
 //
-// Invariant 3 (PRODUCT.md §5): a decision typed in the sheet is applied exactly once or reported.
+// docs/safety.md#sheet-decisions-exactly-once: a decision typed in the sheet is applied exactly once or reported.
 // - Rows are matched by approval_id, never by position: people sort and delete rows.
 // - Export writes only columns A–F (and appends rows for pending approvals missing from the sheet),
 //   so a decision typed before an export survives it.
@@ -9,7 +9,7 @@
 //   'pending'`: a second import (or a retry after a killed worker) changes nothing, and a decision
 //   on an approval that is no longer pending is reported in its row's sync_note instead.
 // - sync_notes are written after the commit; a run killed in between writes them on its retry.
-// Invariant 4: every write is RAW (SheetsApi.write).
+// docs/safety.md#raw-cells: every write is RAW (SheetsApi.write).
 import { createHash } from 'node:crypto';
 import { openDatabase } from '../db/sqlite';
 import { columnLetters } from '../sheets-emulator/a1';

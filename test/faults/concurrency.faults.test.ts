@@ -1,4 +1,4 @@
-// Fault suite, concurrent starts (PRODUCT.md §5): procedures that change atlas.db (maintenance,
+// Fault suite, concurrent starts (docs/safety.md#one-database-changer-at-a-time): procedures that change atlas.db (maintenance,
 // restore, corruptionRecovery) started at the same moment — exactly one proceeds, the others fail
 // at once with ProcedureConflict naming it and touch nothing; singleton procedures started twice at
 // the same moment (startOnce) run once.

@@ -1,4 +1,4 @@
-// Fault suite, corruption recovery Option A (PRODUCT.md §5 invariant 5): the worker is SIGKILLed
+// Fault suite, corruption recovery Option A (docs/safety.md#durable-progress): the worker is SIGKILLed
 // at each step boundary of Option A (keep a copy of the files, WAL checkpoint, check again) and
 // inside the copy and the checkpoint (killed from outside at a file event: both are synchronous,
 // so a timer inside the worker could not strike during them). A fresh worker takes over; the

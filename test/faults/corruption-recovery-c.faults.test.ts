@@ -1,4 +1,4 @@
-// Fault suite, corruption recovery Option C (PRODUCT.md §5 invariant 5): the worker is SIGKILLed
+// Fault suite, corruption recovery Option C (docs/safety.md#durable-progress): the worker is SIGKILLed
 // at each step of Option C (list the OCI volume backups, create a volume from one, check after the
 // swap) and while the procedure waits for the operator's approval and for the volume swap (killed
 // from outside, started again, then the approval or the swap is sent). Before C, Option A keeps a

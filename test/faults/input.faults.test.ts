@@ -1,4 +1,4 @@
-// Fault suite, wrong input (PRODUCT.md §5): every registered workflow type, started as an operator
+// Fault suite, wrong input (docs/operator-contract.md#wrong-input): every registered workflow type, started as an operator
 // starts it from the Web UI with hand-typed JSON, fails at once with an InvalidInput failure that
 // names the field — before any activity runs, so nothing changes: no backup, no paused schedule,
 // no maintenance flag, no lock, atlas.db the same byte for byte. The workflow list is read from
@@ -74,7 +74,7 @@ function expectRejected(r: Rejection, what: string, field: string): void {
 }
 
 describe('wrong JSON input to every workflow type, as started from the Web UI', { timeout: 120_000 }, () => {
-  it('the registry lists the workflows of PRODUCT.md §3', () => {
+  it('the registry lists the workflows of docs/procedures.md', () => {
     expect(types).toEqual(expect.arrayContaining(['maintenance', 'sheetsExport', 'sheetsImport', 'sheetsOutage', 'backup', 'corruptionRecovery', 'restore', 'diskEmergency', 'healthCheck', 'keyRotation', 'incidentResponse']));
   });
 

@@ -1,4 +1,4 @@
-// Fault suite, maintenance (PRODUCT.md §5 invariant 5): the worker is SIGKILLed at each step
+// Fault suite, maintenance (docs/safety.md#durable-progress): the worker is SIGKILLed at each step
 // boundary and in the middle of the snapshot, a fresh worker takes over, and the cycle completes
 // with each effect exactly once: one verified snapshot, schedules paused and unpaused once, the
 // flag gone, the lock released.

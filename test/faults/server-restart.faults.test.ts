@@ -1,4 +1,4 @@
-// Fault suite, the Temporal server itself (PRODUCT.md §5): each case starts its own dev server
+// Fault suite, the Temporal server itself (docs/safety.md#durable-progress): each case starts its own dev server
 // (SQLite state in a temp file), stops it while a procedure is under way, starts it again on the
 // same port with the same file, and checks the procedure carries on with each effect exactly once.
 // The worker is an in-process worker started before the outage; the test records whether it
