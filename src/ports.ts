@@ -7,7 +7,7 @@
 // someone else can take it. Ports here come from below that range, in disjoint blocks per process
 // slot, so two test workers never hand out the same port; each is still checked by binding before
 // it is handed out, and a server that loses the race anyway is restarted on new ports (see
-// `retryOnAddressInUse`). A port the operator named is never replaced (docs/operator-contract.md).
+// `retryOnAddressInUse`). A port the operator named is never replaced (docs/testing.md#ports).
 import fs from 'node:fs';
 import net from 'node:net';
 
