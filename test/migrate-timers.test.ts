@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { migrateTimers, NoSystemdError } from '../src/migrate-timers';
 import { SCHEDULES, scheduleId } from '../src/schedules';
-import { registeredWorkflowTypes } from '../src/cli/schedules';
+import { registeredWorkflowTypes } from '../src/cli/commands/schedules';
 import { makeEnv, runCli, type TestEnv } from './helpers/env';
 
 // Cron times that do not come during a test run, so no schedule fires a workflow nobody serves.

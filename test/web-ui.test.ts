@@ -15,7 +15,7 @@ import { startDevServerOnPickedPorts, type DevServer } from '../src/temporal/dev
 import { createAtlasWorker, type AtlasWorker } from '../src/worker';
 import { statusQuery } from '../workflows/lib/procedure';
 import type { MaintenanceResult } from '../workflows/maintenance';
-import { registeredWorkflowTypes } from '../src/cli/schedules';
+import { registeredWorkflowTypes } from '../src/cli/commands/schedules';
 import type { AtlasConfig } from '../src/config';
 import { REPO, eventually, makeEnv, type TestEnv } from './helpers/env';
 

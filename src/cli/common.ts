@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { loadConfig, type AtlasConfig } from '../config';
+import { parseDuration } from '../duration';
 import { connectClient, workflowUrl } from '../temporal/connect';
 
 export const EXIT = {
@@ -86,6 +87,19 @@ export function newWorkflowId(procedure: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${procedure}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
 }
+
+/** A duration as the operator typed it ("30m"), checked here so that a wrong one is bad input (exit 2). */
+export function checkDuration(value: string, field: string): string {
+  try {
+    parseDuration(value, field);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return value;
+}
+
+/** An option parser for a duration: the workflow receives the text, checked. */
+export const durationOption = (field: string) => (value: string): string => checkDuration(value, field);
 
 export function parseIntOption(field: string) {
   return (value: string): number => {

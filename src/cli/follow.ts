@@ -135,6 +135,11 @@ export function nextCommands(status: ProcedureStatus, id: string): string[] {
   return RESUME_COMMANDS[status.procedure]?.(status, id) ?? [`see:        atlas-ops status ${id}`];
 }
 
+/** The last events of a procedure, one line each, as `status` commands print them. */
+export function recentEventLines(status: ProcedureStatus, count = 10): string[] {
+  return status.events.slice(-count).map((e) => `  ${e.at} ${e.actor ? `${e.actor}: ` : ''}${e.message}`);
+}
+
 /** Where --wait writes: permanent lines, and on a terminal one live line rewritten in place. */
 export interface FollowOutput {
   line(text: string): void;

@@ -1,11 +1,10 @@
 // atlas-ops list: the running procedures and what each waits for. It reads the
 // search attributes every procedure keeps current (AtlasProcedure, AtlasPhase, AtlasWaitingFor),
 // so a procedure added later is listed without a change here.
-import type { Command } from 'commander';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { AtlasConfig } from '../config';
 import { ATLAS_HOST, ATLAS_PHASE, ATLAS_PROCEDURE, ATLAS_WAITING_FOR } from '../../workflows/search-attributes';
-import { EXIT, clientFor, colour, configFor, link, output } from './common';
+import { colour, link } from './common';
 import { elapsed, nextCommands, queryStatus } from './follow';
 
 export interface ProcedureRow {
@@ -82,19 +81,4 @@ export function formatRows(rows: ProcedureRow[], now = Date.now()): string[] {
     for (const c of r.next) lines.push(`    ${c}`);
   }
   return lines;
-}
-
-export function registerList(program: Command, run: (fn: (cmd: Command) => Promise<number>) => (...args: unknown[]) => Promise<void>): void {
-  program
-    .command('list')
-    .description('the running procedures and what each waits for (Web UI: filter by AtlasProcedure / AtlasWaitingFor)')
-    .option('--waiting', 'only procedures waiting for a person')
-    .option('--host <name>', 'only procedures whose host work runs on this Atlas host (AtlasHost)')
-    .action(run(async (cmd) => {
-      const o = cmd.opts();
-      const config = configFor(cmd);
-      const rows = await listProcedures(await clientFor(config), config, { waiting: o.waiting === true, host: o.host });
-      output(cmd, rows, () => formatRows(rows));
-      return EXIT.ok;
-    }));
 }

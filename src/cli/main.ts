@@ -4,16 +4,9 @@ import { ConfigError } from '../config';
 import { DurationError } from '../duration';
 import { NotSqliteError } from '../db/sqlite';
 import { TemporalUnreachableError } from '../temporal/connect';
-import { EXIT, UsageError, closeClients } from './common';
-import { registerDb } from './db';
-import { registerDev } from './dev';
-import { registerList } from './list';
-import { registerMigrate } from './migrate';
-import { registerMaintenance } from './maintenance';
-import { registerMonitoring } from './monitoring';
-import { registerSchedules } from './schedules';
-import { registerSheets } from './sheets';
-import { registerStatus } from './status';
+import { actionFor, type Run } from './action';
+import { EXIT, UsageError, closeClients, globals } from './common';
+import { registerCommands } from './commands';
 
 function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || err instanceof ConfigError || err instanceof DurationError || err instanceof NotSqliteError) return EXIT.usage;
@@ -22,15 +15,16 @@ function exitCodeOf(err: unknown): number {
 }
 
 /** Wraps an action: runs it, closes connections, and exits with its code (or the error's). */
-function run(fn: (cmd: Command) => Promise<number>) {
+const run: Run = (body) => {
   return async (...args: unknown[]) => {
+    // Commander passes the command last, after the arguments and the options.
     const cmd = args[args.length - 1] as Command;
     let code: number;
     try {
-      code = await fn(cmd);
+      code = await body(actionFor(cmd));
     } catch (err) {
       code = exitCodeOf(err);
-      const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
+      const json = globals(cmd).json;
       const message = (err as Error).message;
       if (json) process.stdout.write(`${JSON.stringify({ error: message, exitCode: code })}\n`);
       process.stderr.write(`atlas-ops: ${message}\n`);
@@ -38,7 +32,7 @@ function run(fn: (cmd: Command) => Promise<number>) {
     await closeClients();
     process.exit(code);
   };
-}
+};
 
 export function buildProgram(): Command {
   const program = new Command('atlas-ops')
@@ -49,15 +43,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addHelpText('after', '\nExit codes: 0 ok, 1 failed, 2 bad input (nothing changed), 3 procedure aborted or rolled back, 4 Temporal unreachable.');
-  registerDev(program, run);
-  registerSchedules(program, run);
-  registerMaintenance(program, run);
-  registerStatus(program, run);
-  registerSheets(program, run);
-  registerDb(program, run);
-  registerMonitoring(program, run);
-  registerList(program, run);
-  registerMigrate(program, run);
+  registerCommands(program, run);
   const override = (cmd: Command) => {
     cmd.exitOverride();
     cmd.commands.forEach(override);

@@ -1,53 +1,57 @@
 // Starting procedures and finding the running one, shared by the procedure commands.
-import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import type { AtlasConfig } from '../config';
-import { startOnce } from '../temporal/start';
-import { EXIT, UsageError, link, newWorkflowId, output } from './common';
+import { startOnce, startWorkflow, type WorkflowInput, type WorkflowType, type Workflows } from '../temporal/start';
+import type { Action } from './action';
+import { EXIT, UsageError, globals, link, newWorkflowId } from './common';
 import { followProcedure, plainOutput, terminalOutput, waitUntilStarted } from './follow';
 
-export interface StartSpec {
-  workflowType: string;
+/** Any command's Action: the procedure helpers read only the global flags, config and client. */
+type AnyAction = Action<unknown, unknown[]>;
+
+export interface StartSpec<T extends WorkflowType> {
+  /** The workflow's registered name; `input` is checked against that workflow's parameter. */
+  workflowType: T;
+  /** The word in messages and the workflow id's prefix: "maintenance", "key-rotation". */
   procedure: string;
-  input: Record<string, unknown>;
+  input: WorkflowInput<Workflows[T]>;
   summary: string;
   wait?: boolean;
 }
 
 /** Starts a procedure, reports a refused start at once, and with --wait follows it to the end. */
-export async function startProcedure(cmd: Command, config: AtlasConfig, client: Client, spec: StartSpec): Promise<number> {
+export async function startProcedure<T extends WorkflowType>(a: AnyAction, spec: StartSpec<T>): Promise<number> {
+  const { config } = a;
+  const client = await a.client();
   const workflowId = newWorkflowId(spec.procedure);
-  const handle = await client.workflow.start(spec.workflowType, {
+  const handle = await startWorkflow(client, spec.workflowType, spec.input, {
     taskQueue: config.taskQueue,
     workflowId,
-    args: [spec.input],
     staticSummary: spec.summary,
     staticDetails: `Started from the atlas-ops CLI by ${process.env.USER ?? 'unknown'} with ${JSON.stringify(spec.input)}`,
   });
   const url = link(config, workflowId);
   const started = await waitUntilStarted(handle);
   if (started.failed) {
-    output(cmd, { workflowId, runId: handle.firstExecutionRunId, url, started: false, error: started.failed }, () => [
+    a.output({ workflowId, runId: handle.firstExecutionRunId, url, started: false, error: started.failed }, () => [
       `${spec.procedure} ${workflowId} did not start: ${started.failed}`,
       `  ${url}`,
     ]);
     return EXIT.failed;
   }
   if (!spec.wait) {
-    output(cmd, { workflowId, runId: handle.firstExecutionRunId, url, started: true, phase: started.status?.phase }, () => [
+    a.output({ workflowId, runId: handle.firstExecutionRunId, url, started: true, phase: started.status?.phase }, () => [
       `started ${spec.procedure} ${workflowId}`,
       `  ${url}`,
       `  follow: atlas-ops status ${workflowId}`,
     ]);
     return EXIT.ok;
   }
-  const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
-  const write = (s: string) => process.stdout.write(s);
   // --json prints only the final object; a terminal gets a live line; anything else plain lines.
-  const out = json ? { line: () => undefined } : process.stdout.isTTY ? terminalOutput(write) : plainOutput(write);
+  const write = (s: string) => process.stdout.write(s);
+  const out = globals(a.cmd).json ? { line: () => undefined } : process.stdout.isTTY ? terminalOutput(write) : plainOutput(write);
   out.line(`started ${spec.procedure} ${workflowId}\n  ${url}`);
   const outcome = await followProcedure(client, config, workflowId, out);
-  output(cmd, { workflowId, url, exitCode: outcome.exitCode, result: outcome.result, error: outcome.error }, () =>
+  a.output({ workflowId, url, exitCode: outcome.exitCode, result: outcome.result, error: outcome.error }, () =>
     outcome.error ? `${spec.procedure} ${workflowId} failed: ${outcome.error}` : `${spec.procedure} ${workflowId}: ${JSON.stringify(outcome.result, null, 2)}`,
   );
   return outcome.exitCode;
@@ -65,7 +69,7 @@ export async function findRunning(client: Client, procedure: string): Promise<st
 }
 
 /** Checks that `workflowId` exists and is a procedure of this kind. */
-export async function requireProcedure(client: Client, workflowId: string, workflowType: string): Promise<void> {
+export async function requireProcedure(client: Client, workflowId: string, workflowType: WorkflowType): Promise<void> {
   let type: string;
   try {
     type = (await client.workflow.getHandle(workflowId).describe()).type;
@@ -80,27 +84,52 @@ export async function requireProcedure(client: Client, workflowId: string, workf
  * Starts a singleton procedure (fixed id, src/temporal/start.ts) or joins the one running, and
  * with --wait follows it like startProcedure.
  */
-export async function startSingleton(cmd: Command, config: AtlasConfig, client: Client, spec: StartSpec & { name: string }): Promise<number> {
-  const started = await startOnce(client, config, spec.workflowType, spec.name, spec.input, spec.summary);
+export async function startSingleton<T extends WorkflowType>(a: AnyAction, spec: StartSpec<T> & { name: string }): Promise<number> {
+  const { config } = a;
+  const client = await a.client();
+  const started = await startOnce<Workflows[T]>(client, config, spec.workflowType, spec.name, spec.input, spec.summary);
   const url = link(config, started.workflowId);
   const verb = started.started ? 'started' : 'already running:';
   if (!spec.wait) {
-    output(cmd, { ...started, url }, () => [`${verb} ${spec.procedure} ${started.workflowId}`, `  ${url}`, `  follow: atlas-ops status ${started.workflowId}`]);
+    a.output({ ...started, url }, () => [`${verb} ${spec.procedure} ${started.workflowId}`, `  ${url}`, `  follow: atlas-ops status ${started.workflowId}`]);
     return EXIT.ok;
   }
-  const json = (cmd.optsWithGlobals() as { json?: boolean }).json;
-  const print = json ? () => undefined : (line: string) => process.stdout.write(`${line}\n`);
+  const print = globals(a.cmd).json ? () => undefined : (line: string) => process.stdout.write(`${line}\n`);
   print(`${verb} ${spec.procedure} ${started.workflowId}\n  ${url}`);
   const outcome = await followProcedure(client, config, started.workflowId, print);
-  output(cmd, { ...started, url, exitCode: outcome.exitCode, result: outcome.result, error: outcome.error }, () =>
+  a.output({ ...started, url, exitCode: outcome.exitCode, result: outcome.result, error: outcome.error }, () =>
     outcome.error ? `${spec.procedure} ${started.workflowId} failed: ${outcome.error}` : `${spec.procedure} ${started.workflowId}: ${JSON.stringify(outcome.result, null, 2)}`,
   );
   return outcome.exitCode;
 }
 
 /** The procedure the operator named, or the one running of this type; checked to be of that type. */
-export async function procedureId(client: Client, given: string | undefined, workflowType: string): Promise<string> {
+export async function procedureId(client: Client, given: string | undefined, workflowType: WorkflowType): Promise<string> {
   const id = given ?? (await findRunning(client, workflowType));
   await requireProcedure(client, id, workflowType);
   return id;
+}
+
+/**
+ * Sends an update that the workflow validates and prints its answer. A refusal (the validator's
+ * message) exits 2: the procedure did not change.
+ */
+export async function sendUpdate(
+  a: AnyAction,
+  workflowId: string,
+  what: string,
+  send: () => Promise<string>,
+  acceptedText: (message: string) => string = (message) => message,
+): Promise<number> {
+  try {
+    const message = await send();
+    a.output({ workflowId, accepted: true, message }, () => acceptedText(message));
+    return EXIT.ok;
+  } catch (err) {
+    // `send` has already said what was wrong with the command (decide: no such workflow).
+    if (err instanceof UsageError) throw err;
+    const message = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+    a.output({ workflowId, accepted: false, error: message }, () => `${what} refused: ${message}`);
+    return EXIT.usage;
+  }
 }

@@ -1,11 +1,12 @@
 // atlas-ops dev | worker | demo seed
 import type { Command } from 'commander';
-import { requireHome } from '../config';
-import { ensureHome } from '../home';
-import { migrateAtlas } from '../db/atlas-schema';
-import { seedDemo } from '../db/demo-seed';
-import { openDatabase } from '../db/sqlite';
-import { EXIT, configFor, globals, output, parseIntOption, parsePortOption } from './common';
+import { requireHome } from '../../config';
+import { ensureHome } from '../../home';
+import { migrateAtlas } from '../../db/atlas-schema';
+import { seedDemo } from '../../db/demo-seed';
+import { openDatabase } from '../../db/sqlite';
+import type { Run } from '../action';
+import { EXIT, configFor, globals, parseIntOption, parsePortOption } from '../common';
 import { registeredWorkflowTypes } from './schedules';
 
 /** Calls `stop` once on the first SIGINT or SIGTERM; the command's own await then ends the process. */
@@ -21,14 +22,20 @@ function onStopSignal(stop: () => void): void {
   process.on('SIGTERM', () => handler('SIGTERM'));
 }
 
-export function registerDev(program: Command, run: (fn: (cmd: Command) => Promise<number>) => (...args: unknown[]) => Promise<void>): void {
+export function registerDev(program: Command, run: Run): void {
+  devCommand(program, run);
+  workerCommand(program, run);
+  demoSeedCommand(program.command('demo').description('demo data'), run);
+}
+
+function devCommand(program: Command, run: Run): void {
   program
     .command('dev')
     .description('run everything locally: Temporal dev server + Web UI, worker, schedules, demo Atlas home')
     .option('--port <port>', 'Temporal gRPC port', parsePortOption('--port'), 7233)
     .option('--ui-port <port>', 'Temporal Web UI port', parsePortOption('--ui-port'), 8233)
-    .action(run(async (cmd) => {
-      const o = cmd.opts();
+    .action(run<{ port: number; uiPort: number }>(async ({ cmd, opts }) => {
+      // Its own default home (./.atlas), so not the Action's configuration.
       const { home = process.env.ATLAS_HOME ?? './.atlas', config: configFile } = globals(cmd);
       // Checked before the stack is loaded (about 2 s), so that a bad configuration fails at once.
       configFor(cmd, { home });
@@ -36,10 +43,10 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
       // OCI SDK (about 2 s of start-up) that the other commands do not need. import() would bypass
       // the tsx require hook that runs these sources.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { startDev } = require('../dev') as typeof import('../dev');
+      const { startDev } = require('../../dev') as typeof import('../../dev');
       const stack = await startDev({
-        port: o.port,
-        uiPort: o.uiPort,
+        port: opts.port,
+        uiPort: opts.uiPort,
         home,
         configFile,
         registeredTypes: registeredWorkflowTypes(),
@@ -60,16 +67,17 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
       await Promise.race([stopped, died]);
       return EXIT.ok;
     }));
+}
 
+function workerCommand(program: Command, run: Run): void {
   program
     .command('worker')
     .description('run the worker against the configured Temporal server (production)')
-    .action(run(async (cmd) => {
-      const config = configFor(cmd);
+    .action(run(async ({ config }) => {
       requireHome(config);
       // Required here for the same reason as in `dev`.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { createAtlasWorker } = require('../worker') as typeof import('../worker');
+      const { createAtlasWorker } = require('../../worker') as typeof import('../../worker');
       const worker = await createAtlasWorker(config, { workflowBundlePath: process.env.ATLAS_WORKFLOW_BUNDLE || undefined });
       // Paths of secret files, never their contents.
       const t = config.temporal;
@@ -79,23 +87,22 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
       await worker.run();
       return EXIT.ok;
     }));
+}
 
-  const demo = program.command('demo').description('demo data');
+function demoSeedCommand(demo: Command, run: Run): void {
   demo
     .command('seed')
     .description('add realistic tasks, approvals, errors and patterns to atlas.db (creating it when missing)')
     .option('--tasks <n>', 'how many tasks', parseIntOption('--tasks'), 200)
     .option('--seed <n>', 'random seed (same seed, same data)', parseIntOption('--seed'), 42)
-    .action(run(async (cmd) => {
-      const o = cmd.opts();
-      const config = configFor(cmd);
-      requireHome(config);
-      const { paths } = ensureHome(config.home);
+    .action(run<{ tasks: number; seed: number }>(async (a) => {
+      requireHome(a.config);
+      const { paths } = ensureHome(a.config.home);
       const db = openDatabase(paths.atlasDb, { create: true, wal: true });
       try {
         migrateAtlas(db);
-        const result = seedDemo(db, { tasks: o.tasks, seed: o.seed });
-        output(cmd, { atlasDb: paths.atlasDb, ...result }, () => `seeded ${paths.atlasDb}: ${result.tasks} tasks, ${result.approvals} approvals (${result.pending} pending), ${result.errors} errors, ${result.patterns} patterns`);
+        const result = seedDemo(db, { tasks: a.opts.tasks, seed: a.opts.seed });
+        a.output({ atlasDb: paths.atlasDb, ...result }, () => `seeded ${paths.atlasDb}: ${result.tasks} tasks, ${result.approvals} approvals (${result.pending} pending), ${result.errors} errors, ${result.patterns} patterns`);
       } finally {
         db.close();
       }

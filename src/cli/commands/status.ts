@@ -1,19 +1,38 @@
 // atlas-ops status <workflow-id> | decide <workflow-id> <decision>
 import type { Command } from 'commander';
-import { decideUpdate, DECISIONS, type Decision } from '../../workflows/lib/procedure';
-import { EXIT, UsageError, clientFor, configFor, link, output } from './common';
-import { failureMessage, queryStatus } from './follow';
+import type { WorkflowHandle } from '@temporalio/client';
+import { decideUpdate, DECISIONS, type Decision } from '../../../workflows/lib/procedure';
+import type { Run } from '../action';
+import { EXIT, UsageError, link } from '../common';
+import { failureMessage, queryStatus, recentEventLines } from '../follow';
+import { sendUpdate } from '../procedures';
 
-export function registerStatus(program: Command, run: (fn: (cmd: Command) => Promise<number>) => (...args: unknown[]) => Promise<void>): void {
+export function registerStatus(program: Command, run: Run): void {
+  statusCommand(program, run);
+  decideCommand(program, run);
+}
+
+/** How a workflow that is no longer running ended: its result, or its failure in words. */
+async function outcomeOf(handle: WorkflowHandle, execution: string): Promise<{ result?: unknown; error?: string }> {
+  if (execution === 'COMPLETED') return { result: await handle.result() };
+  if (execution === 'RUNNING') return {};
+  try {
+    await handle.result();
+    return {};
+  } catch (err) {
+    return { error: failureMessage(err) };
+  }
+}
+
+function statusCommand(program: Command, run: Run): void {
   program
     .command('status')
     .description('the state of any procedure: phase, what it waits for, recent events, result')
     .argument('<workflow-id>')
-    .action(run(async (cmd) => {
-      const [id] = cmd.args as [string];
-      const config = configFor(cmd);
-      const client = await clientFor(config);
-      const handle = client.workflow.getHandle(id);
+    .action(run<object, [string]>(async (a) => {
+      const [id] = a.args;
+      const { config } = a;
+      const handle = (await a.client()).workflow.getHandle(id);
       let d;
       try {
         d = await handle.describe();
@@ -22,27 +41,20 @@ export function registerStatus(program: Command, run: (fn: (cmd: Command) => Pro
         throw err;
       }
       const status = d.status.name === 'RUNNING' ? await queryStatus(handle) : undefined;
-      let result: unknown;
-      let error: string | undefined;
-      if (d.status.name === 'COMPLETED') result = await handle.result();
-      else if (d.status.name !== 'RUNNING') {
-        try {
-          await handle.result();
-        } catch (err) {
-          error = failureMessage(err);
-        }
-      }
-      output(cmd, { workflowId: id, type: d.type, execution: d.status.name, url: link(config, id), status, result, error }, () => [
+      const { result, error } = await outcomeOf(handle, d.status.name);
+      a.output({ workflowId: id, type: d.type, execution: d.status.name, url: link(config, id), status, result, error }, () => [
         `${d.type} ${id}: ${d.status.name}${status ? `, phase ${status.phase} (${status.state})` : ''}`,
         `  ${link(config, id)}`,
         ...(status?.waitingFor ? [`  waiting for: ${status.waitingFor}`] : []),
-        ...(status?.events.slice(-10).map((e) => `  ${e.at} ${e.actor ? `${e.actor}: ` : ''}${e.message}`) ?? []),
+        ...(status ? recentEventLines(status) : []),
         ...(result !== undefined ? [`  result: ${JSON.stringify(result)}`] : []),
         ...(error ? [`  error: ${error}`] : []),
       ]);
       return EXIT.ok;
     }));
+}
 
+function decideCommand(program: Command, run: Run): void {
   program
     .command('decide')
     .description('the operator\'s decision on a failed step: retry, skip, rollback or abort')
@@ -50,21 +62,19 @@ export function registerStatus(program: Command, run: (fn: (cmd: Command) => Pro
     .argument('<decision>', DECISIONS.join(' | '))
     .option('--by <name>', 'who decides', process.env.USER)
     .option('--note <text>', 'why')
-    .action(run(async (cmd) => {
-      const [id, decision] = cmd.args as [string, string];
+    .action(run<{ by?: string; note?: string }, [string, string]>(async (a) => {
+      const [id, decision] = a.args;
       if (!DECISIONS.includes(decision as Decision)) throw new UsageError(`decision: "${decision}" is not one of ${DECISIONS.join(', ')}`);
-      const config = configFor(cmd);
-      const client = await clientFor(config);
-      const o = cmd.opts();
-      try {
-        const message = await client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [{ decision: decision as Decision, by: o.by, note: o.note }] });
-        output(cmd, { workflowId: id, accepted: true, message }, () => message);
-        return EXIT.ok;
-      } catch (err) {
-        if ((err as Error).name === 'WorkflowNotFoundError') throw new UsageError(`workflow ${id} does not exist`);
-        const message = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
-        output(cmd, { workflowId: id, accepted: false, error: message }, () => `decision refused: ${message}`);
-        return EXIT.usage;
-      }
+      const client = await a.client();
+      const input = { decision: decision as Decision, by: a.opts.by, note: a.opts.note };
+      return sendUpdate(a, id, 'decision', async () => {
+        try {
+          return await client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [input] });
+        } catch (err) {
+          // Any workflow id may be given here: one that does not exist is bad input, not a refusal.
+          if ((err as Error).name === 'WorkflowNotFoundError') throw new UsageError(`workflow ${id} does not exist`);
+          throw err;
+        }
+      });
     }));
 }
