@@ -82,6 +82,12 @@ export const colour = {
   },
 };
 
+/**
+ * Help of --wait on the commands that always wait for their workflow's result: every command that
+ * starts a procedure takes --wait (README.md, CLI), so a script may pass it to any of them.
+ */
+export const ALWAYS_WAITS = 'changes nothing: this command always waits for the result (accepted like every start\'s --wait)';
+
 /** Workflow ids an operator can read: `<procedure>-<UTC stamp>-<4 random chars>`. */
 export function newWorkflowId(procedure: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);

@@ -4,7 +4,7 @@ import type { HealthCheckOutcome } from '../../../workflows/monitoring';
 import { healthTable } from '../../health/collect';
 import { startWorkflow } from '../../temporal/start';
 import type { Action, Run } from '../action';
-import { EXIT, link, newWorkflowId } from '../common';
+import { ALWAYS_WAITS, EXIT, link, newWorkflowId } from '../common';
 import { failureMessage } from '../follow';
 
 class NoAnswerError extends Error {}
@@ -18,6 +18,7 @@ export function registerHealth(program: Command, run: Run): void {
     .description('run the health check now (the healthCheck workflow); exit 1 when a metric is out of bounds')
     .option('--verbose', 'print every metric as a table')
     .option('--deep', 'also run the daily deep check now: PRAGMA quick_check and the business metrics')
+    .option('--wait', ALWAYS_WAITS)
     .action(run<{ verbose?: true; deep?: true }>(async (a) => {
       const { workflowId, outcome: r } = await runHealthCheck(a);
       a.output({ workflowId, ...r }, () => [

@@ -7,7 +7,7 @@ import { atlasPaths } from '../../paths';
 import { syncHealth } from '../../sheets/runs';
 import { startWorkflow, type WorkflowInput, type Workflows } from '../../temporal/start';
 import type { Action, Run } from '../action';
-import { EXIT, UsageError, link, newWorkflowId } from '../common';
+import { ALWAYS_WAITS, EXIT, UsageError, link, newWorkflowId } from '../common';
 import { failureMessage } from '../follow';
 
 export function registerSync(program: Command, run: Run): void {
@@ -23,6 +23,7 @@ function exportCommand(sync: Command, run: Run): void {
     .description('export pending approvals to the sheet (sheetsExport)')
     .option('--full', 'rewrite every atlas-owned cell and re-add missing pending approvals (--full-sync)')
     .option('--dry-run', 'print what would change and change nothing')
+    .option('--wait', ALWAYS_WAITS)
     .action(run<{ full?: true; dryRun?: true }>(async (a) =>
       runSyncWorkflow(a, 'sheetsExport', { full: a.opts.full === true, dryRun: a.opts.dryRun === true }),
     ));
@@ -34,6 +35,7 @@ function importCommand(sync: Command, run: Run): void {
     .description('apply decisions typed in the sheet to atlas.db (sheetsImport)')
     .option('--force-check', 'compare every row with atlas.db even if the sheet has not changed')
     .option('--dry-run', 'print what would be applied and change nothing')
+    .option('--wait', ALWAYS_WAITS)
     .action(run<{ forceCheck?: true; dryRun?: true }>(async (a) =>
       runSyncWorkflow(a, 'sheetsImport', { forceCheck: a.opts.forceCheck === true, dryRun: a.opts.dryRun === true }),
     ));
