@@ -10,7 +10,7 @@ import { insideDir } from '../src/paths';
 import { checkDatabase, type DbCheck } from '../src/db/check';
 import { appendLog } from '../src/log';
 import { startOnce } from '../src/temporal/start';
-import { CORRUPTION_ALERT, CORRUPTION_RECOVERY } from '../src/singletons';
+import { CORRUPTION_ALERT, CORRUPTION_RECOVERY } from '../src/workflow-safe/singletons';
 import type { ActivityContext } from './deps';
 
 export type { DbCheck };

@@ -9,7 +9,7 @@ import { diskUsage, largestEntries, type DiskUsage } from '../src/disk';
 import { pruneBackups } from '../src/db/retention';
 import { appendLog, rotateLog } from '../src/log';
 import { startOnce } from '../src/temporal/start';
-import { DISK_EMERGENCY } from '../src/singletons';
+import { DISK_EMERGENCY } from '../src/workflow-safe/singletons';
 import type { ActivityContext } from './deps';
 
 export interface DiskMeasure extends DiskUsage {

@@ -9,7 +9,7 @@ import { appendLog } from '../src/log';
 import { reportName, runReport as buildReport } from '../src/reports';
 import { parseSince } from '../src/reports/report';
 import { startOnce, type StartedOnce } from '../src/temporal/start';
-import { INCIDENT_STAGES, type AdvanceInput } from '../src/incident-stages';
+import { INCIDENT_STAGES, type AdvanceInput } from '../src/workflow-safe/incident-stages';
 import type { ActivityContext } from './deps';
 
 export interface HealthCheckResult {

@@ -10,7 +10,7 @@ import { checkConnectivity, type ConnectivityReport } from '../src/sheets/doctor
 import { getState, outageReason, recordRun, setState, type Direction } from '../src/sheets/runs';
 import { exportApprovals, importDecisions, setBanner } from '../src/sheets/sync';
 import { startOnce } from '../src/temporal/start';
-import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../src/singletons';
+import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../src/workflow-safe/singletons';
 import type { ActivityContext } from './deps';
 
 const SAMPLE = 20;

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseDuration } from './duration';
+import { parseDuration } from './workflow-safe/duration';
 
 type FieldType = 'string' | 'path' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum';
 

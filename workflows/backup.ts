@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import type { BackupManifest } from '../src/db/snapshot';
 import { inputObject, optionalBoolean, optionalDuration, optionalPositiveInt, optionalString, rejectUnknown } from './lib/input';
 import { AbortRequested, Procedure } from './lib/procedure';
-import { stamp } from './lib/stamp';
+import { stamp } from '../src/workflow-safe/stamp';
 
 export interface BackupInput {
   /** Also take an OCI block-volume backup of the volume that holds the Atlas home. */

@@ -6,12 +6,12 @@ import { ApplicationFailure, defineSignal, defineUpdate, setHandler } from '@tem
 import type { Assessment, CheckpointResult, OptionBResult } from '../activities/recovery';
 import type { DbCheck } from '../activities/db';
 import type { OciVolumeBackup } from '../activities/oci';
-import { formatDuration } from '../src/duration';
-import { ALL_SCHEDULES } from '../src/schedule-names';
-import { CORRUPTION_ALERT } from '../src/singletons';
+import { formatDuration } from '../src/workflow-safe/duration';
+import { ALL_SCHEDULES } from '../src/workflow-safe/schedule-names';
+import { CORRUPTION_ALERT } from '../src/workflow-safe/singletons';
 import { inputObject, optionalBoolean, optionalDuration, optionalString, rejectUnknown } from './lib/input';
 import { AbortRequested, Procedure, type Actor } from './lib/procedure';
-import { stamp } from './lib/stamp';
+import { stamp } from '../src/workflow-safe/stamp';
 import { DbHold } from './lib/db-hold';
 
 export interface CorruptionRecoveryInput {

@@ -1,10 +1,10 @@
 // The runbook's Standard Workflow: Pause → Snapshot → Edit → Resume.
 import { ApplicationFailure, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
 import type { BackupManifest } from '../src/db/snapshot';
-import { formatDuration } from '../src/duration';
-import { SYNC_AND_BACKUP } from '../src/schedule-names';
+import { formatDuration } from '../src/workflow-safe/duration';
+import { SYNC_AND_BACKUP } from '../src/workflow-safe/schedule-names';
 import { inputObject, optionalBoolean, optionalDuration, optionalString, rejectUnknown } from './lib/input';
-import { stamp } from './lib/stamp';
+import { stamp } from '../src/workflow-safe/stamp';
 import { AbortRequested, Procedure, RollbackRequested, type Actor } from './lib/procedure';
 
 export interface MaintenanceInput {

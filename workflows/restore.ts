@@ -2,10 +2,10 @@
 // maintenance it holds the atlas.db lock, pauses the sync and backup schedules and sets the
 // maintenance flag; the restore itself verifies, keeps what it replaces, and verifies again.
 import { ApplicationFailure } from '@temporalio/workflow';
-import { SYNC_AND_BACKUP } from '../src/schedule-names';
+import { SYNC_AND_BACKUP } from '../src/workflow-safe/schedule-names';
 import { inputObject, invalid, optionalDuration, optionalString, rejectUnknown, requiredString } from './lib/input';
 import { AbortRequested, Procedure } from './lib/procedure';
-import { stamp } from './lib/stamp';
+import { stamp } from '../src/workflow-safe/stamp';
 import { DbHold } from './lib/db-hold';
 
 export interface RestoreInput {

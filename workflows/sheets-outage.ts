@@ -5,7 +5,7 @@
 // what it paused, resolve the alert, and return a summary.
 import { ApplicationFailure, condition, defineSignal, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ConnectivityReport } from '../src/sheets/doctor';
-import { formatDuration, parseDuration } from '../src/duration';
+import { formatDuration, parseDuration } from '../src/workflow-safe/duration';
 import { invalid, inputObject, optionalDuration, optionalString, rejectUnknown } from './lib/input';
 import { AbortRequested, Procedure, type Actor } from './lib/procedure';
 

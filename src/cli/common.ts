@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { loadConfig, type AtlasConfig } from '../config';
 import { connectClient, workflowUrl } from '../temporal/connect';
+import { stamp } from '../workflow-safe/stamp';
 
 export const EXIT = {
   ok: 0,
@@ -83,8 +84,7 @@ export const colour = {
 
 /** Workflow ids an operator can read: `<procedure>-<UTC stamp>-<4 random chars>`. */
 export function newWorkflowId(procedure: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${procedure}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+  return `${procedure}-${stamp(Date.now())}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
 export function parseIntOption(field: string) {

@@ -7,7 +7,7 @@ import { diagnoseDatabase } from '../db/doctor';
 import { listBackups, verifyBackupFile } from '../db/snapshot';
 import { atlasPaths, insideDir } from '../paths';
 import { requireHome, type AtlasConfig } from '../config';
-import { CORRUPTION_RECOVERY, DISK_EMERGENCY } from '../singletons';
+import { CORRUPTION_RECOVERY, DISK_EMERGENCY } from '../workflow-safe/singletons';
 import { approveOciRestoreUpdate, attachmentSwappedSignal } from '../../workflows/corruption-recovery';
 import { EXIT, UsageError, clientFor, configFor, output, parseIntOption } from './common';
 import { requireProcedure, startProcedure, startSingleton } from './procedures';

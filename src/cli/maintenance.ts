@@ -1,6 +1,6 @@
 // atlas-ops maintenance start | resume | abort | status
 import type { Command } from 'commander';
-import { parseDuration } from '../duration';
+import { parseDuration } from '../workflow-safe/duration';
 import { resumeUpdate } from '../../workflows/maintenance';
 import { abortSignal } from '../../workflows/lib/procedure';
 import { EXIT, UsageError, clientFor, configFor, output } from './common';

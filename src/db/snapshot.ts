@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { assertSqliteFile, fsyncPath, integrityProblems, openDatabase, PRIVATE_FILE_MMAP_BYTES } from './sqlite';
+import { stamp } from '../workflow-safe/stamp';
 
 export interface BackupManifest {
   file: string;
@@ -32,9 +33,8 @@ export interface BackupEntry {
 export const BACKUP_NAME = /^atlas_(\d{8})-(\d{6})(?:-(\d+))?\.db$/;
 
 export function backupName(at: Date, n = 1): string {
-  const p = (x: number) => String(x).padStart(2, '0');
-  const stamp = `${at.getUTCFullYear()}${p(at.getUTCMonth() + 1)}${p(at.getUTCDate())}-${p(at.getUTCHours())}${p(at.getUTCMinutes())}${p(at.getUTCSeconds())}`;
-  return n === 1 ? `atlas_${stamp}.db` : `atlas_${stamp}-${n}.db`;
+  const when = stamp(at.getTime());
+  return n === 1 ? `atlas_${when}.db` : `atlas_${when}-${n}.db`;
 }
 
 export const manifestPath = (backupFile: string) => `${backupFile}.manifest.json`;

@@ -7,7 +7,8 @@ import type { AtlasConfig } from '../config';
 import type { AtlasPaths } from '../paths';
 import type { Db } from '../db/sqlite';
 import { openDatabase } from '../db/sqlite';
-import { parseDuration } from '../duration';
+import { parseDuration } from '../workflow-safe/duration';
+import { stamp } from '../workflow-safe/stamp';
 
 export interface ReportContext {
   config: AtlasConfig;
@@ -49,14 +50,10 @@ export interface WrittenReport {
   files: { markdown: string; json: string; charts: string[] };
 }
 
-export function stamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
-
 /** Writes the report; file names carry the generation time so a history accumulates. */
 export function writeReport(reportsDir: string, report: Report): WrittenReport {
   fs.mkdirSync(reportsDir, { recursive: true });
-  const base = path.join(reportsDir, `${report.name}-${stamp(new Date(report.generatedAt))}`);
+  const base = path.join(reportsDir, `${report.name}-${stamp(Date.parse(report.generatedAt))}`);
   const charts = report.charts.map((c) => {
     const file = `${base}-${c.name}.svg`;
     fs.writeFileSync(file, c.svg, { mode: 0o640 });

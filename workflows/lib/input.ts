@@ -1,7 +1,7 @@
 // Validation of workflow input. Operators start procedures from the Web UI with hand-typed JSON,
 // so a wrong field must fail the workflow at once with a message naming it, never retry forever.
 import { ApplicationFailure } from '@temporalio/workflow';
-import { parseDuration } from '../../src/duration';
+import { parseDuration } from '../../src/workflow-safe/duration';
 
 export const INVALID_INPUT = 'InvalidInput';
 

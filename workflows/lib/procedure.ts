@@ -19,7 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { HostActivities, WorkflowQueueActivities } from '../../activities';
 import type { ProcedureContext } from '../../activities/host';
-import { formatDuration } from '../../src/duration';
+import { formatDuration } from '../../src/workflow-safe/duration';
 import { ATLAS_HOST, ATLAS_PHASE, ATLAS_PROCEDURE, ATLAS_WAITING_FOR } from '../search-attributes';
 
 export type Decision = 'retry' | 'skip' | 'rollback' | 'abort';
