@@ -2,7 +2,6 @@
 // digests, the reports, and the evidence and postmortem files of incident response.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { AlertLevel, DigestResult } from '../src/alerts';
 import { collectHealth, type HealthMetric, type Remediation } from '../src/health/collect';
 import { appendLog } from '../src/log';
@@ -11,6 +10,7 @@ import { parseSince } from '../src/reports/report';
 import { startOnce, type StartedOnce } from '../src/temporal/start';
 import { INCIDENT_STAGES, type AdvanceInput } from '../src/workflow-safe/incident-stages';
 import type { ActivityContext } from './deps';
+import { failure } from '../src/workflow-safe/failures';
 
 export interface HealthCheckResult {
   at: string;
@@ -88,7 +88,7 @@ export function createMonitoringActivities(ctx: ActivityContext) {
     /** Starts the configured remediation procedure once (joins it when already running). */
     async startRemediation(input: { remediation: Remediation; reason: string }): Promise<StartedOnce & { workflowType: string } | { skipped: string }> {
       const r = REMEDIATIONS[input.remediation];
-      if (!r) throw ApplicationFailure.create({ type: 'InvalidInput', message: `remediation: "${input.remediation}" is not one of ${Object.keys(REMEDIATIONS).join(', ')}`, nonRetryable: true });
+      if (!r) throw failure.InvalidInput(`remediation: "${input.remediation}" is not one of ${Object.keys(REMEDIATIONS).join(', ')}`);
       const workflowType = ctx.config.remediation[r.setting];
       if (!workflowType) return { skipped: `remediation.${r.setting} is empty` };
       const started = await startOnce(ctx.client, ctx.config, workflowType, r.singleton, {}, `Started by the health check: ${input.reason}`);
@@ -110,7 +110,7 @@ export function createMonitoringActivities(ctx: ActivityContext) {
         name = reportName(input.name, 'name');
         if (input.since) since = parseSince(input.since, ctx.now(), 'since');
       } catch (err) {
-        throw ApplicationFailure.create({ type: 'InvalidInput', message: (err as Error).message, nonRetryable: true });
+        throw failure.InvalidInput((err as Error).message);
       }
       const { data: _data, ...written } = await buildReport(name, { config: ctx.config, paths, ops: ctx.opsDb(), now: ctx.now(), since, client: ctx.client });
       return written;

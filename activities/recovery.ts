@@ -2,14 +2,15 @@
 // damage, keep the evidence, Option A (WAL checkpoint) and Option B (newest good backup).
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { listBackups, type BackupEntry } from '../src/db/snapshot';
 import { checkpointDatabase, type CheckpointResult } from '../src/db/check';
 import { RestoreError, restoreBackup, type RestoreResult } from '../src/db/restore';
-import { fsyncPath, NotSqliteError, openDatabase, rowCounts } from '../src/db/sqlite';
+import { fsyncPath, openDatabase, rowCounts } from '../src/db/sqlite';
 import { appendLog } from '../src/log';
 import type { BackupSummary } from './backup';
 import type { ActivityContext } from './deps';
+import { failure } from '../src/workflow-safe/failures';
 
 export type { CheckpointResult };
 
@@ -92,7 +93,7 @@ export function createRecoveryActivities(ctx: ActivityContext) {
      * Idempotent: a copy already made (same size) is kept as it is.
      */
     async preserveEvidence(input: { suffix: string }): Promise<string[]> {
-      if (!/^[A-Za-z0-9._-]+$/.test(input.suffix)) throw ApplicationFailure.create({ type: 'InvalidInput', message: `suffix: "${input.suffix}" is not a plain suffix`, nonRetryable: true });
+      if (!/^[A-Za-z0-9._-]+$/.test(input.suffix)) throw failure.InvalidInput(`suffix: "${input.suffix}" is not a plain suffix`);
       const kept: string[] = [];
       for (const s of SIDECARS) {
         const from = `${paths.atlasDb}${s}`;
@@ -144,7 +145,7 @@ export function createRecoveryActivities(ctx: ActivityContext) {
           chosen = b;
           break;
         } catch (err) {
-          if (!(err instanceof RestoreError || err instanceof NotSqliteError)) throw err;
+          if (!(err instanceof RestoreError)) throw err;
           result.rejected.push({ name: b.name, problem: (err as Error).message.slice(0, 300) });
         }
       }

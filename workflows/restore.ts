@@ -7,6 +7,7 @@ import { inputObject, invalid, optionalDuration, optionalString, rejectUnknown, 
 import { AbortRequested, Procedure } from './lib/procedure';
 import { stamp } from '../src/workflow-safe/stamp';
 import { DbHold } from './lib/db-hold';
+import { failure } from '../src/workflow-safe/failures';
 
 export interface RestoreInput {
   /** A backup file name in backups/, e.g. atlas_20260101-020000.db. */
@@ -74,7 +75,7 @@ export async function restore(rawInput?: RestoreInput): Promise<RestoreWorkflowR
     await p.step('wait for running syncs and backups', () => p.long.waitForSchedulesIdle({ names: [...hold.pausedSchedules, ...hold.alreadyPaused], timeoutMs: drainTimeoutIn ?? p.context.defaults.drainTimeout }));
 
     p.phase('restore', `Restoring ${backup}: staging copy, integrity_check, keep the replaced file, rename, fsync, verify.`);
-    const restored = (await p.step('restore', () => p.long.restoreAtlasDb({ backup, keepSuffix: `replaced-${stamp(Date.now())}`, target }), { fatal: ['BackupInvalid', 'BackupMissing'] })).value!;
+    const restored = (await p.step('restore', () => p.long.restoreAtlasDb({ backup, keepSuffix: `replaced-${stamp(Date.now())}`, target }), { fatal: [failure.BackupInvalid.type, failure.BackupMissing.type] })).value!;
     result.keptAs = restored.keptAs;
     result.alreadyDone = restored.alreadyDone;
     await p.record(`restored ${backup}; replaced files kept as ${restored.keptAs.join(', ') || 'nothing (there was none)'}`, requestedBy);
@@ -98,7 +99,7 @@ export async function restore(rawInput?: RestoreInput): Promise<RestoreWorkflowR
     await release();
     p.finish('failed', `Failed: ${(err as Error).message}`);
     if (err instanceof ApplicationFailure) throw err;
-    throw ApplicationFailure.create({ type: 'RestoreFailed', message: `restore ${wf} failed: ${(err as Error).message}`, nonRetryable: true });
+    throw failure.RestoreFailed(`restore ${wf} failed: ${(err as Error).message}`);
   } finally {
     await hold.unlock();
   }

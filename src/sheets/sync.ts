@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { openDatabase } from '../db/sqlite';
 import { columnLetters } from '../sheets-emulator/a1';
 import { SheetsError, type Row, type SheetsApi } from './client';
+import { failure } from '../workflow-safe/failures';
 import {
   ACCEPTED_DECISIONS,
   APPROVAL_HEADER,
@@ -36,7 +37,7 @@ const STATUS_RANGE = `${TAB.status}!A1:C4`;
 /** How many change descriptions a result carries (dry runs print them). */
 const SAMPLE = 20;
 
-const isParseRangeError = (err: unknown) => err instanceof SheetsError && err.type === 'SheetsBadRequest' && /Unable to parse range/i.test(err.message);
+const isParseRangeError = (err: unknown) => err instanceof SheetsError && err.type === failure.SheetsBadRequest.type && /Unable to parse range/i.test(err.message);
 
 const trimRow = (row: string[]) => {
   const out = [...row];
@@ -67,7 +68,7 @@ function rowRanges(tab: string, firstCol: number, lastCol: number, rows: Map<num
 }
 
 function layoutError(problem: string): SheetsError {
-  return new SheetsError('SheetsLayoutError', problem);
+  return new SheetsError(failure.SheetsLayoutError.type, problem);
 }
 
 export interface ExportOptions {
@@ -274,7 +275,7 @@ async function readForImport(api: SheetsApi): Promise<{ approvals: Row[]; status
   }
   const have = await api.tabs();
   if (!have.includes(TAB.approvals)) {
-    throw new SheetsError('SheetsTabMissing', `the spreadsheet ${api.spreadsheetId} has no "${TAB.approvals}" tab, so there is nothing to import. Run \`atlas-ops sync export\` to create it (it never overwrites decisions).`);
+    throw new SheetsError(failure.SheetsTabMissing.type, `the spreadsheet ${api.spreadsheetId} has no "${TAB.approvals}" tab, so there is nothing to import. Run \`atlas-ops sync export\` to create it (it never overwrites decisions).`);
   }
   const [a] = await api.read([APPROVALS_RANGE]);
   return { approvals: a ?? [] };
