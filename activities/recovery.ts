@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import { listBackups, type BackupEntry } from '../src/db/snapshot';
 import { checkpointDatabase, type CheckpointResult } from '../src/db/check';
 import { RestoreError, restoreBackup, type RestoreResult } from '../src/db/restore';
-import { fsyncPath, openDatabase, rowCounts } from '../src/db/sqlite';
+import { DATABASE_FILE_SUFFIXES, fsyncPath, openDatabase, rowCounts, sizeOf } from '../src/db/sqlite';
 import { appendLog } from '../src/log';
 import type { BackupSummary } from './backup';
 import type { ActivityContext } from './deps';
@@ -14,9 +14,6 @@ import { failure } from '../src/workflow-safe/failures';
 
 export type { CheckpointResult };
 
-const SIDECARS = ['', '-wal', '-shm'] as const;
-
-const sizeOf = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size : 0);
 
 export interface Assessment {
   dbBytes: number;
@@ -95,7 +92,7 @@ export function createRecoveryActivities(ctx: ActivityContext) {
     async preserveEvidence(input: { suffix: string }): Promise<string[]> {
       if (!/^[A-Za-z0-9._-]+$/.test(input.suffix)) throw failure.InvalidInput(`suffix: "${input.suffix}" is not a plain suffix`);
       const kept: string[] = [];
-      for (const s of SIDECARS) {
+      for (const s of DATABASE_FILE_SUFFIXES) {
         const from = `${paths.atlasDb}${s}`;
         const to = `${paths.atlasDb}.${input.suffix}${s}`;
         if (!fs.existsSync(from)) continue;

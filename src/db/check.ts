@@ -1,7 +1,6 @@
 // Checking and checkpointing atlas.db, shared by the activities and the `atlas-ops db` commands.
-import fs from 'node:fs';
 import { checkIntegrity } from './integrity';
-import { openDatabase } from './sqlite';
+import { openDatabase, sizeOf } from './sqlite';
 
 export interface DbCheck {
   ok: boolean;
@@ -11,7 +10,6 @@ export interface DbCheck {
   walBytes: number;
 }
 
-const sizeOf = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size : 0);
 
 /**
  * PRAGMA integrity_check, read-only, in a thread (see integrity.ts); `onTick` is called every

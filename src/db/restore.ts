@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkIntegrity, whileTicking } from './integrity';
-import { assertSqliteFile, fsyncPath, fsyncPathAsync, NotSqliteError } from './sqlite';
+import { assertSqliteFile, DATABASE_FILE_SUFFIXES, fsyncPath, fsyncPathAsync, NotSqliteError } from './sqlite';
 
 /**
  * Which check refused the restore: the backup's, before anything was moved (the target is
@@ -39,8 +39,6 @@ export interface RestoreResult {
   alreadyDone: boolean;
 }
 
-const SIDECARS = ['', '-wal', '-shm'] as const;
-
 /** A file that is not SQLite at `stage` refuses the restore there, with the same message. */
 async function refusedAt<T>(stage: RestoreStage, check: () => T | Promise<T>): Promise<T> {
   try {
@@ -68,7 +66,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const dir = path.dirname(target);
   if (fs.existsSync(kept) && fs.existsSync(target)) {
     await verifyRestored(target, { onTick });
-    return { restoredFrom: backupFile, target, keptAs: SIDECARS.map((s) => `${kept}${s}`).filter((f) => fs.existsSync(f)), alreadyDone: true };
+    return { restoredFrom: backupFile, target, keptAs: DATABASE_FILE_SUFFIXES.map((s) => `${kept}${s}`).filter((f) => fs.existsSync(f)), alreadyDone: true };
   }
   await refusedAt('verify-backup', () => assertSqliteFile(backupFile, 'backup'));
 
@@ -85,13 +83,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     if (problems.length) throw new RestoreError('verify-backup', `backup ${backupFile} fails integrity_check: ${problems.slice(0, 3).join('; ')}`);
     await fsyncPathAsync(staging);
   } catch (err) {
-    for (const s of SIDECARS) fs.rmSync(`${staging}${s}`, { force: true });
+    for (const s of DATABASE_FILE_SUFFIXES) fs.rmSync(`${staging}${s}`, { force: true });
     if (err instanceof RestoreError) throw err;
     throw new RestoreError('verify-backup', `backup ${backupFile} cannot be opened: ${(err as Error).message}`, { cause: err });
   }
 
   const keptAs: string[] = [];
-  for (const suffix of SIDECARS) {
+  for (const suffix of DATABASE_FILE_SUFFIXES) {
     const from = `${target}${suffix}`;
     if (fs.existsSync(from)) {
       fs.renameSync(from, `${kept}${suffix}`);

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { assertSqliteFile, fsyncPath, integrityProblems, openDatabase, PRIVATE_FILE_MMAP_BYTES } from './sqlite';
+import { assertSqliteFile, DATABASE_FILE_SUFFIXES, fsyncPath, integrityProblems, openDatabase, PRIVATE_FILE_MMAP_BYTES, sizeOf } from './sqlite';
 import { stamp } from '../workflow-safe/stamp';
 
 export interface BackupManifest {
@@ -201,9 +201,9 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<BackupMani
   // A step killed mid-copy leaves its partial file; named by the step's key, the retry removes it.
   const partialId = options.idempotencyKey ? crypto.createHash('sha1').update(options.idempotencyKey).digest('hex').slice(0, 16) : name;
   const partial = path.join(backupsDir, `.${partialId}.partial`);
-  for (const leftover of [partial, `${partial}-journal`, `${partial}-wal`, `${partial}-shm`]) fs.rmSync(leftover, { force: true });
+  for (const s of [...DATABASE_FILE_SUFFIXES, '-journal']) fs.rmSync(`${partial}${s}`, { force: true });
 
-  const totalBytes = fs.statSync(source).size + (fs.existsSync(`${source}-wal`) ? fs.statSync(`${source}-wal`).size : 0);
+  const totalBytes = fs.statSync(source).size + sizeOf(`${source}-wal`);
   let result: ThreadResult;
   try {
     result = await copyInThread(source, partial, options.onProgress && ((bytes) => options.onProgress!({ bytes, totalBytes })));
