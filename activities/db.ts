@@ -13,6 +13,7 @@ import { startOnce } from '../src/temporal/start';
 import { CORRUPTION_ALERT, CORRUPTION_RECOVERY } from '../src/workflow-safe/singletons';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
+import { isPlainSuffix } from '../src/workflow-safe/file-names';
 
 export type { DbCheck };
 
@@ -125,7 +126,7 @@ export function createDbActivities(ctx: ActivityContext) {
         backupFile = insideDir(paths.backupsDir, input.backup, 'backup');
         // Another target is a plain name in data/ (a restore test beside the live database).
         if (input.target !== undefined) target = insideDir(paths.dataDir, input.target, 'target');
-        if (!/^[A-Za-z0-9._-]+$/.test(input.keepSuffix)) throw new Error(`keepSuffix: "${input.keepSuffix}" is not a plain suffix`);
+        if (!isPlainSuffix(input.keepSuffix)) throw new Error(`keepSuffix: "${input.keepSuffix}" is not a plain suffix`);
         keepSuffix = input.keepSuffix;
       } catch (err) {
         throw failure.InvalidInput((err as Error).message);

@@ -11,6 +11,7 @@ import { startOnce, type StartedOnce } from '../src/temporal/start';
 import { INCIDENT_STAGES, type AdvanceInput } from '../src/workflow-safe/incident-stages';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
+import { plainFileNamePart } from '../src/workflow-safe/file-names';
 
 export interface HealthCheckResult {
   at: string;
@@ -118,7 +119,7 @@ export function createMonitoringActivities(ctx: ActivityContext) {
 
     /** Investigate: the tails of the job logs and the recent alerts, copied into reports/incident-<id>/. */
     async gatherIncidentEvidence(input: { workflowId: string; sinceIso: string }): Promise<{ dir: string; files: string[]; alerts: number }> {
-      const dir = path.join(paths.reportsDir, `incident-${input.workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+      const dir = path.join(paths.reportsDir, `incident-${plainFileNamePart(input.workflowId)}`);
       fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
       const files: string[] = [];
       if (fs.existsSync(paths.logsDir)) {
@@ -140,7 +141,7 @@ export function createMonitoringActivities(ctx: ActivityContext) {
     /** Learn: a postmortem skeleton whose timeline is read from the workflow's own history. */
     async writePostmortem(input: { workflowId: string; title: string }): Promise<{ file: string; timeline: TimelineEntry[] }> {
       const timeline = await historyTimeline(ctx, input.workflowId);
-      const file = path.join(paths.reportsDir, `postmortem-${input.workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}.md`);
+      const file = path.join(paths.reportsDir, `postmortem-${plainFileNamePart(input.workflowId)}.md`);
       fs.mkdirSync(paths.reportsDir, { recursive: true });
       const md = [
         `# Postmortem: ${input.title}`,

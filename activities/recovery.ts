@@ -11,6 +11,7 @@ import { appendLog } from '../src/log';
 import type { BackupSummary } from './backup';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
+import { isPlainSuffix } from '../src/workflow-safe/file-names';
 
 export type { CheckpointResult };
 
@@ -90,7 +91,7 @@ export function createRecoveryActivities(ctx: ActivityContext) {
      * Idempotent: a copy already made (same size) is kept as it is.
      */
     async preserveEvidence(input: { suffix: string }): Promise<string[]> {
-      if (!/^[A-Za-z0-9._-]+$/.test(input.suffix)) throw failure.InvalidInput(`suffix: "${input.suffix}" is not a plain suffix`);
+      if (!isPlainSuffix(input.suffix)) throw failure.InvalidInput(`suffix: "${input.suffix}" is not a plain suffix`);
       const kept: string[] = [];
       for (const s of DATABASE_FILE_SUFFIXES) {
         const from = `${paths.atlasDb}${s}`;

@@ -6,6 +6,7 @@ import { SYNC_AND_BACKUP } from '../src/workflow-safe/schedule-names';
 import { inputObject, invalid, optionalDuration, optionalString, rejectUnknown, requiredString } from './lib/input';
 import { AbortRequested, Procedure } from './lib/procedure';
 import { stamp } from '../src/workflow-safe/stamp';
+import { isPlainFileName } from '../src/workflow-safe/file-names';
 import { DbHold } from './lib/db-hold';
 import { failure } from '../src/workflow-safe/failures';
 
@@ -35,12 +36,11 @@ export interface RestoreWorkflowResult {
 }
 
 const FIELDS = ['backup', 'target', 'requestedBy', 'reason', 'drainTimeout', 'decisionTimeout', 'hostQueue'] as const;
-const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Refused before anything happens: the same rule as insideDir, checked in the workflow. */
 function plainName(input: Record<string, unknown>, field: string, required: boolean): string | undefined {
   const v = required ? requiredString(input, field) : optionalString(input, field);
-  if (v !== undefined && (!PLAIN_NAME.test(v) || v.includes('..'))) throw invalid(field, `"${v}" must be a plain file name (no "/", no "..")`);
+  if (v !== undefined && !isPlainFileName(v)) throw invalid(field, `"${v}" must be a plain file name (no "/", no "..")`);
   return v;
 }
 
