@@ -5,7 +5,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { takeSnapshot, type BackupManifest } from '../src/db/snapshot';
 import { diagnoseDatabase, type DbDoctorReport } from '../src/db/doctor';
 import { RestoreError, restoreBackup, type RestoreResult } from '../src/db/restore';
-import { isCorruptionError, NotSqliteError, openDatabase, rowCounts } from '../src/db/sqlite';
+import { isCorruptionError, NotSqliteError, withDatabase, rowCounts } from '../src/db/sqlite';
 import { insideDir } from '../src/paths';
 import { checkDatabase, type DbCheck } from '../src/db/check';
 import { appendLog } from '../src/log';
@@ -98,8 +98,7 @@ export function createDbActivities(ctx: ActivityContext) {
     /** Opens the database, checks WAL mode (switching it back on) and times a few queries. */
     async probeAtlasDb(): Promise<DbProbe> {
       try {
-        const db = openDatabase(paths.atlasDb);
-        try {
+        return withDatabase(paths.atlasDb, {}, (db) => {
           let journalMode = db.pragma('journal_mode', { simple: true }) as string;
           let walSwitchedOn = false;
           if (journalMode !== 'wal') {
@@ -109,9 +108,7 @@ export function createDbActivities(ctx: ActivityContext) {
           const t0 = performance.now();
           const counts = rowCounts(db);
           return { journalMode, walSwitchedOn, rowCounts: counts, queryMs: Math.round((performance.now() - t0) * 100) / 100 };
-        } finally {
-          db.close();
-        }
+        });
       } catch (err) {
         throw await dbFailure(ctx, err, paths.atlasDb);
       }

@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import { listBackups, type BackupEntry } from '../src/db/snapshot';
 import { checkpointDatabase, type CheckpointResult } from '../src/db/check';
 import { RestoreError, restoreBackup, type RestoreResult } from '../src/db/restore';
-import { DATABASE_FILE_SUFFIXES, fsyncPath, openDatabase, rowCounts, sizeOf } from '../src/db/sqlite';
+import { DATABASE_FILE_SUFFIXES, fsyncPath, openDatabase, withDatabase, rowCounts, sizeOf } from '../src/db/sqlite';
 import { appendLog } from '../src/log';
 import type { BackupSummary } from './backup';
 import type { ActivityContext } from './deps';
@@ -159,13 +159,7 @@ export function createRecoveryActivities(ctx: ActivityContext) {
       result.backupCreatedAt = chosen.manifest?.createdAt ?? (m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : undefined);
       if (result.backupCreatedAt) result.dataLossWindowMs = Math.max(0, Date.parse(input.detectedAt) - Date.parse(result.backupCreatedAt));
       const corrupt = readableCounts(`${paths.atlasDb}.${input.keepSuffix}`);
-      const now = openDatabase(paths.atlasDb, { readonly: true });
-      let restoredCounts: Record<string, number>;
-      try {
-        restoredCounts = rowCounts(now);
-      } finally {
-        now.close();
-      }
+      const restoredCounts = withDatabase(paths.atlasDb, { readonly: true }, (now) => rowCounts(now));
       if (corrupt.schemaError) result.rowsLost = { '*': `corrupt file unreadable: ${corrupt.schemaError}` };
       for (const [table, count] of Object.entries(corrupt.tables)) {
         result.rowsLost[table] = typeof count === 'number' ? Math.max(0, count - (restoredCounts[table] ?? 0)) : `unreadable: ${count}`;

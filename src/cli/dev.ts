@@ -4,7 +4,7 @@ import { requireHome } from '../config';
 import { ensureHome } from '../home';
 import { migrateAtlas } from '../db/atlas-schema';
 import { seedDemo } from '../db/demo-seed';
-import { openDatabase } from '../db/sqlite';
+import { withDatabase } from '../db/sqlite';
 import { EXIT, configFor, globals, output, parseIntOption, parsePortOption } from './common';
 import { registeredWorkflowTypes } from './schedules';
 
@@ -91,14 +91,11 @@ export function registerDev(program: Command, run: (fn: (cmd: Command) => Promis
       const config = configFor(cmd);
       requireHome(config);
       const { paths } = ensureHome(config.home);
-      const db = openDatabase(paths.atlasDb, { create: true, wal: true });
-      try {
+      const result = withDatabase(paths.atlasDb, { create: true, wal: true }, (db) => {
         migrateAtlas(db);
-        const result = seedDemo(db, { tasks: o.tasks, seed: o.seed });
-        output(cmd, { atlasDb: paths.atlasDb, ...result }, () => `seeded ${paths.atlasDb}: ${result.tasks} tasks, ${result.approvals} approvals (${result.pending} pending), ${result.errors} errors, ${result.patterns} patterns`);
-      } finally {
-        db.close();
-      }
+        return seedDemo(db, { tasks: o.tasks, seed: o.seed });
+      });
+      output(cmd, { atlasDb: paths.atlasDb, ...result }, () => `seeded ${paths.atlasDb}: ${result.tasks} tasks, ${result.approvals} approvals (${result.pending} pending), ${result.errors} errors, ${result.patterns} patterns`);
       return EXIT.ok;
     }));
 }

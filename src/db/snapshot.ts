@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { assertSqliteFile, DATABASE_FILE_SUFFIXES, fsyncPath, integrityProblems, openDatabase, PRIVATE_FILE_MMAP_BYTES, sizeOf } from './sqlite';
+import { assertSqliteFile, DATABASE_FILE_SUFFIXES, fsyncPath, integrityProblems, withDatabase, PRIVATE_FILE_MMAP_BYTES, sizeOf } from './sqlite';
 import { stamp } from '../workflow-safe/stamp';
 
 export interface BackupManifest {
@@ -242,12 +242,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<BackupMani
 export function verifyBackupFile(file: string): string[] {
   try {
     assertSqliteFile(file, 'backup');
-    const db = openDatabase(file, { readonly: true, privateFile: true });
-    try {
-      return integrityProblems(db);
-    } finally {
-      db.close();
-    }
+    return withDatabase(file, { readonly: true, privateFile: true }, (db) => integrityProblems(db));
   } catch (err) {
     return [(err as Error).message];
   }

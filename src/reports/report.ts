@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import type { AtlasConfig } from '../config';
 import type { AtlasPaths } from '../paths';
 import type { Db } from '../db/sqlite';
-import { openDatabase } from '../db/sqlite';
+import { withDatabase } from '../db/sqlite';
 import { parseDuration } from '../workflow-safe/duration';
 import { stamp } from '../workflow-safe/stamp';
 
@@ -97,12 +97,7 @@ export function parseSince(value: string, now: Date, field = '--since'): Date {
 
 /** Opens atlas.db read-only for a report; a missing database is reported, not invented. */
 export function withAtlasDb<T>(ctx: ReportContext, fn: (db: Db) => T): T {
-  const db = openDatabase(ctx.paths.atlasDb, { readonly: true });
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
+  return withDatabase(ctx.paths.atlasDb, { readonly: true }, fn);
 }
 
 export const DAY_MS = 86_400_000;

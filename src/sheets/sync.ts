@@ -11,7 +11,7 @@
 // - sync_notes are written after the commit; a run killed in between writes them on its retry.
 // docs/safety.md#raw-cells: every write is RAW (SheetsApi.write).
 import { createHash } from 'node:crypto';
-import { openDatabase } from '../db/sqlite';
+import { openDatabase, withDatabase } from '../db/sqlite';
 import { columnLetters } from '../sheets-emulator/a1';
 import { SheetsError, type Row, type SheetsApi } from './client';
 import { failure } from '../workflow-safe/failures';
@@ -148,19 +148,14 @@ export async function exportApprovals(api: SheetsApi, atlasDb: string, options: 
   const taskProblem = headerProblem(TAB.tasks, taskRows[0], TASK_HEADER);
   if (taskProblem) throw layoutError(taskProblem);
 
-  const db = openDatabase(atlasDb, { readonly: true });
-  let approvals: ApprovalRecord[];
-  let openTasks: string[][];
-  try {
-    approvals = db
+  const { approvals, openTasks } = withDatabase(atlasDb, { readonly: true }, (db) => ({
+    approvals: db
       .prepare('SELECT a.id, a.task_id, t.agent, a.summary, a.requested_at, a.status FROM approvals a LEFT JOIN tasks t ON t.id = a.task_id ORDER BY a.requested_at, a.id')
-      .all() as ApprovalRecord[];
-    openTasks = (
+      .all() as ApprovalRecord[],
+    openTasks: (
       db.prepare("SELECT id, title, agent, status, created_at, updated_at FROM tasks WHERE status NOT IN ('completed','failed') ORDER BY created_at, id").raw().all() as string[][]
-    ).map((r) => r.map((c, i) => (i === 1 ? fitCell(String(c ?? '')) : String(c ?? ''))));
-  } finally {
-    db.close();
-  }
+    ).map((r) => r.map((c, i) => (i === 1 ? fitCell(String(c ?? '')) : String(c ?? '')))),
+  }));
   const byId = new Map(approvals.map((a) => [a.id, a]));
 
   const result: ExportResult = {
