@@ -122,8 +122,3 @@ function kind<T extends FailureType>(type: T): FailureKind<T> {
 export const failure = Object.fromEntries(Object.keys(CATALOGUE).map((type) => [type, kind(type as FailureType)])) as {
   readonly [T in keyof typeof CATALOGUE]: FailureKind<T>;
 };
-
-/** The failure type `type` names, if it is one of the catalogue's. */
-export function failureKind(type: string): FailureKind<FailureType> | undefined {
-  return Object.hasOwn(CATALOGUE, type) ? failure[type as FailureType] : undefined;
-}
