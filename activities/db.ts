@@ -5,13 +5,15 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { takeSnapshot, type BackupManifest } from '../src/db/snapshot';
 import { diagnoseDatabase, type DbDoctorReport } from '../src/db/doctor';
 import { RestoreError, restoreBackup, type RestoreResult } from '../src/db/restore';
-import { isCorruptionError, NotSqliteError, openDatabase, rowCounts } from '../src/db/sqlite';
+import { isCorruptionError, NotSqliteError, withDatabase, rowCounts } from '../src/db/sqlite';
 import { insideDir } from '../src/paths';
 import { checkDatabase, type DbCheck } from '../src/db/check';
 import { appendLog } from '../src/log';
 import { startOnce } from '../src/temporal/start';
-import { CORRUPTION_ALERT, CORRUPTION_RECOVERY } from '../src/singletons';
+import { CORRUPTION_ALERT, CORRUPTION_RECOVERY } from '../src/workflow-safe/singletons';
 import type { ActivityContext } from './deps';
+import { failure } from '../src/workflow-safe/failures';
+import { isPlainSuffix } from '../src/workflow-safe/file-names';
 
 export type { DbCheck };
 
@@ -49,14 +51,12 @@ export async function reportCorruption(ctx: ActivityContext, err: Error, file: s
 async function dbFailure(ctx: ActivityContext, err: unknown, file: string): Promise<ApplicationFailure> {
   if (err instanceof NotSqliteError || isCorruptionError(err)) {
     const { recovery } = await reportCorruption(ctx, err as Error, file);
-    return ApplicationFailure.create({
-      type: 'DatabaseCorrupt',
-      message: `${file}: ${(err as Error).message}. ${recovery ? `corruptionRecovery ${recovery} is running (atlas-ops status ${recovery})` : 'Run `atlas-ops recover corruption`'}.`,
-      nonRetryable: true,
-      cause: err as Error,
-    });
+    return failure.DatabaseCorrupt(
+      `${file}: ${(err as Error).message}. ${recovery ? `corruptionRecovery ${recovery} is running (atlas-ops status ${recovery})` : 'Run `atlas-ops recover corruption`'}.`,
+      { cause: err as Error },
+    );
   }
-  return ApplicationFailure.create({ type: 'DatabaseError', message: `${file}: ${(err as Error).message}`, cause: err as Error });
+  return failure.DatabaseError(`${file}: ${(err as Error).message}`, { cause: err as Error });
 }
 
 export function createDbActivities(ctx: ActivityContext) {
@@ -98,8 +98,7 @@ export function createDbActivities(ctx: ActivityContext) {
     /** Opens the database, checks WAL mode (switching it back on) and times a few queries. */
     async probeAtlasDb(): Promise<DbProbe> {
       try {
-        const db = openDatabase(paths.atlasDb);
-        try {
+        return withDatabase(paths.atlasDb, {}, (db) => {
           let journalMode = db.pragma('journal_mode', { simple: true }) as string;
           let walSwitchedOn = false;
           if (journalMode !== 'wal') {
@@ -109,9 +108,7 @@ export function createDbActivities(ctx: ActivityContext) {
           const t0 = performance.now();
           const counts = rowCounts(db);
           return { journalMode, walSwitchedOn, rowCounts: counts, queryMs: Math.round((performance.now() - t0) * 100) / 100 };
-        } finally {
-          db.close();
-        }
+        });
       } catch (err) {
         throw await dbFailure(ctx, err, paths.atlasDb);
       }
@@ -126,28 +123,22 @@ export function createDbActivities(ctx: ActivityContext) {
         backupFile = insideDir(paths.backupsDir, input.backup, 'backup');
         // Another target is a plain name in data/ (a restore test beside the live database).
         if (input.target !== undefined) target = insideDir(paths.dataDir, input.target, 'target');
-        if (!/^[A-Za-z0-9._-]+$/.test(input.keepSuffix)) throw new Error(`keepSuffix: "${input.keepSuffix}" is not a plain suffix`);
+        if (!isPlainSuffix(input.keepSuffix)) throw new Error(`keepSuffix: "${input.keepSuffix}" is not a plain suffix`);
         keepSuffix = input.keepSuffix;
       } catch (err) {
-        throw ApplicationFailure.create({ type: 'InvalidInput', message: (err as Error).message, nonRetryable: true });
+        throw failure.InvalidInput((err as Error).message);
       }
       if (!fs.existsSync(backupFile)) {
-        throw ApplicationFailure.create({ type: 'BackupMissing', message: `backup ${input.backup} is not in ${paths.backupsDir}; nothing was changed (atlas-ops db backups lists them)`, nonRetryable: true });
+        throw failure.BackupMissing(`backup ${input.backup} is not in ${paths.backupsDir}; nothing was changed (atlas-ops db backups lists them)`);
       }
       let result: RestoreResult;
       try {
         result = await restoreBackup({ backupFile, target, keepSuffix, onTick: () => Context.current().heartbeat({ restoring: input.backup }) });
       } catch (err) {
-        if (err instanceof RestoreError || err instanceof NotSqliteError) {
-          // restoreBackup verifies the backup before it moves anything; only its last check comes after.
-          const changed = (err as Error).message.startsWith('restored database');
-          throw ApplicationFailure.create({
-            type: changed ? 'RestoreFailed' : 'BackupInvalid',
-            message: changed
-              ? `${(err as Error).message}; the replaced database is kept as ${target}.${keepSuffix}`
-              : `${(err as Error).message}; ${path.basename(target)} was not changed. Choose another backup (atlas-ops db backups).`,
-            nonRetryable: true,
-          });
+        if (err instanceof RestoreError) {
+          throw err.stage === 'verify-restored'
+            ? failure.RestoreFailed(`${err.message}; the replaced database is kept as ${target}.${keepSuffix}`)
+            : failure.BackupInvalid(`${err.message}; ${path.basename(target)} was not changed. Choose another backup (atlas-ops db backups).`);
         }
         throw err;
       }

@@ -3,14 +3,14 @@
 // it would free); the workflow measures the filesystem itself after each step.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import { CommandNotFoundError, runCommand, which } from '../src/command-runner';
 import { diskUsage, largestEntries, type DiskUsage } from '../src/disk';
 import { pruneBackups } from '../src/db/retention';
 import { appendLog, rotateLog } from '../src/log';
 import { startOnce } from '../src/temporal/start';
-import { DISK_EMERGENCY } from '../src/singletons';
+import { DISK_EMERGENCY } from '../src/workflow-safe/singletons';
 import type { ActivityContext } from './deps';
+import { failure } from '../src/workflow-safe/failures';
 
 export interface DiskMeasure extends DiskUsage {
   /** thresholds.diskPercent: where the emergency may stop. */
@@ -71,7 +71,7 @@ export function createDiskActivities(ctx: ActivityContext) {
       if (config && fs.existsSync(config) && which('logrotate')) {
         if (input.dryRun) return { claimedBytes: rotatedBytes, dryRun: true, details: [`would run logrotate -f ${config} (rotated logs now: ${rotatedBytes} bytes)`] };
         const r = await runCommand('logrotate', ['-f', config], { timeoutMs: 5 * 60_000 });
-        if (r.code !== 0) throw ApplicationFailure.create({ type: 'CommandFailed', message: `logrotate -f ${config} exited ${r.code}: ${r.stderr.trim().slice(0, 300)}` });
+        if (r.code !== 0) throw failure.CommandFailed(`logrotate -f ${config} exited ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
         return { claimedBytes: 0, dryRun: false, details: [`logrotate -f ${config}`] };
       }
       if (input.dryRun) return { claimedBytes: rotatedBytes, dryRun: true, details: [`would remove ${rotated.length} rotated log file(s): ${rotated.join(', ') || 'none'}`] };
@@ -102,7 +102,7 @@ export function createDiskActivities(ctx: ActivityContext) {
           return { claimedBytes: 0, dryRun: true, details: [`would run journalctl --vacuum-time=1d; ${r.stdout.trim().split('\n').at(-1) ?? ''}`] };
         }
         const r = await runCommand('journalctl', ['--vacuum-time=1d'], { timeoutMs: 5 * 60_000 });
-        if (r.code !== 0) throw ApplicationFailure.create({ type: 'CommandFailed', message: `journalctl --vacuum-time=1d exited ${r.code}: ${r.stderr.trim().slice(0, 300)}` });
+        if (r.code !== 0) throw failure.CommandFailed(`journalctl --vacuum-time=1d exited ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
         const freed = /freed\s+([\d.]+)([KMGT]?)B?/i.exec(`${r.stdout}\n${r.stderr}`);
         const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[(freed?.[2] ?? '').toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'] ?? 1;
         return { claimedBytes: freed ? Math.round(Number(freed[1]) * unit) : 0, dryRun: false, details: [(r.stderr || r.stdout).trim().split('\n').at(-1) ?? 'journalctl --vacuum-time=1d'] };

@@ -4,12 +4,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { which } from '../src/command-runner';
 import { hostTaskQueue } from '../src/config';
 import { appendLog } from '../src/log';
 import type { ActivityContext } from './deps';
+import { failure } from '../src/workflow-safe/failures';
 
 export const ATLAS_DB_LOCK = 'atlas.db';
 
@@ -91,13 +92,11 @@ export function createHostActivities(ctx: ActivityContext) {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
         }
         if (running) {
-          throw ApplicationFailure.create({
-            type: 'ProcedureConflict',
-            message: `${row.procedure} ${row.holder} is changing atlas.db (since ${row.acquired_at}); ` +
+          throw failure.ProcedureConflict(
+            `${row.procedure} ${row.holder} is changing atlas.db (since ${row.acquired_at}); ` +
               `only one such procedure runs at a time. Finish or abort it first (atlas-ops status ${row.holder}).`,
-            nonRetryable: true,
-            details: [{ holder: row.holder, procedure: row.procedure }],
-          });
+            { details: [{ holder: row.holder, procedure: row.procedure }] },
+          );
         }
         // The holder ended without releasing (terminated from the UI, say): the lock is stale.
         db.prepare('UPDATE locks SET holder = ?, procedure = ?, acquired_at = ? WHERE name = ? AND holder = ?')

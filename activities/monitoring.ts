@@ -2,15 +2,16 @@
 // digests, the reports, and the evidence and postmortem files of incident response.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { AlertLevel, DigestResult } from '../src/alerts';
 import { collectHealth, type HealthMetric, type Remediation } from '../src/health/collect';
 import { appendLog } from '../src/log';
 import { reportName, runReport as buildReport } from '../src/reports';
 import { parseSince } from '../src/reports/report';
 import { startOnce, type StartedOnce } from '../src/temporal/start';
-import { INCIDENT_STAGES, type AdvanceInput } from '../src/incident-stages';
+import { INCIDENT_STAGES, type AdvanceInput } from '../src/workflow-safe/incident-stages';
 import type { ActivityContext } from './deps';
+import { failure } from '../src/workflow-safe/failures';
+import { plainFileNamePart } from '../src/workflow-safe/file-names';
 
 export interface HealthCheckResult {
   at: string;
@@ -88,7 +89,7 @@ export function createMonitoringActivities(ctx: ActivityContext) {
     /** Starts the configured remediation procedure once (joins it when already running). */
     async startRemediation(input: { remediation: Remediation; reason: string }): Promise<StartedOnce & { workflowType: string } | { skipped: string }> {
       const r = REMEDIATIONS[input.remediation];
-      if (!r) throw ApplicationFailure.create({ type: 'InvalidInput', message: `remediation: "${input.remediation}" is not one of ${Object.keys(REMEDIATIONS).join(', ')}`, nonRetryable: true });
+      if (!r) throw failure.InvalidInput(`remediation: "${input.remediation}" is not one of ${Object.keys(REMEDIATIONS).join(', ')}`);
       const workflowType = ctx.config.remediation[r.setting];
       if (!workflowType) return { skipped: `remediation.${r.setting} is empty` };
       const started = await startOnce(ctx.client, ctx.config, workflowType, r.singleton, {}, `Started by the health check: ${input.reason}`);
@@ -110,7 +111,7 @@ export function createMonitoringActivities(ctx: ActivityContext) {
         name = reportName(input.name, 'name');
         if (input.since) since = parseSince(input.since, ctx.now(), 'since');
       } catch (err) {
-        throw ApplicationFailure.create({ type: 'InvalidInput', message: (err as Error).message, nonRetryable: true });
+        throw failure.InvalidInput((err as Error).message);
       }
       const { data: _data, ...written } = await buildReport(name, { config: ctx.config, paths, ops: ctx.opsDb(), now: ctx.now(), since, client: ctx.client });
       return written;
@@ -118,7 +119,7 @@ export function createMonitoringActivities(ctx: ActivityContext) {
 
     /** Investigate: the tails of the job logs and the recent alerts, copied into reports/incident-<id>/. */
     async gatherIncidentEvidence(input: { workflowId: string; sinceIso: string }): Promise<{ dir: string; files: string[]; alerts: number }> {
-      const dir = path.join(paths.reportsDir, `incident-${input.workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+      const dir = path.join(paths.reportsDir, `incident-${plainFileNamePart(input.workflowId)}`);
       fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
       const files: string[] = [];
       if (fs.existsSync(paths.logsDir)) {
@@ -140,7 +141,7 @@ export function createMonitoringActivities(ctx: ActivityContext) {
     /** Learn: a postmortem skeleton whose timeline is read from the workflow's own history. */
     async writePostmortem(input: { workflowId: string; title: string }): Promise<{ file: string; timeline: TimelineEntry[] }> {
       const timeline = await historyTimeline(ctx, input.workflowId);
-      const file = path.join(paths.reportsDir, `postmortem-${input.workflowId.replace(/[^A-Za-z0-9._-]/g, '_')}.md`);
+      const file = path.join(paths.reportsDir, `postmortem-${plainFileNamePart(input.workflowId)}.md`);
       fs.mkdirSync(paths.reportsDir, { recursive: true });
       const md = [
         `# Postmortem: ${input.title}`,

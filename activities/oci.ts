@@ -9,6 +9,7 @@ import { blockstorageClient, listVolumeBackups, type OciVolumeBackup } from '../
 export type { OciVolumeBackup };
 import { appendLog } from '../src/log';
 import type { ActivityContext } from './deps';
+import { failure } from '../src/workflow-safe/failures';
 
 
 /** opc-retry-token: at most 64 characters; the same step and name give the same token. */
@@ -17,11 +18,7 @@ export function retryToken(idempotencyKey: string, displayName: string): string 
 }
 
 function notConfigured(what: string): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: 'OciNotConfigured',
-    message: `OCI is not configured (set ATLAS_OCI_VOLUME_ID, and ATLAS_OCI_ENDPOINT or an OCI config file); ${what}`,
-    nonRetryable: true,
-  });
+  return failure.OciNotConfigured(`OCI is not configured (set ATLAS_OCI_VOLUME_ID, and ATLAS_OCI_ENDPOINT or an OCI config file); ${what}`);
 }
 
 /** OCI errors as typed failures: a missing resource or a bad request will not mend by retrying. */
@@ -30,9 +27,9 @@ function ociFailure(err: unknown, what: string): unknown {
   if (!(err instanceof OciError) && !((err as Partial<OciError>)?.statusCode && (err as Partial<OciError>)?.serviceCode)) return err;
   const oci = err as OciError;
   const detail = `${what}: OCI answered ${oci.statusCode} ${oci.serviceCode}: ${oci.message}`;
-  if (oci.statusCode === 404) return ApplicationFailure.create({ type: 'OciNotFound', message: `${detail}. Nothing was changed; check the OCID (ATLAS_OCI_VOLUME_ID).`, nonRetryable: true });
-  if (oci.statusCode === 400 || oci.statusCode === 401) return ApplicationFailure.create({ type: 'OciRequestRejected', message: `${detail}. Nothing was changed.`, nonRetryable: true });
-  return ApplicationFailure.create({ type: 'OciUnavailable', message: detail });
+  if (oci.statusCode === 404) return failure.OciNotFound(`${detail}. Nothing was changed; check the OCID (ATLAS_OCI_VOLUME_ID).`);
+  if (oci.statusCode === 400 || oci.statusCode === 401) return failure.OciRequestRejected(`${detail}. Nothing was changed.`);
+  return failure.OciUnavailable(detail);
 }
 
 
@@ -69,11 +66,7 @@ export function createOciActivities(ctx: ActivityContext) {
         const state = String(b.lifecycleState);
         appendLog(ctx.paths.log('backup'), { event: 'oci-backup-finished', backupId: id, state });
         if (state !== 'AVAILABLE') {
-          throw ApplicationFailure.create({
-            type: 'OciBackupFaulty',
-            message: `OCI volume backup ${id} ended ${state}; the local backup is unaffected. Retry the step to request a new volume backup, or skip it.`,
-            nonRetryable: true,
-          });
+          throw failure.OciBackupFaulty(`OCI volume backup ${id} ended ${state}; the local backup is unaffected. Retry the step to request a new volume backup, or skip it.`);
         }
         return { backupId: id, state };
       } catch (err) {
@@ -112,7 +105,7 @@ export function createOciActivities(ctx: ActivityContext) {
         appendLog(ctx.paths.log('backup'), { event: 'oci-volume-restore-requested', volumeId: id, fromBackup: input.backupId });
         const v = await waitUntil(async () => (await client.getVolume({ volumeId: id })).volume, ['AVAILABLE'], ['FAULTY', 'TERMINATED', 'TERMINATING'], `OCI volume ${id}`);
         const state = String(v.lifecycleState);
-        if (state !== 'AVAILABLE') throw ApplicationFailure.create({ type: 'OciRestoreFailed', message: `volume ${id} from backup ${input.backupId} ended ${state}`, nonRetryable: true });
+        if (state !== 'AVAILABLE') throw failure.OciRestoreFailed(`volume ${id} from backup ${input.backupId} ended ${state}`);
         return { volumeId: id, state };
       } catch (err) {
         throw ociFailure(err, `creating a volume from ${input.backupId}`);

@@ -2,20 +2,19 @@
 // damage, keep the evidence, Option A (WAL checkpoint) and Option B (newest good backup).
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { listBackups, type BackupEntry } from '../src/db/snapshot';
 import { checkpointDatabase, type CheckpointResult } from '../src/db/check';
 import { RestoreError, restoreBackup, type RestoreResult } from '../src/db/restore';
-import { fsyncPath, NotSqliteError, openDatabase, rowCounts } from '../src/db/sqlite';
+import { DATABASE_FILE_SUFFIXES, fsyncPath, openDatabase, withDatabase, rowCounts, sizeOf } from '../src/db/sqlite';
 import { appendLog } from '../src/log';
 import type { BackupSummary } from './backup';
 import type { ActivityContext } from './deps';
+import { failure } from '../src/workflow-safe/failures';
+import { isPlainSuffix } from '../src/workflow-safe/file-names';
 
 export type { CheckpointResult };
 
-const SIDECARS = ['', '-wal', '-shm'] as const;
-
-const sizeOf = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size : 0);
 
 export interface Assessment {
   dbBytes: number;
@@ -92,9 +91,9 @@ export function createRecoveryActivities(ctx: ActivityContext) {
      * Idempotent: a copy already made (same size) is kept as it is.
      */
     async preserveEvidence(input: { suffix: string }): Promise<string[]> {
-      if (!/^[A-Za-z0-9._-]+$/.test(input.suffix)) throw ApplicationFailure.create({ type: 'InvalidInput', message: `suffix: "${input.suffix}" is not a plain suffix`, nonRetryable: true });
+      if (!isPlainSuffix(input.suffix)) throw failure.InvalidInput(`suffix: "${input.suffix}" is not a plain suffix`);
       const kept: string[] = [];
-      for (const s of SIDECARS) {
+      for (const s of DATABASE_FILE_SUFFIXES) {
         const from = `${paths.atlasDb}${s}`;
         const to = `${paths.atlasDb}.${input.suffix}${s}`;
         if (!fs.existsSync(from)) continue;
@@ -144,7 +143,7 @@ export function createRecoveryActivities(ctx: ActivityContext) {
           chosen = b;
           break;
         } catch (err) {
-          if (!(err instanceof RestoreError || err instanceof NotSqliteError)) throw err;
+          if (!(err instanceof RestoreError)) throw err;
           result.rejected.push({ name: b.name, problem: (err as Error).message.slice(0, 300) });
         }
       }
@@ -160,13 +159,7 @@ export function createRecoveryActivities(ctx: ActivityContext) {
       result.backupCreatedAt = chosen.manifest?.createdAt ?? (m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : undefined);
       if (result.backupCreatedAt) result.dataLossWindowMs = Math.max(0, Date.parse(input.detectedAt) - Date.parse(result.backupCreatedAt));
       const corrupt = readableCounts(`${paths.atlasDb}.${input.keepSuffix}`);
-      const now = openDatabase(paths.atlasDb, { readonly: true });
-      let restoredCounts: Record<string, number>;
-      try {
-        restoredCounts = rowCounts(now);
-      } finally {
-        now.close();
-      }
+      const restoredCounts = withDatabase(paths.atlasDb, { readonly: true }, (now) => rowCounts(now));
       if (corrupt.schemaError) result.rowsLost = { '*': `corrupt file unreadable: ${corrupt.schemaError}` };
       for (const [table, count] of Object.entries(corrupt.tables)) {
         result.rowsLost[table] = typeof count === 'number' ? Math.max(0, count - (restoredCounts[table] ?? 0)) : `unreadable: ${count}`;

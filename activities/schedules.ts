@@ -1,10 +1,11 @@
 // Pausing and unpausing the schedules around procedures that change atlas.db.
 // The pause note names the procedure; that note is how a retried pause recognises its own work,
 // so a worker killed mid-activity never leaves a schedule paused that nobody will unpause.
-import { ApplicationFailure, Context, sleep } from '@temporalio/activity';
+import { Context, sleep } from '@temporalio/activity';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { scheduleDef, scheduleId } from '../src/schedules';
 import type { ActivityContext } from './deps';
+import { failure } from '../src/workflow-safe/failures';
 
 export const pauseNote = (workflowId: string, procedure: string) => `paused by ${procedure} ${workflowId}`;
 
@@ -71,12 +72,10 @@ export function createScheduleActivities(ctx: ActivityContext) {
         }
         if (!running.length) return { waitedMs: Date.now() - started };
         if (Date.now() - started >= input.timeoutMs) {
-          throw ApplicationFailure.create({
-            type: 'DrainTimeout',
-            message: `runs still running after ${Math.round(input.timeoutMs / 1000)} s: ${running.join(', ')}. ` +
+          throw failure.DrainTimeout(
+            `runs still running after ${Math.round(input.timeoutMs / 1000)} s: ${running.join(', ')}. ` +
               'Wait for them to finish (or terminate them in the Web UI) and start the procedure again.',
-            nonRetryable: true,
-          });
+          );
         }
         Context.current().heartbeat({ waitingFor: running });
         await sleep(input.pollMs ?? 1000);

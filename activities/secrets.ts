@@ -3,9 +3,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import { appendLog } from '../src/log';
 import type { ActivityContext } from './deps';
+import { failure } from '../src/workflow-safe/failures';
 
 export interface KeyCheck {
   ok: boolean;
@@ -77,7 +77,7 @@ export function createSecretActivities(ctx: ActivityContext) {
       const db = ctx.opsDb();
       const existing = db.prepare('SELECT rotated_at FROM key_rotations WHERE workflow_id = ? AND key = ?').pluck().get(input.workflowId, input.key) as string | undefined;
       if (existing) return { rotatedAt: existing };
-      if (!/^[a-z-]+$/.test(input.key)) throw ApplicationFailure.create({ type: 'InvalidInput', message: `key: "${input.key}" is not a key name`, nonRetryable: true });
+      if (!/^[a-z-]+$/.test(input.key)) throw failure.InvalidInput(`key: "${input.key}" is not a key name`);
       const at = ctx.now().toISOString();
       db.prepare('INSERT INTO key_rotations (key, rotated_at, workflow_id, key_id, account, verified, actor) VALUES (?, ?, ?, ?, ?, ?, ?)')
         .run(input.key, at, input.workflowId, input.fingerprint ?? null, input.account ?? null, input.verified, input.actor ?? null);

@@ -10,8 +10,9 @@ import { checkConnectivity, type ConnectivityReport } from '../src/sheets/doctor
 import { getState, outageReason, recordRun, setState, type Direction } from '../src/sheets/runs';
 import { exportApprovals, importDecisions, setBanner } from '../src/sheets/sync';
 import { startOnce } from '../src/temporal/start';
-import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../src/singletons';
+import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../src/workflow-safe/singletons';
 import type { ActivityContext } from './deps';
+import { failure } from '../src/workflow-safe/failures';
 
 const SAMPLE = 20;
 
@@ -41,17 +42,12 @@ export interface SyncRunResult {
 /** The ApplicationFailure a workflow sees: typed, retryable only where a retry can help, honouring Retry-After. */
 function toFailure(err: unknown): ApplicationFailure {
   if (err instanceof SheetsError) {
-    return ApplicationFailure.create({
-      type: err.type,
-      message: err.message,
-      nonRetryable: !err.retryable,
-      ...(err.options.retryAfterMs !== undefined ? { nextRetryDelay: err.options.retryAfterMs } : {}),
-    });
+    return failure[err.type](err.message, err.options.retryAfterMs !== undefined ? { nextRetryDelay: err.options.retryAfterMs } : {});
   }
   if (err instanceof NotSqliteError || isCorruptionError(err)) {
-    return ApplicationFailure.create({ type: 'DatabaseCorrupt', message: `atlas.db: ${(err as Error).message}. Run \`atlas-ops recover corruption\`.`, nonRetryable: true });
+    return failure.DatabaseCorrupt(`atlas.db: ${(err as Error).message}. Run \`atlas-ops recover corruption\`.`);
   }
-  return ApplicationFailure.create({ type: 'SyncError', message: (err as Error).message ?? String(err) });
+  return failure.SyncError((err as Error).message ?? String(err));
 }
 
 /** Heartbeats while a run waits on the network, so a killed worker's run is retried promptly. */

@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseDuration } from './duration';
+import { parseDuration } from './workflow-safe/duration';
+import { failure } from './workflow-safe/failures';
 
 type FieldType = 'string' | 'path' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum';
 
@@ -53,7 +54,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'sheets.rootUrl', env: 'ATLAS_SHEETS_ROOT_URL', type: 'url', default: 'https://sheets.googleapis.com/', doc: 'Sheets API endpoint; a loopback URL means the local emulator, without auth.' },
   { key: 'sheets.spreadsheetId', env: 'ATLAS_SHEETS_SPREADSHEET_ID', type: 'string', default: '', doc: 'The approvals spreadsheet.' },
   { key: 'sheets.emulatorPort', env: 'ATLAS_SHEETS_EMULATOR_PORT', type: 'int', default: 0, min: 0, doc: 'Port of the Sheets API emulator `atlas-ops dev` starts on 127.0.0.1 when no real endpoint is configured (0: one picked below the ephemeral port range, docs/testing.md#ports).' },
-  { key: 'sheets.requestTimeout', env: 'ATLAS_SHEETS_TIMEOUT', type: 'duration', default: '60s', doc: 'How long one Sheets API request may take; one without an answer by then fails as `SheetsUnreachable` and its run is retried.' },
+  { key: 'sheets.requestTimeout', env: 'ATLAS_SHEETS_TIMEOUT', type: 'duration', default: '60s', doc: `How long one Sheets API request may take; one without an answer by then fails as \`${failure.SheetsUnreachable.type}\` and its run is retried.` },
   { key: 'sheets.credentials', env: 'ATLAS_SHEETS_CREDENTIALS', type: 'path', default: '', doc: 'Service-account key file (mode 0600); default `<home>/config/sheets-credentials.json` when present.' },
   { key: 'oci.endpoint', env: 'ATLAS_OCI_ENDPOINT', type: 'url', default: '', doc: 'Block Storage endpoint; a loopback URL means the local emulator, unsigned.' },
   { key: 'oci.volumeId', env: 'ATLAS_OCI_VOLUME_ID', type: 'string', default: '', doc: 'OCID of the block volume that holds the Atlas home.' },

@@ -5,7 +5,7 @@ import { atlasPaths, type AtlasPaths } from './paths';
 import { migrateAtlas } from './db/atlas-schema';
 import { seedDemo, type SeedResult } from './db/demo-seed';
 import { openOpsDb } from './db/ops-db';
-import { openDatabase } from './db/sqlite';
+import { withDatabase } from './db/sqlite';
 
 export interface HomeSetup {
   paths: AtlasPaths;
@@ -22,13 +22,10 @@ export function ensureHome(home: string, options: { demo?: boolean; seedTasks?: 
   let createdAtlasDb = false;
   let seeded: SeedResult | undefined;
   if (!fs.existsSync(paths.atlasDb) && options.demo) {
-    const db = openDatabase(paths.atlasDb, { create: true, wal: true });
-    try {
+    seeded = withDatabase(paths.atlasDb, { create: true, wal: true }, (db) => {
       migrateAtlas(db);
-      seeded = seedDemo(db, { tasks: options.seedTasks ?? 200 });
-    } finally {
-      db.close();
-    }
+      return seedDemo(db, { tasks: options.seedTasks ?? 200 });
+    });
     createdAtlasDb = true;
   }
   return { paths, createdAtlasDb, seeded };

@@ -1,5 +1,6 @@
 // The layout of an Atlas home (docs/architecture.md#the-atlas-home), in one place.
 import path from 'node:path';
+import { isPlainFileName } from './workflow-safe/file-names';
 
 export interface AtlasPaths {
   home: string;
@@ -35,14 +36,10 @@ export function atlasPaths(home: string): AtlasPaths {
 }
 
 /**
- * Resolves `name` inside `dir`, refusing anything that would leave it (`..`, `/`, absolute paths).
- * Every path taken from input goes through here.
+ * Resolves `name` inside `dir`, refusing anything but a plain file name (no `..`, `/`, absolute
+ * paths: the rule workflows check too). Every path taken from input goes through here.
  */
 export function insideDir(dir: string, name: string, field: string): string {
-  if (!name || name.includes('/') || name.includes('\\') || name === '.' || name === '..' || name.includes('\0')) {
-    throw new Error(`${field}: "${name}" must be a plain file name inside ${dir}`);
-  }
-  const resolved = path.resolve(dir, name);
-  if (path.dirname(resolved) !== path.resolve(dir)) throw new Error(`${field}: "${name}" leaves ${dir}`);
-  return resolved;
+  if (!isPlainFileName(name)) throw new Error(`${field}: "${name}" must be a plain file name inside ${dir}`);
+  return path.resolve(dir, name);
 }

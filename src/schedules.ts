@@ -8,7 +8,7 @@ import {
   type ScheduleSpec,
 } from '@temporalio/client';
 import type { AtlasConfig, ScheduleSetting } from './config';
-import type { ScheduleName } from './schedule-names';
+import type { ScheduleName } from './workflow-safe/schedule-names';
 
 export interface ScheduleDef {
   name: ScheduleName;
@@ -30,7 +30,7 @@ export const SCHEDULES: readonly ScheduleDef[] = [
   { name: 'alerts-digest', workflowType: 'alertsDigest', setting: 'alertsDigest', summary: 'Daily digest of warnings' },
 ];
 
-export { SYNC_AND_BACKUP } from './schedule-names';
+export { SYNC_AND_BACKUP } from './workflow-safe/schedule-names';
 
 export function scheduleId(config: Pick<AtlasConfig, 'scheduleIdPrefix'>, name: string): string {
   return `${config.scheduleIdPrefix}${name}`;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { planRetention, pruneBackups } from '../src/db/retention';
 import { SCHEDULES } from '../src/schedules';
-import { ALL_SCHEDULES } from '../src/schedule-names';
+import { ALL_SCHEDULES } from '../src/workflow-safe/schedule-names';
 import { listBackups, manifestPath, newestFirst, takeSnapshot, SnapshotError, type BackupEntry } from '../src/db/snapshot';
 import { openDatabase } from '../src/db/sqlite';
 import { makeEnv, startWorker, uid, type TestEnv } from './helpers/env';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, hostTaskQueue, loadConfig } from '../src/config';
-import { formatDuration, parseDuration } from '../src/duration';
+import { formatDuration, parseDuration } from '../src/workflow-safe/duration';
 
 function tempHome(config?: unknown): string {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-config-'));

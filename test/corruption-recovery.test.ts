@@ -8,7 +8,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { listBackups, takeSnapshot, type BackupManifest } from '../src/db/snapshot';
 import { integrityProblems, openDatabase, rowCounts } from '../src/db/sqlite';
 import { singletonId } from '../src/temporal/start';
-import { CORRUPTION_RECOVERY } from '../src/singletons';
+import { CORRUPTION_RECOVERY } from '../src/workflow-safe/singletons';
 import { ActivityContext } from '../activities/deps';
 import { reportCorruption } from '../activities/db';
 import type { CorruptionRecoveryResult } from '../workflows/corruption-recovery';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statusQuery, abortSignal } from '../workflows/lib/procedure';
 import { advanceSignal, type IncidentResult } from '../workflows/incident';
-import { INCIDENT_STAGES } from '../src/incident-stages';
+import { INCIDENT_STAGES } from '../src/workflow-safe/incident-stages';
 import { createSchedules, eventually, makeEnv, runCli, schedulePaused, startWorker, type TestEnv } from './helpers/env';
 
 let t: TestEnv;

@@ -4,7 +4,8 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import type { BackupManifest } from '../src/db/snapshot';
 import { inputObject, optionalBoolean, optionalDuration, optionalPositiveInt, optionalString, rejectUnknown } from './lib/input';
 import { AbortRequested, Procedure } from './lib/procedure';
-import { stamp } from './lib/stamp';
+import { stamp } from '../src/workflow-safe/stamp';
+import { failure } from '../src/workflow-safe/failures';
 
 export interface BackupInput {
   /** Also take an OCI block-volume backup of the volume that holds the Atlas home. */
@@ -58,7 +59,7 @@ export async function backup(rawInput?: BackupInput): Promise<BackupResult> {
 
     p.phase('snapshot', 'Taking a verified local backup of atlas.db (copy, integrity_check, manifest).');
     // Corruption is not the backup's to mend: corruptionRecovery has been started (or alerted).
-    const snap = (await p.step('snapshot', () => p.long.snapshotAtlasDb({ reason: `${reason} (${wf})`, idempotencyKey: `${wf}/snapshot` }), { fatal: ['DatabaseCorrupt'] })).value!;
+    const snap = (await p.step('snapshot', () => p.long.snapshotAtlasDb({ reason: `${reason} (${wf})`, idempotencyKey: `${wf}/snapshot` }), { fatal: [failure.DatabaseCorrupt.type] })).value!;
     result.backup = { file: snap.file, size: snap.size, sha256: snap.sha256, rowCounts: snap.rowCounts, timings: snap.timings };
 
     if (wantOci) {
@@ -86,6 +87,6 @@ export async function backup(rawInput?: BackupInput): Promise<BackupResult> {
     p.finish('failed', `Failed: ${(err as Error).message}`);
     await p.acts.logBackupEvent({ event: 'backup-failed', workflowId: wf, message: (err as Error).message });
     if (err instanceof ApplicationFailure) throw err;
-    throw ApplicationFailure.create({ type: 'BackupFailed', message: `backup ${wf} failed: ${(err as Error).message}`, nonRetryable: true });
+    throw failure.BackupFailed(`backup ${wf} failed: ${(err as Error).message}`);
   }
 }

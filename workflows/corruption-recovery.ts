@@ -6,13 +6,14 @@ import { ApplicationFailure, defineSignal, defineUpdate, setHandler } from '@tem
 import type { Assessment, CheckpointResult, OptionBResult } from '../activities/recovery';
 import type { DbCheck } from '../activities/db';
 import type { OciVolumeBackup } from '../activities/oci';
-import { formatDuration } from '../src/duration';
-import { ALL_SCHEDULES } from '../src/schedule-names';
-import { CORRUPTION_ALERT } from '../src/singletons';
+import { formatDuration } from '../src/workflow-safe/duration';
+import { ALL_SCHEDULES } from '../src/workflow-safe/schedule-names';
+import { CORRUPTION_ALERT } from '../src/workflow-safe/singletons';
 import { inputObject, optionalBoolean, optionalDuration, optionalString, rejectUnknown } from './lib/input';
 import { AbortRequested, Procedure, type Actor } from './lib/procedure';
-import { stamp } from './lib/stamp';
+import { stamp } from '../src/workflow-safe/stamp';
 import { DbHold } from './lib/db-hold';
+import { failure } from '../src/workflow-safe/failures';
 
 export interface CorruptionRecoveryInput {
   /** What detected the corruption (the error message, or who started it). */
@@ -71,7 +72,7 @@ export async function corruptionRecovery(rawInput?: CorruptionRecoveryInput): Pr
   const trigger = optionalString(input, 'trigger');
   const detectedAtIn = optionalString(input, 'detectedAt');
   if (detectedAtIn !== undefined && Number.isNaN(Date.parse(detectedAtIn))) {
-    throw ApplicationFailure.create({ type: 'InvalidInput', message: `detectedAt: "${detectedAtIn}" is not an ISO date-time`, nonRetryable: true });
+    throw failure.InvalidInput(`detectedAt: "${detectedAtIn}" is not an ISO date-time`);
   }
   const requestedBy = optionalString(input, 'requestedBy');
   const allowOci = optionalBoolean(input, 'allowOci') ?? true;
@@ -173,9 +174,9 @@ export async function corruptionRecovery(rawInput?: CorruptionRecoveryInput): Pr
       p.phase('option-c', 'Option C: restoring the block volume from an OCI backup, after approval.');
       let backups: OciVolumeBackup[] = [];
       try {
-        backups = (await p.step('list OCI volume backups', () => p.acts.ociListVolumeBackups(), { fatal: ['OciNotConfigured'] })).value!;
+        backups = (await p.step('list OCI volume backups', () => p.acts.ociListVolumeBackups(), { fatal: [failure.OciNotConfigured.type] })).value!;
       } catch (err) {
-        if (!(err instanceof ApplicationFailure && err.type === 'OciNotConfigured')) throw err;
+        if (!failure.OciNotConfigured.is(err)) throw err;
         ociUnavailable = err.message;
       }
       available = backups.filter((b) => b.lifecycleState === 'AVAILABLE');
@@ -209,12 +210,10 @@ export async function corruptionRecovery(rawInput?: CorruptionRecoveryInput): Pr
     }
 
     if (!healthy) {
-      throw ApplicationFailure.create({
-        type: 'RecoveryFailed',
-        message: `atlas.db could not be recovered (A: ${result.optionA ? 'failed' : 'not applicable'}, B: ${result.optionB?.restoredFrom ? 'restored but still failing' : 'no good backup'}, C: ${allowOci ? (ociUnavailable ?? 'failed') : 'not allowed'}). ` +
+      throw failure.RecoveryFailed(
+        `atlas.db could not be recovered (A: ${result.optionA ? 'failed' : 'not applicable'}, B: ${result.optionB?.restoredFrom ? 'restored but still failing' : 'no good backup'}, C: ${allowOci ? (ociUnavailable ?? 'failed') : 'not allowed'}). ` +
           'Schedules stay paused and the maintenance flag stays set. Restore by hand (atlas-ops db restore <backup>) or from an OCI volume backup; the corrupt files are kept in data/.',
-        nonRetryable: true,
-      });
+      );
     }
 
     p.phase('resume', 'Clearing the maintenance flag, unpausing the schedules, probing the database.');
@@ -238,7 +237,7 @@ export async function corruptionRecovery(rawInput?: CorruptionRecoveryInput): Pr
     await hold.undo.raiseAlert({ code: `corruption-recovery-failed:${wf}`, level: 'critical', message: `corruptionRecovery ${wf} failed: ${message}` });
     p.finish('failed', `Failed: ${message}`);
     if (err instanceof ApplicationFailure) throw err;
-    throw ApplicationFailure.create({ type: 'RecoveryFailed', message: `corruptionRecovery ${wf} failed: ${message}`, nonRetryable: true });
+    throw failure.RecoveryFailed(`corruptionRecovery ${wf} failed: ${message}`);
   } finally {
     await hold.unlock();
   }

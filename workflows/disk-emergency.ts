@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import type { DiskMeasure, DiskTriage, StepReport } from '../activities/disk';
 import { inputObject, invalid, optionalBoolean, optionalDuration, optionalString, rejectUnknown } from './lib/input';
 import { AbortRequested, Procedure } from './lib/procedure';
+import { failure } from '../src/workflow-safe/failures';
 
 export interface DiskEmergencyInput {
   dryRun?: boolean;
@@ -128,6 +129,6 @@ export async function diskEmergency(rawInput?: DiskEmergencyInput): Promise<Disk
     }
     p.finish('failed', `Failed: ${(err as Error).message}`);
     if (err instanceof ApplicationFailure) throw err;
-    throw ApplicationFailure.create({ type: 'DiskEmergencyFailed', message: `diskEmergency ${wf} failed: ${(err as Error).message}`, nonRetryable: true });
+    throw failure.DiskEmergencyFailed(`diskEmergency ${wf} failed: ${(err as Error).message}`);
   }
 }

@@ -3,8 +3,8 @@
 // Contain pauses the automated jobs; recover (or an abort) unpauses exactly those.
 import { defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { HostActivities } from '../activities';
-import { INCIDENT_STAGES, type AdvanceInput, type IncidentStage } from '../src/incident-stages';
-import { CONTAINED_BY_INCIDENT } from '../src/schedule-names';
+import { INCIDENT_STAGES, type AdvanceInput, type IncidentStage } from '../src/workflow-safe/incident-stages';
+import { CONTAINED_BY_INCIDENT } from '../src/workflow-safe/schedule-names';
 import { inputObject, invalid, optionalDuration, optionalString, rejectUnknown } from './lib/input';
 import { AbortRequested, Procedure } from './lib/procedure';
 

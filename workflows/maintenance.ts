@@ -1,11 +1,12 @@
 // The runbook's Standard Workflow: Pause → Snapshot → Edit → Resume.
 import { ApplicationFailure, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
 import type { BackupManifest } from '../src/db/snapshot';
-import { formatDuration } from '../src/duration';
-import { SYNC_AND_BACKUP } from '../src/schedule-names';
+import { formatDuration } from '../src/workflow-safe/duration';
+import { SYNC_AND_BACKUP } from '../src/workflow-safe/schedule-names';
 import { inputObject, optionalBoolean, optionalDuration, optionalString, rejectUnknown } from './lib/input';
-import { stamp } from './lib/stamp';
+import { stamp } from '../src/workflow-safe/stamp';
 import { AbortRequested, Procedure, RollbackRequested, type Actor } from './lib/procedure';
+import { failure } from '../src/workflow-safe/failures';
 
 export interface MaintenanceInput {
   reason?: string;
@@ -274,7 +275,7 @@ export async function maintenance(rawInput?: MaintenanceInput): Promise<Maintena
     await undoAll();
     p.finish('failed', `Failed: ${(err as Error).message}`);
     if (err instanceof ApplicationFailure) throw err;
-    throw ApplicationFailure.create({ type: 'MaintenanceFailed', message: `maintenance ${wf} failed: ${(err as Error).message}`, nonRetryable: true, cause: err as Error });
+    throw failure.MaintenanceFailed(`maintenance ${wf} failed: ${(err as Error).message}`, { cause: err as Error });
   } finally {
     if (lockHeld) await undo.releaseDbLock({ holder: wf });
   }

@@ -2,11 +2,13 @@
 // maintenance it holds the atlas.db lock, pauses the sync and backup schedules and sets the
 // maintenance flag; the restore itself verifies, keeps what it replaces, and verifies again.
 import { ApplicationFailure } from '@temporalio/workflow';
-import { SYNC_AND_BACKUP } from '../src/schedule-names';
+import { SYNC_AND_BACKUP } from '../src/workflow-safe/schedule-names';
 import { inputObject, invalid, optionalDuration, optionalString, rejectUnknown, requiredString } from './lib/input';
 import { AbortRequested, Procedure } from './lib/procedure';
-import { stamp } from './lib/stamp';
+import { stamp } from '../src/workflow-safe/stamp';
+import { isPlainFileName } from '../src/workflow-safe/file-names';
 import { DbHold } from './lib/db-hold';
+import { failure } from '../src/workflow-safe/failures';
 
 export interface RestoreInput {
   /** A backup file name in backups/, e.g. atlas_20260101-020000.db. */
@@ -34,12 +36,11 @@ export interface RestoreWorkflowResult {
 }
 
 const FIELDS = ['backup', 'target', 'requestedBy', 'reason', 'drainTimeout', 'decisionTimeout', 'hostQueue'] as const;
-const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Refused before anything happens: the same rule as insideDir, checked in the workflow. */
 function plainName(input: Record<string, unknown>, field: string, required: boolean): string | undefined {
   const v = required ? requiredString(input, field) : optionalString(input, field);
-  if (v !== undefined && (!PLAIN_NAME.test(v) || v.includes('..'))) throw invalid(field, `"${v}" must be a plain file name (no "/", no "..")`);
+  if (v !== undefined && !isPlainFileName(v)) throw invalid(field, `"${v}" must be a plain file name (no "/", no "..")`);
   return v;
 }
 
@@ -74,7 +75,7 @@ export async function restore(rawInput?: RestoreInput): Promise<RestoreWorkflowR
     await p.step('wait for running syncs and backups', () => p.long.waitForSchedulesIdle({ names: [...hold.pausedSchedules, ...hold.alreadyPaused], timeoutMs: drainTimeoutIn ?? p.context.defaults.drainTimeout }));
 
     p.phase('restore', `Restoring ${backup}: staging copy, integrity_check, keep the replaced file, rename, fsync, verify.`);
-    const restored = (await p.step('restore', () => p.long.restoreAtlasDb({ backup, keepSuffix: `replaced-${stamp(Date.now())}`, target }), { fatal: ['BackupInvalid', 'BackupMissing'] })).value!;
+    const restored = (await p.step('restore', () => p.long.restoreAtlasDb({ backup, keepSuffix: `replaced-${stamp(Date.now())}`, target }), { fatal: [failure.BackupInvalid.type, failure.BackupMissing.type] })).value!;
     result.keptAs = restored.keptAs;
     result.alreadyDone = restored.alreadyDone;
     await p.record(`restored ${backup}; replaced files kept as ${restored.keptAs.join(', ') || 'nothing (there was none)'}`, requestedBy);
@@ -98,7 +99,7 @@ export async function restore(rawInput?: RestoreInput): Promise<RestoreWorkflowR
     await release();
     p.finish('failed', `Failed: ${(err as Error).message}`);
     if (err instanceof ApplicationFailure) throw err;
-    throw ApplicationFailure.create({ type: 'RestoreFailed', message: `restore ${wf} failed: ${(err as Error).message}`, nonRetryable: true });
+    throw failure.RestoreFailed(`restore ${wf} failed: ${(err as Error).message}`);
   } finally {
     await hold.unlock();
   }

@@ -5,9 +5,10 @@
 // what it paused, resolve the alert, and return a summary.
 import { ApplicationFailure, condition, defineSignal, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ConnectivityReport } from '../src/sheets/doctor';
-import { formatDuration, parseDuration } from '../src/duration';
+import { formatDuration, parseDuration } from '../src/workflow-safe/duration';
 import { invalid, inputObject, optionalDuration, optionalString, rejectUnknown } from './lib/input';
 import { AbortRequested, Procedure, type Actor } from './lib/procedure';
+import { failure } from '../src/workflow-safe/failures';
 
 export const SHEETS_SCHEDULES = ['export', 'import'] as const;
 export const OUTAGE_ALERT = 'sheets-outage';
@@ -168,6 +169,6 @@ export async function sheetsOutage(rawInput?: SheetsOutageInput): Promise<Sheets
     await undo();
     p.finish('failed', `Failed: ${(err as Error).message}`);
     if (err instanceof ApplicationFailure) throw err;
-    throw ApplicationFailure.create({ type: 'SheetsOutageFailed', message: `sheetsOutage ${wf} failed: ${(err as Error).message}`, nonRetryable: true, cause: err as Error });
+    throw failure.SheetsOutageFailed(`sheetsOutage ${wf} failed: ${(err as Error).message}`, { cause: err as Error });
   }
 }

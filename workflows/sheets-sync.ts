@@ -5,6 +5,7 @@ import { ActivityFailure, ApplicationFailure, proxyActivities, setCurrentDetails
 import type { HostActivities, WorkflowQueueActivities } from '../activities';
 import type { SyncRunResult } from '../activities/sheets';
 import { inputObject, optionalBoolean, optionalString, rejectUnknown } from './lib/input';
+import { failure } from '../src/workflow-safe/failures';
 
 export interface SheetsExportInput {
   /** Rewrite every atlas-owned cell and re-add every missing pending approval (`--full-sync`). */
@@ -51,7 +52,7 @@ async function runSync(direction: 'export' | 'import', hostQueue: string | undef
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
     const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
-    const type = cause?.type ?? 'SyncError';
+    const type = cause?.type ?? failure.SyncError.type;
     const message = cause?.message ?? err.message;
     let outage = '';
     if (!dryRun) {

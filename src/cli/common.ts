@@ -3,8 +3,9 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { loadConfig, type AtlasConfig } from '../config';
-import { parseDuration } from '../duration';
+import { parseDuration } from '../workflow-safe/duration';
 import { connectClient, workflowUrl } from '../temporal/connect';
+import { stamp } from '../workflow-safe/stamp';
 
 export const EXIT = {
   ok: 0,
@@ -90,8 +91,7 @@ export const ALWAYS_WAITS = 'changes nothing: this command always waits for the 
 
 /** Workflow ids an operator can read: `<procedure>-<UTC stamp>-<4 random chars>`. */
 export function newWorkflowId(procedure: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `${procedure}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+  return `${procedure}-${stamp(Date.now())}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
 /** A duration as the operator typed it ("30m"), checked here so that a wrong one is bad input (exit 2). */

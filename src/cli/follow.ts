@@ -5,7 +5,7 @@
 import { WorkflowFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { AtlasConfig } from '../config';
-import { formatDuration } from '../duration';
+import { formatDuration } from '../workflow-safe/duration';
 import { statusQuery, type ProcedureStatus } from '../../workflows/lib/procedure';
 import { EXIT, colour, link } from './common';
 

@@ -1,7 +1,7 @@
 // The atlas-ops CLI: one program, a subcommand per operator action, all ending the same way on error.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config';
-import { DurationError } from '../duration';
+import { DurationError } from '../workflow-safe/duration';
 import { NotSqliteError } from '../db/sqlite';
 import { TemporalUnreachableError } from '../temporal/connect';
 import { actionFor, type Run } from './action';

@@ -44,8 +44,6 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-export const ATLAS_SCHEMA_VERSION = MIGRATIONS.length;
-
 /** Applies the missing migrations in one transaction each; returns the versions applied. */
 export function migrateAtlas(db: Db): number[] {
   const applied: number[] = [];

@@ -1,7 +1,6 @@
 // Checking and checkpointing atlas.db, shared by the activities and the `atlas-ops db` commands.
-import fs from 'node:fs';
 import { checkIntegrity } from './integrity';
-import { openDatabase } from './sqlite';
+import { withDatabase, sizeOf } from './sqlite';
 
 export interface DbCheck {
   ok: boolean;
@@ -11,7 +10,6 @@ export interface DbCheck {
   walBytes: number;
 }
 
-const sizeOf = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size : 0);
 
 /**
  * PRAGMA integrity_check, read-only, in a thread (see integrity.ts); `onTick` is called every
@@ -40,13 +38,8 @@ export interface CheckpointResult {
 /** PRAGMA wal_checkpoint(FULL) (the runbook's Option A). Reports a database it cannot open. */
 export function checkpointDatabase(file: string): CheckpointResult {
   try {
-    const db = openDatabase(file);
-    try {
-      const row = db.prepare('PRAGMA wal_checkpoint(FULL)').get() as { busy: number; log: number; checkpointed: number };
-      return { ok: row.busy === 0, busy: row.busy, walFrames: row.log, checkpointed: row.checkpointed };
-    } finally {
-      db.close();
-    }
+    const row = withDatabase(file, {}, (db) => db.prepare('PRAGMA wal_checkpoint(FULL)').get() as { busy: number; log: number; checkpointed: number });
+    return { ok: row.busy === 0, busy: row.busy, walFrames: row.log, checkpointed: row.checkpointed };
   } catch (err) {
     return { ok: false, error: (err as Error).message };
   }

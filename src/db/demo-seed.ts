@@ -2,7 +2,7 @@
 // Deterministic for a given seed, so a test can know its answers.
 import fs from 'node:fs';
 import { migrateAtlas } from './atlas-schema';
-import { openDatabase, type Db } from './sqlite';
+import { withDatabase, type Db } from './sqlite';
 
 const AGENTS = ['planner', 'researcher', 'coder', 'reviewer', 'ops-bot'];
 const VERBS = ['Draft', 'Review', 'Refactor', 'Summarise', 'Migrate', 'Triage', 'Publish'];
@@ -109,8 +109,7 @@ export function seedDemo(db: Db, options: SeedOptions = {}): SeedResult {
  * until the file is about `megabytes`: for benchmarks and tests that need a large file.
  */
 export function padAtlasDb(file: string, megabytes: number): number {
-  const db = openDatabase(file, { create: true, wal: true });
-  try {
+  withDatabase(file, { create: true, wal: true }, (db) => {
     migrateAtlas(db);
     if ((db.prepare('SELECT count(*) FROM tasks').pluck().get() as number) === 0) seedDemo(db, { tasks: 2000 });
     const insert = db.prepare('INSERT INTO errors (at, source, level, message, resolved_at) VALUES (?, ?, ?, ?, ?)');
@@ -124,8 +123,6 @@ export function padAtlasDb(file: string, megabytes: number): number {
       })();
     }
     db.pragma('wal_checkpoint(TRUNCATE)');
-  } finally {
-    db.close();
-  }
+  });
   return fs.statSync(file).size;
 }

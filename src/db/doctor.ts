@@ -2,7 +2,7 @@
 // the write lock is free, and WAL switched back on when no other process has the file open.
 // It never kills a process: it says which one and what to do.
 import { processesHolding, type FileHolder } from './holders';
-import { openDatabase } from './sqlite';
+import { DATABASE_FILE_SUFFIXES, withDatabase } from './sqlite';
 
 export interface DbDoctorReport {
   file: string;
@@ -17,11 +17,10 @@ export interface DbDoctorReport {
 }
 
 export function diagnoseDatabase(file: string, ignorePid = process.pid): DbDoctorReport {
-  const holders = processesHolding([file, `${file}-wal`, `${file}-shm`]).filter((h) => h.pid !== ignorePid);
+  const holders = processesHolding(DATABASE_FILE_SUFFIXES.map((s) => `${file}${s}`)).filter((h) => h.pid !== ignorePid);
   const report: DbDoctorReport = { file, holders, walSwitchedOn: false, writeLock: 'unknown', advice: [], ok: false };
   try {
-    const conn = openDatabase(file, { busyTimeoutMs: 1000 });
-    try {
+    withDatabase(file, { busyTimeoutMs: 1000 }, (conn) => {
       report.journalMode = conn.pragma('journal_mode', { simple: true }) as string;
       try {
         conn.exec('BEGIN IMMEDIATE');
@@ -35,9 +34,7 @@ export function diagnoseDatabase(file: string, ignorePid = process.pid): DbDocto
         report.journalMode = conn.pragma('journal_mode = WAL', { simple: true }) as string;
         report.walSwitchedOn = report.journalMode === 'wal';
       }
-    } finally {
-      conn.close();
-    }
+    });
   } catch (err) {
     report.error = (err as Error).message;
     report.advice.push('atlas.db cannot be opened: run atlas-ops db check, then atlas-ops recover corruption');

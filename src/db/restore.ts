@@ -3,10 +3,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkIntegrity, whileTicking } from './integrity';
-import { assertSqliteFile, fsyncPath, fsyncPathAsync } from './sqlite';
+import { assertSqliteFile, DATABASE_FILE_SUFFIXES, fsyncPath, fsyncPathAsync, NotSqliteError } from './sqlite';
+
+/**
+ * Which check refused the restore: the backup's, before anything was moved (the target is
+ * unchanged), or the restored database's, after the swap (the replaced one is kept beside it).
+ * Anything else (an I/O error while moving files) is thrown as it is: a retry resumes the restore.
+ */
+export type RestoreStage = 'verify-backup' | 'verify-restored';
 
 export class RestoreError extends Error {
   override name = 'RestoreError';
+  constructor(
+    readonly stage: RestoreStage,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 export interface RestoreOptions {
@@ -25,11 +39,21 @@ export interface RestoreResult {
   alreadyDone: boolean;
 }
 
-const SIDECARS = ['', '-wal', '-shm'] as const;
+/** A file that is not SQLite at `stage` refuses the restore there, with the same message. */
+async function refusedAt<T>(stage: RestoreStage, check: () => T | Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (err) {
+    if (err instanceof NotSqliteError) throw new RestoreError(stage, err.message, { cause: err });
+    throw err;
+  }
+}
 
-async function verify(file: string, what: string, options: { pragma?: 'integrity_check' | 'quick_check'; onTick?: () => void }): Promise<void> {
-  const { problems } = await checkIntegrity(file, { ...options, field: what });
-  if (problems.length) throw new RestoreError(`${what} ${file} fails ${options.pragma ?? 'integrity_check'}: ${problems.slice(0, 3).join('; ')}`);
+/** The check of the database in place after the swap. */
+async function verifyRestored(file: string, options: { pragma?: 'integrity_check' | 'quick_check'; onTick?: () => void }): Promise<void> {
+  const what = 'restored database';
+  const { problems } = await refusedAt('verify-restored', () => checkIntegrity(file, { ...options, field: what }));
+  if (problems.length) throw new RestoreError('verify-restored', `${what} ${file} fails ${options.pragma ?? 'integrity_check'}: ${problems.slice(0, 3).join('; ')}`);
 }
 
 /**
@@ -41,10 +65,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   const kept = `${target}.${keepSuffix}`;
   const dir = path.dirname(target);
   if (fs.existsSync(kept) && fs.existsSync(target)) {
-    await verify(target, 'restored database', { onTick });
-    return { restoredFrom: backupFile, target, keptAs: SIDECARS.map((s) => `${kept}${s}`).filter((f) => fs.existsSync(f)), alreadyDone: true };
+    await verifyRestored(target, { onTick });
+    return { restoredFrom: backupFile, target, keptAs: DATABASE_FILE_SUFFIXES.map((s) => `${kept}${s}`).filter((f) => fs.existsSync(f)), alreadyDone: true };
   }
-  assertSqliteFile(backupFile, 'backup');
+  await refusedAt('verify-backup', () => assertSqliteFile(backupFile, 'backup'));
 
   // The integrity check runs once, on the staging copy: it holds the backup's bytes, so a backup
   // that fails it is refused exactly as before, and nothing beside the staging file was touched.
@@ -56,16 +80,16 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     // The app opens atlas.db in WAL mode; the restored file must be too (switched in the check's
     // connection, whose clean close removes the staging -wal and -shm again).
     const { problems } = await checkIntegrity(staging, { readonly: false, wal: true, privateFile: true, onTick, field: 'backup' });
-    if (problems.length) throw new RestoreError(`backup ${backupFile} fails integrity_check: ${problems.slice(0, 3).join('; ')}`);
+    if (problems.length) throw new RestoreError('verify-backup', `backup ${backupFile} fails integrity_check: ${problems.slice(0, 3).join('; ')}`);
     await fsyncPathAsync(staging);
   } catch (err) {
-    for (const s of SIDECARS) fs.rmSync(`${staging}${s}`, { force: true });
+    for (const s of DATABASE_FILE_SUFFIXES) fs.rmSync(`${staging}${s}`, { force: true });
     if (err instanceof RestoreError) throw err;
-    throw new RestoreError(`backup ${backupFile} cannot be opened: ${(err as Error).message}`);
+    throw new RestoreError('verify-backup', `backup ${backupFile} cannot be opened: ${(err as Error).message}`, { cause: err });
   }
 
   const keptAs: string[] = [];
-  for (const suffix of SIDECARS) {
+  for (const suffix of DATABASE_FILE_SUFFIXES) {
     const from = `${target}${suffix}`;
     if (fs.existsSync(from)) {
       fs.renameSync(from, `${kept}${suffix}`);
@@ -75,6 +99,6 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   fs.renameSync(staging, target);
   fsyncPath(dir);
   // The same inode that passed integrity_check a moment ago: quick_check confirms it opens in place.
-  await verify(target, 'restored database', { pragma: 'quick_check', onTick });
+  await verifyRestored(target, { pragma: 'quick_check', onTick });
   return { restoredFrom: backupFile, target, keptAs, alreadyDone: false };
 }

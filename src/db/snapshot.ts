@@ -4,7 +4,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { assertSqliteFile, fsyncPath, integrityProblems, openDatabase, PRIVATE_FILE_MMAP_BYTES } from './sqlite';
+import { assertSqliteFile, DATABASE_FILE_SUFFIXES, fsyncPath, integrityProblems, withDatabase, PRIVATE_FILE_MMAP_BYTES, sizeOf } from './sqlite';
+import { stamp } from '../workflow-safe/stamp';
 
 export interface BackupManifest {
   file: string;
@@ -32,9 +33,8 @@ export interface BackupEntry {
 export const BACKUP_NAME = /^atlas_(\d{8})-(\d{6})(?:-(\d+))?\.db$/;
 
 export function backupName(at: Date, n = 1): string {
-  const p = (x: number) => String(x).padStart(2, '0');
-  const stamp = `${at.getUTCFullYear()}${p(at.getUTCMonth() + 1)}${p(at.getUTCDate())}-${p(at.getUTCHours())}${p(at.getUTCMinutes())}${p(at.getUTCSeconds())}`;
-  return n === 1 ? `atlas_${stamp}.db` : `atlas_${stamp}-${n}.db`;
+  const when = stamp(at.getTime());
+  return n === 1 ? `atlas_${when}.db` : `atlas_${when}-${n}.db`;
 }
 
 export const manifestPath = (backupFile: string) => `${backupFile}.manifest.json`;
@@ -201,9 +201,9 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<BackupMani
   // A step killed mid-copy leaves its partial file; named by the step's key, the retry removes it.
   const partialId = options.idempotencyKey ? crypto.createHash('sha1').update(options.idempotencyKey).digest('hex').slice(0, 16) : name;
   const partial = path.join(backupsDir, `.${partialId}.partial`);
-  for (const leftover of [partial, `${partial}-journal`, `${partial}-wal`, `${partial}-shm`]) fs.rmSync(leftover, { force: true });
+  for (const s of [...DATABASE_FILE_SUFFIXES, '-journal']) fs.rmSync(`${partial}${s}`, { force: true });
 
-  const totalBytes = fs.statSync(source).size + (fs.existsSync(`${source}-wal`) ? fs.statSync(`${source}-wal`).size : 0);
+  const totalBytes = fs.statSync(source).size + sizeOf(`${source}-wal`);
   let result: ThreadResult;
   try {
     result = await copyInThread(source, partial, options.onProgress && ((bytes) => options.onProgress!({ bytes, totalBytes })));
@@ -242,12 +242,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<BackupMani
 export function verifyBackupFile(file: string): string[] {
   try {
     assertSqliteFile(file, 'backup');
-    const db = openDatabase(file, { readonly: true, privateFile: true });
-    try {
-      return integrityProblems(db);
-    } finally {
-      db.close();
-    }
+    return withDatabase(file, { readonly: true, privateFile: true }, (db) => integrityProblems(db));
   } catch (err) {
     return [(err as Error).message];
   }

@@ -43,6 +43,16 @@ export interface OpenOptions {
   privateFile?: boolean;
 }
 
+/**
+ * A database as files, by the suffix of each name: the database and what SQLite keeps beside it
+ * in WAL mode. They are moved, kept and removed together: a -wal without its database (or the
+ * other way round) is a different database.
+ */
+export const DATABASE_FILE_SUFFIXES = ['', '-wal', '-shm'] as const;
+
+/** Size of a file in bytes; 0 when it does not exist (a -wal after a clean close). */
+export const sizeOf = (file: string): number => (fs.existsSync(file) ? fs.statSync(file).size : 0);
+
 /** How much of a private file to map; SQLite caps it at its compile-time maximum (2 GB). */
 export const PRIVATE_FILE_MMAP_BYTES = 4 * 1024 ** 3;
 

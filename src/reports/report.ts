@@ -6,8 +6,9 @@ import type { Client } from '@temporalio/client';
 import type { AtlasConfig } from '../config';
 import type { AtlasPaths } from '../paths';
 import type { Db } from '../db/sqlite';
-import { openDatabase } from '../db/sqlite';
-import { parseDuration } from '../duration';
+import { withDatabase } from '../db/sqlite';
+import { parseDuration } from '../workflow-safe/duration';
+import { stamp } from '../workflow-safe/stamp';
 
 export interface ReportContext {
   config: AtlasConfig;
@@ -49,14 +50,10 @@ export interface WrittenReport {
   files: { markdown: string; json: string; charts: string[] };
 }
 
-export function stamp(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-}
-
 /** Writes the report; file names carry the generation time so a history accumulates. */
 export function writeReport(reportsDir: string, report: Report): WrittenReport {
   fs.mkdirSync(reportsDir, { recursive: true });
-  const base = path.join(reportsDir, `${report.name}-${stamp(new Date(report.generatedAt))}`);
+  const base = path.join(reportsDir, `${report.name}-${stamp(Date.parse(report.generatedAt))}`);
   const charts = report.charts.map((c) => {
     const file = `${base}-${c.name}.svg`;
     fs.writeFileSync(file, c.svg, { mode: 0o640 });
@@ -100,12 +97,7 @@ export function parseSince(value: string, now: Date, field = '--since'): Date {
 
 /** Opens atlas.db read-only for a report; a missing database is reported, not invented. */
 export function withAtlasDb<T>(ctx: ReportContext, fn: (db: Db) => T): T {
-  const db = openDatabase(ctx.paths.atlasDb, { readonly: true });
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
+  return withDatabase(ctx.paths.atlasDb, { readonly: true }, fn);
 }
 
 export const DAY_MS = 86_400_000;

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { listBackups, type BackupEntry } from '../db/snapshot';
-import { integrityProblems, openDatabase, rowCounts } from '../db/sqlite';
+import { integrityProblems, withDatabase, rowCounts } from '../db/sqlite';
 import { ensureHome } from '../home';
 import { listVolumeBackups, type OciVolumeBackup } from '../oci/blockstorage';
 import { mdTable, withAtlasDb, type Report, type ReportContext } from './report';
@@ -32,15 +32,7 @@ export function backupRestoreTest(ctx: ReportContext): Report {
     const copy = path.join(dir, 'atlas.db');
     const t0 = performance.now();
     fs.copyFileSync(backup.path, copy);
-    const db = openDatabase(copy, { readonly: true, privateFile: true });
-    let problems: string[];
-    let restored: Record<string, number>;
-    try {
-      problems = integrityProblems(db);
-      restored = rowCounts(db);
-    } finally {
-      db.close();
-    }
+    const { problems, restored } = withDatabase(copy, { readonly: true, privateFile: true }, (db) => ({ problems: integrityProblems(db), restored: rowCounts(db) }));
     const restoreMs = Math.round(performance.now() - t0);
     const live = withAtlasDb(ctx, (live) => rowCounts(live));
     const tables = [...new Set([...Object.keys(live), ...Object.keys(restored)])].sort();
@@ -79,17 +71,11 @@ export async function drTest(ctx: ReportContext): Promise<Report> {
     const t0 = performance.now();
     const { paths } = ensureHome(scratch);
     fs.copyFileSync(backup.path, paths.atlasDb);
-    const db = openDatabase(paths.atlasDb, { privateFile: true });
-    let counts: Record<string, number>;
-    let problems: string[];
-    let pending: number;
-    try {
-      problems = integrityProblems(db);
-      counts = rowCounts(db);
-      pending = db.prepare("SELECT count(*) FROM approvals WHERE status = 'pending'").pluck().get() as number;
-    } finally {
-      db.close();
-    }
+    const { problems, counts, pending } = withDatabase(paths.atlasDb, { privateFile: true }, (db) => ({
+      problems: integrityProblems(db),
+      counts: rowCounts(db),
+      pending: db.prepare("SELECT count(*) FROM approvals WHERE status = 'pending'").pluck().get() as number,
+    }));
     const recoveryMs = Math.round(performance.now() - t0);
     const oci = await newestVolumeBackup(ctx);
     const findings = [...problems.slice(0, 5).map((p) => `integrity_check in the scratch home: ${p}`), ...(oci.ok ? [] : [oci.note])];

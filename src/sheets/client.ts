@@ -6,9 +6,10 @@ import path from 'node:path';
 import { google, type sheets_v4 } from 'googleapis';
 import type { AtlasConfig } from '../config';
 import { requestBatches, type RangeWrite } from './batches';
-import { RETRYABLE_TYPES, type SheetsErrorType } from './error-types';
+import type { SheetsErrorType } from './error-types';
+import { failure } from '../workflow-safe/failures';
 
-export { OUTAGE_TYPES, RETRYABLE_TYPES, type SheetsErrorType } from './error-types';
+export { OUTAGE_TYPES, type SheetsErrorType } from './error-types';
 
 export class SheetsError extends Error {
   override name = 'SheetsError';
@@ -21,7 +22,7 @@ export class SheetsError extends Error {
   }
 
   get retryable(): boolean {
-    return RETRYABLE_TYPES.includes(this.type);
+    return !failure[this.type].nonRetryable;
   }
 }
 
@@ -57,19 +58,19 @@ export function readServiceAccount(file: string): ServiceAccountKey {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable by this user' : `cannot be read (${code ?? (err as Error).message})`;
-    throw new SheetsError('SheetsCredentialsError', `sheets.credentials: ${file} ${why}. Put the service-account key there (mode 0600) or set ATLAS_SHEETS_CREDENTIALS.`);
+    throw new SheetsError(failure.SheetsCredentialsError.type, `sheets.credentials: ${file} ${why}. Put the service-account key there (mode 0600) or set ATLAS_SHEETS_CREDENTIALS.`);
   }
   let key: Partial<ServiceAccountKey>;
   try {
     key = JSON.parse(text) as Partial<ServiceAccountKey>;
   } catch {
-    throw new SheetsError('SheetsCredentialsError', `sheets.credentials: ${file} is not JSON. Download a new service-account key from the Google Cloud console.`);
+    throw new SheetsError(failure.SheetsCredentialsError.type, `sheets.credentials: ${file} is not JSON. Download a new service-account key from the Google Cloud console.`);
   }
   if (key?.type !== 'service_account') {
-    throw new SheetsError('SheetsCredentialsError', `sheets.credentials: ${file} is not a service-account key (its "type" is ${JSON.stringify(key?.type ?? null)}). Use a service-account JSON key.`);
+    throw new SheetsError(failure.SheetsCredentialsError.type, `sheets.credentials: ${file} is not a service-account key (its "type" is ${JSON.stringify(key?.type ?? null)}). Use a service-account JSON key.`);
   }
   if (!key.client_email || !key.private_key) {
-    throw new SheetsError('SheetsCredentialsError', `sheets.credentials: ${file} lacks ${!key.client_email ? 'client_email' : 'private_key'}. Download a new service-account key.`);
+    throw new SheetsError(failure.SheetsCredentialsError.type, `sheets.credentials: ${file} lacks ${!key.client_email ? 'client_email' : 'private_key'}. Download a new service-account key.`);
   }
   return key as ServiceAccountKey;
 }
@@ -100,27 +101,27 @@ export function classify(err: unknown, what: string, spreadsheetId: string): She
   const timedOut = [err, (err as { cause?: unknown })?.cause].some((x) => (x as { name?: string } | undefined)?.name === 'AbortError');
   switch (true) {
     case status === undefined && timedOut:
-      return new SheetsError('SheetsUnreachable', `${base}. The Sheets API did not answer within sheets.requestTimeout; retried with backoff. If it persists, check connectivity with \`atlas-ops doctor sheets\`.`, opts);
+      return new SheetsError(failure.SheetsUnreachable.type, `${base}. The Sheets API did not answer within sheets.requestTimeout; retried with backoff. If it persists, check connectivity with \`atlas-ops doctor sheets\`.`, opts);
     case status === undefined:
-      return new SheetsError('SheetsUnreachable', `${base}. The Sheets API could not be reached or closed the connection (network, DNS or TLS); check connectivity with \`atlas-ops doctor sheets\`.`, opts);
+      return new SheetsError(failure.SheetsUnreachable.type, `${base}. The Sheets API could not be reached or closed the connection (network, DNS or TLS); check connectivity with \`atlas-ops doctor sheets\`.`, opts);
     case status === 401:
-      return new SheetsError('SheetsAuthError', `${base}. The service account was refused: check or rotate the key (atlas-ops doctor sheets).`, opts);
+      return new SheetsError(failure.SheetsAuthError.type, `${base}. The service account was refused: check or rotate the key (atlas-ops doctor sheets).`, opts);
     case status === 403:
-      return new SheetsError('SheetsPermissionError', `${base}. Share spreadsheet ${spreadsheetId} with the service account as Editor (atlas-ops doctor sheets --permissions).`, opts);
+      return new SheetsError(failure.SheetsPermissionError.type, `${base}. Share spreadsheet ${spreadsheetId} with the service account as Editor (atlas-ops doctor sheets --permissions).`, opts);
     case status === 404:
-      return new SheetsError('SheetsNotFoundError', `${base}. Spreadsheet ${spreadsheetId} does not exist: check sheets.spreadsheetId.`, opts);
+      return new SheetsError(failure.SheetsNotFoundError.type, `${base}. Spreadsheet ${spreadsheetId} does not exist: check sheets.spreadsheetId.`, opts);
     case status === 429:
-      return new SheetsError('SheetsRateLimited', `${base}. Rate limited by the Sheets API; retried after its Retry-After.`, { ...opts, retryAfterMs: retryAfterMs(header(e.response?.headers, 'retry-after')) });
+      return new SheetsError(failure.SheetsRateLimited.type, `${base}. Rate limited by the Sheets API; retried after its Retry-After.`, { ...opts, retryAfterMs: retryAfterMs(header(e.response?.headers, 'retry-after')) });
     case status! >= 500:
-      return new SheetsError('SheetsUnavailable', `${base}. The Sheets API is failing (HTTP ${status}); retried with backoff.`, { ...opts, retryAfterMs: retryAfterMs(header(e.response?.headers, 'retry-after')) });
+      return new SheetsError(failure.SheetsUnavailable.type, `${base}. The Sheets API is failing (HTTP ${status}); retried with backoff.`, { ...opts, retryAfterMs: retryAfterMs(header(e.response?.headers, 'retry-after')) });
     default:
-      return new SheetsError('SheetsBadRequest', `${base} (HTTP ${status}). The Sheets API refused the request as invalid, so retrying will not help: check the spreadsheet's tabs and header rows with \`atlas-ops doctor sheets --permissions\`; if they are right, report this message with the run's log.`, opts);
+      return new SheetsError(failure.SheetsBadRequest.type, `${base} (HTTP ${status}). The Sheets API refused the request as invalid, so retrying will not help: check the spreadsheet's tabs and header rows with \`atlas-ops doctor sheets --permissions\`; if they are right, report this message with the run's log.`, opts);
   }
 }
 
 /** A 200 whose body is not the answer asked for: retryable, like a 5xx. */
 function garbled(what: string, got: string): SheetsError {
-  return new SheetsError('SheetsUnavailable', `${what}: the Sheets API answered HTTP 200 with ${got}. Retried with backoff; if it persists, check what sits between this host and the API (a proxy?) with \`atlas-ops doctor sheets\`.`, { status: 200 });
+  return new SheetsError(failure.SheetsUnavailable.type, `${what}: the Sheets API answered HTTP 200 with ${got}. Retried with backoff; if it persists, check what sits between this host and the API (a proxy?) with \`atlas-ops doctor sheets\`.`, { status: 200 });
 }
 
 export type Row = string[];
@@ -149,7 +150,7 @@ export class SheetsApi {
     } catch (err) {
       const e = classify(err, 'service-account token', this.spreadsheetId);
       // The token endpoint answers a bad key with 400 invalid_grant: that is an auth failure too.
-      throw e.type === 'SheetsBadRequest' ? new SheetsError('SheetsAuthError', `${e.message} The service-account key was refused: check or rotate it.`, { cause: err }) : e;
+      throw e.type === failure.SheetsBadRequest.type ? new SheetsError(failure.SheetsAuthError.type, `${e.message} The service-account key was refused: check or rotate it.`, { cause: err }) : e;
     }
   }
 
@@ -213,7 +214,7 @@ export interface ClientOptions {
 /** Builds the client for this configuration; credentials are read here and stay in this process. */
 export function sheetsApi(config: AtlasConfig, options: ClientOptions = {}): SheetsApi {
   if (!config.sheets.spreadsheetId) {
-    throw new SheetsError('SheetsConfigError', 'sheets.spreadsheetId is not set: set ATLAS_SHEETS_SPREADSHEET_ID (or sheets.spreadsheetId in atlas-ops.json).');
+    throw new SheetsError(failure.SheetsConfigError.type, 'sheets.spreadsheetId is not set: set ATLAS_SHEETS_SPREADSHEET_ID (or sheets.spreadsheetId in atlas-ops.json).');
   }
   const rootUrl = config.sheets.rootUrl.endsWith('/') ? config.sheets.rootUrl : `${config.sheets.rootUrl}/`;
   const keyFile = credentialsPath(config);
@@ -222,7 +223,7 @@ export function sheetsApi(config: AtlasConfig, options: ClientOptions = {}): She
   let auth: InstanceType<typeof google.auth.JWT> | undefined;
   if (!isLoopback(rootUrl)) {
     if (!key) {
-      throw new SheetsError('SheetsCredentialsError', `sheets.credentials: no service-account key configured for ${rootUrl}. Put it in <home>/config/sheets-credentials.json (mode 0600) or set ATLAS_SHEETS_CREDENTIALS.`);
+      throw new SheetsError(failure.SheetsCredentialsError.type, `sheets.credentials: no service-account key configured for ${rootUrl}. Put it in <home>/config/sheets-credentials.json (mode 0600) or set ATLAS_SHEETS_CREDENTIALS.`);
     }
     auth = new google.auth.JWT({ email: key.client_email, key: key.private_key, scopes: [SHEETS_SCOPE] });
   }

@@ -11,9 +11,10 @@
 // - sync_notes are written after the commit; a run killed in between writes them on its retry.
 // docs/safety.md#raw-cells: every write is RAW (SheetsApi.write).
 import { createHash } from 'node:crypto';
-import { openDatabase } from '../db/sqlite';
+import { openDatabase, withDatabase } from '../db/sqlite';
 import { columnLetters } from '../sheets-emulator/a1';
 import { SheetsError, type Row, type SheetsApi } from './client';
+import { failure } from '../workflow-safe/failures';
 import {
   ACCEPTED_DECISIONS,
   APPROVAL_HEADER,
@@ -36,7 +37,7 @@ const STATUS_RANGE = `${TAB.status}!A1:C4`;
 /** How many change descriptions a result carries (dry runs print them). */
 const SAMPLE = 20;
 
-const isParseRangeError = (err: unknown) => err instanceof SheetsError && err.type === 'SheetsBadRequest' && /Unable to parse range/i.test(err.message);
+const isParseRangeError = (err: unknown) => err instanceof SheetsError && err.type === failure.SheetsBadRequest.type && /Unable to parse range/i.test(err.message);
 
 const trimRow = (row: string[]) => {
   const out = [...row];
@@ -67,7 +68,7 @@ function rowRanges(tab: string, firstCol: number, lastCol: number, rows: Map<num
 }
 
 function layoutError(problem: string): SheetsError {
-  return new SheetsError('SheetsLayoutError', problem);
+  return new SheetsError(failure.SheetsLayoutError.type, problem);
 }
 
 export interface ExportOptions {
@@ -147,19 +148,14 @@ export async function exportApprovals(api: SheetsApi, atlasDb: string, options: 
   const taskProblem = headerProblem(TAB.tasks, taskRows[0], TASK_HEADER);
   if (taskProblem) throw layoutError(taskProblem);
 
-  const db = openDatabase(atlasDb, { readonly: true });
-  let approvals: ApprovalRecord[];
-  let openTasks: string[][];
-  try {
-    approvals = db
+  const { approvals, openTasks } = withDatabase(atlasDb, { readonly: true }, (db) => ({
+    approvals: db
       .prepare('SELECT a.id, a.task_id, t.agent, a.summary, a.requested_at, a.status FROM approvals a LEFT JOIN tasks t ON t.id = a.task_id ORDER BY a.requested_at, a.id')
-      .all() as ApprovalRecord[];
-    openTasks = (
+      .all() as ApprovalRecord[],
+    openTasks: (
       db.prepare("SELECT id, title, agent, status, created_at, updated_at FROM tasks WHERE status NOT IN ('completed','failed') ORDER BY created_at, id").raw().all() as string[][]
-    ).map((r) => r.map((c, i) => (i === 1 ? fitCell(String(c ?? '')) : String(c ?? ''))));
-  } finally {
-    db.close();
-  }
+    ).map((r) => r.map((c, i) => (i === 1 ? fitCell(String(c ?? '')) : String(c ?? '')))),
+  }));
   const byId = new Map(approvals.map((a) => [a.id, a]));
 
   const result: ExportResult = {
@@ -274,7 +270,7 @@ async function readForImport(api: SheetsApi): Promise<{ approvals: Row[]; status
   }
   const have = await api.tabs();
   if (!have.includes(TAB.approvals)) {
-    throw new SheetsError('SheetsTabMissing', `the spreadsheet ${api.spreadsheetId} has no "${TAB.approvals}" tab, so there is nothing to import. Run \`atlas-ops sync export\` to create it (it never overwrites decisions).`);
+    throw new SheetsError(failure.SheetsTabMissing.type, `the spreadsheet ${api.spreadsheetId} has no "${TAB.approvals}" tab, so there is nothing to import. Run \`atlas-ops sync export\` to create it (it never overwrites decisions).`);
   }
   const [a] = await api.read([APPROVALS_RANGE]);
   return { approvals: a ?? [] };

@@ -12,7 +12,7 @@ import type { Command, Option } from 'commander';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { buildProgram } from '../../src/cli/main';
 import { EXIT } from '../../src/cli/common';
-import { ALL_SCHEDULES } from '../../src/schedule-names';
+import { ALL_SCHEDULES } from '../../src/workflow-safe/schedule-names';
 import { scheduleId } from '../../src/schedules';
 import { EmulatorStore, emulatorStateFile } from '../../src/sheets-emulator';
 import { TABS } from '../../src/sheets/layout';

@@ -1,12 +1,11 @@
 // Validation of workflow input. Operators start procedures from the Web UI with hand-typed JSON,
 // so a wrong field must fail the workflow at once with a message naming it, never retry forever.
 import { ApplicationFailure } from '@temporalio/workflow';
-import { parseDuration } from '../../src/duration';
-
-export const INVALID_INPUT = 'InvalidInput';
+import { parseDuration } from '../../src/workflow-safe/duration';
+import { failure } from '../../src/workflow-safe/failures';
 
 export function invalid(field: string, problem: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: INVALID_INPUT, message: `${field}: ${problem}`, nonRetryable: true });
+  return failure.InvalidInput(`${field}: ${problem}`);
 }
 
 /** The input object, or {} when none was given. Rejects anything but a plain object. */

@@ -19,8 +19,9 @@ import {
 } from '@temporalio/workflow';
 import type { HostActivities, WorkflowQueueActivities } from '../../activities';
 import type { ProcedureContext } from '../../activities/host';
-import { formatDuration } from '../../src/duration';
+import { formatDuration } from '../../src/workflow-safe/duration';
 import { ATLAS_HOST, ATLAS_PHASE, ATLAS_PROCEDURE, ATLAS_WAITING_FOR } from '../search-attributes';
+import { failure } from '../../src/workflow-safe/failures';
 
 export type Decision = 'retry' | 'skip' | 'rollback' | 'abort';
 export const DECISIONS: readonly Decision[] = ['retry', 'skip', 'rollback', 'abort'];
@@ -86,7 +87,7 @@ export class RollbackRequested extends Error {
 }
 
 /** Failure types that no operator decision can mend: the procedure ends with them. */
-const FATAL_TYPES = new Set(['InvalidInput', 'ProcedureConflict', 'DrainTimeout']);
+const FATAL_TYPES = new Set<string>([failure.InvalidInput.type, failure.ProcedureConflict.type, failure.DrainTimeout.type]);
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -4,7 +4,7 @@ import { requireHome } from '../../config';
 import { ensureHome } from '../../home';
 import { migrateAtlas } from '../../db/atlas-schema';
 import { seedDemo } from '../../db/demo-seed';
-import { openDatabase } from '../../db/sqlite';
+import { withDatabase } from '../../db/sqlite';
 import type { Run } from '../action';
 import { EXIT, configFor, globals, parseIntOption, parsePortOption } from '../common';
 import { registeredWorkflowTypes } from './schedules';
@@ -98,14 +98,11 @@ function demoSeedCommand(demo: Command, run: Run): void {
     .action(run<{ tasks: number; seed: number }>(async (a) => {
       requireHome(a.config);
       const { paths } = ensureHome(a.config.home);
-      const db = openDatabase(paths.atlasDb, { create: true, wal: true });
-      try {
+      const result = withDatabase(paths.atlasDb, { create: true, wal: true }, (db) => {
         migrateAtlas(db);
-        const result = seedDemo(db, { tasks: a.opts.tasks, seed: a.opts.seed });
-        a.output({ atlasDb: paths.atlasDb, ...result }, () => `seeded ${paths.atlasDb}: ${result.tasks} tasks, ${result.approvals} approvals (${result.pending} pending), ${result.errors} errors, ${result.patterns} patterns`);
-      } finally {
-        db.close();
-      }
+        return seedDemo(db, { tasks: a.opts.tasks, seed: a.opts.seed });
+      });
+      a.output({ atlasDb: paths.atlasDb, ...result }, () => `seeded ${paths.atlasDb}: ${result.tasks} tasks, ${result.approvals} approvals (${result.pending} pending), ${result.errors} errors, ${result.patterns} patterns`);
       return EXIT.ok;
     }));
 }

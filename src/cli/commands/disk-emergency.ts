@@ -1,6 +1,6 @@
 // atlas-ops disk-emergency [--dry-run] [--threshold <percent>]
 import type { Command } from 'commander';
-import { DISK_EMERGENCY } from '../../singletons';
+import { DISK_EMERGENCY } from '../../workflow-safe/singletons';
 import type { Run } from '../action';
 import { UsageError, parseIntOption } from '../common';
 import { startSingleton } from '../procedures';

@@ -1,8 +1,8 @@
 // atlas-ops incident start | advance
 import type { Command } from 'commander';
 import { advanceSignal } from '../../../workflows/incident';
-import { INCIDENT_STAGES, type IncidentStage } from '../../incident-stages';
-import { ALL_SCHEDULES } from '../../schedule-names';
+import { INCIDENT_STAGES, type IncidentStage } from '../../workflow-safe/incident-stages';
+import { ALL_SCHEDULES } from '../../workflow-safe/schedule-names';
 import type { Run } from '../action';
 import { EXIT, UsageError } from '../common';
 import { queryStatus } from '../follow';

@@ -1,7 +1,7 @@
 // atlas-ops recover corruption: start the recovery, or answer its Option C steps
 // (--approve-oci, --swapped).
 import type { Command } from 'commander';
-import { CORRUPTION_RECOVERY } from '../../singletons';
+import { CORRUPTION_RECOVERY } from '../../workflow-safe/singletons';
 import { approveOciRestoreUpdate, attachmentSwappedSignal } from '../../../workflows/corruption-recovery';
 import type { Action, Run } from '../action';
 import { EXIT, UsageError } from '../common';

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { restoredSignal, type sheetsOutage } from '../../../workflows/sheets-outage';
 import { abortSignal } from '../../../workflows/lib/procedure';
-import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../../singletons';
+import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../../workflow-safe/singletons';
 import { singletonId, startOnce, type WorkflowInput } from '../../temporal/start';
 import type { Run } from '../action';
 import { EXIT, UsageError, checkDuration, globals, link } from '../common';
