@@ -19,6 +19,9 @@ const fails = (type = 'StubFailure') => () => {
   throw ApplicationFailure.create({ type, message: `stub ${type}`, nonRetryable: true });
 };
 
+/** A broken rule often shows as a wait that never ends: fail in seconds, not at the suite's 4 minutes. */
+const fast = { timeout: 30_000 };
+
 let w: StubWorker;
 
 beforeAll(async () => {
@@ -77,7 +80,7 @@ function expectUndone(run: { names(): ActivityName[]; calls(): Call[] }, flagWas
   expect(names).toContain('releaseDbLock');
 }
 
-describe('a decision that never comes', () => {
+describe('a decision that never comes', fast, () => {
   it('ends in the safe abort after decisionTimeout, and the undo ran', async () => {
     const run = await start({ decisionTimeout: '1s' }, { snapshotAtlasDb: fails() });
     const failed = await run.until('the failed snapshot step', failedStep('snapshot'));
@@ -92,7 +95,7 @@ describe('a decision that never comes', () => {
   });
 });
 
-describe('waiting for a person', () => {
+describe('waiting for a person', fast, () => {
   it('raises a reminder every reminderInterval until the person acts', async () => {
     const interval = 300;
     const run = await start({ reminderInterval: interval, editTimeout: '1h' });
@@ -119,7 +122,7 @@ describe('waiting for a person', () => {
   });
 });
 
-describe('ignored and late signals are recorded, not acted on', () => {
+describe('ignored and late signals are recorded, not acted on', fast, () => {
   it('a decision when no step failed: an event, the update refused, the wait goes on', async () => {
     const run = await start();
     await run.until('the edit wait', waitingForEdits);
@@ -158,7 +161,7 @@ describe('ignored and late signals are recorded, not acted on', () => {
   });
 });
 
-describe('skip', () => {
+describe('skip', fast, () => {
   it('is offered and accepted at a skippable step', async () => {
     const run = await start({ oci: true }, { ociVolumeBackup: fails() });
     const s = await run.until('the failed OCI step', failedStep('OCI volume backup'));
@@ -185,7 +188,7 @@ describe('skip', () => {
   });
 });
 
-describe('the undo runs on every exit', () => {
+describe('the undo runs on every exit', fast, () => {
   it('abort while waiting for a person', async () => {
     const run = await start();
     await run.until('the edit wait', waitingForEdits);
