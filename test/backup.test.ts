@@ -2,14 +2,15 @@
 // workflow end to end on the dev server with real files.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { planRetention, pruneBackups } from '../src/db/retention';
 import { SCHEDULES } from '../src/schedules';
 import { ALL_SCHEDULES } from '../src/workflow-safe/schedule-names';
 import { listBackups, manifestPath, newestFirst, takeSnapshot, SnapshotError, type BackupEntry } from '../src/db/snapshot';
 import { openDatabase } from '../src/db/sqlite';
-import { makeEnv, startWorker, uid, type TestEnv } from './helpers/env';
+import { useAtlas } from './helpers/atlas';
+import { uid } from './helpers/env';
 import { canMountTmpfs, fillFile, mountTmpfs } from './helpers/tmpfs';
 
 const entry = (name: string, verified: boolean): BackupEntry => ({ name, path: `/b/${name}`, size: 1, verified });
@@ -52,13 +53,7 @@ describe('planRetention', () => {
 });
 
 describe('snapshots and retention on real files', () => {
-  let t: TestEnv;
-  beforeAll(async () => {
-    t = await makeEnv();
-  });
-  afterAll(async () => {
-    await t.cleanup();
-  });
+  const t = useAtlas();
 
   it('prunes real backups with their manifests, keeping the newest verified', async () => {
     const dir = path.join(t.home, `prune-${uid()}`);
@@ -121,16 +116,7 @@ describe('snapshots and retention on real files', () => {
 });
 
 describe('backup workflow', () => {
-  let t: TestEnv;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
-  beforeAll(async () => {
-    t = await makeEnv({ 'backup.keep': 2 });
-    worker = await startWorker(t);
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await t?.cleanup();
-  });
+  const t = useAtlas({ overrides: { 'backup.keep': 2 }, worker: true });
 
   const run = (input: unknown, id = `backup-${uid()}`) =>
     t.client.workflow.execute('backup', { taskQueue: t.config.taskQueue, workflowId: id, args: [input] });

@@ -3,29 +3,25 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listBackups, takeSnapshot } from '../src/db/snapshot';
 import { openDatabase, rowCounts } from '../src/db/sqlite';
-import { eventually, makeEnv, REPO, runCli, startWorker, type TestEnv } from './helpers/env';
+import { useAtlas } from './helpers/atlas';
+import { eventually, REPO, runCli } from './helpers/env';
 import { garbageOverPages } from './helpers/corrupt';
 
 describe('atlas-ops db commands', () => {
-  let t: TestEnv;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
   let db: string;
   let backupsDir: string;
   let good: string;
 
-  beforeAll(async () => {
-    t = await makeEnv();
-    db = path.join(t.home, 'data', 'atlas.db');
-    backupsDir = path.join(t.home, 'backups');
-    good = (await takeSnapshot({ source: db, backupsDir, reason: 'cli test' })).file;
-    worker = await startWorker(t);
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await t?.cleanup();
+  const t = useAtlas({
+    worker: true,
+    async prepare(a) {
+      db = path.join(a.home, 'data', 'atlas.db');
+      backupsDir = path.join(a.home, 'backups');
+      good = (await takeSnapshot({ source: db, backupsDir, reason: 'cli test' })).file;
+    },
   });
 
   const json = async (args: string[]) => {

@@ -1,26 +1,14 @@
 // `diagnose` from the Web UI: the Sheets checks against the emulator and the database doctor on a
 // real atlas.db held open by another process.
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { atlasPaths } from '../src/paths';
 import type { DiagnoseResult } from '../workflows/diagnose';
-import { eventually, makeEnv, startWorker, type TestEnv } from './helpers/env';
-import { withSheets, type SheetsFixture } from './helpers/sheets';
+import { useAtlas } from './helpers/atlas';
+import { eventually } from './helpers/env';
 
 describe('diagnose', () => {
-  let t: TestEnv;
-  let sheets: SheetsFixture;
-  let stop: () => Promise<void>;
-  beforeAll(async () => {
-    t = await makeEnv();
-    sheets = await withSheets(t);
-    stop = (await startWorker(t, sheets.config)).stop;
-  });
-  afterAll(async () => {
-    await stop?.();
-    await sheets?.close();
-    await t?.cleanup();
-  });
+  const t = useAtlas({ sheets: true, worker: true });
 
   it('passes with a reachable sheet and a free database, started with {} as from the Web UI', async () => {
     const result = (await t.client.workflow.execute('diagnose', { taskQueue: t.config.taskQueue, workflowId: `diagnose-ok-${t.id}`, args: [{}] })) as DiagnoseResult;
@@ -31,7 +19,7 @@ describe('diagnose', () => {
   });
 
   it('names a refused key and a process holding the write lock, and kills nothing', async () => {
-    sheets.emu.fault({ kind: 401, count: Infinity });
+    t.sheets.emu.fault({ kind: 401, count: Infinity });
     const file = atlasPaths(t.home).atlasDb;
     // Another process holds atlas.db open with a write transaction, as a hung Atlas app would.
     const holder = spawn(process.execPath, ['-e', `
@@ -48,7 +36,7 @@ describe('diagnose', () => {
       expect(result.findings.join('\n')).toMatch(/never kills/);
       expect(holder.exitCode).toBeNull();
     } finally {
-      sheets.emu.clearFaults();
+      t.sheets.emu.clearFaults();
       holder.kill();
     }
   });

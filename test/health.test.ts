@@ -1,41 +1,23 @@
 // The health check end to end on the real dev server: metrics, samples in ops.db, logs/health.log,
 // alerts raised once and resolved once, the webhook, a remediation started, `atlas-ops health`.
 import fs from 'node:fs';
-import http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openOpsDb } from '../src/db/ops-db';
 import { atlasPaths } from '../src/paths';
 import { singletonId } from '../src/temporal/start';
 import type { HealthCheckOutcome } from '../workflows/monitoring';
-import { makeEnv, runCli, startWorker, type TestEnv } from './helpers/env';
-import { receiver } from './helpers/webhook';
-import { listenOnPickedPort } from '../src/ports';
+import { useAtlas } from './helpers/atlas';
+import { runCli } from './helpers/env';
 
-let t: TestEnv;
-let worker: Awaited<ReturnType<typeof startWorker>>;
-let hook: Awaited<ReturnType<typeof receiver>>;
-let sheets: http.Server;
-
-beforeAll(async () => {
-  hook = await receiver();
+const t = useAtlas({
+  webhook: true,
   // Stands in for the Sheets endpoint: the network probe only needs it to accept connections.
-  sheets = http.createServer((_req, res) => res.writeHead(404).end());
-  const port = await listenOnPickedPort(sheets);
-  t = await makeEnv({
-    'sheets.rootUrl': `http://127.0.0.1:${port}/`,
-    'alerts.webhookUrl': hook.url,
-    'alerts.webhookBackoff': '10ms',
-    'remediation.syncOffline': 'remediationProbeWorkflow',
-  });
-  worker = await startWorker(t);
-});
-
-afterAll(async () => {
-  await t.client.workflow.getHandle(singletonId(t.config, 'sheets-outage')).terminate('test over').catch(() => undefined);
-  await worker?.stop();
-  await t?.cleanup();
-  await hook?.close();
-  sheets?.close();
+  sheetsEndpoint: (_req, res) => res.writeHead(404).end(),
+  overrides: { 'remediation.syncOffline': 'remediationProbeWorkflow' },
+  worker: true,
+  async beforeTeardown(a) {
+    await a.client.workflow.getHandle(singletonId(a.config, 'sheets-outage')).terminate('test over').catch(() => undefined);
+  },
 });
 
 async function check(deep?: boolean): Promise<HealthCheckOutcome> {
@@ -96,7 +78,7 @@ describe('healthCheck', () => {
       const started = await t.client.workflow.getHandle(singletonId(t.config, 'sheets-outage')).describe();
       expect(started.type).toBe('remediationProbeWorkflow');
       // The critical one went to the webhook at once; the warning waits for the digest.
-      expect(hook.received.map((r) => `${r.body.atlas.code}:${r.body.atlas.state}`)).toEqual(['health:sync_offline_minutes:raised']);
+      expect(t.hook.received.map((r) => `${r.body.atlas.code}:${r.body.atlas.state}`)).toEqual(['health:sync_offline_minutes:raised']);
 
       // Seen again: same alerts, no second remediation.
       const again = await check();
@@ -122,7 +104,7 @@ describe('healthCheck', () => {
         ['health:sync_offline_minutes', 2, true],
         ['health:sync_success_percent', 2, true],
       ]);
-      expect(hook.received.map((r) => `${r.body.atlas.code}:${r.body.atlas.state}`)).toEqual(['health:sync_offline_minutes:raised', 'health:sync_offline_minutes:resolved']);
+      expect(t.hook.received.map((r) => `${r.body.atlas.code}:${r.body.atlas.state}`)).toEqual(['health:sync_offline_minutes:raised', 'health:sync_offline_minutes:resolved']);
     } finally {
       ops.close();
     }

@@ -2,24 +2,16 @@
 // schedules that run (not the monitoring ones), investigate gathers evidence, recover unpauses
 // exactly those, learn writes a postmortem whose timeline comes from the workflow history.
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { statusQuery, abortSignal } from '../workflows/lib/procedure';
 import { advanceSignal, type IncidentResult } from '../workflows/incident';
 import { INCIDENT_STAGES } from '../src/workflow-safe/incident-stages';
-import { createSchedules, eventually, makeEnv, runCli, schedulePaused, startWorker, type TestEnv } from './helpers/env';
+import { useAtlas } from './helpers/atlas';
+import { createSchedules, eventually, runCli, schedulePaused } from './helpers/env';
 
-let t: TestEnv;
-let worker: Awaited<ReturnType<typeof startWorker>>;
 const SCHEDULED = ['export', 'import', 'backup', 'weekly', 'health'];
 
-beforeAll(async () => {
-  t = await makeEnv();
-  worker = await startWorker(t);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await t?.cleanup();
-});
+const t = useAtlas({ worker: true });
 
 async function phase(id: string) {
   return (await t.client.workflow.getHandle(id).query(statusQuery)).phase;

@@ -3,32 +3,18 @@
 // and the key material nowhere in the workflow history, result or logs.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openOpsDb } from '../src/db/ops-db';
 import { atlasPaths } from '../src/paths';
 import { runReport } from '../src/reports';
 import { statusQuery } from '../workflows/lib/procedure';
 import { keyInstalledSignal, oldKeyRevokedSignal, type KeyRotationResult } from '../workflows/key-rotation';
-import { eventually, makeEnv, runCli, startWorker, type TestEnv } from './helpers/env';
+import { useAtlas } from './helpers/atlas';
+import { eventually, runCli } from './helpers/env';
 import { decodedHistory } from './helpers/history';
-import { listenOnPickedPort } from '../src/ports';
 
-let t: TestEnv;
-let worker: Awaited<ReturnType<typeof startWorker>>;
-let sheets: http.Server;
-
-beforeAll(async () => {
-  sheets = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
-  t = await makeEnv({ 'sheets.rootUrl': `http://127.0.0.1:${await listenOnPickedPort(sheets)}/` });
-  worker = await startWorker(t);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await t?.cleanup();
-  sheets?.close();
-});
+const t = useAtlas({ sheetsEndpoint: (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), worker: true });
 
 describe('keyRotation', () => {
   it('waits for the key, rejects a bad install, verifies, waits for revocation, records the date; no secret in history', async () => {

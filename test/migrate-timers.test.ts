@@ -9,7 +9,8 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { migrateTimers, NoSystemdError } from '../src/migrate-timers';
 import { SCHEDULES, scheduleId } from '../src/schedules';
 import { registeredWorkflowTypes } from '../src/cli/commands/schedules';
-import { makeEnv, runCli, type TestEnv } from './helpers/env';
+import { useAtlas } from './helpers/atlas';
+import { runCli } from './helpers/env';
 
 // Cron times that do not come during a test run, so no schedule fires a workflow nobody serves.
 const RARE = '0 0 29 2 *';
@@ -26,7 +27,17 @@ const SCHEDULE_ENV = {
 const UNITS = ['atlas-export.timer enabled', 'atlas-import.timer enabled', 'atlas-backup.timer enabled', 'atlas-health.timer enabled', 'atlas-cleanup.timer enabled'].join('\n');
 
 describe('migrate-timers', () => {
-  let t: TestEnv;
+  const t = useAtlas({
+    overrides: {
+      'schedules.export': RARE,
+      'schedules.import': RARE,
+      'schedules.health': RARE,
+      'schedules.weekly': RARE,
+      'schedules.monthly': RARE,
+      'schedules.keyRotation': RARE,
+      'schedules.backup': 'off',
+    },
+  });
   let dir: string;
   let log: string;
   let env: NodeJS.ProcessEnv;
@@ -44,16 +55,7 @@ describe('migrate-timers', () => {
         },
       );
 
-  beforeAll(async () => {
-    t = await makeEnv({
-      'schedules.export': RARE,
-      'schedules.import': RARE,
-      'schedules.health': RARE,
-      'schedules.weekly': RARE,
-      'schedules.monthly': RARE,
-      'schedules.keyRotation': RARE,
-      'schedules.backup': 'off',
-    });
+  beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-systemctl-'));
     fs.mkdirSync(path.join(dir, 'bin'));
     fs.writeFileSync(path.join(dir, 'units'), `${UNITS}\n`);
@@ -75,8 +77,7 @@ describe('migrate-timers', () => {
     log = path.join(dir, `calls-${Math.random().toString(36).slice(2)}.log`);
     env = { ...process.env, PATH: `${path.join(dir, 'bin')}${path.delimiter}${process.env.PATH}`, SYSTEMCTL_LOG: log, SYSTEMCTL_UNITS: path.join(dir, 'units'), SYSTEMCTL_FAIL: '' };
   });
-  afterAll(async () => {
-    await t?.cleanup();
+  afterAll(() => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 

@@ -2,17 +2,14 @@
 // atlas.db starts the configured corruption-recovery workflow — each once, by singleton id.
 // The configured types are test names no worker implements: the start itself is what is checked.
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { atlasPaths } from '../src/paths';
 import { singletonId } from '../src/temporal/start';
 import type { HealthCheckOutcome } from '../workflows/monitoring';
-import { makeEnv, startWorker, type TestEnv } from './helpers/env';
+import { useAtlas } from './helpers/atlas';
 
-let t: TestEnv;
-let worker: Awaited<ReturnType<typeof startWorker>>;
-
-beforeAll(async () => {
-  t = await makeEnv({
+const t = useAtlas({
+  overrides: {
     // Any used disk is "critical" here.
     'thresholds.diskPercent': 0,
     'thresholds.diskCriticalPercent': 0.001,
@@ -20,15 +17,13 @@ beforeAll(async () => {
     'remediation.corruption': 'corruptionRecoveryProbe',
     'remediation.syncOffline': '',
     'monitoring.probeTimeout': '200ms',
-  });
-  worker = await startWorker(t);
-});
-afterAll(async () => {
-  for (const name of ['disk-emergency', 'corruption-recovery']) {
-    await t.client.workflow.getHandle(singletonId(t.config, name)).terminate('test over').catch(() => undefined);
-  }
-  await worker?.stop();
-  await t?.cleanup();
+  },
+  worker: true,
+  async beforeTeardown(a) {
+    for (const name of ['disk-emergency', 'corruption-recovery']) {
+      await a.client.workflow.getHandle(singletonId(a.config, name)).terminate('test over').catch(() => undefined);
+    }
+  },
 });
 
 const check = (deep: boolean) =>

@@ -1,28 +1,14 @@
 // weeklyRoutine, monthlyRoutine, accessReview and alertsDigest as workflows on the dev server:
 // reports written and returned, findings turned into alerts, the digests sent to the webhook.
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openOpsDb } from '../src/db/ops-db';
 import { takeSnapshot } from '../src/db/snapshot';
 import { atlasPaths } from '../src/paths';
 import type { RoutineResult } from '../workflows/monitoring';
-import { makeEnv, startWorker, type TestEnv } from './helpers/env';
-import { receiver } from './helpers/webhook';
+import { useAtlas } from './helpers/atlas';
 
-let t: TestEnv;
-let worker: Awaited<ReturnType<typeof startWorker>>;
-let hook: Awaited<ReturnType<typeof receiver>>;
-
-beforeAll(async () => {
-  hook = await receiver();
-  t = await makeEnv({ 'alerts.webhookUrl': hook.url, 'alerts.webhookBackoff': '10ms' });
-  worker = await startWorker(t);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await t?.cleanup();
-  await hook?.close();
-});
+const t = useAtlas({ webhook: true, worker: true });
 
 const run = <T>(type: string, input: unknown = {}) =>
   t.client.workflow.execute(type, { taskQueue: t.config.taskQueue, workflowId: `${type}-${t.id}-${Math.random().toString(36).slice(2, 7)}`, args: [input] }) as Promise<T>;
@@ -40,7 +26,7 @@ describe('routines', () => {
     for (const x of r.reports) expect(fs.existsSync(x.files.markdown) && fs.existsSync(x.files.json)).toBe(true);
     expect(r.reports[2]!.summary).toMatch(/^passed: atlas_/);
     expect(r.digest).toEqual({ alerts: 1, delivered: true });
-    const summary = hook.received.find((m) => m.body.atlas.code === 'digest:info')!;
+    const summary = t.hook.received.find((m) => m.body.atlas.code === 'digest:info')!;
     expect(summary.body.text).toContain('usage statistics: 120 tasks');
     expect(summary.body.text).toMatch(/▸ backup-restore-test: passed: atlas_/);
     expect(summary.body.text).toMatch(/▸ health-summary: /);
@@ -62,7 +48,7 @@ describe('routines', () => {
     } finally {
       ops.close();
     }
-    expect(hook.received.some((m) => m.body.atlas.code === 'report:security' && m.body.atlas.level === 'critical')).toBe(true);
+    expect(t.hook.received.some((m) => m.body.atlas.code === 'report:security' && m.body.atlas.level === 'critical')).toBe(true);
     await expect(run('monthlyRoutine', { since: 'last month' })).rejects.toMatchObject({ cause: { type: 'InvalidInput' } });
   });
 
@@ -75,6 +61,6 @@ describe('routines', () => {
     const d = await run<{ alerts: { code: string }[]; delivered: boolean }>('alertsDigest');
     expect(d.delivered).toBe(true);
     expect(d.alerts.map((x) => x.code)).toContain('w1');
-    expect(hook.received.find((m) => m.body.atlas.code === 'digest:warning')!.body.text).toContain('approvals pending > 24 h: 3');
+    expect(t.hook.received.find((m) => m.body.atlas.code === 'digest:warning')!.body.text).toContain('approvals pending > 24 h: 3');
   });
 });

@@ -2,21 +2,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applySchedules, SCHEDULES, scheduleId } from '../src/schedules';
 import { loadConfig } from '../src/config';
-import { makeEnv, runCli, schedulePaused, type TestEnv } from './helpers/env';
+import { useAtlas } from './helpers/atlas';
+import { runCli, schedulePaused } from './helpers/env';
 
 const ALL_TYPES = new Set(SCHEDULES.map((s) => s.workflowType));
 
 describe('schedules', () => {
-  let t: TestEnv;
-  beforeAll(async () => {
-    t = await makeEnv();
-  });
-  afterAll(async () => {
-    await t?.cleanup();
-  });
+  const t = useAtlas();
 
   it('applies every schedule of docs/architecture.md#schedules from the configuration, idempotently, keeping paused state', async () => {
     const first = await applySchedules(t.client, t.config, ALL_TYPES);
