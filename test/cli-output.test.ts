@@ -4,13 +4,14 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { ProgressView, pendingProgress, plainOutput, terminalOutput } from '../src/cli/follow';
 import { formatRows, listQuery, type ProcedureRow } from '../src/cli/list';
 import type { ProcedureStatus } from '../workflows/lib/procedure';
-import { REPO, eventually, makeEnv, runCli, startWorker, type TestEnv } from './helpers/env';
+import { useAtlas } from './helpers/atlas';
+import { REPO, eventually, runCli, type TestEnv } from './helpers/env';
 
 /**
  * The CLI as a child whose output can be read while it runs: stdout a pipe (not a TTY), or with
@@ -123,17 +124,7 @@ describe('progress rendering', () => {
 });
 
 describe('the CLI against a real server', () => {
-  let t: TestEnv;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
-
-  beforeAll(async () => {
-    t = await makeEnv();
-    worker = await startWorker(t);
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await t?.cleanup();
-  });
+  const t = useAtlas({ worker: true });
 
   it('lists nothing, as text and as JSON', async () => {
     const text = await runCli(t, ['list']);

@@ -3,7 +3,7 @@
 // files are kept, no backup is deleted.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { listBackups, takeSnapshot, type BackupManifest } from '../src/db/snapshot';
 import { integrityProblems, openDatabase, rowCounts } from '../src/db/sqlite';
@@ -12,33 +12,30 @@ import { CORRUPTION_RECOVERY } from '../src/workflow-safe/singletons';
 import { ActivityContext } from '../activities/deps';
 import { reportCorruption } from '../activities/db';
 import type { CorruptionRecoveryResult } from '../workflows/corruption-recovery';
-import { eventually, makeEnv, startWorker, uid, type TestEnv } from './helpers/env';
+import { useAtlas } from './helpers/atlas';
+import { eventually, uid } from './helpers/env';
 import { corruptLastWalFrame, garbageOverPages, leaveCommitsInWal, marks, truncateFile, zeroHeader } from './helpers/corrupt';
 
 describe('corruptionRecovery', () => {
-  let t: TestEnv;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
   let db: string;
   let pristine: string;
   let backup: BackupManifest;
   let liveCounts: Record<string, number>;
 
-  beforeAll(async () => {
-    t = await makeEnv({}, { seedTasks: 400 });
-    db = path.join(t.home, 'data', 'atlas.db');
-    backup = await takeSnapshot({ source: db, backupsDir: path.join(t.home, 'backups'), reason: 'test baseline' });
-    // Work done after the backup: Option B loses it, and says how much.
-    const conn = openDatabase(db, { wal: true });
-    conn.prepare("INSERT INTO errors (at, source, level, message) VALUES ('2026-01-02T00:00:00Z', 'test', 'error', 'after backup')").run();
-    liveCounts = rowCounts(conn);
-    conn.close();
-    pristine = path.join(t.home, 'pristine.db');
-    fs.copyFileSync(db, pristine);
-    worker = await startWorker(t);
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await t?.cleanup();
+  const t = useAtlas({
+    seedTasks: 400,
+    worker: true,
+    async prepare(a) {
+      db = path.join(a.home, 'data', 'atlas.db');
+      backup = await takeSnapshot({ source: db, backupsDir: path.join(a.home, 'backups'), reason: 'test baseline' });
+      // Work done after the backup: Option B loses it, and says how much.
+      const conn = openDatabase(db, { wal: true });
+      conn.prepare("INSERT INTO errors (at, source, level, message) VALUES ('2026-01-02T00:00:00Z', 'test', 'error', 'after backup')").run();
+      liveCounts = rowCounts(conn);
+      conn.close();
+      pristine = path.join(a.home, 'pristine.db');
+      fs.copyFileSync(db, pristine);
+    },
   });
 
   /** Puts the pristine database back and removes what an earlier case left in data/. */
@@ -181,13 +178,7 @@ describe('corruptionRecovery', () => {
 });
 
 describe('reportCorruption with recovery.onCorruption = alert-only', () => {
-  let t: TestEnv;
-  beforeAll(async () => {
-    t = await makeEnv({ 'recovery.onCorruption': 'alert-only' });
-  });
-  afterAll(async () => {
-    await t?.cleanup();
-  });
+  const t = useAtlas({ overrides: { 'recovery.onCorruption': 'alert-only' } });
 
   it('raises the critical alert and starts nothing', async () => {
     const ctx = new ActivityContext({ config: t.config, client: t.client });

@@ -4,32 +4,33 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listBackups, takeSnapshot } from '../src/db/snapshot';
 import { openDatabase } from '../src/db/sqlite';
 import { diskUsage } from '../src/disk';
 import { ActivityContext } from '../activities/deps';
 import { createDiskActivities } from '../activities/disk';
 import type { DiskEmergencyResult } from '../workflows/disk-emergency';
-import { makeEnv, runCli, startWorker, uid, type TestEnv } from './helpers/env';
+import { useAtlas } from './helpers/atlas';
+import { runCli, uid } from './helpers/env';
 import { canMountTmpfs, fillFile } from './helpers/tmpfs';
 
 const MB = 1 << 20;
 
 describe.skipIf(!canMountTmpfs())('diskEmergency on a 32 MB tmpfs', () => {
-  let t: TestEnv;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
   let backupsDir: string;
   let newestVerified: string;
   let stand: string;
   const savedPath = process.env.PATH;
 
-  beforeAll(async () => {
-    t = await makeEnv();
+  const t = useAtlas({ worker: true, prepare: fillTheDisk });
+
+  async function fillTheDisk(): Promise<void> {
     // Move the home onto the tmpfs: copy it aside, mount over it, copy it back.
     const aside = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-aside-'));
     fs.cpSync(t.home, aside, { recursive: true });
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${32 * MB}`, 'tmpfs', t.home]);
+    t.defer(() => execFileSync('umount', ['-l', t.home]));
     fs.cpSync(aside, t.home, { recursive: true });
     fs.rmSync(aside, { recursive: true, force: true });
 
@@ -56,22 +57,11 @@ describe.skipIf(!canMountTmpfs())('diskEmergency on a 32 MB tmpfs', () => {
     stand = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-bin-'));
     fs.writeFileSync(path.join(stand, 'journalctl'), `#!/bin/sh\necho "$@" >> ${stand}/calls\necho "Vacuuming done, freed 0B of archived journals." >&2\n`, { mode: 0o755 });
     process.env.PATH = `${stand}:${savedPath}`;
-    worker = await startWorker(t);
-  });
-
-  afterAll(async () => {
-    process.env.PATH = savedPath;
-    await worker?.stop();
-    if (t) {
-      try {
-        execFileSync('umount', ['-l', t.home]);
-      } catch {
-        /* not mounted */
-      }
-      await t.cleanup();
-    }
-    if (stand) fs.rmSync(stand, { recursive: true, force: true });
-  });
+    t.defer(() => {
+      process.env.PATH = savedPath;
+      fs.rmSync(stand, { recursive: true, force: true });
+    });
+  }
 
   const run = (input: Record<string, unknown>) =>
     t.client.workflow.execute('diskEmergency', { taskQueue: t.config.taskQueue, workflowId: `disk-${uid()}`, args: [input] }) as Promise<DiskEmergencyResult>;

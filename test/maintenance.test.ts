@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { atlasPaths } from '../src/paths';
@@ -11,7 +11,8 @@ import { listBackups } from '../src/db/snapshot';
 import { integrityProblems, openDatabase, rowCounts } from '../src/db/sqlite';
 import { abortSignal, statusQuery, type ProcedureStatus } from '../workflows/lib/procedure';
 import { rollbackSignal, type MaintenanceResult } from '../workflows/maintenance';
-import { createSchedules, eventually, makeEnv, runCli, schedulePaused, spawnWorker, startWorker, type TestEnv } from './helpers/env';
+import { startAtlas, useAtlas } from './helpers/atlas';
+import { createSchedules, eventually, runCli, schedulePaused, spawnWorker, type TestEnv } from './helpers/env';
 
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
@@ -54,17 +55,7 @@ async function startCli(t: TestEnv, args: string[] = []): Promise<string> {
 }
 
 describe('maintenance', () => {
-  let t: TestEnv;
-  let stopWorker: () => Promise<void>;
-
-  beforeAll(async () => {
-    t = await makeEnv();
-    stopWorker = (await startWorker(t)).stop;
-  });
-  afterAll(async () => {
-    await stopWorker?.();
-    await t?.cleanup();
-  });
+  const t = useAtlas({ worker: true });
   afterEach(async () => {
     // Each test leaves no maintenance running.
     for await (const wf of t.client.workflow.list({ query: `TaskQueue = '${t.config.taskQueue}' AND ExecutionStatus = 'Running'` })) {
@@ -317,8 +308,7 @@ describe('maintenance', () => {
 
 describe('maintenance survives a killed worker', () => {
   it('SIGKILL during the edit wait, a new worker, and the cycle completes with one snapshot', async () => {
-    const t = await makeEnv();
-    await createSchedules(t, ['export', 'import', 'backup']);
+    const t = await startAtlas({ schedules: ['export', 'import', 'backup'] });
     let worker = spawnWorker(t);
     try {
       const id = await startCli(t);
@@ -349,8 +339,7 @@ describe('maintenance with sqlite-web', () => {
     const net = await import('node:net');
     if (!which('sqlite_web')) throw new Error('sqlite_web is not installed: .ci/run installs it with `pip install sqlite-web`');
     const port = await allocatePort();
-    const t = await makeEnv({ 'sqliteWeb.port': port });
-    const { stop } = await startWorker(t);
+    const t = await startAtlas({ overrides: { 'sqliteWeb.port': port }, worker: true });
     try {
       const id = await startCli(t, ['--sqlite-web']);
       const editing = await waitForPhase(t, id, 'edit', 'waiting');
@@ -373,7 +362,6 @@ describe('maintenance with sqlite-web', () => {
       await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
       expect(fs.existsSync(path.join(t.home, 'run', 'sqlite-web.pid'))).toBe(false);
     } finally {
-      await stop();
       await t.cleanup();
     }
   });
@@ -381,12 +369,9 @@ describe('maintenance with sqlite-web', () => {
 
 describe('maintenance and the approvals sheet', () => {
   it('puts a banner on the Status tab while the sync is paused, and clears it on resume', async () => {
-    const { withSheets } = await import('./helpers/sheets');
-    const t = await makeEnv();
-    const sheets = await withSheets(t);
-    const { stop } = await startWorker(t, sheets.config);
+    const t = await startAtlas({ sheets: true, worker: true });
     try {
-      const banner = () => sheets.rows('Status').map((r) => r.join(' ')).find((r) => /banner/i.test(r)) ?? '';
+      const banner = () => t.sheets.rows('Status').map((r) => r.join(' ')).find((r) => /banner/i.test(r)) ?? '';
       const id = `maintenance-banner-${t.id}`;
       await t.client.workflow.start('maintenance', { taskQueue: t.config.taskQueue, workflowId: id, args: [{ reason: 'schema change' }] });
       await waitForPhase(t, id, 'edit', 'waiting');
@@ -395,8 +380,6 @@ describe('maintenance and the approvals sheet', () => {
       expect(((await t.client.workflow.getHandle(id).result()) as MaintenanceResult).outcome).toBe('completed');
       expect(banner()).not.toMatch(/paused/);
     } finally {
-      await stop();
-      await sheets.close();
       await t.cleanup();
     }
   });

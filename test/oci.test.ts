@@ -3,62 +3,49 @@
 // a FAULTY backup, a volume id that does not exist, and Option C of corruption recovery.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decideUpdate, statusQuery } from '../workflows/lib/procedure';
 import { approveOciRestoreUpdate, attachmentSwappedSignal, type CorruptionRecoveryResult } from '../workflows/corruption-recovery';
 import type { BackupResult } from '../workflows/backup';
-import { startOciEmulator, type OciEmulator } from '../src/oci-emulator/server';
 import { isLoopbackUrl } from '../src/oci/blockstorage';
 import { takeSnapshot } from '../src/db/snapshot';
-import { eventually, makeEnv, startWorker, uid, type TestEnv } from './helpers/env';
+import { useAtlas } from './helpers/atlas';
+import { eventually, uid } from './helpers/env';
 import { zeroHeader } from './helpers/corrupt';
 
 const VOLUME = 'ocid1.volume.oc1.emulator.atlas-home';
 
 describe('OCI block volume backups through the emulator', () => {
-  let emu: OciEmulator;
-  let t: TestEnv;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
-
-  beforeAll(async () => {
-    emu = await startOciEmulator({ availableAfterMs: 600, volumes: [{ id: VOLUME }] });
-    t = await makeEnv({ 'oci.endpoint': emu.url, 'oci.volumeId': VOLUME, 'oci.pollInterval': 150 });
-    worker = await startWorker(t);
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await t?.cleanup();
-    await emu?.close();
-  });
+  const t = useAtlas({ oci: { volumes: [VOLUME], availableAfterMs: 600, pollInterval: 150 }, worker: true });
 
   const start = (type: string, input: Record<string, unknown>, id = `${type}-${uid()}`) =>
     t.client.workflow.start(type, { taskQueue: t.config.taskQueue, workflowId: id, args: [input] });
 
   it('the emulator listens on 127.0.0.1 only and the client goes there unsigned', () => {
-    expect(emu.url.startsWith('http://127.0.0.1:')).toBe(true);
-    expect(isLoopbackUrl(emu.url)).toBe(true);
+    expect(t.oci.url.startsWith('http://127.0.0.1:')).toBe(true);
+    expect(isLoopbackUrl(t.oci.url)).toBe(true);
     expect(isLoopbackUrl('https://iaas.eu-frankfurt-1.oraclecloud.com')).toBe(false);
   });
 
   it('backup --oci waits through CREATING until AVAILABLE', async () => {
-    const before = emu.backups().length;
+    const before = t.oci.backups().length;
     const r = (await (await start('backup', { oci: true })).result()) as BackupResult;
     expect(r.oci?.skipped).toBe(false);
     expect(r.oci?.state).toBe('AVAILABLE');
-    const made = emu.backups().slice(before);
+    const made = t.oci.backups().slice(before);
     expect(made).toHaveLength(1);
     expect(made[0]!.id).toBe(r.oci?.backupId);
     // It polled: at least one GET of the backup while it was CREATING.
-    expect(emu.requests.filter((q) => q === `GET /20160918/volumeBackups/${r.oci!.backupId}`).length).toBeGreaterThan(1);
+    expect(t.oci.requests.filter((q) => q === `GET /20160918/volumeBackups/${r.oci!.backupId}`).length).toBeGreaterThan(1);
   });
 
   it('a create whose response was lost is retried with the same token: one backup, not two', async () => {
-    const before = emu.backups().length;
-    emu.faults.loseCreateResponses = 1;
+    const before = t.oci.backups().length;
+    t.oci.faults.loseCreateResponses = 1;
     const r = (await (await start('backup', { oci: true })).result()) as BackupResult;
-    expect(emu.faults.loseCreateResponses).toBe(0);
-    expect(emu.requests.filter((q) => q === 'POST /20160918/volumeBackups').length).toBeGreaterThanOrEqual(3);
-    const made = emu.backups().slice(before);
+    expect(t.oci.faults.loseCreateResponses).toBe(0);
+    expect(t.oci.requests.filter((q) => q === 'POST /20160918/volumeBackups').length).toBeGreaterThanOrEqual(3);
+    const made = t.oci.backups().slice(before);
     expect(made.map((b) => b.id)).toEqual([r.oci?.backupId]);
     expect(made[0]!.lifecycleState).toBe('AVAILABLE');
   });
@@ -75,9 +62,9 @@ describe('OCI block volume backups through the emulator', () => {
       expect(good.data.oci).toMatchObject({ checked: true, ok: true, newest: { lifecycleState: 'AVAILABLE' } });
       expect(good.data.ok).toBe(true);
       // A newest backup that is still CREATING cannot be restored from: the test says so and fails.
-      emu.faults.faultyBackups = 0;
+      t.oci.faults.faultyBackups = 0;
       const pending = await start('backup', { oci: true });
-      await eventually(() => emu.backups().at(-1)?.lifecycleState === 'CREATING', 10_000, 'a CREATING backup');
+      await eventually(() => t.oci.backups().at(-1)?.lifecycleState === 'CREATING', 10_000, 'a CREATING backup');
       const bad = await runReport('dr-test', ctx);
       expect(bad.data.ok).toBe(false);
       expect(JSON.stringify(bad.data.oci)).toMatch(/CREATING: it cannot be restored from/);
@@ -88,8 +75,8 @@ describe('OCI block volume backups through the emulator', () => {
   });
 
   it('a FAULTY backup stops the step for a decision; retry requests a new one', async () => {
-    const before = emu.backups().length;
-    emu.faults.faultyBackups = 1;
+    const before = t.oci.backups().length;
+    t.oci.faults.faultyBackups = 1;
     const handle = await start('backup', { oci: true });
     const status = await eventually(async () => {
       const s = await handle.query(statusQuery);
@@ -101,7 +88,7 @@ describe('OCI block volume backups through the emulator', () => {
     await handle.executeUpdate(decideUpdate, { args: [{ decision: 'retry', by: 'test' }] });
     const r = (await handle.result()) as BackupResult;
     expect(r.oci?.state).toBe('AVAILABLE');
-    expect(emu.backups().slice(before).map((b) => b.lifecycleState)).toEqual(['FAULTY', 'AVAILABLE']);
+    expect(t.oci.backups().slice(before).map((b) => b.lifecycleState)).toEqual(['FAULTY', 'AVAILABLE']);
   });
 
   it('Option C: after approval, creates a volume from the newest AVAILABLE backup and waits for the swap', async () => {
@@ -123,7 +110,7 @@ describe('OCI block volume backups through the emulator', () => {
     expect(cause?.message).toContain(`corruptionRecovery ${handle.workflowId}`);
     await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'operator' }] });
     await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('swap'), 30_000, 'swap wait');
-    const restored = emu.volumes().find((v) => v.sourceDetails?.type === 'volumeBackup');
+    const restored = t.oci.volumes().find((v) => v.sourceDetails?.type === 'volumeBackup');
     expect(restored?.lifecycleState).toBe('AVAILABLE');
     // The approval is refused now that none is awaited.
     const refused = await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'late' }] }).catch((e: unknown) => e);
@@ -142,20 +129,7 @@ describe('OCI block volume backups through the emulator', () => {
 });
 
 describe('an OCI volume id that does not exist', () => {
-  let emu: OciEmulator;
-  let t: TestEnv;
-  let worker: Awaited<ReturnType<typeof startWorker>>;
-
-  beforeAll(async () => {
-    emu = await startOciEmulator({ availableAfterMs: 100, volumes: [{ id: VOLUME }] });
-    t = await makeEnv({ 'oci.endpoint': emu.url, 'oci.volumeId': 'ocid1.volume.oc1..does-not-exist', 'oci.pollInterval': 100 });
-    worker = await startWorker(t);
-  });
-  afterAll(async () => {
-    await worker?.stop();
-    await t?.cleanup();
-    await emu?.close();
-  });
+  const t = useAtlas({ oci: { volumes: [VOLUME], volumeId: 'ocid1.volume.oc1..does-not-exist', availableAfterMs: 100, pollInterval: 100 }, worker: true });
 
   it('fails the OCI step with a clear error, changes nothing, and the backup can continue without it', async () => {
     const handle = await t.client.workflow.start('backup', { taskQueue: t.config.taskQueue, workflowId: `backup-${uid()}`, args: [{ oci: true }] });
@@ -166,7 +140,7 @@ describe('an OCI volume id that does not exist', () => {
     expect(status.failedStep!.errorType).toBe('OciNotFound');
     expect(status.failedStep!.error).toMatch(/ocid1\.volume\.oc1\.\.does-not-exist/);
     expect(status.failedStep!.error).toMatch(/Nothing was changed/);
-    expect(emu.backups()).toHaveLength(0);
+    expect(t.oci.backups()).toHaveLength(0);
     await handle.executeUpdate(decideUpdate, { args: [{ decision: 'skip', by: 'test' }] });
     const r = (await handle.result()) as BackupResult;
     expect(r.outcome).toBe('completed');

@@ -8,24 +8,16 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AtlasConfig } from '../src/config';
-import { startOciEmulator, type OciEmulator } from '../src/oci-emulator/server';
+import { describe, expect, it } from 'vitest';
 import { atlasPaths } from '../src/paths';
 import { statusQuery } from '../workflows/lib/procedure';
 import { keyInstalledSignal, oldKeyRevokedSignal } from '../workflows/key-rotation';
-import { eventually, makeEnv, runCli, startWorker, uid, type CliResult, type TestEnv } from './helpers/env';
+import { useAtlas } from './helpers/atlas';
+import { eventually, runCli, uid, type CliResult } from './helpers/env';
 import { fetchDecodedHistory } from './helpers/history';
-import { withSheets, type SheetsFixture } from './helpers/sheets';
 
 const VOLUME = 'ocid1.volume.oc1.emulator.security';
 
-let t: TestEnv;
-let s: SheetsFixture;
-let oci: OciEmulator;
-let config: AtlasConfig;
-let childEnv: NodeJS.ProcessEnv;
-let worker: Awaited<ReturnType<typeof startWorker>>;
 let sheetsKey: { file: string; pem: string; json: string };
 let ociKey: { file: string; pem: string };
 
@@ -53,7 +45,7 @@ const filesUnder = (dir: string): string[] =>
 
 const cliOutputs: CliResult[] = [];
 async function cli(args: string[]): Promise<CliResult> {
-  const r = await runCli(t, args, childEnv);
+  const r = await runCli(t, args, childEnv());
   cliOutputs.push(r);
   return r;
 }
@@ -66,9 +58,28 @@ function run(type: string, input: Record<string, unknown> = {}) {
   return t.client.workflow.execute(type, { taskQueue: t.config.taskQueue, workflowId, args: [input] }).catch((e: unknown) => e);
 }
 
-beforeAll(async () => {
-  oci = await startOciEmulator({ availableAfterMs: 200, volumes: [{ id: VOLUME }] });
-  t = await makeEnv({ 'oci.endpoint': oci.url, 'oci.volumeId': VOLUME, 'oci.pollInterval': 100 });
+/** The OCI CLI-style configuration directory of the test's home. */
+const ociDir = (home: string) => path.join(atlasPaths(home).configDir, 'oci');
+
+const t = useAtlas({
+  oci: { volumes: [VOLUME], availableAfterMs: 200, pollInterval: 100 },
+  prepare: writeKeys,
+  sheets: () => ({ credentials: sheetsKey.file }),
+  workerConfig: (config) => ({ ...config, oci: { ...config.oci, configFile: path.join(ociDir(t.home), 'config') } }),
+  worker: true,
+});
+
+/** What a CLI child process needs to reach the same emulators with the same keys. */
+const childEnv = (): NodeJS.ProcessEnv => ({
+  ...t.sheets.env,
+  ATLAS_SHEETS_CREDENTIALS: sheetsKey.file,
+  ATLAS_OCI_CONFIG: path.join(ociDir(t.home), 'config'),
+  ATLAS_OCI_ENDPOINT: t.oci.url,
+  ATLAS_OCI_VOLUME_ID: VOLUME,
+  ATLAS_OCI_POLL_INTERVAL: '100ms',
+});
+
+function writeKeys(): void {
   const paths = atlasPaths(t.home);
   const sheetsPem = rsaPem();
   const json = JSON.stringify({
@@ -79,23 +90,12 @@ beforeAll(async () => {
   fs.writeFileSync(sheetsKey.file, json, { mode: 0o600 });
   fs.chmodSync(sheetsKey.file, 0o600);
   // An OCI CLI-style config and API key, as `oci setup config` leaves them.
-  const ociDir = path.join(paths.configDir, 'oci');
-  fs.mkdirSync(ociDir, { recursive: true, mode: 0o700 });
-  ociKey = { file: path.join(ociDir, 'oci_api_key.pem'), pem: rsaPem() };
+  const dir = ociDir(t.home);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ociKey = { file: path.join(dir, 'oci_api_key.pem'), pem: rsaPem() };
   fs.writeFileSync(ociKey.file, ociKey.pem, { mode: 0o600 });
-  fs.writeFileSync(path.join(ociDir, 'config'), `[DEFAULT]\nuser=ocid1.user.oc1..test\nfingerprint=aa:bb\ntenancy=ocid1.tenancy.oc1..test\nregion=eu-frankfurt-1\nkey_file=${ociKey.file}\n`, { mode: 0o600 });
-
-  s = await withSheets(t, { credentials: sheetsKey.file });
-  config = { ...s.config, oci: { ...s.config.oci, configFile: path.join(ociDir, 'config') } };
-  childEnv = { ...s.env, ATLAS_SHEETS_CREDENTIALS: sheetsKey.file, ATLAS_OCI_CONFIG: path.join(ociDir, 'config'), ATLAS_OCI_ENDPOINT: oci.url, ATLAS_OCI_VOLUME_ID: VOLUME, ATLAS_OCI_POLL_INTERVAL: '100ms' };
-  worker = await startWorker(t, config);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await s?.close();
-  await oci?.close();
-  await t?.cleanup();
-});
+  fs.writeFileSync(path.join(dir, 'config'), `[DEFAULT]\nuser=ocid1.user.oc1..test\nfingerprint=aa:bb\ntenancy=ocid1.tenancy.oc1..test\nregion=eu-frankfurt-1\nkey_file=${ociKey.file}\n`, { mode: 0o600 });
+}
 
 describe('secrets never leave their files', { timeout: 150_000 }, () => {
   it('not in any workflow history, log, report, CLI output or error message — also when Sheets refuses the key', async () => {
@@ -124,10 +124,10 @@ describe('secrets never leave their files', { timeout: 150_000 }, () => {
     expect(await handle.result()).toMatchObject({ outcome: 'completed', account: 'atlas-ops@atlas-test.iam.gserviceaccount.com' });
 
     // Failures carry messages: the key refused (401), then a damaged credentials file.
-    s.emu.fault({ kind: 401, count: Infinity });
+    t.sheets.emu.fault({ kind: 401, count: Infinity });
     const refused = (await run('sheetsExport')) as Error;
     expect(String((refused as { cause?: { type?: string } }).cause?.type)).toBe('SheetsAuthError');
-    s.emu.clearFaults();
+    t.sheets.emu.clearFaults();
     fs.writeFileSync(sheetsKey.file, sheetsKey.json.slice(0, Math.floor(sheetsKey.json.length * 0.6)), { mode: 0o600 });
     const damaged = (await run('sheetsImport', { forceCheck: true })) as Error;
     expect(String((damaged as { cause?: { type?: string } }).cause?.type)).toBe('SheetsCredentialsError');
@@ -170,7 +170,7 @@ describe('network exposure', () => {
   });
 
   it('the Sheets and OCI emulators answer on 127.0.0.1 and refuse other addresses of this host', async () => {
-    for (const url of [s.emu.url, oci.url]) {
+    for (const url of [t.sheets.emu.url, t.oci.url]) {
       const { hostname, port } = new URL(url);
       expect(hostname).toBe('127.0.0.1');
       expect(await reachable('127.0.0.1', Number(port)), url).toBe(true);

@@ -1,6 +1,6 @@
 // The Sheets outage: detection from failing sync runs, read-only mode (only export/import paused),
 // durable polling, the operator's restored/abort, and a catch-up that loses and repeats no decision.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { SheetsOutageResult } from '../workflows/sheets-outage';
 import { restoredSignal } from '../workflows/sheets-outage';
@@ -9,12 +9,18 @@ import { openDatabase } from '../src/db/sqlite';
 import { openOpsDb } from '../src/db/ops-db';
 import { atlasPaths } from '../src/paths';
 import { singletonId } from '../src/temporal/start';
-import { createSchedules, eventually, makeEnv, runCli, schedulePaused, startWorker, uid, type TestEnv } from './helpers/env';
-import { pendingApprovals, withSheets, type SheetsFixture } from './helpers/sheets';
+import { useAtlas } from './helpers/atlas';
+import { eventually, runCli, schedulePaused, uid } from './helpers/env';
+import { pendingApprovals } from './helpers/sheets';
 
-let t: TestEnv;
-let s: SheetsFixture;
-let stopWorker: (() => Promise<void>) | undefined;
+const t = useAtlas({
+  sheets: true,
+  schedules: ['export', 'import', 'backup'],
+  worker: true,
+  async beforeTeardown(a) {
+    await a.client.workflow.getHandle(singletonId(a.config, 'sheets-outage')).terminate('test cleanup').catch(() => undefined);
+  },
+}, { each: true });
 
 const outageId = () => singletonId(t.config, 'sheets-outage');
 const exportRun = () => t.client.workflow.execute('sheetsExport', { taskQueue: t.config.taskQueue, workflowId: `export-${uid()}`, args: [{}] });
@@ -42,30 +48,13 @@ const alert = (code: string) => {
 const phase = async () => (await t.client.workflow.getHandle(outageId()).query(statusQuery)).phase;
 
 describe('sheets outage', () => {
-  beforeEach(async () => {
-    t = await makeEnv();
-    s = await withSheets(t);
-    await createSchedules(t, ['export', 'import', 'backup']);
-    stopWorker = (await startWorker(t, s.config)).stop;
-  });
-  afterEach(async () => {
-    try {
-      await t.client.workflow.getHandle(outageId()).terminate('test cleanup');
-    } catch {
-      /* not running */
-    }
-    await stopWorker?.();
-    stopWorker = undefined;
-    await s.close();
-    await t.cleanup();
-  });
 
   it('three 401s start the procedure; it pauses only export/import, then catches up with no decision lost or applied twice', async () => {
     await exportRun();
     const ids = pending().slice(0, 3);
-    s.type(ids[0]!, 'G', 'approve');
-    s.type(ids[1]!, 'G', 'reject');
-    s.emu.fault({ kind: 401, count: Infinity });
+    t.sheets.type(ids[0]!, 'G', 'approve');
+    t.sheets.type(ids[1]!, 'G', 'reject');
+    t.sheets.emu.fault({ kind: 401, count: Infinity });
     const messages: string[] = [];
     for (let i = 0; i < 3; i++) {
       const err = await exportRun().then(() => undefined, (e: unknown) => e);
@@ -82,8 +71,8 @@ describe('sheets outage', () => {
     expect(alert('sheets-outage')).toMatchObject({ level: 'critical', message: expect.stringMatching(/^approvals offline: .* fails at spreadsheet/), resolved_at: null });
 
     // A person keeps deciding during the outage; the API comes back; the operator says so.
-    s.type(ids[2]!, 'G', 'yes');
-    s.emu.clearFaults();
+    t.sheets.type(ids[2]!, 'G', 'yes');
+    t.sheets.emu.clearFaults();
     await t.client.workflow.getHandle(outageId()).signal(restoredSignal, { by: 'ops-oncall' });
     const result = (await t.client.workflow.getHandle(outageId()).result()) as SheetsOutageResult;
     expect(result).toMatchObject({
@@ -101,18 +90,18 @@ describe('sheets outage', () => {
     expect(alert('sheets-outage')).toMatchObject({ resolved_at: expect.any(String), resolution: expect.stringMatching(/3 decisions applied/) });
     const again = await importRun();
     expect(again).toMatchObject({ applied: 0, alreadyApplied: 3 });
-    expect(s.rows('Status')[3]?.[1] ?? null).toBeNull();
+    expect(t.sheets.rows('Status')[3]?.[1] ?? null).toBeNull();
   });
 
   it('polls on its own with growing intervals until the API is back (started from the CLI)', async () => {
-    s.emu.fault({ kind: 503, count: Infinity });
-    const start = await runCli(t, ['--json', 'sheets-outage', 'start', '--poll-intervals', '1s,2s', '--reason', 'drill'], s.env);
+    t.sheets.emu.fault({ kind: 503, count: Infinity });
+    const start = await runCli(t, ['--json', 'sheets-outage', 'start', '--poll-intervals', '1s,2s', '--reason', 'drill'], t.sheets.env);
     expect(start.code).toBe(0);
     expect(JSON.parse(start.stdout)).toMatchObject({ workflowId: outageId(), started: true });
-    const second = await runCli(t, ['--json', 'sheets-outage', 'start'], s.env);
+    const second = await runCli(t, ['--json', 'sheets-outage', 'start'], t.sheets.env);
     expect(JSON.parse(second.stdout)).toMatchObject({ workflowId: outageId(), started: false });
     await eventually(async () => ((await t.client.workflow.getHandle(outageId()).query(statusQuery)).facts.polls as number) >= 2, 60_000, 'two polls');
-    s.emu.clearFaults();
+    t.sheets.emu.clearFaults();
     const result = (await t.client.workflow.getHandle(outageId()).result()) as SheetsOutageResult;
     expect(result.outcome).toBe('completed');
     expect(result.failedPart).toBe('spreadsheet');
@@ -123,10 +112,10 @@ describe('sheets outage', () => {
 
   it('abort unpauses exactly what it paused and resolves its alert', async () => {
     await t.client.schedule.getHandle(`${t.config.scheduleIdPrefix}import`).pause('paused by the operator for testing');
-    s.emu.fault({ kind: 'reset', count: Infinity });
-    await runCli(t, ['sheets-outage', 'start', '--poll-intervals', '1h'], s.env);
+    t.sheets.emu.fault({ kind: 'reset', count: Infinity });
+    await runCli(t, ['sheets-outage', 'start', '--poll-intervals', '1h'], t.sheets.env);
     await eventually(async () => (await phase()) === 'wait', 60_000, 'the outage procedure to wait');
-    const abort = await runCli(t, ['sheets-outage', 'abort', '--by', 'ops-oncall'], s.env);
+    const abort = await runCli(t, ['sheets-outage', 'abort', '--by', 'ops-oncall'], t.sheets.env);
     expect(abort.code).toBe(0);
     const result = (await t.client.workflow.getHandle(outageId()).result()) as SheetsOutageResult;
     expect(result).toMatchObject({ outcome: 'aborted', abortedBy: 'ops-oncall', pausedSchedules: ['export'], leftPaused: ['import'], unpausedSchedules: ['export'] });
@@ -135,7 +124,7 @@ describe('sheets outage', () => {
     expect((await schedulePaused(t, 'export')).paused).toBe(false);
     expect((await schedulePaused(t, 'import')).paused).toBe(true);
     expect(alert('sheets-outage')?.resolved_at).toEqual(expect.any(String));
-    const late = await runCli(t, ['sheets-outage', 'restored'], s.env);
+    const late = await runCli(t, ['sheets-outage', 'restored'], t.sheets.env);
     expect(late.code).toBe(2);
     expect(late.stderr).toMatch(/no sheets outage procedure is running/);
   });

@@ -1,7 +1,7 @@
 // Export and import through googleapis over real HTTP against the emulator, on real SQLite files.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/sqlite';
 import { seedDemo } from '../src/db/demo-seed';
 import { atlasPaths } from '../src/paths';
@@ -9,16 +9,15 @@ import { SheetsError, sheetsApi } from '../src/sheets/client';
 import { APPROVAL_HEADER, TAB } from '../src/sheets/layout';
 import { checkConnectivity } from '../src/sheets/doctor';
 import { exportApprovals, importDecisions } from '../src/sheets/sync';
-import { makeEnv, type TestEnv } from './helpers/env';
-import { withSheets, type SheetsFixture } from './helpers/sheets';
+import { useAtlas, type Atlas } from './helpers/atlas';
 
-let t: TestEnv;
-let s: SheetsFixture;
+/** The Atlas of the running test: each describe below sets up its own. */
+let t: Atlas;
 let atlasDb: string;
 
 const now = () => new Date();
-const exportNow = (opts: { full?: boolean; dryRun?: boolean } = {}) => exportApprovals(s.api(), atlasDb, { ...opts, now: now() });
-const importNow = (opts: { forceCheck?: boolean; dryRun?: boolean; lastFingerprint?: string } = {}) => importDecisions(s.api(), atlasDb, { ...opts, now: now() });
+const exportNow = (opts: { full?: boolean; dryRun?: boolean } = {}) => exportApprovals(t.sheets.api(), atlasDb, { ...opts, now: now() });
+const importNow = (opts: { forceCheck?: boolean; dryRun?: boolean; lastFingerprint?: string } = {}) => importDecisions(t.sheets.api(), atlasDb, { ...opts, now: now() });
 
 function approval(id: string) {
   return openDatabase(atlasDb, { readonly: true }).prepare('SELECT * FROM approvals WHERE id = ?').get(id) as {
@@ -39,14 +38,10 @@ async function expectSheetsError(p: Promise<unknown>, type: string, message?: Re
 }
 
 describe('sheets sync', () => {
-  beforeEach(async () => {
-    t = await makeEnv();
-    s = await withSheets(t);
+  const atlas = useAtlas({ sheets: true }, { each: true });
+  beforeEach(() => {
+    t = atlas;
     atlasDb = atlasPaths(t.home).atlasDb;
-  });
-  afterEach(async () => {
-    await s.close();
-    await t.cleanup();
   });
 
   it('round trip: export, a person decides, import applies, export shows the new status', async () => {
@@ -55,47 +50,47 @@ describe('sheets sync', () => {
     const first = await exportNow();
     expect(first.added).toBe(pending.length);
     expect(first.requests).toBeLessThanOrEqual(2);
-    expect(s.rows()[0]).toEqual([...APPROVAL_HEADER]);
-    expect(s.rows().slice(1).map((r) => r[0])).toEqual(pending);
-    expect(s.rows().slice(1).every((r) => r[5] === 'pending')).toBe(true);
-    expect(s.rows(TAB.tasks)[0]?.[0]).toBe('task_id');
+    expect(t.sheets.rows()[0]).toEqual([...APPROVAL_HEADER]);
+    expect(t.sheets.rows().slice(1).map((r) => r[0])).toEqual(pending);
+    expect(t.sheets.rows().slice(1).every((r) => r[5] === 'pending')).toBe(true);
+    expect(t.sheets.rows(TAB.tasks)[0]?.[0]).toBe('task_id');
 
     const [a, b] = pending;
-    s.type(a!, 'G', 'Approve');
-    s.type(a!, 'H', 'dana@example.com');
-    s.type(a!, 'I', 'ship it');
-    s.type(b!, 'G', ' REJECTED ');
+    t.sheets.type(a!, 'G', 'Approve');
+    t.sheets.type(a!, 'H', 'dana@example.com');
+    t.sheets.type(a!, 'I', 'ship it');
+    t.sheets.type(b!, 'G', ' REJECTED ');
     const imported = await importNow();
     expect(imported.applied.map((x) => [x.id, x.status])).toEqual([[a, 'approved'], [b, 'rejected']]);
     expect(approval(a!)).toMatchObject({ status: 'approved', decided_by: 'dana@example.com', note: 'ship it' });
     expect(approval(a!).decided_at).toMatch(/^\d{4}-/);
     // An empty decided_by (trailing cells omitted by the API) is recorded as "sheet".
     expect(approval(b!)).toMatchObject({ status: 'rejected', decided_by: 'sheet', note: null });
-    expect(s.rows()[s.rowOf(a!) - 1]![9]).toMatch(/^applied: approved at /);
+    expect(t.sheets.rows()[t.sheets.rowOf(a!) - 1]![9]).toMatch(/^applied: approved at /);
 
     const second = await exportNow();
     expect(second.updated).toBe(2);
-    expect(s.rows()[s.rowOf(a!) - 1]![5]).toBe('approved');
+    expect(t.sheets.rows()[t.sheets.rowOf(a!) - 1]![5]).toBe('approved');
     // The human's cells are untouched by export.
-    expect(s.rows()[s.rowOf(a!) - 1]!.slice(6, 9)).toEqual(['Approve', 'dana@example.com', 'ship it']);
-    expect(s.rows(TAB.status)[1]?.[1]).toMatch(/^\d{4}-/);
+    expect(t.sheets.rows()[t.sheets.rowOf(a!) - 1]!.slice(6, 9)).toEqual(['Approve', 'dana@example.com', 'ship it']);
+    expect(t.sheets.rows(TAB.status)[1]?.[1]).toMatch(/^\d{4}-/);
   });
 
   it('a decision typed before an export survives it, and is applied once by the import after', async () => {
     await exportNow();
     const [a] = pendingIds();
-    s.type(a!, 'G', 'yes');
+    t.sheets.type(a!, 'G', 'yes');
     // New work arrives in atlas.db: the next export appends a row and updates nothing else.
     const db = openDatabase(atlasDb);
     db.prepare("INSERT INTO approvals (id, task_id, summary, requested_at, status) SELECT 'A-NEW-1', id, 'new one', '2030-01-01T00:00:00.000Z', 'pending' FROM tasks LIMIT 1").run();
     db.close();
-    const before = s.writes();
+    const before = t.sheets.writes();
     const e = await exportNow({ full: true });
     expect(e.added).toBe(1);
-    expect(s.writes()).toBe(before + 1);
-    expect(s.rows()[s.rowOf(a!) - 1]![6]).toBe('yes');
+    expect(t.sheets.writes()).toBe(before + 1);
+    expect(t.sheets.rows()[t.sheets.rowOf(a!) - 1]![6]).toBe('yes');
     const i = await importNow();
-    expect(i.applied).toEqual([{ id: a, status: 'approved', row: s.rowOf(a!) }]);
+    expect(i.applied).toEqual([{ id: a, status: 'approved', row: t.sheets.rowOf(a!) }]);
     const again = await importNow({ forceCheck: true });
     expect(again.applied).toEqual([]);
     expect(again.alreadyApplied).toBe(1);
@@ -104,18 +99,18 @@ describe('sheets sync', () => {
   it('people sort rows, delete a row and leave trailing cells empty: decisions land on the right approvals', async () => {
     await exportNow();
     const ids = pendingIds();
-    const rows = s.rows();
+    const rows = t.sheets.rows();
     // Sort descending by approval id, and delete the row of ids[2].
     const body = rows.slice(1).filter((r) => r[0] !== ids[2]).sort((x, y) => String(y[0]).localeCompare(String(x[0])));
     rows.splice(1, rows.length - 1, ...body);
-    s.emu.store.save();
-    s.type(ids[0]!, 'G', 'reject');
-    s.type(ids[1]!, 'G', 'approve');
-    s.type(ids[1]!, 'I', 'only a note, no decided_by');
+    t.sheets.emu.store.save();
+    t.sheets.type(ids[0]!, 'G', 'reject');
+    t.sheets.type(ids[1]!, 'G', 'approve');
+    t.sheets.type(ids[1]!, 'I', 'only a note, no decided_by');
     const e = await exportNow();
     expect(e.added).toBe(1);
-    expect(s.rowOf(ids[2]!)).toBe(s.rows().length);
-    expect(new Set(s.rows().slice(1).map((r) => r[0])).size).toBe(ids.length);
+    expect(t.sheets.rowOf(ids[2]!)).toBe(t.sheets.rows().length);
+    expect(new Set(t.sheets.rows().slice(1).map((r) => r[0])).size).toBe(ids.length);
     const i = await importNow();
     expect(Object.fromEntries(i.applied.map((x) => [x.id, x.status]))).toEqual({ [ids[0]!]: 'rejected', [ids[1]!]: 'approved' });
     expect(approval(ids[1]!)).toMatchObject({ status: 'approved', decided_by: 'sheet', note: 'only a note, no decided_by' });
@@ -125,19 +120,19 @@ describe('sheets sync', () => {
   it('an invalid decision gets a sync_note and stays pending; odd cell contents are kept exactly', async () => {
     await exportNow();
     const [a, b, c, d] = pendingIds();
-    s.type(a!, 'G', 'maybe');
-    s.type(b!, 'G', 45000); // a number
-    s.type(c!, 'G', 'approve');
-    s.type(c!, 'H', 12345);
+    t.sheets.type(a!, 'G', 'maybe');
+    t.sheets.type(b!, 'G', 45000); // a number
+    t.sheets.type(c!, 'G', 'approve');
+    t.sheets.type(c!, 'H', 12345);
     const long = `Ünïcödé 😀 مرحبا 你好 ${'x'.repeat(40_000)}`;
-    s.type(c!, 'I', long);
-    s.type(d!, 'G', '2026-01-05'); // a date
+    t.sheets.type(c!, 'I', long);
+    t.sheets.type(d!, 'G', '2026-01-05'); // a date
     const i = await importNow();
     expect(i.applied.map((x) => x.id)).toEqual([c]);
     expect(i.notApplied.map((n) => n.id).sort()).toEqual([a, b, d].sort());
     for (const id of [a, b, d]) {
       expect(approval(id!).status).toBe('pending');
-      expect(s.rows()[s.rowOf(id!) - 1]![9]).toMatch(/^not applied: ".*" is not a decision/);
+      expect(t.sheets.rows()[t.sheets.rowOf(id!) - 1]![9]).toMatch(/^not applied: ".*" is not a decision/);
     }
     expect(approval(c!)).toMatchObject({ status: 'approved', decided_by: '12345', note: long });
   });
@@ -150,33 +145,33 @@ describe('sheets sync', () => {
     db.close();
     await exportNow();
     ids.forEach((id, k) => {
-      const cell = s.rows()[s.rowOf(id) - 1]![3];
+      const cell = t.sheets.rows()[t.sheets.rowOf(id) - 1]![3];
       expect(cell).toBe(texts[k]);
       expect(typeof cell).toBe('string');
     });
     // Whereas a person typing = gets a formula (USER_ENTERED): the emulator tells them apart.
-    s.set('Status!D1', '=1+1');
-    expect(s.emu.store.cell(s.emu.spreadsheetId, 'Status!D1')).toEqual({ f: '=1+1' });
+    t.sheets.set('Status!D1', '=1+1');
+    expect(t.sheets.emu.store.cell(t.sheets.emu.spreadsheetId, 'Status!D1')).toEqual({ f: '=1+1' });
   });
 
   it('re-import applies nothing twice; an unchanged sheet costs one read and no write', async () => {
     await exportNow();
     const ids = pendingIds().slice(0, 3);
-    for (const id of ids) s.type(id, 'G', 'approve');
+    for (const id of ids) t.sheets.type(id, 'G', 'approve');
     const first = await importNow();
     expect(first.applied).toHaveLength(3);
     const decidedAt = ids.map((id) => approval(id).decided_at);
-    const writes = s.writes();
+    const writes = t.sheets.writes();
     const again = await importNow({ lastFingerprint: first.fingerprint });
     expect(again.unchanged).toBe(true);
     expect(again.requests).toBe(1);
     const forced = await importNow({ forceCheck: true, lastFingerprint: first.fingerprint });
     expect(forced.applied).toEqual([]);
     expect(forced.alreadyApplied).toBe(3);
-    expect(s.writes()).toBe(writes);
+    expect(t.sheets.writes()).toBe(writes);
     expect(ids.map((id) => approval(id).decided_at)).toEqual(decidedAt);
     // A person changes their mind after the decision was applied: reported, not applied.
-    s.type(ids[0]!, 'G', 'reject');
+    t.sheets.type(ids[0]!, 'G', 'reject');
     const changed = await importNow();
     expect(changed.applied).toEqual([]);
     expect(changed.notApplied[0]).toMatchObject({ id: ids[0], reason: expect.stringMatching(/already approved/) });
@@ -192,15 +187,15 @@ describe('sheets sync', () => {
       for (let i = 0; i < 130; i++) insert.run(`A-BIG-${String(i).padStart(3, '0')}`, task, `${i} ${'é'.repeat(45_000)}`, new Date(Date.UTC(2026, 10, 1, 0, i)).toISOString());
     })();
     db.close();
-    s.emu.resetStats();
+    t.sheets.emu.resetStats();
     const e = await exportNow();
     const ids = pendingIds();
     expect(e.added).toBe(ids.length);
-    const stats = s.emu.stats();
+    const stats = t.sheets.emu.stats();
     expect(stats.byMethod['values.batchUpdate']).toBeGreaterThanOrEqual(2);
     expect(e.requests).toBe(stats.requests);
     // Every pending approval is in the sheet, its summary whole, each exactly once.
-    const sheet = s.rows().slice(1);
+    const sheet = t.sheets.rows().slice(1);
     expect(sheet.map((r) => r[0]).sort()).toEqual([...ids].sort());
     expect(sheet.find((r) => r[0] === 'A-BIG-129')?.[3]).toBe(`129 ${'é'.repeat(45_000)}`);
     const quiet = await exportNow();
@@ -208,89 +203,89 @@ describe('sheets sync', () => {
   });
 
   it('dry runs change nothing', async () => {
-    const writes = s.writes();
+    const writes = t.sheets.writes();
     const e = await exportNow({ dryRun: true });
     expect(e.added).toBeGreaterThan(0);
     expect(e.changes.length).toBeGreaterThan(0);
-    expect(s.writes()).toBe(writes);
-    expect(s.rows()).toEqual([]);
+    expect(t.sheets.writes()).toBe(writes);
+    expect(t.sheets.rows()).toEqual([]);
     await exportNow();
     const [a] = pendingIds();
-    s.type(a!, 'G', 'approve');
-    const w2 = s.writes();
+    t.sheets.type(a!, 'G', 'approve');
+    const w2 = t.sheets.writes();
     const i = await importNow({ dryRun: true });
     expect(i.applied.map((x) => x.id)).toEqual([a]);
     expect(approval(a!).status).toBe('pending');
-    expect(s.writes()).toBe(w2);
+    expect(t.sheets.writes()).toBe(w2);
   });
 
   it('a header row moved or renamed stops both directions with a clear error and writes nothing', async () => {
     await exportNow();
     const [a] = pendingIds();
-    s.type(a!, 'G', 'approve');
-    s.set('Approvals!G1', 'verdict');
-    const writes = s.writes();
+    t.sheets.type(a!, 'G', 'approve');
+    t.sheets.set('Approvals!G1', 'verdict');
+    const writes = t.sheets.writes();
     await expectSheetsError(exportNow(), 'SheetsLayoutError', /Approvals!G1 should be "decision" but is "verdict"/);
     await expectSheetsError(importNow(), 'SheetsLayoutError', /nothing was written/);
-    s.set('Approvals!G1', 'decided_by');
-    s.set('Approvals!H1', 'decision');
+    t.sheets.set('Approvals!G1', 'decided_by');
+    t.sheets.set('Approvals!H1', 'decision');
     await expectSheetsError(importNow(), 'SheetsLayoutError', /moved to H/);
-    expect(s.writes()).toBe(writes);
+    expect(t.sheets.writes()).toBe(writes);
     expect(approval(a!).status).toBe('pending');
   });
 
   it('a missing tab is created by export; import without the Approvals tab says what to do', async () => {
-    s.emu.store.deleteSheet(s.emu.spreadsheetId, TAB.approvals);
-    s.emu.store.deleteSheet(s.emu.spreadsheetId, TAB.status);
+    t.sheets.emu.store.deleteSheet(t.sheets.emu.spreadsheetId, TAB.approvals);
+    t.sheets.emu.store.deleteSheet(t.sheets.emu.spreadsheetId, TAB.status);
     await expectSheetsError(importNow(), 'SheetsTabMissing', /atlas-ops sync export/);
     const e = await exportNow();
     expect(e.tabsCreated).toEqual([TAB.approvals, TAB.status]);
-    expect(s.rows()[0]).toEqual([...APPROVAL_HEADER]);
+    expect(t.sheets.rows()[0]).toEqual([...APPROVAL_HEADER]);
     expect(e.requests).toBe(5);
   });
 
   it('timeouts, 429 and 5xx are retryable failures; 429 carries its Retry-After', async () => {
-    s.emu.fault({ kind: 'latency', latencyMs: 1500 });
-    const slow = await expectSheetsError(exportApprovals(sheetsApi(s.config, { timeoutMs: 300 }), atlasDb, { now: now() }), 'SheetsUnreachable', /did not answer within sheets.requestTimeout/);
+    t.sheets.emu.fault({ kind: 'latency', latencyMs: 1500 });
+    const slow = await expectSheetsError(exportApprovals(sheetsApi(t.sheets.config, { timeoutMs: 300 }), atlasDb, { now: now() }), 'SheetsUnreachable', /did not answer within sheets.requestTimeout/);
     expect(slow.retryable).toBe(true);
-    s.emu.fault({ kind: 'latency', latencyMs: 1500 });
-    const configured = { ...s.config, sheets: { ...s.config.sheets, requestTimeout: 300 } };
+    t.sheets.emu.fault({ kind: 'latency', latencyMs: 1500 });
+    const configured = { ...t.sheets.config, sheets: { ...t.sheets.config.sheets, requestTimeout: 300 } };
     await expectSheetsError(exportApprovals(sheetsApi(configured), atlasDb, { now: now() }), 'SheetsUnreachable', /did not answer/);
-    s.emu.fault({ kind: 429, retryAfterSeconds: 2 });
+    t.sheets.emu.fault({ kind: 429, retryAfterSeconds: 2 });
     const limited = await expectSheetsError(exportNow(), 'SheetsRateLimited');
     expect(limited.retryable).toBe(true);
     expect(limited.options.retryAfterMs).toBe(2000);
-    s.emu.fault({ kind: 500 });
+    t.sheets.emu.fault({ kind: 500 });
     expect((await expectSheetsError(importNow(), 'SheetsUnavailable')).retryable).toBe(true);
-    s.emu.fault({ kind: 'reset' });
+    t.sheets.emu.fault({ kind: 'reset' });
     expect((await expectSheetsError(importNow(), 'SheetsUnreachable')).retryable).toBe(true);
-    s.emu.fault({ kind: 403 });
+    t.sheets.emu.fault({ kind: 403 });
     expect((await expectSheetsError(importNow(), 'SheetsPermissionError')).retryable).toBe(false);
   });
 
   it('a 200 whose body is not JSON is a retryable failure, never an empty sheet: nothing is written over the rows', async () => {
     await exportNow();
     const [a] = pendingIds();
-    s.type(a!, 'G', 'approve');
-    const before = structuredClone(s.rows());
-    s.emu.resetStats();
-    s.emu.fault({ kind: 'malformed', on: 'read' });
+    t.sheets.type(a!, 'G', 'approve');
+    const before = structuredClone(t.sheets.rows());
+    t.sheets.emu.resetStats();
+    t.sheets.emu.fault({ kind: 'malformed', on: 'read' });
     expect((await expectSheetsError(exportNow(), 'SheetsUnavailable', /HTTP 200 with a body that is not JSON/)).retryable).toBe(true);
-    expect(s.writes()).toBe(0);
-    expect(s.rows()).toEqual(before);
-    s.emu.fault({ kind: 'malformed', on: 'read' });
+    expect(t.sheets.writes()).toBe(0);
+    expect(t.sheets.rows()).toEqual(before);
+    t.sheets.emu.fault({ kind: 'malformed', on: 'read' });
     await expectSheetsError(importNow(), 'SheetsUnavailable', /not JSON/);
     expect(approval(a!).status).toBe('pending');
     // A garbled reply to the sync_note write: the decision is in atlas.db, the retry writes the note.
-    s.emu.fault({ kind: 'malformed', on: 'write' });
+    t.sheets.emu.fault({ kind: 'malformed', on: 'write' });
     await expectSheetsError(importNow(), 'SheetsUnavailable', /not JSON/);
     expect(approval(a!).status).toBe('approved');
     expect(await importNow()).toMatchObject({ applied: [], alreadyApplied: 1, notesWritten: 1 });
   });
 
   it('an unknown spreadsheet id and bad credentials are typed failures', async () => {
-    await expectSheetsError(exportApprovals(sheetsApi({ ...s.config, sheets: { ...s.config.sheets, spreadsheetId: 'no-such-sheet' } }), atlasDb, { now: now() }), 'SheetsNotFoundError', /no-such-sheet does not exist/);
-    const withKey = (file: string) => sheetsApi({ ...s.config, sheets: { ...s.config.sheets, credentials: file } });
+    await expectSheetsError(exportApprovals(sheetsApi({ ...t.sheets.config, sheets: { ...t.sheets.config.sheets, spreadsheetId: 'no-such-sheet' } }), atlasDb, { now: now() }), 'SheetsNotFoundError', /no-such-sheet does not exist/);
+    const withKey = (file: string) => sheetsApi({ ...t.sheets.config, sheets: { ...t.sheets.config.sheets, credentials: file } });
     const dir = path.join(t.home, 'config');
     expect(() => withKey(path.join(dir, 'missing.json'))).toThrow(/missing.json does not exist/);
     expect(() => withKey(dir)).toThrow(/cannot be read \(EISDIR\)/);
@@ -304,32 +299,33 @@ describe('sheets sync', () => {
       expect((err as SheetsError).type).toBe('SheetsCredentialsError');
     }
     // doctor sheets names the broken part, and warns about a key others can read.
-    const bad = await checkConnectivity({ ...s.config, sheets: { ...s.config.sheets, credentials: path.join(dir, 'user.json') } });
+    const bad = await checkConnectivity({ ...t.sheets.config, sheets: { ...t.sheets.config.sheets, credentials: path.join(dir, 'user.json') } });
     expect(bad).toMatchObject({ ok: false, failed: 'auth', errorType: 'SheetsCredentialsError' });
     const keyFile = path.join(dir, 'sa.json');
     fs.writeFileSync(keyFile, JSON.stringify({ type: 'service_account', client_email: 'x@y.iam.gserviceaccount.com', private_key: 'not shown' }), { mode: 0o644 });
-    const good = await checkConnectivity({ ...s.config, sheets: { ...s.config.sheets, credentials: keyFile } }, { permissions: true });
+    const good = await checkConnectivity({ ...t.sheets.config, sheets: { ...t.sheets.config.sheets, credentials: keyFile } }, { permissions: true });
     expect(good.ok).toBe(true);
     expect(good.checks.map((c) => c.name)).toEqual(['dns', 'tcp', 'https', 'auth', 'spreadsheet', 'read', 'write']);
     expect(good.checks[3]!.detail).toMatch(/WARNING: .*sa.json has mode 644; run chmod 600/);
     expect(JSON.stringify(good)).not.toMatch(/not shown/);
     // Not loopback and no key: refused before any request.
-    expect(() => sheetsApi({ ...s.config, sheets: { ...s.config.sheets, rootUrl: 'https://sheets.googleapis.com/' } })).toThrow(/no service-account key configured/);
+    expect(() => sheetsApi({ ...t.sheets.config, sheets: { ...t.sheets.config.sheets, rootUrl: 'https://sheets.googleapis.com/' } })).toThrow(/no service-account key configured/);
   });
 });
 
 describe('sheets sync at 10 000 approvals', () => {
-  beforeEach(async () => {
-    t = await makeEnv({}, { seedTasks: 1 });
-    s = await withSheets(t);
+  const atlas = useAtlas({
+    seedTasks: 1,
+    sheets: true,
+    prepare(a) {
+      const db = openDatabase(atlasPaths(a.home).atlasDb);
+      seedDemo(db, { tasks: 10_000, pendingShare: 1, seed: 9 });
+      db.close();
+    },
+  }, { each: true });
+  beforeEach(() => {
+    t = atlas;
     atlasDb = atlasPaths(t.home).atlasDb;
-    const db = openDatabase(atlasDb);
-    seedDemo(db, { tasks: 10_000, pendingShare: 1, seed: 9 });
-    db.close();
-  });
-  afterEach(async () => {
-    await s.close();
-    await t.cleanup();
   });
 
   it('exports and imports in at most 3 requests per run, and a run with no changes writes nothing', async () => {
@@ -338,22 +334,22 @@ describe('sheets sync at 10 000 approvals', () => {
     const e = await exportNow();
     expect(e.added).toBe(ids.length);
     expect(e.requests).toBeLessThanOrEqual(3);
-    const writes = s.writes();
+    const writes = t.sheets.writes();
     const quiet = await exportNow();
     expect(quiet.rowsWritten).toBe(0);
-    expect(s.writes()).toBe(writes);
+    expect(t.sheets.writes()).toBe(writes);
     // A person decides every row (typed straight into the stored sheet).
-    const rows = s.rows();
+    const rows = t.sheets.rows();
     for (let r = 1; r < rows.length; r++) rows[r]![6] = r % 3 === 0 ? 'reject' : 'approve';
-    s.emu.store.save();
+    t.sheets.emu.store.save();
     const i = await importNow();
     expect(i.applied).toHaveLength(ids.length);
     expect(i.requests).toBeLessThanOrEqual(3);
     expect(pendingIds()).toEqual([]);
-    const w2 = s.writes();
+    const w2 = t.sheets.writes();
     const again = await importNow({ forceCheck: true });
     expect(again.applied).toEqual([]);
     expect(again.requests).toBeLessThanOrEqual(3);
-    expect(s.writes()).toBe(w2);
+    expect(t.sheets.writes()).toBe(w2);
   });
 });

@@ -1,7 +1,7 @@
 // sheetsExport / sheetsImport on the real dev server: what the schedules run, the record they
 // leave, retries that honour Retry-After, typed failures, the CLI, and a worker killed mid-import.
 import fs from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { SyncRunResult } from '../activities/sheets';
@@ -9,12 +9,12 @@ import { openDatabase } from '../src/db/sqlite';
 import { openOpsDb } from '../src/db/ops-db';
 import { atlasPaths } from '../src/paths';
 import { exportApprovals } from '../src/sheets/sync';
-import { eventually, makeEnv, runCli, spawnWorker, startWorker, uid, type TestEnv } from './helpers/env';
-import { pendingApprovals, withSheets, type SheetsFixture } from './helpers/sheets';
+import { useAtlas } from './helpers/atlas';
+import { eventually, runCli, spawnWorker, uid } from './helpers/env';
+import { pendingApprovals } from './helpers/sheets';
 
-let t: TestEnv;
-let s: SheetsFixture;
-let stopWorker: (() => Promise<void>) | undefined;
+// Each test starts the worker itself, once the home holds what the test needs.
+const t = useAtlas({ sheets: true }, { each: true });
 
 const run = (type: 'sheetsExport' | 'sheetsImport', input: unknown = {}) =>
   t.client.workflow.execute(type, { taskQueue: t.config.taskQueue, workflowId: `${type}-${uid()}`, args: [input] }) as Promise<SyncRunResult>;
@@ -50,24 +50,14 @@ const approvals = (ids: string[]) => {
 const pending = () => pendingApprovals(t);
 
 describe('sheets sync workflows', () => {
-  beforeEach(async () => {
-    t = await makeEnv();
-    s = await withSheets(t);
-  });
-  afterEach(async () => {
-    await stopWorker?.();
-    stopWorker = undefined;
-    await s.close();
-    await t.cleanup();
-  });
 
   it('runs from {} as the schedules start them, and records each run in ops.db and the logs', async () => {
-    stopWorker = (await startWorker(t, s.config)).stop;
+    await t.startWorker();
     const e = await run('sheetsExport');
     expect(e.added).toBe(pending().length);
     const [a, b] = pending();
-    s.type(a!, 'G', 'approve');
-    s.type(b!, 'G', 'perhaps');
+    t.sheets.type(a!, 'G', 'approve');
+    t.sheets.type(b!, 'G', 'perhaps');
     const i = await run('sheetsImport');
     expect(i).toMatchObject({ applied: 1, notApplied: 1 });
     expect(approvals([a!, b!]).map((x) => x.status)).toEqual(['approved', 'pending']);
@@ -87,39 +77,39 @@ describe('sheets sync workflows', () => {
   });
 
   it('does nothing while the maintenance flag exists and records "skipped: maintenance"', async () => {
-    stopWorker = (await startWorker(t, s.config)).stop;
+    await t.startWorker();
     fs.writeFileSync(atlasPaths(t.home).maintenanceFlag, '{}');
     const e = await run('sheetsExport');
     const i = await run('sheetsImport', { forceCheck: true });
     expect(e.skipped).toBe('maintenance');
     expect(i.skipped).toBe('maintenance');
-    expect(s.emu.stats().requests).toBe(0);
+    expect(t.sheets.emu.stats().requests).toBe(0);
     expect(syncRuns().map((r) => [r.outcome, r.error])).toEqual([['skipped', 'skipped: maintenance'], ['skipped', 'skipped: maintenance']]);
   });
 
   it('retries a 429 after its Retry-After, and fails a 401 at once with a typed, non-retryable failure', async () => {
-    stopWorker = (await startWorker(t, s.config)).stop;
-    s.emu.fault({ kind: 429, retryAfterSeconds: 3 });
+    await t.startWorker();
+    t.sheets.emu.fault({ kind: 429, retryAfterSeconds: 3 });
     const started = Date.now();
     const e = await run('sheetsExport');
     expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
     expect(e.added).toBeGreaterThan(0);
-    expect(s.emu.stats().faulted).toBe(1);
+    expect(t.sheets.emu.stats().faulted).toBe(1);
 
-    s.emu.resetStats();
-    s.emu.fault({ kind: 401, count: Infinity });
+    t.sheets.emu.resetStats();
+    t.sheets.emu.fault({ kind: 401, count: Infinity });
     const failure = await failureOf(run('sheetsImport'));
     expect(failure.type).toBe('SheetsAuthError');
     expect(failure.message).toMatch(/service account was refused/);
-    expect(s.emu.stats().requests).toBe(1);
+    expect(t.sheets.emu.stats().requests).toBe(1);
     expect(syncRuns().at(-1)).toMatchObject({ direction: 'import', outcome: 'failed', error: expect.stringMatching(/^SheetsAuthError: /) });
-    s.emu.clearFaults();
-    s.emu.fault({ kind: 403 });
+    t.sheets.emu.clearFaults();
+    t.sheets.emu.fault({ kind: 403 });
     expect((await failureOf(run('sheetsExport'))).type).toBe('SheetsPermissionError');
   });
 
   it('refuses input it does not know, naming the field', async () => {
-    stopWorker = (await startWorker(t, s.config)).stop;
+    await t.startWorker();
     const failure = await failureOf(run('sheetsExport', { fulll: true }));
     expect(failure.type).toBe('InvalidInput');
     expect(failure.message).toMatch(/^fulll: unknown field/);
@@ -127,50 +117,50 @@ describe('sheets sync workflows', () => {
   });
 
   it('the CLI: sync export --dry-run, sync import, sync health, doctor sheets', async () => {
-    stopWorker = (await startWorker(t, s.config)).stop;
-    const dry = await runCli(t, ['--json', 'sync', 'export', '--dry-run'], s.env);
+    await t.startWorker();
+    const dry = await runCli(t, ['--json', 'sync', 'export', '--dry-run'], t.sheets.env);
     expect(dry.code).toBe(0);
     const dryOut = JSON.parse(dry.stdout) as { ok: boolean; result: SyncRunResult };
     expect(dryOut.result.dryRun).toBe(true);
     expect(dryOut.result.changes[0]).toMatch(/header|add/);
-    expect(s.emu.stats().writes).toBe(0);
-    const real = await runCli(t, ['sync', 'export', '--full'], s.env);
+    expect(t.sheets.emu.stats().writes).toBe(0);
+    const real = await runCli(t, ['sync', 'export', '--full'], t.sheets.env);
     expect(real.code).toBe(0);
     expect(real.stdout).toMatch(/added \d+, updated 0/);
     const [a] = pending();
-    s.type(a!, 'G', 'reject');
-    const imp = await runCli(t, ['sync', 'import', '--force-check'], s.env);
+    t.sheets.type(a!, 'G', 'reject');
+    const imp = await runCli(t, ['sync', 'import', '--force-check'], t.sheets.env);
     expect(imp.stdout).toMatch(/applied 1, already applied 0, not applied 0/);
-    const health = await runCli(t, ['--json', 'sync', 'health'], s.env);
+    const health = await runCli(t, ['--json', 'sync', 'health'], t.sheets.env);
     const h = JSON.parse(health.stdout) as { successPercent: number; directions: { direction: string; ok: number; lastSuccess?: string }[] };
     expect(health.code).toBe(0);
     expect(h.successPercent).toBe(100);
     expect(h.directions.map((d) => [d.direction, d.ok])).toEqual([['export', 1], ['import', 1]]);
-    const doctor = await runCli(t, ['doctor', 'sheets', '--permissions'], s.env);
+    const doctor = await runCli(t, ['doctor', 'sheets', '--permissions'], t.sheets.env);
     expect(doctor.code).toBe(0);
     expect(doctor.stdout).toMatch(/ok\s+write/);
-    s.emu.fault({ kind: 401, count: Infinity });
-    const bad = await runCli(t, ['--json', 'doctor', 'sheets'], s.env);
+    t.sheets.emu.fault({ kind: 401, count: Infinity });
+    const bad = await runCli(t, ['--json', 'doctor', 'sheets'], t.sheets.env);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, failed: 'spreadsheet', errorType: 'SheetsAuthError' });
-    const failed = await runCli(t, ['sync', 'export'], s.env);
+    const failed = await runCli(t, ['sync', 'export'], t.sheets.env);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/failed: .*service account was refused/);
   });
 
   it('a worker killed between reading the sheet and writing atlas.db loses nothing and applies nothing twice', async () => {
-    await exportApprovals(s.api(), atlasPaths(t.home).atlasDb, { now: new Date() });
+    await exportApprovals(t.sheets.api(), atlasPaths(t.home).atlasDb, { now: new Date() });
     const ids = pending().slice(0, 3);
-    ids.forEach((id, k) => s.type(id, 'G', k === 1 ? 'no' : 'yes'));
-    s.emu.resetStats();
+    ids.forEach((id, k) => t.sheets.type(id, 'G', k === 1 ? 'no' : 'yes'));
+    t.sheets.emu.resetStats();
     // Hold atlas.db's write lock: the import can read the sheet but cannot write the database.
     const holder = openDatabase(atlasPaths(t.home).atlasDb);
     holder.exec('BEGIN IMMEDIATE');
-    const child = spawnWorker(t, s.env);
+    const child = spawnWorker(t, t.sheets.env);
     const exited = new Promise((r) => child.once('exit', r));
     const handle = await t.client.workflow.start('sheetsImport', { taskQueue: t.config.taskQueue, workflowId: `kill-${uid()}`, args: [{}] });
     try {
-      await eventually(() => (s.emu.stats().byMethod['values.batchGet'] ?? 0) >= 1, 60_000, 'the import to read the sheet');
+      await eventually(() => (t.sheets.emu.stats().byMethod['values.batchGet'] ?? 0) >= 1, 60_000, 'the import to read the sheet');
       child.kill('SIGKILL');
       await exited;
     } finally {
@@ -178,17 +168,17 @@ describe('sheets sync workflows', () => {
       holder.close();
     }
     expect(approvals(ids).map((a) => a.status)).toEqual(['pending', 'pending', 'pending']);
-    expect(s.emu.stats().writes).toBe(0);
-    stopWorker = (await startWorker(t, s.config)).stop;
+    expect(t.sheets.emu.stats().writes).toBe(0);
+    await t.startWorker();
     const result = (await handle.result()) as SyncRunResult;
     expect(result.applied).toBe(3);
     // The retry read the sheet again: the killed attempt's read was not trusted.
-    expect(s.emu.stats().byMethod['values.batchGet']).toBeGreaterThanOrEqual(2);
+    expect(t.sheets.emu.stats().byMethod['values.batchGet']).toBeGreaterThanOrEqual(2);
     const after = approvals(ids);
     expect(after.map((a) => a.status)).toEqual(['approved', 'rejected', 'approved']);
     const again = await run('sheetsImport', { forceCheck: true });
     expect(again).toMatchObject({ applied: 0, alreadyApplied: 3, notApplied: 0 });
     expect(approvals(ids).map((a) => a.decided_at)).toEqual(after.map((a) => a.decided_at));
-    for (const id of ids) expect(s.rows()[s.rowOf(id) - 1]![9]).toMatch(/^applied: /);
+    for (const id of ids) expect(t.sheets.rows()[t.sheets.rowOf(id) - 1]![9]).toMatch(/^applied: /);
   });
 });
