@@ -12,7 +12,8 @@ import { listBackups } from '../../src/db/snapshot';
 import { openDatabase } from '../../src/db/sqlite';
 import { decisionSignal, statusQuery } from '../../workflows/lib/procedure';
 import type { BackupResult } from '../../workflows/backup';
-import { eventually, makeEnv, startWorker, uid } from '../helpers/env';
+import { startAtlas } from '../helpers/atlas';
+import { eventually, uid } from '../helpers/env';
 import { canMountTmpfs, fillFile } from '../helpers/tmpfs';
 import { recordFault } from './report';
 
@@ -20,18 +21,23 @@ const MB = 1 << 20;
 
 describe.skipIf(!canMountTmpfs())('disk full during a backup', { timeout: 180_000 }, () => {
   it('waits for the operator without a partial file, and completes once after space is freed', async () => {
-    const t = await makeEnv();
+    const t = await startAtlas({
+      worker: true,
+      prepare(a) {
+        const paths = atlasPaths(a.home);
+        const db = openDatabase(paths.atlasDb, { wal: true });
+        db.exec('CREATE TABLE IF NOT EXISTS ballast (id INTEGER PRIMARY KEY, data BLOB)');
+        db.transaction(() => {
+          for (let i = 0; i < 500; i++) db.prepare('INSERT INTO ballast (data) VALUES (randomblob(4000))').run();
+        })();
+        db.close();
+        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${4 * MB}`, 'tmpfs', paths.backupsDir]);
+        a.defer(() => execFileSync('umount', ['-l', paths.backupsDir]));
+        fillFile(path.join(paths.backupsDir, 'filler'), 3 * MB);
+      },
+    });
     const paths = atlasPaths(t.home);
-    const db = openDatabase(paths.atlasDb, { wal: true });
-    db.exec('CREATE TABLE IF NOT EXISTS ballast (id INTEGER PRIMARY KEY, data BLOB)');
-    db.transaction(() => {
-      for (let i = 0; i < 500; i++) db.prepare('INSERT INTO ballast (data) VALUES (randomblob(4000))').run();
-    })();
-    db.close();
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${4 * MB}`, 'tmpfs', paths.backupsDir]);
     const filler = path.join(paths.backupsDir, 'filler');
-    fillFile(filler, 3 * MB);
-    const worker = await startWorker(t);
     let survived = false;
     let dataLost = 0;
     try {
@@ -52,8 +58,6 @@ describe.skipIf(!canMountTmpfs())('disk full during a backup', { timeout: 180_00
       survived = true;
     } finally {
       recordFault({ fault: 'backup: disk full during the snapshot', survived, dataLost });
-      await worker.stop();
-      execFileSync('umount', ['-l', paths.backupsDir]);
       await t.cleanup();
     }
   });

@@ -9,7 +9,8 @@ import { atlasPaths } from '../../src/paths';
 import { listBackups, takeSnapshot } from '../../src/db/snapshot';
 import { padAtlasDb } from '../../src/db/demo-seed';
 import type { BackupResult } from '../../workflows/backup';
-import { makeEnv, spawnWorker, uid } from '../helpers/env';
+import { startAtlas } from '../helpers/atlas';
+import { spawnWorker, uid } from '../helpers/env';
 import { workerDied } from './checks';
 import { recordFault } from './report';
 
@@ -26,7 +27,7 @@ const KEEP = 2;
 describe.concurrent('backup under SIGKILL', { timeout: 240_000 }, () => {
   for (const point of KILL_POINTS) {
     it(`leaves exactly one new verified backup and the right retention when the worker dies at ${point}`, async () => {
-      const t = await makeEnv();
+      const t = await startAtlas();
       const paths = atlasPaths(t.home);
       // Three older verified backups (taken while the database is small), then a database large
       // enough that the snapshot is still copying when "during" strikes.

@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Command, Option } from 'commander';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { buildProgram } from '../../src/cli/main';
@@ -16,7 +16,8 @@ import { ALL_SCHEDULES } from '../../src/workflow-safe/schedule-names';
 import { scheduleId } from '../../src/schedules';
 import { EmulatorStore, emulatorStateFile } from '../../src/sheets-emulator';
 import { TABS } from '../../src/sheets/layout';
-import { createSchedules, eventually, makeEnv, runCli, schedulePaused, type TestEnv } from '../helpers/env';
+import { useAtlas } from '../helpers/atlas';
+import { eventually, runCli, schedulePaused, type TestEnv } from '../helpers/env';
 import { expectNoTrace } from './checks';
 import { recordFault } from './report';
 
@@ -256,20 +257,17 @@ async function workflowsOn(taskQueue: string): Promise<string[]> {
 
 const SCHEDULES = ['export', 'import', 'backup'];
 
-let t: TestEnv;
 let nodes: CommandNode[];
 let homeBefore: Record<string, string>;
 
-beforeAll(async () => {
-  t = await makeEnv();
-  await createSchedules(t, SCHEDULES);
-  // A spreadsheet in the emulator's state, so that sheets-emulator show/set reach their range checks.
-  new EmulatorStore(emulatorStateFile(t.home)).createSpreadsheet('cli-input', 'wrong CLI input', [...TABS]);
-  homeBefore = fingerprint(t.home);
-  nodes = commandsOf(buildProgram());
-});
-afterAll(async () => {
-  await t?.cleanup();
+const t = useAtlas({
+  schedules: SCHEDULES,
+  prepare(a) {
+    // A spreadsheet in the emulator's state, so that sheets-emulator show/set reach their range checks.
+    new EmulatorStore(emulatorStateFile(a.home)).createSpreadsheet('cli-input', 'wrong CLI input', [...TABS]);
+    homeBefore = fingerprint(a.home);
+    nodes = commandsOf(buildProgram());
+  },
 });
 
 describe('wrong input to every CLI command', { timeout: 180_000 }, () => {

@@ -2,7 +2,7 @@
 // restore, corruptionRecovery) started at the same moment — exactly one proceeds, the others fail
 // at once with ProcedureConflict naming it and touch nothing; singleton procedures started twice at
 // the same moment (startOnce) run once.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { openOpsDb } from '../../src/db/ops-db';
@@ -10,25 +10,21 @@ import { takeSnapshot } from '../../src/db/snapshot';
 import { atlasPaths } from '../../src/paths';
 import { startOnce } from '../../src/temporal/start';
 import { abortSignal, statusQuery } from '../../workflows/lib/procedure';
-import { createSchedules, eventually, makeEnv, schedulePaused, startWorker, uid, type TestEnv } from '../helpers/env';
+import { useAtlas } from '../helpers/atlas';
+import { eventually, schedulePaused, uid } from '../helpers/env';
 import { recordFault } from './report';
 
 const SCHEDULES = ['export', 'import', 'backup'];
 
-let t: TestEnv;
-let worker: Awaited<ReturnType<typeof startWorker>>;
 let backupName: string;
 
-beforeAll(async () => {
-  t = await makeEnv();
-  await createSchedules(t, SCHEDULES);
-  const paths = atlasPaths(t.home);
-  backupName = (await takeSnapshot({ source: paths.atlasDb, backupsDir: paths.backupsDir, reason: 'for the restore race' })).file;
-  worker = await startWorker(t);
-});
-afterAll(async () => {
-  await worker?.stop();
-  await t?.cleanup();
+const t = useAtlas({
+  schedules: SCHEDULES,
+  worker: true,
+  async prepare(a) {
+    const paths = atlasPaths(a.home);
+    backupName = (await takeSnapshot({ source: paths.atlasDb, backupsDir: paths.backupsDir, reason: 'for the restore race' })).file;
+  },
 });
 
 const activitiesOf = async (h: WorkflowHandle) =>

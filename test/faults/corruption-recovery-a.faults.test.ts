@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { atlasPaths, type AtlasPaths } from '../../src/paths';
 import { padAtlasDb } from '../../src/db/demo-seed';
 import type { CorruptionRecoveryResult } from '../../workflows/corruption-recovery';
-import { createSchedules, makeEnv } from '../helpers/env';
+import { startAtlas } from '../helpers/atlas';
+import { createSchedules } from '../helpers/env';
 import { corruptLastWalFrame, leaveCommitsInWal, marks } from '../helpers/corrupt';
 import { faultWorker, killOnFileEvent } from './checks';
 import { evidenceLost, expectEvidenceKeptOnce, expectReleasedOnce, expectSound, filesNow, keptFiles, SCHEDULES, startRecovery } from './recovery-checks';
@@ -39,7 +40,7 @@ const A_FROM_OUTSIDE: Record<string, { hit: (name: string, event: string) => boo
 describe.concurrent('corruptionRecovery (Option A) under SIGKILL', { timeout: 240_000 }, () => {
   for (const point of A_POINTS) {
     it(`checkpoints once and keeps the files as they were when the worker dies at ${point}`, async () => {
-      const t = await makeEnv();
+      const t = await startAtlas();
       const paths = atlasPaths(t.home);
       const outside = A_FROM_OUTSIDE[point];
       // Ten commits in the WAL, the last one in a damaged frame. A kill from outside needs files

@@ -14,7 +14,8 @@ import { listBackups, takeSnapshot } from '../../src/db/snapshot';
 import { startOciEmulator, type OciEmulator } from '../../src/oci-emulator/server';
 import { statusQuery } from '../../workflows/lib/procedure';
 import { approveOciRestoreUpdate, attachmentSwappedSignal, type CorruptionRecoveryResult } from '../../workflows/corruption-recovery';
-import { createSchedules, eventually, makeEnv } from '../helpers/env';
+import { startAtlas } from '../helpers/atlas';
+import { createSchedules, eventually } from '../helpers/env';
 import { garbageOverPages, leaveCommitsInWal } from '../helpers/corrupt';
 import { faultWorker } from './checks';
 import { evidenceLost, expectEvidenceKeptOnce, expectReleasedOnce, expectSound, filesNow, SCHEDULES, startRecovery } from './recovery-checks';
@@ -68,7 +69,7 @@ describe.concurrent('corruptionRecovery (Option C) under SIGKILL', { timeout: 24
   for (const point of C_POINTS) {
     it(`creates one volume from the OCI backup and keeps the evidence when the worker dies at ${point}`, async () => {
       const emu = await startOciEmulator({ availableAfterMs: 2000, volumes: [{ id: VOLUME }] });
-      const t = await makeEnv();
+      const t = await startAtlas();
       const paths = atlasPaths(t.home);
       const ociEnv = { ATLAS_OCI_ENDPOINT: emu.url, ATLAS_OCI_VOLUME_ID: VOLUME, ATLAS_OCI_POLL_INTERVAL: '150ms' };
       const volumeBackup = await seedVolumeBackup(emu);

@@ -11,7 +11,8 @@ import { listBackups, takeSnapshot } from '../../src/db/snapshot';
 import { padAtlasDb } from '../../src/db/demo-seed';
 import { integrityProblems, openDatabase, rowCounts } from '../../src/db/sqlite';
 import type { CorruptionRecoveryResult } from '../../workflows/corruption-recovery';
-import { makeEnv, spawnWorker, uid } from '../helpers/env';
+import { startAtlas } from '../helpers/atlas';
+import { spawnWorker, uid } from '../helpers/env';
 import { garbageOverPages } from '../helpers/corrupt';
 import { killOnFileEvent, workerDied } from './checks';
 import { recordFault } from './report';
@@ -28,7 +29,7 @@ const KILL_POINTS = [
 describe.concurrent('corruptionRecovery (Option B) under SIGKILL', { timeout: 240_000 }, () => {
   for (const point of KILL_POINTS) {
     it(`restores the backup once and keeps the evidence when the worker dies at ${point}`, async () => {
-      const t = await makeEnv();
+      const t = await startAtlas();
       const paths = atlasPaths(t.home);
       // Large enough that copying and checking the staging copy takes a noticeable while.
       padAtlasDb(paths.atlasDb, 40);

@@ -8,17 +8,16 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { atlasPaths } from '../../src/paths';
 import { exportApprovals } from '../../src/sheets/sync';
-import { eventually, makeEnv, startWorker, uid } from '../helpers/env';
+import { startAtlas } from '../helpers/atlas';
+import { eventually, uid } from '../helpers/env';
 import { zeroHeader } from '../helpers/corrupt';
-import { withSheets } from '../helpers/sheets';
 import { recordFault } from './report';
 
 describe('a database corrupted during an export', { timeout: 120_000 }, () => {
   it('fails DatabaseCorrupt, writes nothing to the sheet and keeps the corrupt file as it was', async () => {
-    const t = await makeEnv();
-    const s = await withSheets(t);
+    const t = await startAtlas({ sheets: true, worker: true });
+    const s = t.sheets;
     const paths = atlasPaths(t.home);
-    const worker = await startWorker(t, s.config);
     let survived = false;
     let dataLost = 0;
     try {
@@ -47,8 +46,6 @@ describe('a database corrupted during an export', { timeout: 120_000 }, () => {
       survived = true;
     } finally {
       recordFault({ fault: 'export: atlas.db corrupted mid-run', survived, dataLost });
-      await worker.stop();
-      await s.close();
       await t.cleanup();
     }
   });

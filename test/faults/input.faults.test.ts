@@ -5,11 +5,12 @@
 // workflows/index.ts, so a new workflow is covered (and must validate) without editing this file.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { atlasPaths } from '../../src/paths';
-import { createSchedules, makeEnv, schedulePaused, startWorker, uid, type TestEnv } from '../helpers/env';
+import { useAtlas } from '../helpers/atlas';
+import { schedulePaused, uid } from '../helpers/env';
 import { expectNoTrace } from './checks';
 import { recordFault } from './report';
 
@@ -24,21 +25,18 @@ const WRONG = { nested: true };
 const SCHEDULES = ['export', 'import', 'backup'];
 const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
-let t: TestEnv;
-let worker: Awaited<ReturnType<typeof startWorker>>;
 let atlasBefore: string;
 let types: string[];
 
-beforeAll(async () => {
-  t = await makeEnv();
-  await createSchedules(t, SCHEDULES);
-  atlasBefore = sha(atlasPaths(t.home).atlasDb);
-  types = Object.keys(await import('../../workflows')).sort();
-  worker = await startWorker(t);
+const t = useAtlas({
+  schedules: SCHEDULES,
+  worker: true,
+  prepare(a) {
+    atlasBefore = sha(atlasPaths(a.home).atlasDb);
+  },
 });
-afterAll(async () => {
-  await worker?.stop();
-  await t?.cleanup();
+beforeAll(async () => {
+  types = Object.keys(await import('../../workflows')).sort();
 });
 
 interface Rejection {

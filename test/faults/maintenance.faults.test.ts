@@ -7,7 +7,8 @@ import { atlasPaths } from '../../src/paths';
 import { padAtlasDb } from '../../src/db/demo-seed';
 import { statusQuery } from '../../workflows/lib/procedure';
 import type { MaintenanceResult } from '../../workflows/maintenance';
-import { createSchedules, eventually, makeEnv, runCli, spawnWorker } from '../helpers/env';
+import { startAtlas } from '../helpers/atlas';
+import { createSchedules, eventually, runCli, spawnWorker } from '../helpers/env';
 import { expectMaintenanceCompletedOnce, makeTheEdit } from './checks';
 import { recordFault } from './report';
 
@@ -28,7 +29,7 @@ const KILL_POINTS = [
 describe.concurrent('maintenance under SIGKILL', { timeout: 240_000 }, () => {
   for (const point of KILL_POINTS) {
     it(`completes exactly once when the worker dies at ${point}`, async () => {
-      const t = await makeEnv();
+      const t = await startAtlas();
       const paths = atlasPaths(t.home);
       // Large enough that the snapshot is still copying when "during" strikes.
       padAtlasDb(paths.atlasDb, 40);

@@ -19,7 +19,8 @@ import { createAtlasWorker } from '../../src/worker';
 import { statusQuery } from '../../workflows/lib/procedure';
 import type { BackupResult } from '../../workflows/backup';
 import type { MaintenanceResult } from '../../workflows/maintenance';
-import { createSchedules, eventually, makeEnv, runCli, type TestEnv } from '../helpers/env';
+import { startAtlas } from '../helpers/atlas';
+import { createSchedules, eventually, runCli, type TestEnv } from '../helpers/env';
 import { expectMaintenanceCompletedOnce, makeTheEdit } from './checks';
 import { recordFault } from './report';
 
@@ -81,7 +82,7 @@ async function watchedWorker(t: TestEnv) {
 describe.concurrent('the Temporal server restarts', { timeout: 240_000 }, () => {
   it('while a maintenance waits for edits: still in the edit phase after, resume completes it once', async () => {
     const server = await ownServer();
-    const t = await makeEnv({}, { temporalAddress: server.server.address });
+    const t = await startAtlas({ temporalAddress: server.server.address });
     const worker = await watchedWorker(t);
     let survived = false;
     let dataLost = 0;
@@ -120,7 +121,7 @@ describe.concurrent('the Temporal server restarts', { timeout: 240_000 }, () => 
 
   it("while a scheduled backup's snapshot is under way: the run completes once, one verified backup", async () => {
     const server = await ownServer();
-    const t = await makeEnv({}, { temporalAddress: server.server.address });
+    const t = await startAtlas({ temporalAddress: server.server.address });
     const paths = atlasPaths(t.home);
     // Large enough that the snapshot is still copying when the server goes away.
     padAtlasDb(paths.atlasDb, 100);

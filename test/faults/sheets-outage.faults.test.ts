@@ -12,8 +12,9 @@ import { openDatabase } from '../../src/db/sqlite';
 import { exportApprovals } from '../../src/sheets/sync';
 import { statusQuery } from '../../workflows/lib/procedure';
 import { OUTAGE_ALERT, restoredSignal, type SheetsOutageResult } from '../../workflows/sheets-outage';
-import { createSchedules, eventually, makeEnv, schedulePaused, uid, type TestEnv } from '../helpers/env';
-import { pendingApprovals, withSheets } from '../helpers/sheets';
+import { startAtlas } from '../helpers/atlas';
+import { createSchedules, eventually, schedulePaused, uid, type TestEnv } from '../helpers/env';
+import { pendingApprovals } from '../helpers/sheets';
 import { faultWorker, repeatedProcedureEvents } from './checks';
 import { recordFault } from './report';
 
@@ -50,8 +51,8 @@ function outageAlerts(t: TestEnv): { raised: number; open: number } {
 describe.concurrent('sheetsOutage under SIGKILL', { timeout: 240_000 }, () => {
   for (const point of KILL_POINTS) {
     it(`applies every decision exactly once when the worker dies at ${point}`, async () => {
-      const t = await makeEnv();
-      const s = await withSheets(t);
+      const t = await startAtlas({ sheets: true });
+      const s = t.sheets;
       await createSchedules(t, ['export', 'import', 'backup']);
       const approvals = (ids: string[]) => {
         const db = openDatabase(atlasPaths(t.home).atlasDb, { readonly: true });
@@ -111,7 +112,6 @@ describe.concurrent('sheetsOutage under SIGKILL', { timeout: 240_000 }, () => {
       } finally {
         recordFault({ fault: `sheetsOutage: SIGKILL ${point}`, survived, dataLost });
         worker.stop();
-        await s.close();
         await t.cleanup();
       }
     });

@@ -32,8 +32,9 @@ import { sheetsApi, type SheetsErrorType } from '../../src/sheets/client';
 import { COL, STATUS_ROWS, TAB, TABS } from '../../src/sheets/layout';
 import { exportApprovals } from '../../src/sheets/sync';
 import { SYNC_RETRY } from '../../workflows/sheets-sync';
-import { makeEnv, startWorker, uid, type TestEnv } from '../helpers/env';
-import { pendingApprovals, withSheets, type SheetsFixture } from '../helpers/sheets';
+import { startAtlas } from '../helpers/atlas';
+import { uid, type TestEnv } from '../helpers/env';
+import { pendingApprovals, type SheetsFixture } from '../helpers/sheets';
 import { recordFault } from './report';
 
 type Direction = 'export' | 'import';
@@ -102,18 +103,10 @@ interface Case {
  * moved on: one approval added (export must append it) and one expired (export must update it).
  */
 async function setUp(spec: KindSpec): Promise<Case> {
-  const t = await makeEnv(spec.kind === 'latency' ? { 'sheets.requestTimeout': REQUEST_TIMEOUT } : {});
-  const s = await withSheets(t).catch(async (err: unknown) => {
-    await t.cleanup();
-    throw err;
-  });
+  const t = await startAtlas({ overrides: spec.kind === 'latency' ? { 'sheets.requestTimeout': REQUEST_TIMEOUT } : {}, sheets: true });
+  const s = t.sheets;
   const atlasDb = atlasPaths(t.home).atlasDb;
-  let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
-  const stop = async () => {
-    await worker?.stop();
-    await s.close();
-    await t.cleanup();
-  };
+  const stop = () => t.cleanup();
   try {
     await exportApprovals(sheetsApi(s.config, { timeoutMs: 60_000 }), atlasDb, { now: new Date() });
     const pending = pendingApprovals(t);
@@ -129,7 +122,7 @@ async function setUp(spec: KindSpec): Promise<Case> {
       .run(NEW_APPROVAL, new Date().toISOString());
     db.prepare("UPDATE approvals SET status = 'expired' WHERE id = ?").run(pending.at(-1));
     db.close();
-    worker = await startWorker(t, s.config);
+    await t.startWorker();
     return { t, s, atlasDb, ids, stop };
   } catch (err) {
     await stop();
