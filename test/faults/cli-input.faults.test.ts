@@ -17,7 +17,7 @@ import { scheduleId } from '../../src/schedules';
 import { EmulatorStore, emulatorStateFile } from '../../src/sheets-emulator';
 import { TABS } from '../../src/sheets/layout';
 import { useAtlas } from '../helpers/atlas';
-import { eventually, runCli, schedulePaused, type TestEnv } from '../helpers/env';
+import { eventually, runCli, schedulePaused } from '../helpers/env';
 import { expectNoTrace } from './checks';
 import { recordFault } from './report';
 
