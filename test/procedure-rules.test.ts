@@ -9,14 +9,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { failure } from '../src/workflow-safe/failures';
 import { abortSignal, decideUpdate, decisionSignal, statusQuery, type ProcedureStatus } from '../workflows/lib/procedure';
 import { resumeSignal, resumeUpdate, type maintenance, type MaintenanceInput, type MaintenanceResult } from '../workflows/maintenance';
 import { eventually, uid } from './helpers/env';
 import { startStubWorker, type ActivityName, type Call, type StubWorker } from './helpers/stub-worker';
 
-/** What a step's activity throws when it still fails after its retries (no retries here). */
-const fails = (type = 'StubFailure') => () => {
-  throw ApplicationFailure.create({ type, message: `stub ${type}`, nonRetryable: true });
+/** A step that still fails after its retries (none here): a test-only type, so the operator decides. */
+const fails = () => () => {
+  throw ApplicationFailure.create({ type: 'StubFailure', message: 'stub failure', nonRetryable: true });
 };
 
 /** A broken rule often shows as a wait that never ends: fail in seconds, not at the suite's 4 minutes. */
@@ -213,10 +214,10 @@ describe('the undo runs on every exit', fast, () => {
   });
 
   it('failure that no decision can mend', async () => {
-    const run = await start({}, { waitForSchedulesIdle: fails('DrainTimeout') });
+    const run = await start({}, { waitForSchedulesIdle: () => { throw failure.DrainTimeout('stub: runs still running'); } });
     const err = await run.handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('DrainTimeout');
+    expect(failure.DrainTimeout.is((err as WorkflowFailedError).cause)).toBe(true);
     expect((await run.status()).state).toBe('failed');
     expect(run.names()).not.toContain('snapshotAtlasDb');
     expectUndone(run, false);
