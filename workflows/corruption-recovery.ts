@@ -9,38 +9,40 @@ import type { OciVolumeBackup } from '../activities/oci';
 import { formatDuration } from '../src/workflow-safe/duration';
 import { ALL_SCHEDULES } from '../src/workflow-safe/schedule-names';
 import { CORRUPTION_ALERT } from '../src/workflow-safe/singletons';
-import { inputObject, optionalBoolean, optionalDuration, optionalString, rejectUnknown } from './lib/input';
-import { AbortRequested, Procedure, type Actor } from './lib/procedure';
+import { DECISION_TIMEOUT, DRAIN_TIMEOUT, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type ArgsOf, type InputOf } from './lib/input';
+import type { Actor, Procedure } from './lib/procedure';
 import { stamp } from '../src/workflow-safe/stamp';
 import { DbHold } from './lib/db-hold';
+import { runProcedure, type Exit, type ProcedureBody } from './lib/template';
 import { failure } from '../src/workflow-safe/failures';
 
-export interface CorruptionRecoveryInput {
-  /** What detected the corruption (the error message, or who started it). */
-  trigger?: string;
-  /** When it was detected (ISO time); the data-loss window ends here. Default: now. */
-  detectedAt?: string;
-  requestedBy?: string;
-  /** Offer Option C (OCI volume restore) when A and B fail; default true. It still needs approval. */
-  allowOci?: boolean;
-  reminderInterval?: string | number;
-  decisionTimeout?: string | number;
-  drainTimeout?: string | number;
-  hostQueue?: string;
-}
+export const CORRUPTION_RECOVERY_INPUT = inputTable([
+  { name: 'trigger', type: 'string', doc: 'What detected the corruption (the error message, or who started it).' },
+  { name: 'detectedAt', type: 'isoTime', doc: 'When it was detected (ISO time); the data-loss window ends here. Default: now.' },
+  { name: 'requestedBy', type: 'string', doc: 'Who started it (recorded in ops.db).' },
+  { name: 'allowOci', type: 'boolean', default: true, doc: 'Offer Option C (OCI volume restore) when A and B fail. It still needs approval.' },
+  REMINDER_INTERVAL,
+  DECISION_TIMEOUT,
+  DRAIN_TIMEOUT,
+  HOST_QUEUE,
+]);
+
+export type CorruptionRecoveryInput = InputOf<typeof CORRUPTION_RECOVERY_INPUT>;
 
 export interface ApproveOciInput extends Actor {
   /** Restore this OCI volume backup instead of the newest AVAILABLE one. */
   backupId?: string;
 }
 
-/** Approve Option C. The update is refused at once when no approval is awaited. */
+/** Approve Option C. The update is refused at once when no approval is awaited; the signal is then ignored. */
 export const approveOciRestoreSignal = defineSignal<[ApproveOciInput]>('approveOciRestore');
 export const approveOciRestoreUpdate = defineUpdate<string, [ApproveOciInput]>('approveOciRestoreChecked');
 /** The operator has attached the restored volume in place of the old one (and mounted it). */
 export const attachmentSwappedSignal = defineSignal<[Actor]>('attachmentSwapped');
 
 export type RecoveryMethod = 'none' | 'A' | 'B' | 'C';
+
+type Check = { ok: boolean; problems: string[] };
 
 export interface CorruptionRecoveryResult {
   outcome: 'completed' | 'aborted';
@@ -50,195 +52,249 @@ export interface CorruptionRecoveryResult {
   workflowId: string;
   trigger?: string;
   detectedAt: string;
-  initialCheck?: { ok: boolean; problems: string[] };
+  initialCheck?: Check;
   assessment?: Assessment;
   evidenceKept: string[];
-  optionA?: CheckpointResult & { checkAfter?: { ok: boolean; problems: string[] } };
-  optionB?: OptionBResult & { checkAfter?: { ok: boolean; problems: string[] } };
-  optionC?: { backupId?: string; volumeId?: string; approvedBy?: string; swappedBy?: string; checkAfter?: { ok: boolean; problems: string[] } };
+  optionA?: CheckpointResult & { checkAfter?: Check };
+  optionB?: OptionBResult & { checkAfter?: Check };
+  optionC?: { backupId?: string; volumeId?: string; approvedBy?: string; swappedBy?: string; checkAfter?: Check };
   pausedSchedules: string[];
   unpausedSchedules: string[];
   probe?: { journalMode: string; walSwitchedOn: boolean; rowCounts: Record<string, number> };
   phaseMs: Record<string, number>;
 }
 
-const FIELDS = ['trigger', 'detectedAt', 'requestedBy', 'allowOci', 'reminderInterval', 'decisionTimeout', 'drainTimeout', 'hostQueue'] as const;
-
 const brief = (c: DbCheck) => ({ ok: c.ok, problems: c.problems.slice(0, 10) });
 
-export async function corruptionRecovery(rawInput?: CorruptionRecoveryInput): Promise<CorruptionRecoveryResult> {
-  const input = inputObject(rawInput, 'corruptionRecovery');
-  rejectUnknown(input, FIELDS);
-  const trigger = optionalString(input, 'trigger');
-  const detectedAtIn = optionalString(input, 'detectedAt');
-  if (detectedAtIn !== undefined && Number.isNaN(Date.parse(detectedAtIn))) {
-    throw failure.InvalidInput(`detectedAt: "${detectedAtIn}" is not an ISO date-time`);
+export function corruptionRecovery(input?: CorruptionRecoveryInput): Promise<CorruptionRecoveryResult> {
+  return runProcedure({ name: 'corruptionRecovery', input: CORRUPTION_RECOVERY_INPUT, failure: failure.RecoveryFailed }, input, (p, args) => new CorruptionRecovery(p, args));
+}
+
+class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
+  readonly result: CorruptionRecoveryResult;
+  private readonly hold: DbHold;
+  private readonly wf: string;
+  /** Suffix of the files kept as evidence. */
+  private readonly ts: string;
+  private approval?: ApproveOciInput;
+  private swapped?: Actor;
+  private awaiting?: 'approval' | 'swap';
+  /** Why Option C could not be tried, for the final failure. */
+  private ociUnavailable?: string;
+
+  constructor(private readonly p: Procedure, private readonly args: ArgsOf<typeof CORRUPTION_RECOVERY_INPUT>) {
+    this.wf = p.workflowId;
+    this.ts = stamp(Date.now());
+    this.hold = new DbHold(p, 'corruptionRecovery');
+    const detectedAt = args.detectedAt ?? new Date(Date.now()).toISOString();
+    this.result = { outcome: 'completed', found: 'corrupt', method: 'none', workflowId: this.wf, trigger: args.trigger, detectedAt, evidenceKept: [], pausedSchedules: [], unpausedSchedules: [], phaseMs: {} };
+    this.handleSignals();
   }
-  const requestedBy = optionalString(input, 'requestedBy');
-  const allowOci = optionalBoolean(input, 'allowOci') ?? true;
-  const reminderInterval = optionalDuration(input, 'reminderInterval');
-  const decisionTimeout = optionalDuration(input, 'decisionTimeout');
-  const drainTimeoutIn = optionalDuration(input, 'drainTimeout');
-  const hostQueue = optionalString(input, 'hostQueue');
 
-  const p = await Procedure.start('corruptionRecovery', { reminderInterval, decisionTimeout, hostQueue });
-  const wf = p.workflowId;
-  const detectedAt = detectedAtIn ?? new Date(Date.now()).toISOString();
-  const ts = stamp(Date.now());
-  const result: CorruptionRecoveryResult = { outcome: 'completed', found: 'corrupt', method: 'none', workflowId: wf, trigger, detectedAt, evidenceKept: [], pausedSchedules: [], unpausedSchedules: [], phaseMs: {} };
-  p.status.facts = result as unknown as Record<string, unknown>;
+  async run(): Promise<void> {
+    await this.lock();
+    await this.stop();
+    const initial = await this.check();
+    const assessment = await this.assess(initial);
+    let healthy = initial.ok;
+    if (assessment.walBytes > 0) healthy = await this.optionA();
+    else if (!initial.ok) await this.p.record('Option A skipped: there is no WAL to checkpoint');
+    if (initial.ok && this.result.method === 'none') this.result.found = 'sound';
+    if (!healthy) healthy = await this.optionB();
+    if (!healthy) healthy = await this.optionC();
+    if (!healthy) throw this.unrecoverable();
+    await this.resume();
+  }
 
-  let approval: ApproveOciInput | undefined;
-  let swapped: Actor | undefined;
-  let awaitingApproval = false;
-  setHandler(approveOciRestoreSignal, (a) => {
-    if (awaitingApproval) approval ??= a ?? {};
-    else p.event('ignored approveOciRestore: no OCI restore is awaiting approval', a?.by);
-  });
-  setHandler(approveOciRestoreUpdate, (a) => {
-    approval ??= a ?? {};
-    return `OCI restore approved for ${wf}`;
-  }, {
-    validator: (_a) => {
-      if (!awaitingApproval) throw new Error(`corruptionRecovery ${wf} is not waiting for an OCI restore approval (phase: ${p.status.phase})`);
-    },
-  });
-  setHandler(attachmentSwappedSignal, (a) => {
-    swapped ??= a ?? {};
-  });
+  private handleSignals(): void {
+    const { p, wf } = this;
+    setHandler(approveOciRestoreSignal, (a) => {
+      if (this.awaiting === 'approval') this.approval ??= a ?? {};
+      else p.event('ignored approveOciRestore: no OCI restore is awaiting approval', a?.by);
+    });
+    setHandler(approveOciRestoreUpdate, (a) => {
+      this.approval ??= a ?? {};
+      return `OCI restore approved for ${wf}`;
+    }, {
+      validator: (_a) => {
+        if (this.awaiting !== 'approval') throw new Error(`corruptionRecovery ${wf} is not waiting for an OCI restore approval (phase: ${p.status.phase})`);
+      },
+    });
+    setHandler(attachmentSwappedSignal, (a) => {
+      this.swapped ??= a ?? {};
+    });
+  }
 
-  const hold = new DbHold(p, 'corruptionRecovery');
-  const release = async () => {
-    result.unpausedSchedules = await hold.release();
-  };
-  const check = async (what: string) => brief((await p.step(what, () => p.long.checkAtlasDb())).value!);
+  private async integrity(what: string): Promise<Check> {
+    return brief(await this.p.step(what, () => this.p.long.checkAtlasDb()));
+  }
 
-  try {
-    p.phase('lock', 'Checking that no other procedure is changing atlas.db.');
-    await hold.lock();
-    await p.record(`corruption recovery started${trigger ? `: ${trigger}` : ''}`, requestedBy);
+  /** Lock: no other procedure changes atlas.db meanwhile. */
+  private async lock(): Promise<void> {
+    this.p.phase('lock', 'Checking that no other procedure is changing atlas.db.');
+    await this.hold.lock();
+    await this.p.record(`corruption recovery started${this.args.trigger ? `: ${this.args.trigger}` : ''}`, this.args.requestedBy);
+  }
 
+  /** Stop: every schedule paused and the flag set; runs still going are not waited on for long. */
+  private async stop(): Promise<void> {
+    const { p, hold } = this;
     p.phase('stop', 'Pausing every atlas schedule and setting the maintenance flag (the runbook: stop all services).');
     await hold.pauseAndFlag(ALL_SCHEDULES, 'corruption recovery');
-    result.pausedSchedules = hold.pausedSchedules;
+    this.result.pausedSchedules = hold.pausedSchedules;
     try {
-      await p.long.waitForSchedulesIdle({ names: [...hold.pausedSchedules, ...hold.alreadyPaused], timeoutMs: drainTimeoutIn ?? p.context.defaults.drainTimeout });
+      await hold.drain(this.args.drainTimeout ?? p.context.defaults.drainTimeout);
     } catch (err) {
       // Runs still going will fail on the damaged file anyway; recovery must not wait on them.
       await p.record(`continuing with runs still going: ${(err as Error).message}`);
     }
+  }
 
-    p.phase('check', 'PRAGMA integrity_check on atlas.db.');
-    const initial = await check('integrity check');
-    result.initialCheck = initial;
+  private async check(): Promise<Check> {
+    this.p.phase('check', 'PRAGMA integrity_check on atlas.db.');
+    const initial = await this.integrity('integrity check');
+    this.result.initialCheck = initial;
+    return initial;
+  }
 
+  private async assess(initial: Check): Promise<Assessment> {
+    const { p } = this;
     p.phase('assess', 'Tables readable, WAL and SHM sizes, backups and their verification.');
-    const assessment = (await p.step('assess', () => p.acts.assessAtlasDb())).value!;
-    result.assessment = assessment;
+    const assessment = await p.step('assess', () => p.acts.assessAtlasDb());
+    this.result.assessment = assessment;
     await p.record(`assessment: integrity ${initial.ok ? 'ok' : `failed (${initial.problems.slice(0, 2).join('; ')})`}, WAL ${assessment.walBytes} bytes, ${assessment.backups.filter((b) => b.verified).length} verified backups`);
+    return assessment;
+  }
 
-    let healthy = initial.ok;
-    if (assessment.walBytes > 0) {
-      p.phase('option-a', 'Option A: keeping a copy of the files, then PRAGMA wal_checkpoint(FULL) and checking again.');
-      result.evidenceKept.push(...(await p.step('keep evidence', () => p.long.preserveEvidence({ suffix: `pre-checkpoint-${ts}` }))).value!);
-      const a = (await p.step('WAL checkpoint', () => p.long.checkpointAtlasDb())).value!;
-      const after = await check('integrity check after checkpoint');
-      result.optionA = { ...a, checkAfter: after };
-      healthy = after.ok;
-      await p.record(`Option A: checkpoint ${a.ok ? `done (${a.checkpointed}/${a.walFrames} frames)` : `failed${a.error ? `: ${a.error}` : ''}`}; integrity ${after.ok ? 'ok' : 'still failing'}`);
-      if (healthy) result.method = 'A';
-    } else if (!initial.ok) {
-      await p.record('Option A skipped: there is no WAL to checkpoint');
+  /** Option A: keep the files, checkpoint the WAL, check again. */
+  private async optionA(): Promise<boolean> {
+    const { p, result } = this;
+    p.phase('option-a', 'Option A: keeping a copy of the files, then PRAGMA wal_checkpoint(FULL) and checking again.');
+    result.evidenceKept.push(...(await p.step('keep evidence', () => p.long.preserveEvidence({ suffix: `pre-checkpoint-${this.ts}` }))));
+    const a = await p.step('WAL checkpoint', () => p.long.checkpointAtlasDb());
+    const after = await this.integrity('integrity check after checkpoint');
+    result.optionA = { ...a, checkAfter: after };
+    await p.record(`Option A: checkpoint ${a.ok ? `done (${a.checkpointed}/${a.walFrames} frames)` : `failed${a.error ? `: ${a.error}` : ''}`}; integrity ${after.ok ? 'ok' : 'still failing'}`);
+    if (after.ok) result.method = 'A';
+    return after.ok;
+  }
+
+  /** Option B: the newest backup that passes integrity_check; the corrupt files are kept. */
+  private async optionB(): Promise<boolean> {
+    const { p, result } = this;
+    p.phase('option-b', 'Option B: restoring the newest backup that passes integrity_check; the corrupt files are kept.');
+    const b = await p.step('restore newest good backup', () => p.long.restoreNewestGoodBackup({ keepSuffix: `corrupted-${this.ts}`, detectedAt: result.detectedAt }));
+    result.evidenceKept.push(...b.keptAs);
+    if (!b.restoredFrom) {
+      result.optionB = b;
+      await p.record(`Option B: no backup passes integrity_check (${b.rejected.length} rejected)`);
+      return false;
     }
-    if (initial.ok && result.method === 'none') result.found = 'sound';
+    const after = await this.integrity('integrity check after restore');
+    result.optionB = { ...b, checkAfter: after };
+    await p.record(`Option B: restored ${b.restoredFrom}; data-loss window ${b.dataLossWindowMs !== undefined ? formatDuration(b.dataLossWindowMs) : 'unknown'}; rows lost ${JSON.stringify(b.rowsLost)}`);
+    if (after.ok) result.method = 'B';
+    return after.ok;
+  }
 
-    if (!healthy) {
-      p.phase('option-b', 'Option B: restoring the newest backup that passes integrity_check; the corrupt files are kept.');
-      const b = (await p.step('restore newest good backup', () => p.long.restoreNewestGoodBackup({ keepSuffix: `corrupted-${ts}`, detectedAt }))).value!;
-      result.evidenceKept.push(...b.keptAs);
-      if (b.restoredFrom) {
-        const after = await check('integrity check after restore');
-        result.optionB = { ...b, checkAfter: after };
-        healthy = after.ok;
-        await p.record(`Option B: restored ${b.restoredFrom}; data-loss window ${b.dataLossWindowMs !== undefined ? formatDuration(b.dataLossWindowMs) : 'unknown'}; rows lost ${JSON.stringify(b.rowsLost)}`);
-        if (healthy) result.method = 'B';
-      } else {
-        result.optionB = b;
-        await p.record(`Option B: no backup passes integrity_check (${b.rejected.length} rejected)`);
-      }
+  /** Option C: with approval, a volume from an OCI backup, swapped in by the operator. */
+  private async optionC(): Promise<boolean> {
+    if (!this.args.allowOci) return false;
+    this.p.phase('option-c', 'Option C: restoring the block volume from an OCI backup, after approval.');
+    const available = await this.availableOciBackups();
+    if (!available.length) {
+      this.ociUnavailable ??= 'no OCI volume backup is AVAILABLE';
+      await this.p.record(`Option C not possible: ${this.ociUnavailable}`);
+      return false;
     }
+    const backupId = await this.approveOciRestore(available[0]!);
+    const volumeId = await this.createVolume(backupId);
+    await this.waitForSwap(volumeId);
+    const after = await this.integrity('integrity check after volume swap');
+    this.result.optionC!.checkAfter = after;
+    if (after.ok) this.result.method = 'C';
+    return after.ok;
+  }
 
-    let ociUnavailable: string | undefined;
-    let available: OciVolumeBackup[] = [];
-    if (!healthy && allowOci) {
-      p.phase('option-c', 'Option C: restoring the block volume from an OCI backup, after approval.');
-      let backups: OciVolumeBackup[] = [];
-      try {
-        backups = (await p.step('list OCI volume backups', () => p.acts.ociListVolumeBackups(), { fatal: [failure.OciNotConfigured.type] })).value!;
-      } catch (err) {
-        if (!failure.OciNotConfigured.is(err)) throw err;
-        ociUnavailable = err.message;
-      }
-      available = backups.filter((b) => b.lifecycleState === 'AVAILABLE');
-      if (!available.length) {
-        ociUnavailable ??= 'no OCI volume backup is AVAILABLE';
-        await p.record(`Option C not possible: ${ociUnavailable}`);
-      }
+  private async availableOciBackups(): Promise<OciVolumeBackup[]> {
+    const { p } = this;
+    try {
+      const backups = await p.step('list OCI volume backups', () => p.acts.ociListVolumeBackups(), { fatal: [failure.OciNotConfigured.type] });
+      return backups.filter((b) => b.lifecycleState === 'AVAILABLE');
+    } catch (err) {
+      if (!failure.OciNotConfigured.is(err)) throw err;
+      this.ociUnavailable = err.message;
+      return [];
     }
+  }
 
-    if (!healthy && available.length) {
-      awaitingApproval = true;
-      p.details(
-        `A and B failed. Option C replaces the **whole block volume** with OCI backup \`${available[0]!.id}\` (${available[0]!.timeCreated}).\n\n` +
-          `Approve: \`atlas-ops recover corruption --approve-oci ${wf}\`, or send signal \`approveOciRestore\` with \`{"by": "<you>"}\` ` +
-          `(optionally \`"backupId"\`). To refuse: signal \`abort\`.`,
-      );
-      await p.waitForPerson(`approval to restore the block volume from OCI backup ${available[0]!.id}`, 'oci-approval', () => approval !== undefined, { alertCode: `corruption-oci-approval:${wf}` });
-      awaitingApproval = false;
-      const backupId = approval!.backupId ?? available[0]!.id;
-      result.optionC = { backupId, approvedBy: approval!.by };
-      await p.record(`Option C approved: restore from ${backupId}`, approval!.by);
-      const volume = (await p.step('create volume from OCI backup', () => p.long.ociRestoreVolume({ backupId, displayName: `atlas-restored-${ts}`, idempotencyKey: `${wf}/oci-restore` }))).value!;
-      result.optionC.volumeId = volume.volumeId;
-      p.details(`Volume \`${volume.volumeId}\` is AVAILABLE. Detach the current volume, attach and mount \`${volume.volumeId}\` at the Atlas home, then signal \`attachmentSwapped\` (\`atlas-ops recover corruption --swapped ${wf}\`).`);
-      await p.waitForPerson(`swap the volume attachment to ${volume.volumeId}, then signal attachmentSwapped`, 'volume-swap', () => swapped !== undefined, { alertCode: `corruption-oci-swap:${wf}` });
-      result.optionC.swappedBy = swapped!.by;
-      const after = await check('integrity check after volume swap');
-      result.optionC.checkAfter = after;
-      healthy = after.ok;
-      if (healthy) result.method = 'C';
-    }
+  private async approveOciRestore(newest: OciVolumeBackup): Promise<string> {
+    const { p, wf } = this;
+    this.awaiting = 'approval';
+    p.details(
+      `A and B failed. Option C replaces the **whole block volume** with OCI backup \`${newest.id}\` (${newest.timeCreated}).\n\n` +
+        `Approve: \`atlas-ops recover corruption --approve-oci ${wf}\`, or send signal \`approveOciRestore\` with \`{"by": "<you>"}\` ` +
+        `(optionally \`"backupId"\`). To refuse: signal \`abort\`.`,
+    );
+    await p.waitForPerson(`approval to restore the block volume from OCI backup ${newest.id}`, 'oci-approval', () => this.approval !== undefined, { alertCode: `corruption-oci-approval:${wf}` });
+    this.awaiting = undefined;
+    const approval = this.approval!;
+    const backupId = approval.backupId ?? newest.id;
+    this.result.optionC = { backupId, approvedBy: approval.by };
+    await p.record(`Option C approved: restore from ${backupId}`, approval.by);
+    return backupId;
+  }
 
-    if (!healthy) {
-      throw failure.RecoveryFailed(
-        `atlas.db could not be recovered (A: ${result.optionA ? 'failed' : 'not applicable'}, B: ${result.optionB?.restoredFrom ? 'restored but still failing' : 'no good backup'}, C: ${allowOci ? (ociUnavailable ?? 'failed') : 'not allowed'}). ` +
-          'Schedules stay paused and the maintenance flag stays set. Restore by hand (atlas-ops db restore <backup>) or from an OCI volume backup; the corrupt files are kept in data/.',
-      );
-    }
+  private async createVolume(backupId: string): Promise<string> {
+    const { p, wf } = this;
+    const volume = await p.step('create volume from OCI backup', () => p.long.ociRestoreVolume({ backupId, displayName: `atlas-restored-${this.ts}`, idempotencyKey: `${wf}/oci-restore` }));
+    this.result.optionC!.volumeId = volume.volumeId;
+    return volume.volumeId;
+  }
 
+  private async waitForSwap(volumeId: string): Promise<void> {
+    const { p, wf } = this;
+    this.awaiting = 'swap';
+    p.details(`Volume \`${volumeId}\` is AVAILABLE. Detach the current volume, attach and mount \`${volumeId}\` at the Atlas home, then signal \`attachmentSwapped\` (\`atlas-ops recover corruption --swapped ${wf}\`).`);
+    await p.waitForPerson(`swap the volume attachment to ${volumeId}, then signal attachmentSwapped`, 'volume-swap', () => this.swapped !== undefined, { alertCode: `corruption-oci-swap:${wf}` });
+    this.awaiting = undefined;
+    this.result.optionC!.swappedBy = this.swapped!.by;
+  }
+
+  private unrecoverable(): ApplicationFailure {
+    const { result } = this;
+    return failure.RecoveryFailed(
+      `atlas.db could not be recovered (A: ${result.optionA ? 'failed' : 'not applicable'}, B: ${result.optionB?.restoredFrom ? 'restored but still failing' : 'no good backup'}, C: ${this.args.allowOci ? (this.ociUnavailable ?? 'failed') : 'not allowed'}). ` +
+        'Schedules stay paused and the maintenance flag stays set. Restore by hand (atlas-ops db restore <backup>) or from an OCI volume backup; the corrupt files are kept in data/.',
+    );
+  }
+
+  /** Resume: flag cleared, schedules unpaused, the database probed, the corruption alert resolved. */
+  private async resume(): Promise<void> {
+    const { p, result, wf } = this;
     p.phase('resume', 'Clearing the maintenance flag, unpausing the schedules, probing the database.');
-    await release();
+    result.unpausedSchedules = await this.hold.release();
     const probe = (await p.step('probe database', () => p.acts.probeAtlasDb(), { skippable: true })).value;
     if (probe) result.probe = { journalMode: probe.journalMode, walSwitchedOn: probe.walSwitchedOn, rowCounts: probe.rowCounts };
     await p.acts.resolveAlert({ code: CORRUPTION_ALERT, resolution: result.found === 'sound' ? 'integrity_check passes: no corruption found' : `recovered with Option ${result.method} by ${wf}` });
     result.phaseMs = p.phaseDurations();
     p.finish('completed', result.found === 'sound' ? 'atlas.db passes integrity_check; nothing was restored.' : `Recovered with Option ${result.method}. Corrupt files kept: ${result.evidenceKept.join(', ') || 'none'}.`);
     await p.record(`corruption recovery finished: database was ${result.found}, method ${result.method}`);
-    return result;
-  } catch (err) {
-    if (err instanceof AbortRequested) {
-      result.outcome = 'aborted';
-      result.unpausedSchedules = await hold.abort(err.actor, `Files kept: ${result.evidenceKept.join(', ') || 'none'}.`);
-      result.phaseMs = p.phaseDurations();
-      return result;
-    }
-    const message = (err as Error).message;
-    // Safe state: a database that is still corrupt must not be synced or backed up over.
-    await hold.undo.raiseAlert({ code: `corruption-recovery-failed:${wf}`, level: 'critical', message: `corruptionRecovery ${wf} failed: ${message}` });
-    p.finish('failed', `Failed: ${message}`);
-    if (err instanceof ApplicationFailure) throw err;
-    throw failure.RecoveryFailed(`corruptionRecovery ${wf} failed: ${message}`);
-  } finally {
-    await hold.unlock();
+  }
+
+  /** A failure keeps the safe state for a database that may still be corrupt: paused, flagged, alerted. */
+  async undo(exit: Exit): Promise<void> {
+    if (exit.kind !== 'failed') return;
+    await this.hold.undo.raiseAlert({ code: `corruption-recovery-failed:${this.wf}`, level: 'critical', message: `corruptionRecovery ${this.wf} failed: ${exit.error.message}` });
+  }
+
+  async aborted(actor: Actor): Promise<void> {
+    this.result.outcome = 'aborted';
+    this.result.unpausedSchedules = await this.hold.abort(actor, `Files kept: ${this.result.evidenceKept.join(', ') || 'none'}.`);
+    this.result.phaseMs = this.p.phaseDurations();
+  }
+
+  async release(): Promise<void> {
+    await this.hold.unlock();
   }
 }

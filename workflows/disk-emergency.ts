@@ -2,20 +2,21 @@
 // verified → vacuum the journal, measuring the filesystem after each step and stopping once usage
 // is under the threshold. Still above after all three: a critical alert with the figures and the
 // long-term options. `dryRun` reports what each step would free and changes nothing.
-import { ApplicationFailure } from '@temporalio/workflow';
 import type { DiskMeasure, DiskTriage, StepReport } from '../activities/disk';
-import { inputObject, invalid, optionalBoolean, optionalDuration, optionalString, rejectUnknown } from './lib/input';
-import { AbortRequested, Procedure } from './lib/procedure';
+import { DECISION_TIMEOUT, HOST_QUEUE, inputTable, type ArgsOf, type InputOf } from './lib/input';
+import type { Procedure } from './lib/procedure';
+import { runProcedure, type ProcedureBody } from './lib/template';
 import { failure } from '../src/workflow-safe/failures';
 
-export interface DiskEmergencyInput {
-  dryRun?: boolean;
-  /** Stop once usage is below this percentage (default: thresholds.diskPercent, 80). */
-  thresholdPercent?: number;
-  trigger?: string;
-  decisionTimeout?: string | number;
-  hostQueue?: string;
-}
+export const DISK_EMERGENCY_INPUT = inputTable([
+  { name: 'dryRun', type: 'boolean', default: false, doc: 'Report what each step would free; change nothing.' },
+  { name: 'thresholdPercent', type: 'percent', doc: 'Stop once usage is below this percentage (default: thresholds.diskPercent, 80).' },
+  { name: 'trigger', type: 'string', doc: 'What started it (a health check, an operator).' },
+  DECISION_TIMEOUT,
+  HOST_QUEUE,
+]);
+
+export type DiskEmergencyInput = InputOf<typeof DISK_EMERGENCY_INPUT>;
 
 export interface DiskStepResult {
   step: string;
@@ -42,38 +43,45 @@ export interface DiskEmergencyResult {
   totalFreedBytes: number;
 }
 
-const FIELDS = ['dryRun', 'thresholdPercent', 'trigger', 'decisionTimeout', 'hostQueue'] as const;
-
 const LONG_TERM = 'Long-term: extend the OCI block volume, tighten log rotation, archive backups to Object Storage.';
 
 const gb = (n: number) => `${(n / 1e9).toFixed(2)} GB`;
 
-export async function diskEmergency(rawInput?: DiskEmergencyInput): Promise<DiskEmergencyResult> {
-  const input = inputObject(rawInput, 'diskEmergency');
-  rejectUnknown(input, FIELDS);
-  const dryRun = optionalBoolean(input, 'dryRun') ?? false;
-  const thresholdIn = input.thresholdPercent;
-  if (thresholdIn !== undefined && (typeof thresholdIn !== 'number' || !(thresholdIn > 0 && thresholdIn <= 100))) {
-    throw invalid('thresholdPercent', `expected a percentage between 0 and 100, got ${JSON.stringify(thresholdIn)}`);
+export function diskEmergency(input?: DiskEmergencyInput): Promise<DiskEmergencyResult> {
+  return runProcedure({ name: 'diskEmergency', input: DISK_EMERGENCY_INPUT, failure: failure.DiskEmergencyFailed }, input, (p, args) => new DiskEmergency(p, args));
+}
+
+class DiskEmergency implements ProcedureBody<DiskEmergencyResult> {
+  readonly result: DiskEmergencyResult;
+  private readonly dryRun: boolean;
+
+  constructor(private readonly p: Procedure, private readonly args: ArgsOf<typeof DISK_EMERGENCY_INPUT>) {
+    this.dryRun = args.dryRun;
+    this.result = { outcome: 'completed', dryRun: args.dryRun, workflowId: p.workflowId, thresholdPercent: 0, steps: [], notNeeded: [], underThreshold: false, totalFreedBytes: 0 };
   }
-  const trigger = optionalString(input, 'trigger');
-  const decisionTimeout = optionalDuration(input, 'decisionTimeout');
-  const hostQueue = optionalString(input, 'hostQueue');
 
-  const p = await Procedure.start('diskEmergency', { decisionTimeout, hostQueue });
-  const wf = p.workflowId;
-  const result: DiskEmergencyResult = { outcome: 'completed', dryRun, workflowId: wf, thresholdPercent: 0, steps: [], notNeeded: [], underThreshold: false, totalFreedBytes: 0 };
-  p.status.facts = result as unknown as Record<string, unknown>;
+  async run(): Promise<void> {
+    const triage = await this.triage();
+    const { current, projected } = await this.freeSpace(triage);
+    await this.report(triage, current, projected);
+  }
 
-  try {
+  /** Triage: usage, the largest paths, log sizes; the target is the input's or the configured one. */
+  private async triage(): Promise<DiskTriage> {
+    const { p, result, dryRun } = this;
     p.phase('triage', 'Usage of the filesystem holding the Atlas home, the largest paths, log sizes.');
-    const triage = (await p.step('triage', () => p.acts.diskTriage())).value!;
+    const triage = await p.step('triage', () => p.acts.diskTriage());
     result.triage = triage;
     result.before = triage;
-    const threshold = (thresholdIn as number | undefined) ?? triage.thresholdPercent;
-    result.thresholdPercent = threshold;
-    await p.record(`disk emergency${dryRun ? ' (dry run)' : ''}${trigger ? ` (${trigger})` : ''}: ${triage.usedPercent}% used of ${gb(triage.totalBytes)}, target < ${threshold}%`);
+    result.thresholdPercent = this.args.thresholdPercent ?? triage.thresholdPercent;
+    await p.record(`disk emergency${dryRun ? ' (dry run)' : ''}${this.args.trigger ? ` (${this.args.trigger})` : ''}: ${triage.usedPercent}% used of ${gb(triage.totalBytes)}, target < ${result.thresholdPercent}%`);
+    return triage;
+  }
 
+  /** Rotate logs → prune backups → vacuum the journal, measuring after each, until under the threshold. */
+  private async freeSpace(triage: DiskTriage): Promise<{ current: DiskMeasure; projected: () => number }> {
+    const { p, result, dryRun } = this;
+    const threshold = result.thresholdPercent;
     const steps: [string, () => Promise<StepReport>][] = [
       ['rotate logs', () => p.long.rotateLogsNow({ dryRun })],
       ['prune backups', () => p.long.pruneBackupsForSpace({ dryRun })],
@@ -101,7 +109,13 @@ export async function diskEmergency(rawInput?: DiskEmergencyInput): Promise<Disk
       await p.record(`${name}: ${dryRun ? 'would free' : 'freed'} ${freed} bytes; ${usedPercentAfter}% used`);
       current = after;
     }
+    return { current, projected };
+  }
 
+  /** Under the threshold: resolve the alert. Still above: a critical alert with the figures and the long-term options. */
+  private async report(triage: DiskTriage, current: DiskMeasure, projected: () => number): Promise<void> {
+    const { p, result, dryRun } = this;
+    const threshold = result.thresholdPercent;
     const final = dryRun ? current : await p.acts.measureDisk();
     result.after = final;
     const finalPercent = dryRun ? projected() : final.usedPercent;
@@ -120,15 +134,10 @@ export async function diskEmergency(rawInput?: DiskEmergencyInput): Promise<Disk
       }
     }
     p.finish('completed', `${dryRun ? 'Dry run: would free' : 'Freed'} ${result.totalFreedBytes} bytes; ${finalPercent}% used (target < ${threshold}%).${result.underThreshold ? '' : ` ${LONG_TERM}`}`);
-    return result;
-  } catch (err) {
-    if (err instanceof AbortRequested) {
-      result.outcome = 'aborted';
-      p.finish('aborted', `Aborted; freed ${result.totalFreedBytes} bytes before.`);
-      return result;
-    }
-    p.finish('failed', `Failed: ${(err as Error).message}`);
-    if (err instanceof ApplicationFailure) throw err;
-    throw failure.DiskEmergencyFailed(`diskEmergency ${wf} failed: ${(err as Error).message}`);
+  }
+
+  async aborted(): Promise<void> {
+    this.result.outcome = 'aborted';
+    this.p.finish('aborted', `Aborted; freed ${this.result.totalFreedBytes} bytes before.`);
   }
 }

@@ -5,19 +5,20 @@ import { defineSignal, proxyActivities, setHandler } from '@temporalio/workflow'
 import type { HostActivities } from '../activities';
 import { INCIDENT_STAGES, type AdvanceInput, type IncidentStage } from '../src/workflow-safe/incident-stages';
 import { CONTAINED_BY_INCIDENT } from '../src/workflow-safe/schedule-names';
-import { inputObject, invalid, optionalDuration, optionalString, rejectUnknown } from './lib/input';
-import { AbortRequested, Procedure } from './lib/procedure';
+import { HOST_QUEUE, REMINDER_INTERVAL, inputTable, type InputOf } from './lib/input';
+import { runProcedure } from './lib/template';
 
 export const advanceSignal = defineSignal<[AdvanceInput]>('advance');
 
-export interface IncidentInput {
-  summary?: string;
-  by?: string;
-  /** Schedules contain pauses (names such as "export"); default: all but monitoring. */
-  pause?: string[];
-  reminderInterval?: string | number;
-  hostQueue?: string;
-}
+export const INCIDENT_INPUT = inputTable([
+  { name: 'summary', type: 'string', default: 'incident', doc: 'What happened, in a line: the postmortem title.' },
+  { name: 'by', type: 'string', doc: 'Who declared it.' },
+  { name: 'pause', type: 'scheduleNames', default: [...CONTAINED_BY_INCIDENT], doc: 'Schedules contain pauses (names such as "export"); default: all but monitoring.' },
+  REMINDER_INTERVAL,
+  HOST_QUEUE,
+]);
+
+export type IncidentInput = InputOf<typeof INCIDENT_INPUT>;
 
 export interface IncidentResult {
   outcome: 'completed' | 'aborted';
@@ -30,8 +31,6 @@ export interface IncidentResult {
   postmortem?: string;
 }
 
-const FIELDS = ['summary', 'by', 'pause', 'reminderInterval', 'hostQueue'] as const;
-
 const WHAT_NEXT: Record<IncidentStage, string> = {
   detect: 'Incident declared.',
   assess: 'Determine scope and impact; advance to contain with what you found.',
@@ -42,38 +41,27 @@ const WHAT_NEXT: Record<IncidentStage, string> = {
   learn: 'Postmortem skeleton written under reports/.',
 };
 
-export async function incidentResponse(rawInput?: IncidentInput): Promise<IncidentResult> {
-  const input = inputObject(rawInput, 'incidentResponse');
-  rejectUnknown(input, FIELDS);
-  const summary = optionalString(input, 'summary') ?? 'incident';
-  const by = optionalString(input, 'by');
-  let pause: string[] = [...CONTAINED_BY_INCIDENT];
-  if (input.pause !== undefined) {
-    if (!Array.isArray(input.pause) || input.pause.some((n) => typeof n !== 'string')) throw invalid('pause', `expected a list of schedule names, got ${JSON.stringify(input.pause)}`);
-    pause = input.pause as string[];
-  }
-  const p = await Procedure.start('incidentResponse', { reminderInterval: optionalDuration(input, 'reminderInterval'), hostQueue: optionalString(input, 'hostQueue') });
-  const undo = proxyActivities<HostActivities>({ taskQueue: p.context.hostQueue, startToCloseTimeout: '2m', retry: { initialInterval: '1s', maximumInterval: '1m' } });
-  const wf = p.workflowId;
-  const startedAt = p.status.startedAt;
-  const result: IncidentResult = { outcome: 'completed', workflowId: wf, summary, stages: [], pausedSchedules: [], unpausedSchedules: [] };
-  p.status.facts = result as unknown as Record<string, unknown>;
+export function incidentResponse(input?: IncidentInput): Promise<IncidentResult> {
+  return runProcedure({ name: 'incidentResponse', input: INCIDENT_INPUT }, input, (p, { summary, by, pause }) => {
+    const undo = proxyActivities<HostActivities>({ taskQueue: p.context.hostQueue, startToCloseTimeout: '2m', retry: { initialInterval: '1s', maximumInterval: '1m' } });
+    const wf = p.workflowId;
+    const startedAt = p.status.startedAt;
+    const result: IncidentResult = { outcome: 'completed', workflowId: wf, summary, stages: [], pausedSchedules: [], unpausedSchedules: [] };
+    const finish = () => p.finish(result.outcome, result.outcome === 'completed' ? `Closed. Postmortem: ${result.postmortem}` : 'Aborted; paused schedules were unpaused.');
 
-  const queued: AdvanceInput[] = [];
-  setHandler(advanceSignal, (a) => {
-    queued.push(a ?? {});
-  });
+    const queued: AdvanceInput[] = [];
+    setHandler(advanceSignal, (a) => {
+      queued.push(a ?? {});
+    });
 
-  const enter = async (stage: IncidentStage, a: AdvanceInput) => {
-    result.stages.push({ stage, at: new Date(Date.now()).toISOString(), by: a.by, note: a.note });
-    p.phase(stage, WHAT_NEXT[stage]);
-    await p.record(`stage ${stage}${a.note ? `: ${a.note}` : ''}`, a.by);
-  };
+    const enter = async (stage: IncidentStage, a: AdvanceInput) => {
+      result.stages.push({ stage, at: new Date(Date.now()).toISOString(), by: a.by, note: a.note });
+      p.phase(stage, WHAT_NEXT[stage]);
+      await p.record(`stage ${stage}${a.note ? `: ${a.note}` : ''}`, a.by);
+    };
 
-  try {
-    await enter('detect', { by, note: summary });
-    for (let i = 1; i < INCIDENT_STAGES.length; i++) {
-      const next = INCIDENT_STAGES[i]!;
+    /** Waits for `advance` to `next` (or with no stage); an advance to another stage is ignored and recorded. */
+    const advanceTo = async (next: IncidentStage): Promise<AdvanceInput> => {
       let accepted: AdvanceInput | undefined;
       await p.waitForPerson(`advance the incident to ${next} (signal "advance" with a note, or atlas-ops incident advance ${wf} --note …)`, 'advance', () => {
         while (!accepted && queued.length) {
@@ -83,30 +71,48 @@ export async function incidentResponse(rawInput?: IncidentInput): Promise<Incide
         }
         return accepted !== undefined;
       }, { alertCode: `incident:${wf}` });
-      await enter(next, accepted!);
-      if (next === 'contain') {
+      return accepted!;
+    };
+
+    /** What each stage does on entry, beside recording it. */
+    const act = async (stage: IncidentStage) => {
+      if (stage === 'contain') {
         const r = await p.acts.pauseSchedules({ names: pause, workflowId: wf, procedure: 'incidentResponse' });
         result.pausedSchedules = r.paused;
         await p.record(`paused ${r.paused.join(', ') || 'nothing'}${r.alreadyPaused.length ? `; already paused: ${r.alreadyPaused.join(', ')}` : ''}`);
-      } else if (next === 'investigate') {
+      } else if (stage === 'investigate') {
         const ev = await p.acts.gatherIncidentEvidence({ workflowId: wf, sinceIso: startedAt });
         result.evidence = { dir: ev.dir, files: ev.files.length, alerts: ev.alerts };
         await p.record(`evidence in ${ev.dir}: ${ev.files.length} files, ${ev.alerts} alerts`);
-      } else if (next === 'recover') {
+      } else if (stage === 'recover') {
         result.unpausedSchedules = await p.acts.unpauseSchedules({ names: result.pausedSchedules, workflowId: wf, procedure: 'incidentResponse' });
         await p.record(`unpaused ${result.unpausedSchedules.join(', ') || 'nothing'}`);
-      } else if (next === 'learn') {
+      } else if (stage === 'learn') {
         result.postmortem = (await p.acts.writePostmortem({ workflowId: wf, title: summary })).file;
       }
-    }
-  } catch (err) {
-    if (!(err instanceof AbortRequested)) throw err;
-    result.outcome = 'aborted';
-    // Whatever contain paused runs again: an abandoned incident must not leave the jobs stopped.
-    if (result.pausedSchedules.length && !result.unpausedSchedules.length) {
-      result.unpausedSchedules = await undo.unpauseSchedules({ names: result.pausedSchedules, workflowId: wf, procedure: 'incidentResponse' });
-    }
-  }
-  p.finish(result.outcome, result.outcome === 'completed' ? `Closed. Postmortem: ${result.postmortem}` : 'Aborted; paused schedules were unpaused.');
-  return result;
+    };
+
+    return {
+      result,
+      async run() {
+        await enter('detect', { by, note: summary });
+        for (const next of INCIDENT_STAGES.slice(1)) {
+          await enter(next, await advanceTo(next));
+          await act(next);
+        }
+        finish();
+      },
+      async undo(exit) {
+        // Whatever contain paused runs again: an abandoned incident must not leave the jobs stopped.
+        if (exit.kind !== 'aborted') return;
+        if (result.pausedSchedules.length && !result.unpausedSchedules.length) {
+          result.unpausedSchedules = await undo.unpauseSchedules({ names: result.pausedSchedules, workflowId: wf, procedure: 'incidentResponse' });
+        }
+      },
+      async aborted() {
+        result.outcome = 'aborted';
+        finish();
+      },
+    };
+  });
 }

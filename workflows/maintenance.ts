@@ -1,28 +1,28 @@
 // The runbook's Standard Workflow: Pause → Snapshot → Edit → Resume.
-import { ApplicationFailure, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
+import { defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
 import type { BackupManifest } from '../src/db/snapshot';
 import { formatDuration } from '../src/workflow-safe/duration';
 import { SYNC_AND_BACKUP } from '../src/workflow-safe/schedule-names';
-import { inputObject, optionalBoolean, optionalDuration, optionalString, rejectUnknown } from './lib/input';
+import { DECISION_TIMEOUT, DRAIN_TIMEOUT, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type ArgsOf, type InputOf } from './lib/input';
 import { stamp } from '../src/workflow-safe/stamp';
-import { AbortRequested, Procedure, RollbackRequested, type Actor } from './lib/procedure';
+import { DbHold } from './lib/db-hold';
+import { RollbackRequested, type Actor, type Procedure } from './lib/procedure';
+import { runProcedure, type Exit, type ProcedureBody } from './lib/template';
 import { failure } from '../src/workflow-safe/failures';
 
-export interface MaintenanceInput {
-  reason?: string;
-  requestedBy?: string;
-  /** Also take an OCI block-volume backup. */
-  oci?: boolean;
-  /** Start sqlite-web on 127.0.0.1 for the edit. */
-  sqliteWeb?: boolean;
-  /** "4h", "30m" or milliseconds; after it a critical alert, and the wait goes on. */
-  editTimeout?: string | number;
-  reminderInterval?: string | number;
-  drainTimeout?: string | number;
-  decisionTimeout?: string | number;
-  /** Host activity queue override (multi-host setups). */
-  hostQueue?: string;
-}
+export const MAINTENANCE_INPUT = inputTable([
+  { name: 'reason', type: 'string', default: 'maintenance', doc: 'Why: shown in the Web UI, the maintenance flag and the sheet banner.' },
+  { name: 'requestedBy', type: 'string', doc: 'Who asked for it (recorded in ops.db).' },
+  { name: 'oci', type: 'boolean', default: false, doc: 'Also take an OCI block-volume backup.' },
+  { name: 'sqliteWeb', type: 'boolean', default: false, doc: 'Start sqlite-web on 127.0.0.1 for the edit.' },
+  { name: 'editTimeout', type: 'duration', doc: '"4h", "30m" or milliseconds; after it a critical alert, and the wait goes on.' },
+  REMINDER_INTERVAL,
+  DRAIN_TIMEOUT,
+  DECISION_TIMEOUT,
+  HOST_QUEUE,
+]);
+
+export type MaintenanceInput = InputOf<typeof MAINTENANCE_INPUT>;
 
 export interface ResumeInput extends Actor {
   /** Resume even though integrity_check failed on the edited database. */
@@ -54,129 +54,111 @@ export const resumeSignal = defineSignal<[ResumeInput]>('resume');
 export const resumeUpdate = defineUpdate<string, [ResumeInput]>('resumeEdits');
 export const rollbackSignal = defineSignal<[Actor]>('rollback');
 
-const FIELDS = ['reason', 'requestedBy', 'oci', 'sqliteWeb', 'editTimeout', 'reminderInterval', 'drainTimeout', 'decisionTimeout', 'hostQueue'] as const;
-
+/** Where the edit stands, for the resume and rollback handlers. */
 type Stage = 'preparing' | 'edit' | 'verify-failed' | 'finishing';
 
-export async function maintenance(rawInput?: MaintenanceInput): Promise<MaintenanceResult> {
-  const input = inputObject(rawInput, 'maintenance');
-  rejectUnknown(input, FIELDS);
-  const reason = optionalString(input, 'reason') ?? 'maintenance';
-  const requestedBy = optionalString(input, 'requestedBy');
-  const wantOci = optionalBoolean(input, 'oci') ?? false;
-  const wantSqliteWeb = optionalBoolean(input, 'sqliteWeb') ?? false;
-  const editTimeoutIn = optionalDuration(input, 'editTimeout');
-  const reminderInterval = optionalDuration(input, 'reminderInterval');
-  const drainTimeoutIn = optionalDuration(input, 'drainTimeout');
-  const decisionTimeout = optionalDuration(input, 'decisionTimeout');
-  const hostQueue = optionalString(input, 'hostQueue');
+export function maintenance(input?: MaintenanceInput): Promise<MaintenanceResult> {
+  return runProcedure({ name: 'maintenance', input: MAINTENANCE_INPUT, failure: failure.MaintenanceFailed, keepCause: true }, input, (p, args) => new Maintenance(p, args));
+}
 
-  const p = await Procedure.start('maintenance', { reminderInterval, decisionTimeout, hostQueue });
-  const editTimeout = editTimeoutIn ?? p.context.defaults.editTimeout;
-  const drainTimeout = drainTimeoutIn ?? p.context.defaults.drainTimeout;
-  const undo = p.undo;
-  const wf = p.workflowId;
-  const result: MaintenanceResult = { outcome: 'completed', workflowId: wf, reason, pausedSchedules: [], leftPaused: [], unpausedSchedules: [], phaseMs: {} };
-  p.status.facts = result as unknown as Record<string, unknown>;
+class Maintenance implements ProcedureBody<MaintenanceResult> {
+  readonly result: MaintenanceResult;
+  private readonly hold: DbHold;
+  private readonly wf: string;
+  private stage: Stage = 'preparing';
+  private edits?: ResumeInput;
+  private forced?: ResumeInput;
+  private rollbackReq?: Actor;
+  private sqliteWebStarted = false;
+  private snapshotTaken?: BackupManifest;
 
-  let stage: Stage = 'preparing';
-  let edits: ResumeInput | undefined;
-  let forced: ResumeInput | undefined;
-  let rollbackReq: Actor | undefined;
-  let lockHeld = false;
-  let flagSet = false;
-  let bannerSet = false;
-  let sqliteWebStarted = false;
-  let snapshot: BackupManifest | undefined;
+  constructor(private readonly p: Procedure, private readonly args: ArgsOf<typeof MAINTENANCE_INPUT>) {
+    this.wf = p.workflowId;
+    this.hold = new DbHold(p, 'maintenance');
+    this.result = { outcome: 'completed', workflowId: this.wf, reason: args.reason, pausedSchedules: [], leftPaused: [], unpausedSchedules: [], phaseMs: {} };
+    this.handleSignals();
+  }
 
-  const acceptResume = (r: ResumeInput | undefined) => {
-    const by = r?.by;
-    if (stage === 'edit') edits = r ?? {};
-    else if (stage === 'verify-failed' && r?.force) forced = r;
-    else p.event(`ignored resume: ${stage === 'verify-failed' ? 'integrity_check failed; resume needs {"force": true}, or send rollback' : `not waiting for edits (phase ${p.status.phase})`}`, by);
-  };
-  setHandler(resumeSignal, acceptResume);
-  setHandler(resumeUpdate, (r) => {
-    acceptResume(r);
-    return `resume accepted for ${wf}`;
-  }, {
-    validator: (r) => {
-      if (stage === 'edit') return;
-      if (stage === 'verify-failed') {
-        if (r?.force) return;
-        throw new Error('integrity_check failed on the edited database: resume with --force, or roll back (atlas-ops maintenance abort --rollback)');
-      }
-      throw new Error(`maintenance ${wf} is not waiting for edits (phase: ${p.status.phase})`);
-    },
-  });
-  setHandler(rollbackSignal, (a) => {
-    if (stage === 'verify-failed' || stage === 'edit') rollbackReq = a ?? {};
-    else p.event(`ignored rollback: nothing to roll back in phase ${p.status.phase}`, a?.by);
-  });
+  async run(): Promise<void> {
+    await this.lock();
+    await this.pause();
+    const snapshot = await this.snapshot();
+    await this.edit(snapshot);
+    await this.verify(snapshot);
+    await this.resume(snapshot);
+  }
 
-  const restoreSnapshot = async (actor: Actor) => {
-    if (!snapshot) return;
-    const restored = await p.undoLong.restoreAtlasDb({ backup: snapshot.file, keepSuffix: `failed-edit-${stamp(Date.now())}` });
-    result.editedFileKeptAs = restored.keptAs;
-    await p.record(`rolled back to ${snapshot.file}; edited database kept as ${restored.keptAs.join(', ')}`, actor.by);
-  };
+  private handleSignals(): void {
+    const { p, wf } = this;
+    const acceptResume = (r: ResumeInput | undefined) => {
+      if (this.stage === 'edit') this.edits = r ?? {};
+      else if (this.stage === 'verify-failed' && r?.force) this.forced = r;
+      else p.event(`ignored resume: ${this.stage === 'verify-failed' ? 'integrity_check failed; resume needs {"force": true}, or send rollback' : `not waiting for edits (phase ${p.status.phase})`}`, r?.by);
+    };
+    setHandler(resumeSignal, acceptResume);
+    setHandler(resumeUpdate, (r) => {
+      acceptResume(r);
+      return `resume accepted for ${wf}`;
+    }, {
+      validator: (r) => {
+        if (this.stage === 'edit') return;
+        if (this.stage === 'verify-failed') {
+          if (r?.force) return;
+          throw new Error('integrity_check failed on the edited database: resume with --force, or roll back (atlas-ops maintenance abort --rollback)');
+        }
+        throw new Error(`maintenance ${wf} is not waiting for edits (phase: ${p.status.phase})`);
+      },
+    });
+    setHandler(rollbackSignal, (a) => {
+      if (this.stage === 'verify-failed' || this.stage === 'edit') this.rollbackReq = a ?? {};
+      else p.event(`ignored rollback: nothing to roll back in phase ${p.status.phase}`, a?.by);
+    });
+  }
 
-  const clearBanner = async () => {
-    await undo.sheetsSetBanner({ banner: '' });
-    bannerSet = false;
-  };
+  /** Lock: no other procedure changes atlas.db meanwhile. */
+  private async lock(): Promise<void> {
+    this.p.phase('lock', 'Checking that no other procedure is changing atlas.db.');
+    await this.hold.lock();
+    await this.p.record(`maintenance started: ${this.args.reason}`, this.args.requestedBy);
+  }
 
-  /** Back to the safe state: no sqlite-web, no flag, the schedules it paused running again. */
-  const undoAll = async () => {
-    if (sqliteWebStarted) await undo.stopSqliteWeb();
-    if (flagSet) await undo.clearMaintenanceFlag();
-    if (bannerSet) await clearBanner();
-    if (result.pausedSchedules.length) {
-      result.unpausedSchedules = await undo.unpauseSchedules({ names: result.pausedSchedules, workflowId: wf, procedure: 'maintenance' });
-    }
-  };
-
-  try {
-    p.phase('lock', 'Checking that no other procedure is changing atlas.db.');
-    await p.step('acquire atlas.db lock', () => p.acts.acquireDbLock({ holder: wf, procedure: 'maintenance' }));
-    lockHeld = true;
-    await p.record(`maintenance started: ${reason}`, requestedBy);
-
+  /** Pause: the sync and backup schedules, then wait for their running runs. */
+  private async pause(): Promise<void> {
+    const { p, hold } = this;
     p.phase('pause', `Pausing ${SYNC_AND_BACKUP.join(', ')} schedules and waiting for their running runs to finish.`);
-    const pause = (await p.step('pause schedules', () => p.acts.pauseSchedules({ names: [...SYNC_AND_BACKUP], workflowId: wf, procedure: 'maintenance' }))).value!;
-    result.pausedSchedules = pause.paused;
-    result.leftPaused = pause.alreadyPaused;
-    await p.step('wait for running syncs and backups', () =>
-      p.long.waitForSchedulesIdle({ names: [...pause.paused, ...pause.alreadyPaused], timeoutMs: drainTimeout }),
-    );
+    await hold.pause(SYNC_AND_BACKUP);
+    this.result.pausedSchedules = hold.pausedSchedules;
+    this.result.leftPaused = hold.alreadyPaused;
+    const drainTimeout = this.args.drainTimeout ?? p.context.defaults.drainTimeout;
+    await p.step('wait for running syncs and backups', () => hold.drain(drainTimeout));
+  }
 
+  /** Snapshot: a verified local backup (and an OCI one when asked) to roll back to. */
+  private async snapshot(): Promise<BackupManifest> {
+    const { p, wf, result } = this;
     p.phase('snapshot', 'Taking a verified local backup of atlas.db.');
-    snapshot = (await p.step('snapshot', () => p.long.snapshotAtlasDb({ reason: `maintenance ${wf}: ${reason}`, idempotencyKey: `${wf}/snapshot` }))).value!;
+    const snapshot = await p.step('snapshot', () => p.long.snapshotAtlasDb({ reason: `maintenance ${wf}: ${this.args.reason}`, idempotencyKey: `${wf}/snapshot` }));
+    this.snapshotTaken = snapshot;
     result.snapshot = { path: `backups/${snapshot.file}`, file: snapshot.file, sha256: snapshot.sha256, size: snapshot.size, rowCounts: snapshot.rowCounts };
     await p.record(`snapshot ${snapshot.file} verified (${snapshot.size} bytes, sha256 ${snapshot.sha256.slice(0, 12)}…)`);
-    if (wantOci) {
+    if (this.args.oci) {
       const oci = await p.step('OCI volume backup', () => p.long.ociVolumeBackup({ displayName: `maintenance-${stamp(Date.now())}`, idempotencyKey: `${wf}/oci` }), { skippable: true });
       result.ociBackup = { skipped: oci.skipped, backupId: oci.value?.backupId };
     }
+    return snapshot;
+  }
 
+  /** Edit: flag set, the person edits, and resumes (or rolls back). Nothing resumes by the clock. */
+  private async edit(snapshot: BackupManifest): Promise<void> {
+    const { p, wf } = this;
     p.phase('edit', 'Setting the maintenance flag.');
-    await p.step('set maintenance flag', () => p.acts.setMaintenanceFlag({ workflowId: wf, reason }));
-    flagSet = true;
+    await this.hold.flag(this.args.reason);
     if (p.context.sheetsConfigured) {
-      // Best effort (the activity never throws): the people in the sheet learn why nothing syncs.
-      await p.acts.sheetsSetBanner({ banner: `Approvals sync is paused for maintenance (${reason}) since ${new Date().toISOString()}: decisions typed now are applied after it.` });
-      bannerSet = true;
+      await this.hold.banner(`Approvals sync is paused for maintenance (${this.args.reason}) since ${new Date().toISOString()}: decisions typed now are applied after it.`);
     }
-    let how = `sqlite3 ${p.context.atlasDb}`;
-    if (wantSqliteWeb) {
-      const web = await p.step('start sqlite-web', () => p.acts.startSqliteWeb({ port: p.context.sqliteWebPort }), { skippable: true });
-      if (web.value) {
-        result.sqliteWeb = web.value;
-        sqliteWebStarted = web.value.started;
-        how = web.value.started ? `sqlite-web at ${web.value.url} (${web.value.hint})` : web.value.hint;
-      }
-    }
-    stage = 'edit';
+    const how = await this.editTool();
+    const editTimeout = this.args.editTimeout ?? p.context.defaults.editTimeout;
+    this.stage = 'edit';
     p.details(
       `Schedules paused, snapshot \`${snapshot.file}\` verified, maintenance flag set.\n\n` +
         `**Edit now** with ${how}.\n\n` +
@@ -185,7 +167,7 @@ export async function maintenance(rawInput?: MaintenanceInput): Promise<Maintena
         `To give up: signal \`abort\` (\`{"rollback": true}\` also restores the snapshot).\n\n` +
         `A critical alert is raised after ${formatDuration(editTimeout)}; nothing resumes by itself.`,
     );
-    await p.waitForPerson('edits to atlas.db, then resume', 'edits', () => edits !== undefined || rollbackReq !== undefined, {
+    await p.waitForPerson('edits to atlas.db, then resume', 'edits', () => this.edits !== undefined || this.rollbackReq !== undefined, {
       alertCode: `maintenance-edit:${wf}`,
       timeout: editTimeout,
       onTimeout: async () => {
@@ -197,86 +179,105 @@ export async function maintenance(rawInput?: MaintenanceInput): Promise<Maintena
       },
     });
     await p.acts.resolveAlert({ code: `maintenance-edit-timeout:${wf}`, resolution: 'edit ended' });
-    if (rollbackReq) throw new RollbackRequested(rollbackReq);
-    stage = 'finishing';
-    result.resumedBy = edits!.by;
-    result.note = edits!.note;
-    await p.record(`edits done, resume${edits!.note ? `: ${edits!.note}` : ''}`, edits!.by);
+    if (this.rollbackReq) throw new RollbackRequested(this.rollbackReq);
+    this.stage = 'finishing';
+    const edits = this.edits!;
+    this.result.resumedBy = edits.by;
+    this.result.note = edits.note;
+    await p.record(`edits done, resume${edits.note ? `: ${edits.note}` : ''}`, edits.by);
+  }
 
+  /** How the person edits: sqlite3 by default, sqlite-web when asked for (and it starts). */
+  private async editTool(): Promise<string> {
+    const { p } = this;
+    if (!this.args.sqliteWeb) return `sqlite3 ${p.context.atlasDb}`;
+    const web = await p.step('start sqlite-web', () => p.acts.startSqliteWeb({ port: p.context.sqliteWebPort }), { skippable: true });
+    if (!web.value) return `sqlite3 ${p.context.atlasDb}`;
+    this.result.sqliteWeb = web.value;
+    this.sqliteWebStarted = web.value.started;
+    return web.value.started ? `sqlite-web at ${web.value.url} (${web.value.hint})` : web.value.hint;
+  }
+
+  /** Verify: integrity_check on the edited database; a failure waits for rollback or a forced resume. */
+  private async verify(snapshot: BackupManifest): Promise<void> {
+    const { p, wf, result } = this;
     p.phase('verify', 'Checking the edited database (PRAGMA integrity_check).');
-    if (sqliteWebStarted) {
+    if (this.sqliteWebStarted) {
       await p.step('stop sqlite-web', () => p.acts.stopSqliteWeb(), { skippable: true });
-      sqliteWebStarted = false;
+      this.sqliteWebStarted = false;
     }
-    const check = (await p.step('integrity check', () => p.long.checkAtlasDb(), { rollback: true })).value;
-    result.integrity = check ? { ok: check.ok, problems: check.problems } : undefined;
-    if (check && !check.ok && !edits!.force) {
-      stage = 'verify-failed';
-      const problems = check.problems.slice(0, 5).join('; ');
-      await p.acts.raiseAlert({ code: `maintenance-integrity:${wf}`, level: 'critical', message: `maintenance ${wf}: the edited atlas.db fails integrity_check (${problems}); schedules stay paused` });
-      p.details(
-        `**integrity_check failed** on the edited database:\n\n> ${problems}\n\n` +
-          `Roll back to \`${snapshot.file}\` (the edited file is kept): signal \`rollback\`, or \`atlas-ops maintenance abort ${wf} --rollback\`.\n` +
-          `Or resume anyway: signal \`resume\` with \`{"force": true}\`, or \`atlas-ops maintenance resume ${wf} --force\`.`,
-      );
-      await p.waitForPerson('rollback, or a forced resume, after a failed integrity check', 'rollback-or-force', () => rollbackReq !== undefined || forced !== undefined, {
-        alertCode: `maintenance-verify:${wf}`,
-      });
-      await p.acts.resolveAlert({ code: `maintenance-integrity:${wf}`, resolution: rollbackReq ? 'rolled back' : 'resumed with force' });
-      if (rollbackReq) throw new RollbackRequested(rollbackReq);
-      result.forced = true;
-      await p.record('resumed with force despite failed integrity_check', forced!.by);
-      stage = 'finishing';
-    }
+    const check = await p.step('integrity check', () => p.long.checkAtlasDb(), { rollback: true });
+    result.integrity = { ok: check.ok, problems: check.problems };
+    if (check.ok || this.edits!.force) return;
+    this.stage = 'verify-failed';
+    const problems = check.problems.slice(0, 5).join('; ');
+    await p.acts.raiseAlert({ code: `maintenance-integrity:${wf}`, level: 'critical', message: `maintenance ${wf}: the edited atlas.db fails integrity_check (${problems}); schedules stay paused` });
+    p.details(
+      `**integrity_check failed** on the edited database:\n\n> ${problems}\n\n` +
+        `Roll back to \`${snapshot.file}\` (the edited file is kept): signal \`rollback\`, or \`atlas-ops maintenance abort ${wf} --rollback\`.\n` +
+        `Or resume anyway: signal \`resume\` with \`{"force": true}\`, or \`atlas-ops maintenance resume ${wf} --force\`.`,
+    );
+    await p.waitForPerson('rollback, or a forced resume, after a failed integrity check', 'rollback-or-force', () => this.rollbackReq !== undefined || this.forced !== undefined, {
+      alertCode: `maintenance-verify:${wf}`,
+    });
+    await p.acts.resolveAlert({ code: `maintenance-integrity:${wf}`, resolution: this.rollbackReq ? 'rolled back' : 'resumed with force' });
+    if (this.rollbackReq) throw new RollbackRequested(this.rollbackReq);
+    result.forced = true;
+    await p.record('resumed with force despite failed integrity_check', this.forced!.by);
+    this.stage = 'finishing';
+  }
 
+  /** Resume: flag removed, exactly the schedules this procedure paused unpaused, the database probed. */
+  private async resume(snapshot: BackupManifest): Promise<void> {
+    const { p, result } = this;
     p.phase('resume', 'Removing the maintenance flag and unpausing the schedules this procedure paused.');
-    await p.step('clear maintenance flag', () => p.acts.clearMaintenanceFlag());
-    flagSet = false;
-    if (bannerSet) await clearBanner();
-    result.unpausedSchedules = (await p.step('unpause schedules', () => p.acts.unpauseSchedules({ names: result.pausedSchedules, workflowId: wf, procedure: 'maintenance' }))).value!;
+    result.unpausedSchedules = await this.hold.resume();
     const probe = (await p.step('probe database', () => p.acts.probeAtlasDb(), { skippable: true })).value;
     if (probe) result.probe = { journalMode: probe.journalMode, walSwitchedOn: probe.walSwitchedOn };
     p.finish('completed', `Done. Snapshot \`${snapshot.file}\`; schedules unpaused: ${result.unpausedSchedules.join(', ') || 'none'}.`);
     result.phaseMs = p.phaseDurations();
     await p.record('maintenance completed', result.resumedBy);
-    return result;
-  } catch (err) {
-    stage = 'finishing';
-    if (err instanceof AbortRequested) {
-      result.outcome = 'aborted';
-      result.abortedBy = err.actor.by;
-      result.note = err.actor.note;
-      if (sqliteWebStarted) {
-        await undo.stopSqliteWeb();
-        sqliteWebStarted = false;
-      }
-      if (err.actor.rollback) await restoreSnapshot(err.actor);
-      await undoAll();
-      result.phaseMs = p.phaseDurations();
-      p.finish('aborted', `Aborted${err.actor.by ? ` by ${err.actor.by}` : ''}. Flag removed, schedules unpaused; snapshot kept${snapshot ? ` as \`${snapshot.file}\`` : ''}.`);
-      await p.record(`maintenance aborted${err.actor.note ? `: ${err.actor.note}` : ''}`, err.actor.by);
-      return result;
+  }
+
+  /** Every exit: no sqlite-web, the snapshot back when asked for, no flag, the paused schedules running again. */
+  async undo(exit: Exit): Promise<void> {
+    this.stage = 'finishing';
+    if (this.sqliteWebStarted) {
+      await this.p.undo.stopSqliteWeb();
+      this.sqliteWebStarted = false;
     }
-    if (err instanceof RollbackRequested) {
-      result.outcome = 'rolled-back';
-      if (sqliteWebStarted) {
-        await undo.stopSqliteWeb();
-        sqliteWebStarted = false;
-      }
-      await restoreSnapshot(err.actor);
-      await undoAll();
-      const probe = await undo.probeAtlasDb();
-      result.probe = { journalMode: probe.journalMode, walSwitchedOn: probe.walSwitchedOn };
-      result.phaseMs = p.phaseDurations();
-      p.finish('rolled-back', `Rolled back to \`${snapshot?.file}\`; the edited database is kept as ${result.editedFileKeptAs?.join(', ')}.`);
-      return result;
-    }
-    // Anything else cannot continue: undo, then fail with what to do next.
-    await undoAll();
-    p.finish('failed', `Failed: ${(err as Error).message}`);
-    if (err instanceof ApplicationFailure) throw err;
-    throw failure.MaintenanceFailed(`maintenance ${wf} failed: ${(err as Error).message}`, { cause: err as Error });
-  } finally {
-    if (lockHeld) await undo.releaseDbLock({ holder: wf });
+    if (exit.kind === 'rolled-back' || (exit.kind === 'aborted' && exit.actor.rollback)) await this.restoreSnapshot(exit.actor);
+    this.result.unpausedSchedules = await this.hold.release();
+  }
+
+  private async restoreSnapshot(actor: Actor): Promise<void> {
+    const snapshot = this.snapshotTaken;
+    if (!snapshot) return;
+    const restored = await this.p.undoLong.restoreAtlasDb({ backup: snapshot.file, keepSuffix: `failed-edit-${stamp(Date.now())}` });
+    this.result.editedFileKeptAs = restored.keptAs;
+    await this.p.record(`rolled back to ${snapshot.file}; edited database kept as ${restored.keptAs.join(', ')}`, actor.by);
+  }
+
+  async aborted(actor: Actor): Promise<void> {
+    const { p, result } = this;
+    result.outcome = 'aborted';
+    result.abortedBy = actor.by;
+    result.note = actor.note;
+    result.phaseMs = p.phaseDurations();
+    p.finish('aborted', `Aborted${actor.by ? ` by ${actor.by}` : ''}. Flag removed, schedules unpaused; snapshot kept${this.snapshotTaken ? ` as \`${this.snapshotTaken.file}\`` : ''}.`);
+    await p.record(`maintenance aborted${actor.note ? `: ${actor.note}` : ''}`, actor.by);
+  }
+
+  async rolledBack(): Promise<void> {
+    const { p, result } = this;
+    result.outcome = 'rolled-back';
+    const probe = await p.undo.probeAtlasDb();
+    result.probe = { journalMode: probe.journalMode, walSwitchedOn: probe.walSwitchedOn };
+    result.phaseMs = p.phaseDurations();
+    p.finish('rolled-back', `Rolled back to \`${this.snapshotTaken?.file}\`; the edited database is kept as ${result.editedFileKeptAs?.join(', ')}.`);
+  }
+
+  async release(): Promise<void> {
+    await this.hold.unlock();
   }
 }

@@ -5,26 +5,24 @@ import type { HostActivities } from '../activities';
 import type { HealthCheckResult } from '../activities/monitoring';
 import type { AlertLevel } from '../src/alerts';
 import type { WrittenReport } from '../src/reports/report';
-import { inputObject, invalid, optionalBoolean, optionalDuration, optionalString, rejectUnknown } from './lib/input';
-import { AbortRequested, Procedure } from './lib/procedure';
+import { DECISION_TIMEOUT, HOST_QUEUE, inputTable, type InputOf } from './lib/input';
+import { runProcedure, startProcedure } from './lib/template';
 
 const DAY = 86_400_000;
 
-export interface HealthCheckInput {
-  /** Force (or skip) the deep check (quick_check and business metrics); by default once a day. */
-  deep?: boolean;
-  hostQueue?: string;
-}
+export const HEALTH_CHECK_INPUT = inputTable([
+  { name: 'deep', type: 'boolean', doc: 'Force (or skip) the deep check (quick_check and business metrics); by default once a day.' },
+  HOST_QUEUE,
+]);
+
+export type HealthCheckInput = InputOf<typeof HEALTH_CHECK_INPUT>;
 
 export interface HealthCheckOutcome extends HealthCheckResult {
   remediationsStarted: { remediation: string; workflowId?: string; workflowType?: string; started?: boolean; skipped?: string }[];
 }
 
-export async function healthCheck(rawInput?: HealthCheckInput): Promise<HealthCheckOutcome> {
-  const input = inputObject(rawInput, 'healthCheck');
-  rejectUnknown(input, ['deep', 'hostQueue']);
-  const deep = optionalBoolean(input, 'deep');
-  const p = await Procedure.start('healthCheck', { hostQueue: optionalString(input, 'hostQueue') });
+export async function healthCheck(input?: HealthCheckInput): Promise<HealthCheckOutcome> {
+  const { p, input: { deep } } = await startProcedure({ name: 'healthCheck', input: HEALTH_CHECK_INPUT }, input);
   p.phase('measure', 'Measuring system, application and business metrics.');
   // No operator decision on failure here: the next check is 15 minutes away, and a stuck run would skip it.
   const result = await p.acts.runHealthCheck({ deep });
@@ -40,13 +38,16 @@ export async function healthCheck(rawInput?: HealthCheckInput): Promise<HealthCh
   return { ...result, remediationsStarted };
 }
 
+export const ALERTS_DIGEST_INPUT = inputTable([
+  { name: 'level', type: 'enum', values: ['warning', 'info'], default: 'warning', doc: 'Which alerts: the day\'s warnings, or the week\'s info.' },
+  HOST_QUEUE,
+]);
+
+export type AlertsDigestInput = InputOf<typeof ALERTS_DIGEST_INPUT>;
+
 /** Daily: one message with the day's warnings. */
-export async function alertsDigest(rawInput?: { level?: 'warning' | 'info'; hostQueue?: string }) {
-  const input = inputObject(rawInput, 'alertsDigest');
-  rejectUnknown(input, ['level', 'hostQueue']);
-  const level = optionalString(input, 'level') ?? 'warning';
-  if (level !== 'warning' && level !== 'info') throw invalid('level', `"${level}" is not warning or info`);
-  const p = await Procedure.start('alertsDigest', { hostQueue: optionalString(input, 'hostQueue') });
+export async function alertsDigest(input?: AlertsDigestInput) {
+  const { p, input: { level } } = await startProcedure({ name: 'alertsDigest', input: ALERTS_DIGEST_INPUT }, input);
   p.phase('digest', `Sending the ${level} digest.`);
   const digest = await p.acts.sendAlertDigest({ level, windowMs: level === 'info' ? 7 * DAY : DAY });
   p.finish('completed', `${digest.alerts.length} ${level} alerts, delivered: ${digest.delivered}.`);
@@ -70,24 +71,28 @@ export interface RoutineResult {
   digest?: { alerts: number; delivered: boolean };
 }
 
-const ROUTINE_FIELDS = ['since', 'hostQueue', 'decisionTimeout'] as const;
+export const ROUTINE_INPUT = inputTable([
+  { name: 'since', type: 'string', doc: 'Period start for the reports: "7d" or "2026-11-01" (each report has its own default).' },
+  HOST_QUEUE,
+  DECISION_TIMEOUT,
+]);
 
-async function runRoutine(name: string, reports: string[], rawInput: unknown, withInfoDigest: boolean): Promise<RoutineResult> {
-  const input = inputObject(rawInput, name);
-  rejectUnknown(input, ROUTINE_FIELDS);
-  const since = optionalString(input, 'since');
-  const p = await Procedure.start(name, { hostQueue: optionalString(input, 'hostQueue'), decisionTimeout: optionalDuration(input, 'decisionTimeout') });
-  // Restore tests and audits read whole databases: longer than the default step timeout.
-  const reportActs = proxyActivities<HostActivities>({ taskQueue: p.context.hostQueue, startToCloseTimeout: '1h', retry: { initialInterval: '5s', maximumAttempts: 3 } });
-  const result: RoutineResult = { outcome: 'completed', reports: [], skipped: [] };
-  p.status.facts = result as unknown as Record<string, unknown>;
-  try {
-    for (const report of reports) {
+export type RoutineInput = InputOf<typeof ROUTINE_INPUT>;
+
+function runRoutine(name: string, reports: string[], input: RoutineInput | undefined, withInfoDigest: boolean): Promise<RoutineResult> {
+  return runProcedure({ name, input: ROUTINE_INPUT }, input, (p, { since }) => {
+    // Restore tests and audits read whole databases: longer than the default step timeout.
+    const reportActs = proxyActivities<HostActivities>({ taskQueue: p.context.hostQueue, startToCloseTimeout: '1h', retry: { initialInterval: '5s', maximumAttempts: 3 } });
+    const result: RoutineResult = { outcome: 'completed', reports: [], skipped: [] };
+    const finish = () => p.finish(result.outcome, `${result.reports.length} reports written${result.skipped.length ? `, skipped: ${result.skipped.join(', ')}` : ''}.`);
+
+    /** One report; its findings raise its alert, none resolves it. */
+    const runReport = async (report: string) => {
       p.phase(report, `Running the ${report} report.`);
       const r = await p.step(`report ${report}`, () => reportActs.runReport({ name: report, since }), { skippable: true });
       if (r.skipped || !r.value) {
         result.skipped.push(report);
-        continue;
+        return;
       }
       result.reports.push(r.value);
       const code = `report:${report}`;
@@ -96,26 +101,26 @@ async function runRoutine(name: string, reports: string[], rawInput: unknown, wi
       } else {
         await p.acts.resolveAlert({ code, resolution: `${report}: ${r.value.summary}` });
       }
-    }
-    if (withInfoDigest) {
-      p.phase('info-summary', 'Sending the weekly info summary.');
-      // The runbook's weekly info: usage, trends and health summary, beside the week's info alerts.
-      const d = await p.acts.sendAlertDigest({ level: 'info', windowMs: 7 * DAY, extra: result.reports.map((r) => `${r.name}: ${r.summary}`) });
-      result.digest = { alerts: d.alerts.length, delivered: d.delivered };
-    }
-  } catch (err) {
-    if (!(err instanceof AbortRequested)) throw err;
-    result.outcome = 'aborted';
-  }
-  p.finish(result.outcome, `${result.reports.length} reports written${result.skipped.length ? `, skipped: ${result.skipped.join(', ')}` : ''}.`);
-  return result;
-}
+    };
 
-export interface RoutineInput {
-  /** Period start for the reports: "7d" or "2026-11-01" (each report has its own default). */
-  since?: string;
-  hostQueue?: string;
-  decisionTimeout?: string | number;
+    return {
+      result,
+      async run() {
+        for (const report of reports) await runReport(report);
+        if (withInfoDigest) {
+          p.phase('info-summary', 'Sending the weekly info summary.');
+          // The runbook's weekly info: usage, trends and health summary, beside the week's info alerts.
+          const d = await p.acts.sendAlertDigest({ level: 'info', windowMs: 7 * DAY, extra: result.reports.map((r) => `${r.name}: ${r.summary}`) });
+          result.digest = { alerts: d.alerts.length, delivered: d.delivered };
+        }
+        finish();
+      },
+      async aborted() {
+        result.outcome = 'aborted';
+        finish();
+      },
+    };
+  });
 }
 
 /** Monday: stale approvals, error trends, a backup restore test, the health summary, the info digest. */

@@ -4,22 +4,25 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { HostActivities, WorkflowQueueActivities } from '../activities';
 import type { SyncRunResult } from '../activities/sheets';
-import { inputObject, optionalBoolean, optionalString, rejectUnknown } from './lib/input';
+import { HOST_QUEUE, inputTable, parseInput, type InputOf } from './lib/input';
 import { failure } from '../src/workflow-safe/failures';
 
-export interface SheetsExportInput {
-  /** Rewrite every atlas-owned cell and re-add every missing pending approval (`--full-sync`). */
-  full?: boolean;
-  dryRun?: boolean;
-  hostQueue?: string;
-}
+const DRY_RUN = { name: 'dryRun', type: 'boolean', default: false, doc: 'Report what would change; change nothing.' } as const;
 
-export interface SheetsImportInput {
-  /** Compare every row with atlas.db even when the sheet has not changed since the last import. */
-  forceCheck?: boolean;
-  dryRun?: boolean;
-  hostQueue?: string;
-}
+export const SHEETS_EXPORT_INPUT = inputTable([
+  { name: 'full', type: 'boolean', default: false, doc: 'Rewrite every atlas-owned cell and re-add every missing pending approval (`--full-sync`).' },
+  DRY_RUN,
+  HOST_QUEUE,
+]);
+
+export const SHEETS_IMPORT_INPUT = inputTable([
+  { name: 'forceCheck', type: 'boolean', default: false, doc: 'Compare every row with atlas.db even when the sheet has not changed since the last import.' },
+  DRY_RUN,
+  HOST_QUEUE,
+]);
+
+export type SheetsExportInput = InputOf<typeof SHEETS_EXPORT_INPUT>;
+export type SheetsImportInput = InputOf<typeof SHEETS_IMPORT_INPUT>;
 
 const context = proxyActivities<WorkflowQueueActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });
 
@@ -64,20 +67,12 @@ async function runSync(direction: 'export' | 'import', hostQueue: string | undef
   }
 }
 
-export async function sheetsExport(rawInput?: SheetsExportInput): Promise<SyncRunResult> {
-  const input = inputObject(rawInput, 'sheetsExport');
-  rejectUnknown(input, ['full', 'dryRun', 'hostQueue']);
-  const full = optionalBoolean(input, 'full') ?? false;
-  const dryRun = optionalBoolean(input, 'dryRun') ?? false;
-  const hostQueue = optionalString(input, 'hostQueue');
+export async function sheetsExport(input?: SheetsExportInput): Promise<SyncRunResult> {
+  const { full, dryRun, hostQueue } = parseInput('sheetsExport', SHEETS_EXPORT_INPUT, input);
   return runSync('export', hostQueue, dryRun, (acts, workflowId) => acts.sheetsExportRun({ workflowId, full, dryRun }));
 }
 
-export async function sheetsImport(rawInput?: SheetsImportInput): Promise<SyncRunResult> {
-  const input = inputObject(rawInput, 'sheetsImport');
-  rejectUnknown(input, ['forceCheck', 'dryRun', 'hostQueue']);
-  const forceCheck = optionalBoolean(input, 'forceCheck') ?? false;
-  const dryRun = optionalBoolean(input, 'dryRun') ?? false;
-  const hostQueue = optionalString(input, 'hostQueue');
+export async function sheetsImport(input?: SheetsImportInput): Promise<SyncRunResult> {
+  const { forceCheck, dryRun, hostQueue } = parseInput('sheetsImport', SHEETS_IMPORT_INPUT, input);
   return runSync('import', hostQueue, dryRun, (acts, workflowId) => acts.sheetsImportRun({ workflowId, forceCheck, dryRun }));
 }

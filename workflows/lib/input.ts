@@ -1,43 +1,44 @@
 // Validation of workflow input. Operators start procedures from the Web UI with hand-typed JSON,
 // so a wrong field must fail the workflow at once with a message naming it, never retry forever.
+// Each workflow declares its input as a table of fields (name, type, default, doc), as the
+// configuration does (src/config.ts): the table yields both the input's TypeScript type and its
+// validation, so a field is spelled in one place.
 import { ApplicationFailure } from '@temporalio/workflow';
 import { parseDuration } from '../../src/workflow-safe/duration';
 import { failure } from '../../src/workflow-safe/failures';
+import { isPlainFileName } from '../../src/workflow-safe/file-names';
 
 export function invalid(field: string, problem: string): ApplicationFailure {
   return failure.InvalidInput(`${field}: ${problem}`);
 }
 
 /** The input object, or {} when none was given. Rejects anything but a plain object. */
-export function inputObject(input: unknown, workflow: string): Record<string, unknown> {
+function inputObject(input: unknown, workflow: string): Record<string, unknown> {
   if (input === undefined || input === null) return {};
   if (typeof input !== 'object' || Array.isArray(input)) throw invalid('input', `${workflow} takes a JSON object (or nothing), got ${JSON.stringify(input)}`);
   return input as Record<string, unknown>;
 }
 
-export function rejectUnknown(input: Record<string, unknown>, known: readonly string[]): void {
+function rejectUnknown(input: Record<string, unknown>, known: readonly string[]): void {
   for (const key of Object.keys(input)) {
     if (!known.includes(key)) throw invalid(key, `unknown field (known: ${known.join(', ')})`);
   }
 }
 
-export function optionalString(input: Record<string, unknown>, field: string): string | undefined {
-  const v = input[field];
+function optionalString(v: unknown, field: string): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw invalid(field, `expected a string, got ${JSON.stringify(v)}`);
   return v;
 }
 
-export function optionalBoolean(input: Record<string, unknown>, field: string): boolean | undefined {
-  const v = input[field];
+function optionalBoolean(v: unknown, field: string): boolean | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'boolean') throw invalid(field, `expected true or false, got ${JSON.stringify(v)}`);
   return v;
 }
 
 /** A duration as "30s"/"5m"/"1h30m" or a number of milliseconds. */
-export function optionalDuration(input: Record<string, unknown>, field: string): number | undefined {
-  const v = input[field];
+function optionalDuration(v: unknown, field: string): number | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
   if (typeof v === 'string') {
@@ -50,15 +51,121 @@ export function optionalDuration(input: Record<string, unknown>, field: string):
   throw invalid(field, `expected a duration such as "30s", "5m" or "1h", got ${JSON.stringify(v)}`);
 }
 
-export function optionalPositiveInt(input: Record<string, unknown>, field: string): number | undefined {
-  const v = input[field];
+function optionalPositiveInt(v: unknown, field: string): number | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw invalid(field, `expected a whole number of at least 1, got ${JSON.stringify(v)}`);
   return v;
 }
 
-export function requiredString(input: Record<string, unknown>, field: string): string {
-  const v = optionalString(input, field);
-  if (v === undefined || v.trim() === '') throw invalid(field, 'is required');
+/** Growing intervals (sheetsOutage's polls): each element is named by its index in the message. */
+function optionalDurations(v: unknown, field: string): number[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length === 0) throw invalid(field, `expected a non-empty list of durations such as ["1m", "5m"], got ${JSON.stringify(v)}`);
+  return v.map((item, i) => optionalDuration(item, `${field}[${i}]`)!);
+}
+
+/** A null here is a mistake, not "absent": the default would silently apply. */
+function optionalPercent(v: unknown, field: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !(v > 0 && v <= 100)) throw invalid(field, `expected a percentage between 0 and 100, got ${JSON.stringify(v)}`);
   return v;
 }
+
+function optionalScheduleNames(v: unknown, field: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.some((n) => typeof n !== 'string')) throw invalid(field, `expected a list of schedule names, got ${JSON.stringify(v)}`);
+  return v as string[];
+}
+
+function optionalIsoTime(v: unknown, field: string): string | undefined {
+  const s = optionalString(v, field);
+  if (s !== undefined && Number.isNaN(Date.parse(s))) throw invalid(field, `"${s}" is not an ISO date-time`);
+  return s;
+}
+
+/** The same rule as insideDir on the host, checked before anything happens. */
+function optionalPlainFileName(v: unknown, field: string): string | undefined {
+  const s = optionalString(v, field);
+  if (s !== undefined && !isPlainFileName(s)) throw invalid(field, `"${s}" must be a plain file name (no "/", no "..")`);
+  return s;
+}
+
+/** Each field type: what the operator may send (Raw) and what the workflow receives (Value). */
+interface FieldType<Raw, Value> {
+  parse(v: unknown, field: string): Value | undefined;
+  /** Type-level only: the JSON an operator sends. */
+  readonly raw?: Raw;
+}
+
+const TYPES = {
+  string: { parse: optionalString } as FieldType<string, string>,
+  boolean: { parse: optionalBoolean } as FieldType<boolean, boolean>,
+  duration: { parse: optionalDuration } as FieldType<string | number, number>,
+  durations: { parse: optionalDurations } as FieldType<(string | number)[], number[]>,
+  positiveInt: { parse: optionalPositiveInt } as FieldType<number, number>,
+  percent: { parse: optionalPercent } as FieldType<number, number>,
+  scheduleNames: { parse: optionalScheduleNames } as FieldType<string[], string[]>,
+  isoTime: { parse: optionalIsoTime } as FieldType<string, string>,
+  plainFileName: { parse: optionalPlainFileName } as FieldType<string, string>,
+  enum: { parse: optionalString } as FieldType<string, string>,
+};
+
+type TypeName = keyof typeof TYPES;
+
+/** One row of an input table. */
+export interface InputField {
+  readonly name: string;
+  readonly type: TypeName;
+  /** Absent: the field is optional and the workflow sees `undefined` (or resolves a default from configuration). */
+  readonly default?: unknown;
+  /** Must be given and not blank. */
+  readonly required?: boolean;
+  /** For `enum`: the accepted values. */
+  readonly values?: readonly string[];
+  readonly doc: string;
+}
+
+export type InputTable = readonly InputField[];
+
+type RawOf<F extends InputField> = F extends { type: 'enum'; values: readonly (infer V)[] } ? V : NonNullable<(typeof TYPES)[F['type']]['raw']>;
+type ValueOf<F extends InputField> = F extends { type: 'enum'; values: readonly (infer V)[] } ? V : NonNullable<ReturnType<(typeof TYPES)[F['type']]['parse']>>;
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/** What an operator sends: the workflow function's parameter type. */
+export type InputOf<T extends InputTable> = Simplify<
+  { [F in T[number] as F extends { required: true } ? F['name'] : never]: RawOf<F> } &
+  { [F in T[number] as F extends { required: true } ? never : F['name']]?: RawOf<F> }
+>;
+
+/** What the workflow receives once validated: defaults applied, durations in milliseconds. */
+export type ArgsOf<T extends InputTable> = Simplify<{
+  [F in T[number] as F['name']]: F extends { required: true } | { default: unknown } ? ValueOf<F> : ValueOf<F> | undefined;
+}>;
+
+/** Declares an input table; `const` keeps each row's literal name and type for the mapped types. */
+export function inputTable<const T extends InputTable>(fields: T): T {
+  return fields;
+}
+
+/** Validates `input` against `table`: unknown fields, wrong types, missing required fields fail with InvalidInput. */
+export function parseInput<T extends InputTable>(workflow: string, table: T, input: unknown): ArgsOf<T> {
+  const raw = inputObject(input, workflow);
+  rejectUnknown(raw, table.map((f) => f.name));
+  const args: Record<string, unknown> = {};
+  for (const f of table) {
+    const given = raw[f.name];
+    if (f.required && (given === undefined || given === null || (typeof given === 'string' && given.trim() === ''))) throw invalid(f.name, 'is required');
+    let value: unknown = TYPES[f.type].parse(given, f.name);
+    if (f.type === 'enum' && value !== undefined && !f.values?.includes(value as string)) throw invalid(f.name, `"${String(value)}" is not ${f.values?.join(' or ')}`);
+    value ??= f.default;
+    args[f.name] = value;
+  }
+  // The table is the type: each value was checked against its row above.
+  return args as ArgsOf<T>;
+}
+
+/** The fields most procedures take: how long a failed step waits, reminders, the host queue. */
+export const HOST_QUEUE = { name: 'hostQueue', type: 'string', doc: 'Host activity queue override (multi-host setups).' } as const;
+export const DECISION_TIMEOUT = { name: 'decisionTimeout', type: 'duration', doc: 'How long a failed step waits for a decision before aborting ("24h", or milliseconds).' } as const;
+export const REMINDER_INTERVAL = { name: 'reminderInterval', type: 'duration', doc: 'Interval of the reminders while a person is awaited.' } as const;
+export const DRAIN_TIMEOUT = { name: 'drainTimeout', type: 'duration', doc: 'How long to wait for running syncs and backups to finish.' } as const;

@@ -68,7 +68,7 @@ export interface ProcedureStatus {
   startedAt: string;
   phases: { name: string; startedAt: string; endedAt?: string }[];
   events: ProcedureEvent[];
-  /** Procedure-specific facts (snapshot path, schedules paused, …). */
+  /** Procedure-specific facts (snapshot path, schedules paused, …): the procedure's result so far. */
   facts: Record<string, unknown>;
 }
 
@@ -101,7 +101,7 @@ export interface ProcedureOptions {
 }
 
 export interface StepOptions {
-  /** Skipping is offered only where it is safe. */
+  /** Skipping is offered only where it is safe; such a step returns `{ value?, skipped }`. */
   skippable?: boolean;
   /** Rollback is offered where the procedure knows how to undo. */
   rollback?: boolean;
@@ -124,6 +124,8 @@ export class Procedure {
   abortRequest?: Actor & { rollback?: boolean };
   private readonly decisionTimeout: number;
   readonly reminderInterval: number;
+  /** The live object shown as `facts` (bindFacts): the query copies it, so it is always current. */
+  private facts: object = {};
 
   private constructor(name: string, context: ProcedureContext, options: ProcedureOptions) {
     const info = workflowInfo();
@@ -154,7 +156,7 @@ export class Procedure {
       events: [],
       facts: {},
     };
-    setHandler(statusQuery, () => this.status);
+    setHandler(statusQuery, () => ({ ...this.status, facts: { ...this.facts } }));
     setHandler(abortSignal, (actor) => {
       this.abortRequest ??= actor ?? {};
       this.event(`abort requested${actor?.rollback ? ' with rollback' : ''}${actor?.note ? `: ${actor.note}` : ''}`, actor?.by);
@@ -222,6 +224,11 @@ export class Procedure {
       return;
     }
     this.pendingDecision = input;
+  }
+
+  /** Shows `facts` (the procedure's result object, updated as it runs) in the status query. */
+  bindFacts(facts: object): void {
+    this.facts = facts;
   }
 
   get workflowId(): string {
@@ -306,15 +313,18 @@ export class Procedure {
    * Runs one step. When it still fails after its retries, raises an alert and waits for the
    * operator: retry, skip (if `skippable`), rollback (if `rollback`), abort. No decision within
    * decisionTimeout means abort, which every procedure turns into its safe state.
+   * A step that cannot be skipped returns its value; a skippable one says whether it was skipped.
    */
-  async step<T>(name: string, run: () => Promise<T>, options: StepOptions = {}): Promise<{ value?: T; skipped: boolean }> {
+  async step<T>(name: string, run: () => Promise<T>, options: StepOptions & { skippable: true }): Promise<{ value?: T; skipped: boolean }>;
+  async step<T>(name: string, run: () => Promise<T>, options?: StepOptions & { skippable?: false }): Promise<T>;
+  async step<T>(name: string, run: () => Promise<T>, options: StepOptions = {}): Promise<T | { value?: T; skipped: boolean }> {
     for (;;) {
       this.throwIfAborted();
       this.status.step = name;
       try {
         const value = await run();
         this.status.step = undefined;
-        return { value, skipped: false };
+        return options.skippable ? { value, skipped: false } : value;
       } catch (err) {
         this.status.step = undefined;
         if (!(err instanceof ActivityFailure)) throw err;
@@ -328,7 +338,6 @@ export class Procedure {
         const how = `send signal "decision" with {"decision": "${allowed.join('" | "')}"} or run: atlas-ops decide ${this.workflowId} <${allowed.join('|')}>`;
         this.details(`Step **${name}** failed after its retries:\n\n> ${error}\n\nDecide: ${how}.\nWith no decision in ${formatDuration(this.decisionTimeout)} the procedure aborts to its safe state.`);
         this.setWaiting(`a decision on failed step ${name}: ${allowed.join(', ')}`, 'decision');
-        upsertSearchAttributes([{ key: ATLAS_WAITING_FOR, value: 'decision' }]);
         await this.acts.raiseAlert({ code, level: 'critical', message: `${this.status.procedure} ${this.workflowId}: step ${name} failed: ${error}. ${how}` });
         const decided = await condition(() => this.pendingDecision !== undefined || this.abortRequest !== undefined, this.decisionTimeout, {
           summary: `${this.status.procedure}: decision on step "${name}" (timeout: abort)`,
