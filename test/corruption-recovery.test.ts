@@ -11,7 +11,8 @@ import { singletonId } from '../src/temporal/start';
 import { CORRUPTION_RECOVERY } from '../src/workflow-safe/singletons';
 import { ActivityContext } from '../activities/deps';
 import { reportCorruption } from '../activities/db';
-import type { CorruptionRecoveryResult } from '../workflows/corruption-recovery';
+import { attachmentSwappedSignal, attachmentSwappedUpdate, type CorruptionRecoveryResult } from '../workflows/corruption-recovery';
+import { abortSignal, statusQuery } from '../workflows/lib/procedure';
 import { useAtlas } from './helpers/atlas';
 import { eventually, uid } from './helpers/env';
 import { corruptLastWalFrame, garbageOverPages, leaveCommitsInWal, marks, truncateFile, zeroHeader } from './helpers/corrupt';
@@ -157,6 +158,32 @@ describe('corruptionRecovery', () => {
       fs.rmSync(path.join(t.home, 'data', '.maintenance'), { force: true });
       fs.rmSync(emptyBackups, { recursive: true, force: true });
       fs.renameSync(hidden, emptyBackups);
+    }
+  });
+
+  it('refuses attachmentSwapped while no restored volume waits to be swapped in, and ignores (and records) an early signal', async () => {
+    reset();
+    // backups/ as a file: the assess step fails after its retries and waits for a decision, so the
+    // recovery is running but far from Option C's swap.
+    const backups = path.join(t.home, 'backups');
+    const hidden = path.join(t.home, `hidden-${uid()}`);
+    fs.renameSync(backups, hidden);
+    fs.writeFileSync(backups, 'not a directory');
+    const handle = await t.client.workflow.start('corruptionRecovery', { taskQueue: t.config.taskQueue, workflowId: `recovery-${uid()}`, args: [{ allowOci: false }] });
+    try {
+      await eventually(async () => (await handle.query(statusQuery)).failedStep?.step === 'assess', 60_000, 'assess waiting for a decision');
+      const refused = await handle.executeUpdate(attachmentSwappedUpdate, { args: [{ by: 'early' }] }).catch((e: unknown) => e);
+      expect((refused as { cause?: Error }).cause?.message).toMatch(/is not waiting for the volume swap \(phase: assess\)/);
+      await handle.signal(attachmentSwappedSignal, { by: 'early' });
+      const ignored = await eventually(async () => (await handle.query(statusQuery)).events.find((e) => /ignored attachmentSwapped/.test(e.message)), 30_000, 'the ignored signal recorded');
+      expect(ignored).toMatchObject({ actor: 'early', phase: 'assess' });
+      await handle.signal(abortSignal, { by: 'test' });
+      const r = (await handle.result()) as CorruptionRecoveryResult;
+      expect(r.outcome).toBe('aborted');
+      expect(r.optionC).toBeUndefined();
+    } finally {
+      fs.rmSync(backups, { force: true });
+      fs.renameSync(hidden, backups);
     }
   });
 

@@ -37,8 +37,12 @@ export interface ApproveOciInput extends Actor {
 /** Approve Option C. The update is refused at once when no approval is awaited; the signal is then ignored. */
 export const approveOciRestoreSignal = defineSignal<[ApproveOciInput]>('approveOciRestore');
 export const approveOciRestoreUpdate = defineUpdate<string, [ApproveOciInput]>('approveOciRestoreChecked');
-/** The operator has attached the restored volume in place of the old one (and mounted it). */
+/**
+ * The operator has attached the restored volume in place of the old one (and mounted it). Only
+ * while the swap is awaited: an early one would make the procedure check a volume nobody swapped.
+ */
 export const attachmentSwappedSignal = defineSignal<[Actor]>('attachmentSwapped');
+export const attachmentSwappedUpdate = defineUpdate<string, [Actor]>('attachmentSwappedChecked');
 
 export type RecoveryMethod = 'none' | 'A' | 'B' | 'C';
 
@@ -121,7 +125,16 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
       },
     });
     setHandler(attachmentSwappedSignal, (a) => {
+      if (this.awaiting === 'swap') this.swapped ??= a ?? {};
+      else p.event('ignored attachmentSwapped: no restored volume is waiting to be swapped in', a?.by);
+    });
+    setHandler(attachmentSwappedUpdate, (a) => {
       this.swapped ??= a ?? {};
+      return `volume swap recorded for ${wf}`;
+    }, {
+      validator: (_a) => {
+        if (this.awaiting !== 'swap') throw new Error(`corruptionRecovery ${wf} is not waiting for the volume swap (phase: ${p.status.phase})`);
+      },
     });
   }
 

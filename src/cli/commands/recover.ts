@@ -2,9 +2,9 @@
 // (--approve-oci, --swapped).
 import type { Command } from 'commander';
 import { CORRUPTION_RECOVERY } from '../../workflow-safe/singletons';
-import { approveOciRestoreUpdate, attachmentSwappedSignal } from '../../../workflows/corruption-recovery';
+import { approveOciRestoreUpdate, attachmentSwappedUpdate } from '../../../workflows/corruption-recovery';
 import type { Action, Run } from '../action';
-import { EXIT, UsageError } from '../common';
+import { UsageError } from '../common';
 import { requireProcedure, sendUpdate, startSingleton } from '../procedures';
 
 interface CorruptionOptions {
@@ -50,10 +50,7 @@ async function answerOptionC(a: Action<CorruptionOptions, string[]>, id: string)
   const client = await a.client();
   await requireProcedure(client, id, 'corruptionRecovery');
   const handle = client.workflow.getHandle(id);
-  if (o.swapped) {
-    await handle.signal(attachmentSwappedSignal, { by: o.by });
-    a.output({ workflowId: id, signalled: 'attachmentSwapped' }, () => `attachmentSwapped sent to ${id}; follow: atlas-ops status ${id}`);
-    return EXIT.ok;
-  }
+  // Both are validated updates: refused at once, with the reason, unless the recovery waits for exactly this answer.
+  if (o.swapped) return sendUpdate(a, id, 'swap', () => handle.executeUpdate(attachmentSwappedUpdate, { args: [{ by: o.by }] }), (message) => `${message}; follow: atlas-ops status ${id}`);
   return sendUpdate(a, id, 'approval', () => handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: o.by, backupId: o.backupId }] }));
 }
