@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decideUpdate, statusQuery } from '../workflows/lib/procedure';
+import { decisionUpdate, statusQuery } from '../workflows/lib/procedure';
 import { approveOciRestoreUpdate, attachmentSwappedSignal, type CorruptionRecoveryResult } from '../workflows/corruption-recovery';
 import type { BackupResult } from '../workflows/backup';
 import { isLoopbackUrl } from '../src/oci/blockstorage';
@@ -85,7 +85,7 @@ describe('OCI block volume backups through the emulator', () => {
     expect(status.failedStep!.errorType).toBe('OciBackupFaulty');
     expect(status.failedStep!.error).toMatch(/ended FAULTY; the local backup is unaffected/);
     expect(status.failedStep!.allowed).toContain('skip');
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'retry', by: 'test' }] });
+    await handle.executeUpdate(decisionUpdate, { args: [{ decision: 'retry', by: 'test' }] });
     const r = (await handle.result()) as BackupResult;
     expect(r.oci?.state).toBe('AVAILABLE');
     expect(t.oci.backups().slice(before).map((b) => b.lifecycleState)).toEqual(['FAULTY', 'AVAILABLE']);
@@ -141,7 +141,7 @@ describe('an OCI volume id that does not exist', () => {
     expect(status.failedStep!.error).toMatch(/ocid1\.volume\.oc1\.\.does-not-exist/);
     expect(status.failedStep!.error).toMatch(/Nothing was changed/);
     expect(t.oci.backups()).toHaveLength(0);
-    await handle.executeUpdate(decideUpdate, { args: [{ decision: 'skip', by: 'test' }] });
+    await handle.executeUpdate(decisionUpdate, { args: [{ decision: 'skip', by: 'test' }] });
     const r = (await handle.result()) as BackupResult;
     expect(r.outcome).toBe('completed');
     expect(r.oci?.skipped).toBe(true);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { failure } from '../src/workflow-safe/failures';
-import { abortSignal, decideUpdate, decisionSignal, statusQuery, type ProcedureStatus } from '../workflows/lib/procedure';
+import { abortSignal, decisionUpdate, decisionSignal, statusQuery, type ProcedureStatus } from '../workflows/lib/procedure';
 import { resumeSignal, resumeUpdate, type maintenance, type MaintenanceInput, type MaintenanceResult } from '../workflows/maintenance';
 import { eventually, uid } from './helpers/env';
 import { startStubWorker, type ActivityName, type Call, type StubWorker } from './helpers/stub-worker';
@@ -128,7 +128,7 @@ describe('ignored and late signals are recorded, not acted on', fast, () => {
     const run = await start();
     await run.until('the edit wait', waitingForEdits);
     await run.handle.signal(decisionSignal, { decision: 'abort', by: 'early' });
-    await expect(run.handle.executeUpdate(decideUpdate, { args: [{ decision: 'abort', by: 'early' }] })).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(run.handle.executeUpdate(decisionUpdate, { args: [{ decision: 'abort', by: 'early' }] })).rejects.toThrow(WorkflowUpdateFailedError);
     const s = await run.until('the ignored decision event', (x) => x.events.some((e) => e.message.includes('ignored decision "abort"')));
     expect(s.events.find((e) => e.message.includes('ignored decision'))).toMatchObject({ actor: 'early', message: expect.stringContaining('no step is waiting for one') });
     expect(waitingForEdits(s)).toBe(true);
@@ -149,7 +149,7 @@ describe('ignored and late signals are recorded, not acted on', fast, () => {
     await expect(run.handle.executeUpdate(resumeUpdate, { args: [{ by: 'early' }] })).rejects.toThrow(WorkflowUpdateFailedError);
     const s = await run.until('the ignored resume event', (x) => x.events.some((e) => e.message.startsWith('ignored resume')));
     expect(s.events.find((e) => e.message.startsWith('ignored resume'))?.actor).toBe('early');
-    await run.handle.executeUpdate(decideUpdate, { args: [{ decision: 'retry', by: 'tester' }] });
+    await run.handle.executeUpdate(decisionUpdate, { args: [{ decision: 'retry', by: 'tester' }] });
     // The early resume did not count: the procedure now waits for edits, and keeps waiting.
     await run.until('the edit wait', waitingForEdits);
     await new Promise((r) => setTimeout(r, 500));
@@ -167,7 +167,7 @@ describe('skip', fast, () => {
     const run = await start({ oci: true }, { ociVolumeBackup: fails() });
     const s = await run.until('the failed OCI step', failedStep('OCI volume backup'));
     expect(s.failedStep?.allowed).toContain('skip');
-    await run.handle.executeUpdate(decideUpdate, { args: [{ decision: 'skip', by: 'tester' }] });
+    await run.handle.executeUpdate(decisionUpdate, { args: [{ decision: 'skip', by: 'tester' }] });
     await run.until('the edit wait', waitingForEdits);
     await run.handle.signal(resumeSignal, { by: 'tester' });
     const result = (await run.handle.result()) as MaintenanceResult;
@@ -179,12 +179,12 @@ describe('skip', fast, () => {
     const run = await start({}, { snapshotAtlasDb: fails() });
     const s = await run.until('the failed snapshot step', failedStep('snapshot'));
     expect(s.failedStep?.allowed).toEqual(['retry', 'abort']);
-    await expect(run.handle.executeUpdate(decideUpdate, { args: [{ decision: 'skip', by: 'tester' }] })).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(run.handle.executeUpdate(decisionUpdate, { args: [{ decision: 'skip', by: 'tester' }] })).rejects.toThrow(WorkflowUpdateFailedError);
     await run.handle.signal(decisionSignal, { decision: 'skip', by: 'tester' });
     const after = await run.until('the ignored skip event', (x) => x.events.some((e) => e.message.startsWith('ignored decision "skip"')));
     expect(after.failedStep?.step).toBe('snapshot');
     expect(run.names()).not.toContain('setMaintenanceFlag');
-    await run.handle.executeUpdate(decideUpdate, { args: [{ decision: 'abort', by: 'tester' }] });
+    await run.handle.executeUpdate(decisionUpdate, { args: [{ decision: 'abort', by: 'tester' }] });
     expect(((await run.handle.result()) as MaintenanceResult).outcome).toBe('aborted');
   });
 });
@@ -206,7 +206,7 @@ describe('the undo runs on every exit', fast, () => {
     await run.handle.signal(resumeSignal, { by: 'tester' });
     const s = await run.until('the failed integrity step', failedStep('integrity check'));
     expect(s.failedStep?.allowed).toContain('rollback');
-    await run.handle.executeUpdate(decideUpdate, { args: [{ decision: 'rollback', by: 'tester' }] });
+    await run.handle.executeUpdate(decisionUpdate, { args: [{ decision: 'rollback', by: 'tester' }] });
     const result = (await run.handle.result()) as MaintenanceResult;
     expect(result).toMatchObject({ outcome: 'rolled-back', unpausedSchedules: result.pausedSchedules });
     expect(run.names()).toContain('restoreAtlasDb');

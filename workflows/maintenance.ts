@@ -51,7 +51,7 @@ export interface MaintenanceResult {
 
 export const resumeSignal = defineSignal<[ResumeInput]>('resume');
 /** The CLI's resume: validated, so it fails at once when the procedure is not waiting for edits. */
-export const resumeUpdate = defineUpdate<string, [ResumeInput]>('resumeEdits');
+export const resumeUpdate = defineUpdate<string, [ResumeInput]>('resumeChecked');
 export const rollbackSignal = defineSignal<[Actor]>('rollback');
 
 /** Where the edit stands, for the resume and rollback handlers. */

@@ -33,7 +33,7 @@ export interface Actor {
 
 export const decisionSignal = defineSignal<[Actor & { decision: Decision }]>('decision');
 /** The CLI's form of a decision: refused at once when no step waits for one, or the choice is not allowed. */
-export const decideUpdate = defineUpdate<string, [Actor & { decision: Decision }]>('decide');
+export const decisionUpdate = defineUpdate<string, [Actor & { decision: Decision }]>('decisionChecked');
 export const abortSignal = defineSignal<[Actor & { rollback?: boolean }]>('abort');
 export const statusQuery = defineQuery<ProcedureStatus>('status');
 
@@ -163,7 +163,7 @@ export class Procedure {
     });
     setHandler(decisionSignal, (input) => this.acceptDecision(input));
     setHandler(
-      decideUpdate,
+      decisionUpdate,
       (input) => {
         this.acceptDecision(input);
         return `decision "${input.decision}" accepted for step ${this.status.failedStep?.step}`;

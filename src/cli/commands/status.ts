@@ -1,7 +1,7 @@
 // atlas-ops status <workflow-id> | decide <workflow-id> <decision>
 import type { Command } from 'commander';
 import type { WorkflowHandle } from '@temporalio/client';
-import { decideUpdate, DECISIONS, type Decision } from '../../../workflows/lib/procedure';
+import { decisionUpdate, DECISIONS, type Decision } from '../../../workflows/lib/procedure';
 import type { Run } from '../action';
 import { EXIT, UsageError, link } from '../common';
 import { failureMessage, queryStatus, recentEventLines } from '../follow';
@@ -69,7 +69,7 @@ function decideCommand(program: Command, run: Run): void {
       const input = { decision: decision as Decision, by: a.opts.by, note: a.opts.note };
       return sendUpdate(a, id, 'decision', async () => {
         try {
-          return await client.workflow.getHandle(id).executeUpdate(decideUpdate, { args: [input] });
+          return await client.workflow.getHandle(id).executeUpdate(decisionUpdate, { args: [input] });
         } catch (err) {
           // Any workflow id may be given here: one that does not exist is bad input, not a refusal.
           if ((err as Error).name === 'WorkflowNotFoundError') throw new UsageError(`workflow ${id} does not exist`);
