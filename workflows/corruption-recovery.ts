@@ -3,6 +3,7 @@
 // with an operator's approval, because it replaces the whole volume). Started from the CLI, the
 // Web UI, or automatically when an activity meets SQLITE_CORRUPT / SQLITE_NOTADB.
 import { ApplicationFailure, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
+import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import type { Assessment, CheckpointResult, OptionBResult } from '../activities/recovery';
 import type { DbCheck } from '../activities/db';
 import type { OciVolumeBackup } from '../activities/oci';
@@ -112,28 +113,38 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
 
   private handleSignals(): void {
     const { p, wf } = this;
-    setHandler(approveOciRestoreSignal, (a) => {
-      if (this.awaiting === 'approval') this.approval ??= a ?? {};
-      else p.event('ignored approveOciRestore: no OCI restore is awaiting approval', a?.by);
-    });
-    setHandler(approveOciRestoreUpdate, (a) => {
-      this.approval ??= a ?? {};
-      return `OCI restore approved for ${wf}`;
-    }, {
-      validator: (_a) => {
-        if (this.awaiting !== 'approval') throw new Error(`corruptionRecovery ${wf} is not waiting for an OCI restore approval (phase: ${p.status.phase})`);
+    this.answerWhileAwaited('approval', approveOciRestoreSignal, approveOciRestoreUpdate, {
+      ignored: 'ignored approveOciRestore: no OCI restore is awaiting approval',
+      refused: () => `corruptionRecovery ${wf} is not waiting for an OCI restore approval (phase: ${p.status.phase})`,
+      accept: (a) => {
+        this.approval ??= a;
+        return `OCI restore approved for ${wf}`;
       },
     });
-    setHandler(attachmentSwappedSignal, (a) => {
-      if (this.awaiting === 'swap') this.swapped ??= a ?? {};
-      else p.event('ignored attachmentSwapped: no restored volume is waiting to be swapped in', a?.by);
+    this.answerWhileAwaited('swap', attachmentSwappedSignal, attachmentSwappedUpdate, {
+      ignored: 'ignored attachmentSwapped: no restored volume is waiting to be swapped in',
+      refused: () => `corruptionRecovery ${wf} is not waiting for the volume swap (phase: ${p.status.phase})`,
+      accept: (a) => {
+        this.swapped ??= a;
+        return `volume swap recorded for ${wf}`;
+      },
     });
-    setHandler(attachmentSwappedUpdate, (a) => {
-      this.swapped ??= a ?? {};
-      return `volume swap recorded for ${wf}`;
-    }, {
+  }
+
+  /** An operator's answer counts only while it is awaited: the signal is otherwise ignored (and recorded), the update refused. */
+  private answerWhileAwaited<A extends Actor>(
+    what: 'approval' | 'swap',
+    signal: SignalDefinition<[A]>,
+    update: UpdateDefinition<string, [A]>,
+    words: { ignored: string; refused: () => string; accept: (a: A) => string },
+  ): void {
+    setHandler(signal, (a) => {
+      if (this.awaiting === what) words.accept(a ?? ({} as A));
+      else this.p.event(words.ignored, a?.by);
+    });
+    setHandler(update, (a) => words.accept(a ?? ({} as A)), {
       validator: (_a) => {
-        if (this.awaiting !== 'swap') throw new Error(`corruptionRecovery ${wf} is not waiting for the volume swap (phase: ${p.status.phase})`);
+        if (this.awaiting !== what) throw new Error(words.refused());
       },
     });
   }
