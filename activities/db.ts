@@ -10,6 +10,7 @@ import { insideDir } from '../src/paths';
 import { checkDatabase, type DbCheck } from '../src/db/check';
 import { appendLog } from '../src/log';
 import { startOnce } from '../src/temporal/start';
+import type { corruptionRecovery } from '../workflows/corruption-recovery';
 import { CORRUPTION_ALERT, CORRUPTION_RECOVERY } from '../src/workflow-safe/singletons';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
@@ -37,7 +38,7 @@ export async function reportCorruption(ctx: ActivityContext, err: Error, file: s
   }
   if (ctx.config.recovery.onCorruption !== 'auto') return {};
   try {
-    const started = await startOnce(ctx.client, ctx.config, 'corruptionRecovery', CORRUPTION_RECOVERY,
+    const started = await startOnce<typeof corruptionRecovery>(ctx.client, ctx.config, 'corruptionRecovery', CORRUPTION_RECOVERY,
       { trigger: message.slice(0, 500), detectedAt: ctx.now().toISOString() }, 'Corruption recovery (started automatically)');
     appendLog(ctx.paths.log('backup'), { event: 'corruption-recovery-started', workflowId: started.workflowId, joined: !started.started, trigger: message });
     return { recovery: started.workflowId };

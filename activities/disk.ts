@@ -8,6 +8,7 @@ import { diskUsage, largestEntries, type DiskUsage } from '../src/disk';
 import { pruneBackups } from '../src/db/retention';
 import { appendLog, rotateLog } from '../src/log';
 import { startOnce } from '../src/temporal/start';
+import type { diskEmergency } from '../workflows/disk-emergency';
 import { DISK_EMERGENCY } from '../src/workflow-safe/singletons';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
@@ -116,7 +117,7 @@ export function createDiskActivities(ctx: ActivityContext) {
     async diskEmergencyIfCritical(input: { trigger: string }): Promise<{ usedPercent: number; started?: string }> {
       const m = measure();
       if (m.usedPercent <= m.criticalPercent) return { usedPercent: m.usedPercent };
-      const s = await startOnce(ctx.client, ctx.config, 'diskEmergency', DISK_EMERGENCY, { trigger: input.trigger }, `Disk emergency: ${m.usedPercent}% used`);
+      const s = await startOnce<typeof diskEmergency>(ctx.client, ctx.config, 'diskEmergency', DISK_EMERGENCY, { trigger: input.trigger }, `Disk emergency: ${m.usedPercent}% used`);
       return { usedPercent: m.usedPercent, started: s.workflowId };
     },
   };

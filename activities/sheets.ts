@@ -10,6 +10,7 @@ import { checkConnectivity, type ConnectivityReport } from '../src/sheets/doctor
 import { getState, outageReason, recordRun, setState, type Direction } from '../src/sheets/runs';
 import { exportApprovals, importDecisions, setBanner } from '../src/sheets/sync';
 import { startOnce } from '../src/temporal/start';
+import type { sheetsOutage } from '../workflows/sheets-outage';
 import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../src/workflow-safe/singletons';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
@@ -151,7 +152,7 @@ export function createSheetsActivities(ctx: ActivityContext) {
       if (!input.detectOutage) return {};
       const reason = outageReason(db, ctx.now());
       if (!reason) return {};
-      const started = await startOnce(ctx.client, ctx.config, OUTAGE_WORKFLOW, OUTAGE_SINGLETON, { reason, detectedBy: input.workflowId }, `Sheets outage: ${reason}`);
+      const started = await startOnce<typeof sheetsOutage>(ctx.client, ctx.config, OUTAGE_WORKFLOW, OUTAGE_SINGLETON, { reason, detectedBy: input.workflowId }, `Sheets outage: ${reason}`);
       appendLog(paths.log(input.direction), { event: 'outage-detected', reason, outageWorkflowId: started.workflowId, started: started.started });
       return { outage: { ...started, reason } };
     },
