@@ -14,7 +14,7 @@ import type { corruptionRecovery } from '../workflows/corruption-recovery';
 import { CORRUPTION_ALERT, CORRUPTION_RECOVERY } from '../src/workflow-safe/singletons';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
-import { isPlainSuffix } from '../src/workflow-safe/file-names';
+import { isPlainSuffix, restoreTargetProblem } from '../src/workflow-safe/file-names';
 
 export type { DbCheck };
 
@@ -123,7 +123,11 @@ export function createDbActivities(ctx: ActivityContext) {
       try {
         backupFile = insideDir(paths.backupsDir, input.backup, 'backup');
         // Another target is a plain name in data/ (a restore test beside the live database).
-        if (input.target !== undefined) target = insideDir(paths.dataDir, input.target, 'target');
+        if (input.target !== undefined) {
+          target = insideDir(paths.dataDir, input.target, 'target');
+          const problem = restoreTargetProblem(input.target);
+          if (problem) throw new Error(`target: ${problem}`);
+        }
         if (!isPlainSuffix(input.keepSuffix)) throw new Error(`keepSuffix: "${input.keepSuffix}" is not a plain suffix`);
         keepSuffix = input.keepSuffix;
       } catch (err) {

@@ -20,3 +20,20 @@ export function isPlainSuffix(suffix: string): boolean {
 export function plainFileNamePart(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]/g, '_');
 }
+
+/**
+ * The files a running worker and the Atlas app hold open: atlas.db, ops.db and their sidecars. A
+ * restore *test* writing into one of them would swap it under its open handles (the worker goes
+ * on writing into the renamed old file), so they are never a restore target; atlas.db is replaced
+ * only by the real restore, which names no target (docs/safety.md#restore-discipline).
+ */
+const LIVE_DATABASES = ['atlas.db', 'ops.db'];
+const SIDECARS = ['', '-wal', '-shm', '-journal'];
+
+/** Why `name` cannot be a restore target, or undefined when it can. */
+export function restoreTargetProblem(name: string): string | undefined {
+  if (!isPlainFileName(name)) return `"${name}" must be a plain file name (no "/", no "..")`;
+  const live = LIVE_DATABASES.find((db) => SIDECARS.some((s) => name === `${db}${s}`));
+  if (live) return `"${name}" is a live database file (${LIVE_DATABASES.join(', ')} and their -wal/-shm/-journal are never a restore target; restore atlas.db without a target)`;
+  return undefined;
+}

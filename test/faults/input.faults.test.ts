@@ -97,6 +97,15 @@ describe('wrong JSON input to every workflow type, as started from the Web UI', 
     for (const type of types) expect(known.get(type)?.length, type).toBeGreaterThan(0);
   });
 
+  it('a restore whose target is a live database file (atlas.db, ops.db or a sidecar) fails at once, naming it', async () => {
+    for (const target of ['atlas.db', 'ops.db', 'ops.db-wal', 'atlas.db-shm', 'ops.db-journal']) {
+      const r = await reject('restore', { ...REQUIRED.restore, target });
+      expectRejected(r, `restore {target: ${target}}`, 'target');
+      expect(r.failure.message).toContain(`"${target}" is a live database file`);
+      recordFault({ fault: 'wrong workflow input (Web UI JSON)', survived: true, dataLost: 0 });
+    }
+  });
+
   it('had no effect: atlas.db unchanged byte for byte, no backup, no flag, no lock, no schedule paused', async () => {
     expect(sha(atlasPaths(t.home).atlasDb)).toBe(atlasBefore);
     expectNoTrace(t.home);

@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { parseDuration } from '../../src/workflow-safe/duration';
 import { failure } from '../../src/workflow-safe/failures';
-import { isPlainFileName } from '../../src/workflow-safe/file-names';
+import { isPlainFileName, restoreTargetProblem } from '../../src/workflow-safe/file-names';
 
 export function invalid(field: string, problem: string): ApplicationFailure {
   return failure.InvalidInput(`${field}: ${problem}`);
@@ -90,6 +90,13 @@ function optionalPlainFileName(v: unknown, field: string): string | undefined {
   return s;
 }
 
+function optionalRestoreTarget(v: unknown, field: string): string | undefined {
+  const s = optionalString(v, field);
+  const problem = s === undefined ? undefined : restoreTargetProblem(s);
+  if (problem) throw invalid(field, problem);
+  return s;
+}
+
 /** Each field type: what the operator may send (Raw) and what the workflow receives (Value). */
 interface FieldType<Raw, Value> {
   parse(v: unknown, field: string): Value | undefined;
@@ -107,6 +114,7 @@ const TYPES = {
   scheduleNames: { parse: optionalScheduleNames } as FieldType<string[], string[]>,
   isoTime: { parse: optionalIsoTime } as FieldType<string, string>,
   plainFileName: { parse: optionalPlainFileName } as FieldType<string, string>,
+  restoreTarget: { parse: optionalRestoreTarget } as FieldType<string, string>,
   enum: { parse: optionalString } as FieldType<string, string>,
 };
 

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { checkDatabase, checkpointDatabase } from '../../db/check';
 import { listBackups, verifyBackupFile } from '../../db/snapshot';
 import { atlasPaths, insideDir } from '../../paths';
+import { restoreTargetProblem } from '../../workflow-safe/file-names';
 import { requireHome, type AtlasConfig } from '../../config';
 import type { Action, Run } from '../action';
 import { EXIT, UsageError } from '../common';
@@ -31,7 +32,11 @@ export function checkBackupForRestore(config: AtlasConfig, name: string, target?
   let file: string;
   try {
     file = insideDir(paths.backupsDir, name, 'backup');
-    if (target !== undefined) insideDir(paths.dataDir, target, '--target');
+    if (target !== undefined) {
+      insideDir(paths.dataDir, target, '--target');
+      const problem = restoreTargetProblem(target);
+      if (problem) throw new Error(`--target: ${problem}`);
+    }
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
