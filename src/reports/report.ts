@@ -88,11 +88,16 @@ export function parseSince(value: string, now: Date, field = '--since'): Date {
       return d;
     }
   }
+  let ms: number;
   try {
-    return new Date(now.getTime() - parseDuration(text, field));
+    ms = parseDuration(text, field);
   } catch {
     throw new Error(`${field}: "${value}" is neither a duration (e.g. 7d, 12h) nor a date (YYYY-MM-DD)`);
   }
+  // A duration longer than the time since 1970 is no point in time a report can start from (and
+  // past about 274 000 years not even a Date).
+  if (ms > now.getTime()) throw new Error(`${field}: "${value}" reaches back before 1970-01-01; give a duration up to ${Math.floor(now.getTime() / 86_400_000)}d or a date from 1970-01-01 to today`);
+  return new Date(now.getTime() - ms);
 }
 
 /** Opens atlas.db read-only for a report; a missing database is reported, not invented. */

@@ -91,7 +91,7 @@ const WRONG_OPTION: Record<string, string[]> = {
   '--swapped': [NO_SUCH_WORKFLOW],
   // Given alone: it only goes with --approve-oci.
   '--backup-id': ['banana'],
-  '--since': ['banana', '2999-01-01'],
+  '--since': ['banana', '2999-01-01', '99999999999d'],
   '--pause': ['exprot'],
 };
 
