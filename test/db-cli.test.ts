@@ -139,6 +139,19 @@ describe('atlas-ops db commands', () => {
     expect(r.code).toBe(0);
   });
 
+  it('db check on a home without atlas.db says so, exit 2, and recommends no recovery', async () => {
+    const empty = fs.mkdtempSync(path.join(path.dirname(t.home), 'atlas-no-db-'));
+    try {
+      const r = await runCli(t, ['--home', empty, 'db', 'check']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`no atlas.db at ${path.join(empty, 'data', 'atlas.db')}`);
+      expect(r.stdout + r.stderr).not.toMatch(/recover corruption/);
+      expect(fs.existsSync(path.join(empty, 'data', 'atlas.db'))).toBe(false);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it('recover corruption --wait repairs a corrupted database', async () => {
     garbageOverPages(db, 3);
     const failing = await runCli(t, ['db', 'check']);

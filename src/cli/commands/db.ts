@@ -52,6 +52,8 @@ function checkCommand(db: Command, run: Run): void {
     .description('PRAGMA integrity_check on atlas.db (read-only); exit 1 when it fails')
     .action(run(async (a) => {
       const file = atlasPaths(homeConfig(a).home).atlasDb;
+      // A missing file is a wrong home, not a corrupt database: recovery would be the wrong advice.
+      if (!fs.existsSync(file)) throw new UsageError(`no atlas.db at ${file}: check --home or ATLAS_HOME; nothing was checked`);
       const c = await checkDatabase(file);
       a.output({ file, ...c }, () => [
         `${file}: ${c.ok ? 'ok' : 'FAILS integrity_check'} (${mb(c.sizeBytes)}, WAL ${mb(c.walBytes)}, journal ${c.journalMode ?? '?'})`,
