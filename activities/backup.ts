@@ -1,9 +1,9 @@
 // Activities of the scheduled backup: the maintenance-flag gate, retention and the backup listing.
-import fs from 'node:fs';
 import { listBackups } from '../src/db/snapshot';
 import { pruneBackups, type PruneResult } from '../src/db/retention';
 import { appendLog } from '../src/log';
 import type { ActivityContext } from './deps';
+import { readMaintenanceFlag, type MaintenanceFlag } from '../src/maintenance-flag';
 
 export interface BackupSummary {
   name: string;
@@ -13,24 +13,12 @@ export interface BackupSummary {
   reason?: string;
 }
 
-export interface MaintenanceFlag {
-  set: boolean;
-  /** What the flag file says (who set it, why), when it is readable. */
-  holder?: string;
-}
-
 export function createBackupActivities(ctx: ActivityContext) {
   const { paths } = ctx;
   return {
     /** The runbook's rule: while data/.maintenance exists, no backup job touches atlas.db. */
     async maintenanceFlagStatus(): Promise<MaintenanceFlag> {
-      if (!fs.existsSync(paths.maintenanceFlag)) return { set: false };
-      try {
-        const flag = JSON.parse(fs.readFileSync(paths.maintenanceFlag, 'utf8')) as { workflowId?: string; reason?: string };
-        return { set: true, holder: [flag.workflowId, flag.reason].filter(Boolean).join(': ') || undefined };
-      } catch {
-        return { set: true };
-      }
+      return readMaintenanceFlag(paths.maintenanceFlag);
     },
 
     /** Retention (src/db/retention.ts); keep defaults to the configured backup.keep. */

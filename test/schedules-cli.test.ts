@@ -123,6 +123,22 @@ describe('CLI bad input', () => {
     fs.rmSync(home, { recursive: true, force: true });
   });
 
+  it('demo seed refuses while the maintenance flag is set, naming its holder, and writes nothing', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-seed-flag-'));
+    const first = await runCli(undefined, ['--home', home, 'demo', 'seed', '--tasks', '10']);
+    expect(first.code, first.stderr).toBe(0);
+    const db = path.join(home, 'data', 'atlas.db');
+    const flag = path.join(home, 'data', '.maintenance');
+    fs.writeFileSync(flag, `${JSON.stringify({ workflowId: 'maintenance-test-1', reason: 'editing by hand', since: new Date().toISOString() })}\n`);
+    const before = fs.readFileSync(db);
+    const res = await runCli(undefined, ['--home', home, 'demo', 'seed', '--tasks', '10']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(`${flag} is set (maintenance-test-1: editing by hand): only the procedure holding it may write atlas.db`);
+    expect(fs.readFileSync(db).equals(before)).toBe(true);
+    expect(fs.existsSync(`${db}-wal`) ? fs.statSync(`${db}-wal`).size : 0).toBe(0);
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
   it('seeds a demo database with --json output', async () => {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-seed-'));
     const res = await runCli(undefined, ['--home', home, '--json', 'demo', 'seed', '--tasks', '50']);

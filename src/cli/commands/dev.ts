@@ -8,6 +8,7 @@ import { withDatabase } from '../../db/sqlite';
 import type { Run } from '../action';
 import { EXIT, configFor, globals, parseIntOption, parsePortOption } from '../common';
 import { registeredWorkflowTypes } from './schedules';
+import { readMaintenanceFlag } from '../../maintenance-flag';
 
 /** Calls `stop` once on the first SIGINT or SIGTERM; the command's own await then ends the process. */
 function onStopSignal(stop: () => void): void {
@@ -98,6 +99,10 @@ function demoSeedCommand(demo: Command, run: Run): void {
     .action(run<{ tasks: number; seed: number }>(async (a) => {
       requireHome(a.config);
       const { paths } = ensureHome(a.config.home);
+      const flag = readMaintenanceFlag(paths.maintenanceFlag);
+      if (flag.set) {
+        throw new Error(`${paths.maintenanceFlag} is set${flag.holder ? ` (${flag.holder})` : ''}: only the procedure holding it may write atlas.db; finish or abort it first (atlas-ops status), then seed`);
+      }
       const result = withDatabase(paths.atlasDb, { create: true, wal: true }, (db) => {
         migrateAtlas(db);
         return seedDemo(db, { tasks: a.opts.tasks, seed: a.opts.seed });
