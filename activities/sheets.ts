@@ -1,7 +1,6 @@
 // Sheets activities: export, import, the failure record that detects outages, connectivity checks
 // and the Status banner. The Sheets client (and so the credentials) exists only in here; results
 // carry counts and short samples, never keys and never the whole sheet.
-import fs from 'node:fs';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { isCorruptionError, NotSqliteError } from '../src/db/sqlite';
 import { appendLog } from '../src/log';
@@ -14,6 +13,7 @@ import type { sheetsOutage } from '../workflows/sheets-outage';
 import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../src/workflow-safe/singletons';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
+import { readMaintenanceFlag } from '../src/maintenance-flag';
 
 const SAMPLE = 20;
 
@@ -76,7 +76,7 @@ export function createSheetsActivities(ctx: ActivityContext) {
   async function run(direction: Direction, workflowId: string, dryRun: boolean, body: () => Promise<SyncRunResult>): Promise<SyncRunResult> {
     const startedAt = ctx.now().toISOString();
     const log = paths.log(direction);
-    if (fs.existsSync(paths.maintenanceFlag)) {
+    if (readMaintenanceFlag(paths.maintenanceFlag).set) {
       recordRun(ctx.opsDb(), { direction, workflowId, startedAt, finishedAt: ctx.now().toISOString(), outcome: 'skipped', error: 'skipped: maintenance' });
       appendLog(log, { event: `${direction}-skipped`, workflowId, reason: 'maintenance flag present' });
       return { direction, skipped: 'maintenance', dryRun, rowsRead: 0, rowsWritten: 0, requests: 0, changes: [] };
