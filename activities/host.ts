@@ -8,7 +8,10 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { which } from '../src/command-runner';
 import { hostTaskQueue } from '../src/config';
+import { MODE } from '../src/file-modes';
 import { appendLog } from '../src/log';
+import { ownershipOf, recordProcess, stopRecordedProcess } from '../src/owned-process';
+import { listenersOn } from '../src/proc';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
 
@@ -47,15 +50,6 @@ function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<bo
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Runs on the workflow task queue: tells a procedure where this host's activities run. */
@@ -114,8 +108,8 @@ export function createHostActivities(ctx: ActivityContext) {
     },
 
     async setMaintenanceFlag(input: { workflowId: string; reason: string }): Promise<string> {
-      fs.mkdirSync(paths.dataDir, { recursive: true });
-      fs.writeFileSync(paths.maintenanceFlag, `${JSON.stringify({ workflowId: input.workflowId, reason: input.reason, since: ctx.now().toISOString() })}\n`);
+      fs.mkdirSync(paths.dataDir, { recursive: true, mode: MODE.dir });
+      fs.writeFileSync(paths.maintenanceFlag, `${JSON.stringify({ workflowId: input.workflowId, reason: input.reason, since: ctx.now().toISOString() })}\n`, { mode: MODE.file });
       return paths.maintenanceFlag;
     },
 
@@ -125,56 +119,67 @@ export function createHostActivities(ctx: ActivityContext) {
       return existed;
     },
 
-    /** Starts sqlite-web on 127.0.0.1 only; when it is not installed, says which command to use instead. */
+    /**
+     * Starts sqlite-web on 127.0.0.1 only; when it is not installed, says which command to use
+     * instead. Its pid file records what proves it ours (src/owned-process.ts); one that proves
+     * nothing is never trusted, neither to reuse a process nor to stop one.
+     */
     async startSqliteWeb(input: { port: number }): Promise<{ started: boolean; url?: string; hint: string }> {
       const sqliteCmd = `sqlite3 ${paths.atlasDb}`;
       const pidFile = sqliteWebPid();
-      if (fs.existsSync(pidFile)) {
-        const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-        if (pid && alive(pid) && (await portOpen(input.port))) {
-          return { started: true, url: `http://127.0.0.1:${input.port}`, hint: `ssh -L ${input.port}:127.0.0.1:${input.port} <vm>, then browse http://localhost:${input.port}` };
-        }
-      }
+      const running = { started: true, url: `http://127.0.0.1:${input.port}`, hint: `ssh -L ${input.port}:127.0.0.1:${input.port} <vm>, then browse http://localhost:${input.port}` };
+      // A retry after the worker died: ours is already serving.
+      if (ownershipOf(pidFile).state === 'ours' && (await portOpen(input.port))) return running;
+      await stopRecordedProcess(pidFile);
       const bin = which('sqlite_web');
       if (!bin) return { started: false, hint: `sqlite-web is not installed (pip install sqlite-web); edit with: ${sqliteCmd}` };
       if (await portOpen(input.port)) {
         return { started: false, hint: `port 127.0.0.1:${input.port} is already in use; edit with: ${sqliteCmd}` };
       }
-      fs.mkdirSync(paths.runDir, { recursive: true });
-      fs.mkdirSync(paths.logsDir, { recursive: true });
-      const out = fs.openSync(paths.log('sqlite-web'), 'a');
+      fs.mkdirSync(paths.logsDir, { recursive: true, mode: MODE.dir });
+      const out = fs.openSync(paths.log('sqlite-web'), 'a', MODE.file);
       const child = spawn(bin, ['--host', '127.0.0.1', '--port', String(input.port), '--no-browser', paths.atlasDb], {
         detached: true,
         stdio: ['ignore', out, out],
       });
       fs.closeSync(out);
       child.unref();
-      fs.writeFileSync(pidFile, String(child.pid));
-      for (let i = 0; i < 100; i++) {
+      try {
+        if (child.pid) recordProcess(pidFile, child.pid);
+      } catch {
+        /* it exited at once: reported below */
+      }
+      for (let i = 0; i < 100 && child.pid; i++) {
         if (await portOpen(input.port)) {
-          return { started: true, url: `http://127.0.0.1:${input.port}`, hint: `ssh -L ${input.port}:127.0.0.1:${input.port} <vm>, then browse http://localhost:${input.port}` };
+          // Serving: the launcher (a pyenv shim, say) has exec'd the program, so its command line is final.
+          recordProcess(pidFile, child.pid, { settled: true });
+          return running;
         }
         if (child.exitCode !== null) break;
         await new Promise((r) => setTimeout(r, 100));
       }
+      await stopRecordedProcess(pidFile);
       return { started: false, hint: `sqlite-web did not start (see logs/sqlite-web.log); edit with: ${sqliteCmd}` };
     },
 
-    async stopSqliteWeb(): Promise<boolean> {
-      const pidFile = sqliteWebPid();
-      if (!fs.existsSync(pidFile)) return false;
-      const pid = Number(fs.readFileSync(pidFile, 'utf8'));
-      if (pid && alive(pid)) {
-        try {
-          process.kill(-pid, 'SIGTERM');
-        } catch {
-          process.kill(pid, 'SIGTERM');
-        }
-        for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
-        if (alive(pid)) process.kill(pid, 'SIGKILL');
+    /**
+     * Stops the sqlite-web this host started, if its pid file proves it ours; never signals a process
+     * it cannot prove. A listener left on the sqlite-web port afterwards fails the step, naming it.
+     */
+    async stopSqliteWeb(): Promise<{ stopped: boolean; note?: string }> {
+      const port = ctx.config.sqliteWeb.port;
+      const result = await stopRecordedProcess(sqliteWebPid());
+      const note = result.outcome === 'unproven' ? `run/sqlite-web.pid was not trusted and nothing was signalled: ${result.reason}` : undefined;
+      const left = listenersOn(port);
+      if (left.length) {
+        const who = left.map((l) => (l.pid ? `pid ${l.pid} (${l.command})` : `a process this user cannot see (${l.address})`)).join(', ');
+        const kill = left.filter((l) => l.pid).map((l) => l.pid).join(' ');
+        throw failure.UnprovenProcess(
+          `127.0.0.1:${port} (sqlite-web's port) is still served by ${who}, which atlas-ops cannot prove it started, so it sent no signal` +
+            `${note ? ` (${note})` : ''}. Check it and stop it yourself${kill ? ` (kill ${kill})` : ''}, then retry this step.`,
+        );
       }
-      fs.rmSync(pidFile, { force: true });
-      return true;
+      return { stopped: result.outcome === 'stopped', ...(note ? { note } : {}) };
     },
 
     /**

@@ -365,6 +365,36 @@ describe('maintenance with sqlite-web', () => {
       await t.cleanup();
     }
   });
+
+  it('resume with run/sqlite-web.pid naming another process: that process lives, and the step fails naming the real listener', async () => {
+    const { allocatePort } = await import('../src/ports');
+    const { spawn } = await import('node:child_process');
+    const port = await allocatePort();
+    const t = await startAtlas({ overrides: { 'sqliteWeb.port': port }, worker: true });
+    const foreign = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
+    const pidFile = path.join(t.home, 'run', 'sqlite-web.pid');
+    try {
+      const id = await startCli(t, ['--sqlite-web']);
+      await waitForPhase(t, id, 'edit', 'waiting');
+      const real = (JSON.parse(fs.readFileSync(pidFile, 'utf8')) as { pid: number }).pid;
+      fs.writeFileSync(pidFile, `${foreign.pid}\n`);
+      expect((await runCli(t, ['maintenance', 'resume', id])).code).toBe(0);
+      const failed = await eventually(async () => ((s) => (s.failedStep?.step === 'stop sqlite-web' ? s : undefined))(await status(t, id)), 60_000, 'the failed stop step');
+      expect(failed.failedStep).toMatchObject({ errorType: 'UnprovenProcess', allowed: ['retry', 'skip', 'abort'] });
+      expect(failed.failedStep!.error).toContain(`127.0.0.1:${port} (sqlite-web's port) is still served by pid ${real} (`);
+      expect(failed.failedStep!.error).toContain(`kill ${real}`);
+      expect(foreign.exitCode === null && foreign.signalCode === null).toBe(true);
+      // Done as the message says: the retried step passes and the procedure completes.
+      process.kill(real, 'SIGTERM');
+      await eventually(async () => fetch(`http://127.0.0.1:${port}/`).then(() => false, () => true), 10_000, 'sqlite_web to stop');
+      expect((await runCli(t, ['decide', id, 'retry'])).code).toBe(0);
+      expect(((await t.client.workflow.getHandle(id).result()) as MaintenanceResult).outcome).toBe('completed');
+      expect(foreign.exitCode === null && foreign.signalCode === null).toBe(true);
+    } finally {
+      foreign.kill('SIGKILL');
+      await t.cleanup();
+    }
+  });
 });
 
 describe('maintenance and the approvals sheet', () => {

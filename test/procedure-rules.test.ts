@@ -213,6 +213,24 @@ describe('the undo runs on every exit', fast, () => {
     expectUndone(run, true);
   });
 
+  it('abort with a sqlite-web listener atlas-ops cannot prove it started: the undo goes on and says which process', async () => {
+    const leftover = 'stub: 127.0.0.1:8002 is still served by pid 4242 (sqlite_web)';
+    const run = await start({ sqliteWeb: true }, {
+      startSqliteWeb: () => ({ started: true, url: 'http://127.0.0.1:8002', hint: 'stub' }),
+      stopSqliteWeb: () => {
+        throw failure.UnprovenProcess(leftover);
+      },
+    });
+    await run.until('the edit wait', waitingForEdits);
+    await run.handle.signal(abortSignal, { by: 'tester' });
+    const result = (await run.handle.result()) as MaintenanceResult;
+    expect(result.outcome).toBe('aborted');
+    expectUndone(run, true);
+    const alert = run.calls().find((c) => c.name === 'raiseAlert' && (c.input as { code: string }).code.startsWith('maintenance-sqlite-web:'));
+    expect(alert?.input).toMatchObject({ level: 'warning', message: expect.stringContaining(`sqlite-web not stopped: ${leftover}`) });
+    expect((await run.status()).events.map((e) => e.message)).toContain(`sqlite-web not stopped: ${leftover}`);
+  });
+
   it('failure that no decision can mend', async () => {
     const run = await start({}, { waitForSchedulesIdle: () => { throw failure.DrainTimeout('stub: runs still running'); } });
     const err = await run.handle.result().catch((e: unknown) => e);

@@ -1,5 +1,5 @@
 // The runbook's Standard Workflow: Pause → Snapshot → Edit → Resume.
-import { defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
+import { ActivityFailure, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
 import type { BackupManifest } from '../src/db/snapshot';
 import { formatDuration } from '../src/workflow-safe/duration';
 import { SYNC_AND_BACKUP } from '../src/workflow-safe/schedule-names';
@@ -243,8 +243,17 @@ class Maintenance implements ProcedureBody<MaintenanceResult> {
   async undo(exit: Exit): Promise<void> {
     this.stage = 'finishing';
     if (this.sqliteWebStarted) {
-      await this.p.undo.stopSqliteWeb();
       this.sqliteWebStarted = false;
+      try {
+        await this.p.undo.stopSqliteWeb();
+      } catch (err) {
+        // A listener atlas-ops cannot prove it started (UnprovenProcess): the undo goes on, and the
+        // operator is told which process to stop.
+        if (!(err instanceof ActivityFailure)) throw err;
+        const message = `sqlite-web not stopped: ${(err.cause ?? err).message}`;
+        await this.p.acts.raiseAlert({ code: `maintenance-sqlite-web:${this.wf}`, level: 'warning', message: `maintenance ${this.wf}: ${message}` });
+        await this.p.record(message);
+      }
     }
     if (exit.kind === 'rolled-back' || (exit.kind === 'aborted' && exit.actor.rollback)) await this.restoreSnapshot(exit.actor);
     this.result.unpausedSchedules = await this.hold.release();

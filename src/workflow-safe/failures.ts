@@ -20,6 +20,8 @@ const CATALOGUE = {
   ProcedureConflict: { nonRetryable: true },
   /** Sync or backup runs were still running when Pause gave up waiting. Wait for them (or terminate them in the Web UI) and start the procedure again. */
   DrainTimeout: { nonRetryable: true },
+  /** A process atlas-ops would stop (sqlite-web) still runs and atlas-ops cannot prove it started it, so it sent no signal. The message names its pid and port: check it, stop it yourself, then retry the step. */
+  UnprovenProcess: { nonRetryable: true },
   /** A host command (logrotate, journalctl) exited non-zero; retried. Read its stderr in the message and fix the host, then retry the step. */
   CommandFailed: { nonRetryable: false },
 
