@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { CONFIG_FIELDS, loadConfig, type AtlasConfig } from './config';
 import { startHomeEmulator, type SheetsEmulator } from './sheets-emulator';
-import { ensureHome } from './home';
+import { ensureHome, tightenedNote } from './home';
 import { applySchedules } from './schedules';
 import { portFree } from './ports';
 import { startDevServer, type DevServer } from './temporal/dev-server';
@@ -48,6 +48,8 @@ export async function startDev(options: DevOptions): Promise<DevStack> {
     if (!(await portFree(port))) throw new Error(`${flag} ${port}: already in use on 127.0.0.1 (another Temporal server? pick another port)`);
   }
   const setup = ensureHome(home, { demo: true });
+  const note = tightenedNote(home, setup.tightened);
+  if (note) options.log(note);
   if (setup.createdAtlasDb) options.log(`created a demo Atlas home in ${home} (${setup.seeded?.tasks} tasks, ${setup.seeded?.pending} pending approvals)`);
   // No real Sheets endpoint configured: the emulator stands in, with the approvals spreadsheet in it.
   let sheets: SheetsEmulator | undefined;

@@ -9,16 +9,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { allocatePort, allocatePorts } from '../src/ports';
 import { openDatabase, rowCounts } from '../src/db/sqlite';
 import { REPO, eventually, runCli } from './helpers/env';
+import { looserThanAllowed } from './helpers/modes';
 
 interface Dev {
   child: ChildProcess;
   output: () => string;
 }
 
-function startDev(home: string, port: number, uiPort: number): Dev {
+/** Started under umask 000, the loosest an operator's shell can leave: atlas-ops sets its own. */
+function startDev(home: string, port: number, uiPort: number, sqliteWebPort: number): Dev {
   let out = '';
-  const child = spawn(process.execPath, [path.join(REPO, 'bin', 'atlas-ops.js'), '--home', home, 'dev', '--port', String(port), '--ui-port', String(uiPort)], {
-    env: { ...process.env, ATLAS_HOST: 'devhost', NO_COLOR: '1' },
+  const argv = [process.execPath, path.join(REPO, 'bin', 'atlas-ops.js'), '--home', home, 'dev', '--port', String(port), '--ui-port', String(uiPort)];
+  const child = spawn('sh', ['-c', 'umask 000; exec "$@"', 'sh', ...argv], {
+    env: { ...process.env, ATLAS_HOST: 'devhost', ATLAS_SQLITE_WEB_PORT: String(sqliteWebPort), NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -61,12 +64,18 @@ describe('atlas-ops dev', () => {
   let dev: Dev | undefined;
   afterAll(async () => {
     if (dev) await stop(dev);
+    // A failed run may leave the sqlite-web it started: end it by its record.
+    try {
+      process.kill(-(JSON.parse(fs.readFileSync(path.join(home, 'run', 'sqlite-web.pid'), 'utf8')) as { pid: number }).pid, 'SIGKILL');
+    } catch {
+      /* none left */
+    }
     fs.rmSync(home, { recursive: true, force: true });
   });
 
   it('brings up the server, UI, worker and demo home; a restart keeps a running procedure', async () => {
-    const [port, uiPort] = await allocatePorts(2);
-    dev = startDev(home, port, uiPort);
+    const [port, uiPort, sqliteWebPort] = await allocatePorts(3);
+    dev = startDev(home, port, uiPort, sqliteWebPort);
     await ready(dev, 'first start');
     expect(dev.output()).toContain(`Temporal gRPC  127.0.0.1:${port}`);
     expect(dev.output()).toContain(`Temporal Web UI http://127.0.0.1:${uiPort}`);
@@ -84,13 +93,27 @@ describe('atlas-ops dev', () => {
     const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
     expect(ui.status).toBe(200);
 
-    const env = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, ATLAS_HOME: home, ATLAS_HOST: 'devhost' };
+    const env = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, ATLAS_HOME: home, ATLAS_HOST: 'devhost', ATLAS_SQLITE_WEB_PORT: String(sqliteWebPort) };
     const schedulesBefore = await runCli(undefined, ['--json', 'schedules', 'list'], env);
     expect(schedulesBefore.code, schedulesBefore.stderr).toBe(0);
-    const start = await runCli(undefined, ['--json', 'maintenance', 'start', '--reason', 'survive a restart'], env);
+    const start = await runCli(undefined, ['--json', 'maintenance', 'start', '--reason', 'survive a restart', '--sqlite-web'], env);
     expect(start.code, start.stderr).toBe(0);
     const { workflowId } = JSON.parse(start.stdout) as { workflowId: string };
-    await eventually(async () => JSON.parse((await runCli(undefined, ['--json', 'maintenance', 'status', workflowId], env)).stdout).phase === 'edit', 60_000, 'edit phase');
+    await eventually(async () => ((s) => s.phase === 'edit' && s.state === 'waiting')(JSON.parse((await runCli(undefined, ['--json', 'maintenance', 'status', workflowId], env)).stdout)), 60_000, 'the edit wait');
+    expect(await listening(sqliteWebPort)).toBe(true);
+
+    // Everything dev created so far (the demo home, ops.db, the emulator's state, the flag, logs,
+    // run/*, the Temporal state) is 0640 at most, folders 0750, the pid record 0600; and the
+    // security audit of this fresh home finds nothing.
+    const pidFile = path.join(home, 'run', 'sqlite-web.pid');
+    expect(fs.statSync(pidFile).mode & 0o777).toBe(0o600);
+    for (const f of ['sheets-emulator.json', 'data/.maintenance', 'run/sheets-emulator.url', 'logs/procedures.log', 'logs/sqlite-web.log', 'temporal.db']) {
+      expect(fs.existsSync(path.join(home, f)), f).toBe(true);
+    }
+    expect(looserThanAllowed(home, (f) => f === pidFile)).toEqual([]);
+    const audit = await runCli(undefined, ['--json', 'report', 'security'], env);
+    expect(JSON.parse(audit.stdout).findings, audit.stderr).toEqual([]);
+    expect(audit.code).toBe(0);
 
     // SIGTERM stops everything cleanly: exit 0, nothing left listening.
     expect(await stop(dev)).toBe(0);
@@ -100,7 +123,9 @@ describe('atlas-ops dev', () => {
     // The next start keeps the state: the procedure is still waiting for edits, and completes.
     // (Its ports must be free first: dev refuses a port in use, and a loaded machine can take a moment.)
     await eventually(async () => !(await listening(port)) && !(await listening(uiPort)), 30_000, 'the ports to be released');
-    dev = startDev(home, port, uiPort);
+    // sqlite-web outlives the stack (its own process group): the next worker proves it ours and stops it.
+    expect(await listening(sqliteWebPort)).toBe(true);
+    dev = startDev(home, port, uiPort, sqliteWebPort);
     await ready(dev, 'restart');
     expect(dev.output()).not.toContain('created a demo Atlas home');
     const schedulesAfter = await runCli(undefined, ['--json', 'schedules', 'list'], env);
@@ -113,6 +138,8 @@ describe('atlas-ops dev', () => {
       return s.execution === 'COMPLETED' ? s : undefined;
     }, 60_000, 'completion');
     expect(done.result.outcome).toBe('completed');
+    expect(await listening(sqliteWebPort)).toBe(false);
+    expect(fs.existsSync(pidFile)).toBe(false);
   });
 
   it('refuses a port that is already taken, naming it', async () => {

@@ -10,7 +10,7 @@ import { migrateAtlas } from '../src/db/atlas-schema';
 import { openOpsDb } from '../src/db/ops-db';
 import { takeSnapshot } from '../src/db/snapshot';
 import { openDatabase, type Db } from '../src/db/sqlite';
-import { ensureHome } from '../src/home';
+import { ensureHome, tightenOwnModes } from '../src/home';
 import type { AtlasPaths } from '../src/paths';
 import { runReport, type ReportName } from '../src/reports';
 import { accessReview } from '../src/reports/access';
@@ -226,14 +226,17 @@ describe('security audit and access review', () => {
     const bad = await report('security');
     expect(bad.findings).toEqual(expect.arrayContaining([
       expect.stringMatching(new RegExp(`^credentials mode: ${cred} is 0644 \\(run: chmod 600 `)),
-      expect.stringMatching(/not world-readable: .*atlas_20261101-020000\.db \(0644\)/),
+      expect.stringMatching(/home closed to others: .*atlas_20261101-020000\.db \(0644\)/),
     ]));
     fs.chmodSync(cred, 0o600);
     fs.chmodSync(path.join(h.paths.backupsDir, 'atlas_20261101-020000.db'), 0o600);
-    for (const dir of [h.paths.home, h.paths.configDir, h.paths.dataDir, h.paths.backupsDir]) fs.chmodSync(dir, 0o750);
+    // What atlas-ops owns it tightens itself; the home, config/ and atlas.db are the operator's.
+    expect(tightenOwnModes(h.paths)).toContain(path.join(h.paths.backupsDir, 'atlas_20261101-020000.db'));
+    expect(fs.statSync(path.join(h.paths.backupsDir, 'atlas_20261101-020000.db')).mode & 0o777).toBe(0o640);
+    for (const dir of [h.paths.home, h.paths.configDir, h.paths.dataDir]) fs.chmodSync(dir, 0o750);
     for (const f of fs.readdirSync(h.paths.dataDir)) fs.chmodSync(path.join(h.paths.dataDir, f), 0o640);
     const good = await report('security');
-    expect(good.findings.filter((f) => /credentials|world-readable/.test(f))).toEqual([]);
+    expect(good.findings.filter((f) => /credentials|closed to others/.test(f))).toEqual([]);
   });
 
   it('flags a helper listening beyond loopback', async () => {

@@ -1,8 +1,10 @@
 // `npx tsx src/oci-emulator/main.ts [--port 8100] [--volume <ocid>]`: the OCI emulator for a dev
 // stack; point atlas-ops at it with ATLAS_OCI_ENDPOINT=http://127.0.0.1:<port>.
+import { useOwnUmask } from '../file-modes';
 import { startOciEmulator } from './server';
 
 async function main(): Promise<void> {
+  useOwnUmask();
   const args = process.argv.slice(2);
   const opt = (name: string) => {
     const i = args.indexOf(name);

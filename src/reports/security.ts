@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ScheduleNotFoundError } from '@temporalio/client';
+import { listeningSockets } from '../proc';
 import { SCHEDULES, scheduleId } from '../schedules';
 import { DAY_MS, mdTable, type Report, type ReportContext } from './report';
 
@@ -14,6 +15,8 @@ export interface FileFact {
   uid: number;
   gid: number;
   worldReadable: boolean;
+  /** Others may read, write or enter it: none may, anywhere in the home (docs/safety.md#file-modes). */
+  openToOthers: boolean;
 }
 
 export function fileFact(file: string): FileFact | undefined {
@@ -23,18 +26,23 @@ export function fileFact(file: string): FileFact | undefined {
   } catch {
     return undefined;
   }
-  return { path: file, kind: st.isDirectory() ? 'dir' : 'file', mode: (st.mode & 0o777).toString(8).padStart(4, '0'), uid: st.uid, gid: st.gid, worldReadable: (st.mode & 0o004) !== 0 };
+  return { path: file, kind: st.isDirectory() ? 'dir' : 'file', mode: (st.mode & 0o777).toString(8).padStart(4, '0'), uid: st.uid, gid: st.gid, worldReadable: (st.mode & 0o004) !== 0, openToOthers: (st.mode & 0o007) !== 0 };
 }
 
-/** The files that matter for access: the home's folders, config, data and backups (one level). */
+/** The files that matter for access: the home and its files, and each folder of the layout with what is in it (one level). */
 export function homeFileFacts(ctx: ReportContext): FileFact[] {
   const p = ctx.paths;
+  const layout = [p.configDir, p.dataDir, p.backupsDir, p.logsDir, p.reportsDir, p.runDir];
   const out: FileFact[] = [];
-  for (const dir of [p.home, p.configDir, p.dataDir, p.backupsDir, p.logsDir, p.reportsDir]) {
+  const home = fileFact(p.home);
+  if (!home) return out;
+  out.push(home);
+  const homeFiles = fs.readdirSync(p.home).sort().map((n) => path.join(p.home, n)).filter((f) => !layout.includes(f));
+  for (const dir of [...homeFiles, ...layout]) {
     const d = fileFact(dir);
     if (!d) continue;
     out.push(d);
-    if (dir === p.home || dir === p.logsDir || dir === p.reportsDir) continue;
+    if (!layout.includes(dir)) continue;
     for (const name of fs.readdirSync(dir).sort()) {
       const f = fileFact(path.join(dir, name));
       if (f) out.push(f);
@@ -45,34 +53,6 @@ export function homeFileFacts(ctx: ReportContext): FileFact[] {
 
 export function credentialsFile(ctx: ReportContext): string {
   return ctx.config.sheets.credentials || path.join(ctx.paths.configDir, 'sheets-credentials.json');
-}
-
-/** LISTEN sockets from /proc/net/tcp{,6}: address and port. */
-export function listeningSockets(): { address: string; port: number }[] {
-  const out: { address: string; port: number }[] = [];
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols[3] !== '0A') continue;
-      const [hex, portHex] = cols[1]!.split(':');
-      out.push({ address: decodeAddress(hex!), port: parseInt(portHex!, 16) });
-    }
-  }
-  return out;
-}
-
-function decodeAddress(hex: string): string {
-  if (hex.length === 8) return [3, 2, 1, 0].map((i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16)).join('.');
-  if (hex === '0'.repeat(32)) return '::';
-  if (hex === '00000000000000000000000001000000') return '::1';
-  if (hex.startsWith('0000000000000000FFFF0000')) return `::ffff:${decodeAddress(hex.slice(24))}`;
-  return hex;
 }
 
 const isLoopback = (a: string) => a.startsWith('127.') || a === '::1' || a.startsWith('::ffff:127.');
@@ -107,8 +87,8 @@ export async function securityAudit(ctx: ReportContext): Promise<Report> {
   else checks.push({ check: 'credentials mode', ok: true, detail: `${cred} does not exist (Sheets not configured)` });
 
   const facts = homeFileFacts(ctx);
-  const exposed = facts.filter((f) => f.worldReadable && (f.path.startsWith(ctx.paths.dataDir) || f.path.startsWith(ctx.paths.backupsDir) || f.path.startsWith(ctx.paths.configDir)));
-  add('data, backups and config not world-readable', exposed.length === 0, exposed.length ? exposed.map((f) => `${f.path} (${f.mode})`).join(', ') + ' (run: chmod o-rwx on them)' : `${facts.length} paths checked`);
+  const exposed = facts.filter((f) => f.openToOthers);
+  add('home closed to others', exposed.length === 0, exposed.length ? exposed.map((f) => `${f.path} (${f.mode})`).join(', ') + ' (run: chmod o-rwx on them)' : `${facts.length} paths checked`);
 
   const ports = [
     { what: 'sqlite-web', port: ctx.config.sqliteWeb.port },

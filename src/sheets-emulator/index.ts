@@ -2,6 +2,7 @@
 // the approvals spreadsheet created with its three tabs.
 import fs from 'node:fs';
 import path from 'node:path';
+import { MODE } from '../file-modes';
 import { TABS } from '../sheets/layout';
 import { startSheetsEmulator, type SheetsEmulator } from './server';
 
@@ -26,8 +27,8 @@ export async function startHomeEmulator(home: string, options: { port?: number; 
   const spreadsheetId = options.spreadsheetId || DEV_SPREADSHEET_ID;
   emulator.store.createSpreadsheet(spreadsheetId, 'Atlas approvals (emulator)', [...TABS]);
   const urlFile = emulatorUrlFile(home);
-  fs.mkdirSync(path.dirname(urlFile), { recursive: true });
-  fs.writeFileSync(urlFile, emulator.url);
+  fs.mkdirSync(path.dirname(urlFile), { recursive: true, mode: MODE.dir });
+  fs.writeFileSync(urlFile, emulator.url, { mode: MODE.file });
   const close = emulator.close;
   return Object.assign(emulator, {
     spreadsheetId,

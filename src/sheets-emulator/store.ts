@@ -3,6 +3,7 @@
 // someone else changed it, so the CLI and a running server see one state.
 import fs from 'node:fs';
 import path from 'node:path';
+import { MODE } from '../file-modes';
 import { A1Error, formatA1, parseA1, type A1Range } from './a1';
 
 /** A stored cell: a value, or a formula (only ever from USER_ENTERED input). */
@@ -109,7 +110,7 @@ export class EmulatorStore {
     const t0 = performance.now();
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(this.state));
+    fs.writeFileSync(tmp, JSON.stringify(this.state), { mode: MODE.file });
     fs.renameSync(tmp, this.file);
     this.seen = this.stamp();
     this.persistMs += performance.now() - t0;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { ATLAS_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { AddressInUseError, allocatePorts, portFree, retryOnAddressInUse } from '../ports';
+import { MODE } from '../file-modes';
 import { ensureTemporalCli } from './cli-binary';
 
 export interface DevServerOptions {
@@ -110,7 +111,7 @@ async function launch(cliPath: string, options: DevServerOptions, helperPorts: n
   if (options.headless) args.push('--headless');
   else if (options.uiPort) args.push('--ui-port', String(options.uiPort), '--ui-ip', ip);
   for (const key of ATLAS_SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
-  const logFd = options.logFile ? fs.openSync(options.logFile, 'a') : undefined;
+  const logFd = options.logFile ? fs.openSync(options.logFile, 'a', MODE.file) : undefined;
   const child = spawn(cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TEMPORAL_ADDRESS: '' } });
   const watch = new OutputWatch(child, logFd);
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));

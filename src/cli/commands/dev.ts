@@ -1,7 +1,8 @@
 // atlas-ops dev | worker | demo seed
 import type { Command } from 'commander';
 import { requireHome } from '../../config';
-import { ensureHome } from '../../home';
+import { ensureHome, tightenOwnModes, tightenedNote } from '../../home';
+import { atlasPaths } from '../../paths';
 import { migrateAtlas } from '../../db/atlas-schema';
 import { seedDemo } from '../../db/demo-seed';
 import { withDatabase } from '../../db/sqlite';
@@ -76,6 +77,8 @@ function workerCommand(program: Command, run: Run): void {
     .description('run the worker against the configured Temporal server (production)')
     .action(run(async ({ config }) => {
       requireHome(config);
+      const note = tightenedNote(config.home, tightenOwnModes(atlasPaths(config.home)));
+      if (note) process.stdout.write(`atlas-ops worker: ${note}\n`);
       // Required here for the same reason as in `dev`.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { createAtlasWorker } = require('../../worker') as typeof import('../../worker');
