@@ -229,7 +229,6 @@ describe('security audit and access review', () => {
       expect.stringMatching(/home closed to others: .*atlas_20261101-020000\.db \(0644\)/),
     ]));
     fs.chmodSync(cred, 0o600);
-    fs.chmodSync(path.join(h.paths.backupsDir, 'atlas_20261101-020000.db'), 0o600);
     // What atlas-ops owns it tightens itself; the home, config/ and atlas.db are the operator's.
     expect(tightenOwnModes(h.paths)).toContain(path.join(h.paths.backupsDir, 'atlas_20261101-020000.db'));
     expect(fs.statSync(path.join(h.paths.backupsDir, 'atlas_20261101-020000.db')).mode & 0o777).toBe(0o640);
