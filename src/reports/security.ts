@@ -1,5 +1,5 @@
-// Monthly security audit (security-audit.sh): credentials 0600, data and backups not
-// world-readable, helpers on loopback only, key age against the rotation policy, schedules
+// Monthly security audit (security-audit.sh): credentials 0600, nothing in the home open to others
+// (docs/safety.md#file-modes), helpers on loopback only, key age against the rotation policy, schedules
 // present and unpaused unless a running procedure paused them. Reads modes and names, never keys.
 import fs from 'node:fs';
 import path from 'node:path';
