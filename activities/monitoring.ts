@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { AlertLevel, DigestResult } from '../src/alerts';
 import { collectHealth, type HealthMetric, type Remediation } from '../src/health/collect';
+import { MODE } from '../src/file-modes';
 import { appendLog } from '../src/log';
 import { reportName, runReport as buildReport } from '../src/reports';
 import { parseSince } from '../src/reports/report';
@@ -120,20 +121,20 @@ export function createMonitoringActivities(ctx: ActivityContext) {
     /** Investigate: the tails of the job logs and the recent alerts, copied into reports/incident-<id>/. */
     async gatherIncidentEvidence(input: { workflowId: string; sinceIso: string }): Promise<{ dir: string; files: string[]; alerts: number }> {
       const dir = path.join(paths.reportsDir, `incident-${plainFileNamePart(input.workflowId)}`);
-      fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
+      fs.mkdirSync(dir, { recursive: true, mode: MODE.dir });
       const files: string[] = [];
       if (fs.existsSync(paths.logsDir)) {
         for (const name of fs.readdirSync(paths.logsDir).filter((n) => n.endsWith('.log')).sort()) {
           const lines = fs.readFileSync(path.join(paths.logsDir, name), 'utf8').split('\n').filter(Boolean).slice(-500);
           const out = path.join(dir, name);
-          fs.writeFileSync(out, lines.join('\n') + (lines.length ? '\n' : ''), { mode: 0o640 });
+          fs.writeFileSync(out, lines.join('\n') + (lines.length ? '\n' : ''), { mode: MODE.file });
           files.push(out);
         }
       }
       const since = new Date(Date.parse(input.sinceIso) - 86_400_000).toISOString();
       const alerts = ctx.opsDb().prepare('SELECT * FROM alerts WHERE last_seen_at >= ? OR resolved_at IS NULL ORDER BY raised_at').all(since);
       const alertsFile = path.join(dir, 'alerts.json');
-      fs.writeFileSync(alertsFile, `${JSON.stringify(alerts, null, 2)}\n`, { mode: 0o640 });
+      fs.writeFileSync(alertsFile, `${JSON.stringify(alerts, null, 2)}\n`, { mode: MODE.file });
       files.push(alertsFile);
       return { dir, files, alerts: alerts.length };
     },
@@ -168,7 +169,7 @@ export function createMonitoringActivities(ctx: ActivityContext) {
         '- [ ] _Monitoring or alert changes_',
         '',
       ].join('\n');
-      fs.writeFileSync(file, md, { mode: 0o640 });
+      fs.writeFileSync(file, md, { mode: MODE.file });
       return { file, timeline };
     },
   };

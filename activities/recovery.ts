@@ -7,6 +7,7 @@ import { listBackups, type BackupEntry } from '../src/db/snapshot';
 import { checkpointDatabase, type CheckpointResult } from '../src/db/check';
 import { RestoreError, restoreBackup, type RestoreResult } from '../src/db/restore';
 import { DATABASE_FILE_SUFFIXES, fsyncPath, openDatabase, withDatabase, rowCounts, sizeOf } from '../src/db/sqlite';
+import { MODE } from '../src/file-modes';
 import { appendLog } from '../src/log';
 import type { BackupSummary } from './backup';
 import type { ActivityContext } from './deps';
@@ -99,6 +100,8 @@ export function createRecoveryActivities(ctx: ActivityContext) {
         if (!fs.existsSync(from)) continue;
         if (!fs.existsSync(to) || fs.statSync(to).size !== fs.statSync(from).size) {
           fs.copyFileSync(from, `${to}.tmp`);
+          // copyFile keeps the live file's mode: evidence is atlas-ops' own, 0640 (docs/safety.md#file-modes).
+          fs.chmodSync(`${to}.tmp`, MODE.file);
           fsyncPath(`${to}.tmp`);
           fs.renameSync(`${to}.tmp`, to);
         }
@@ -137,7 +140,7 @@ export function createRecoveryActivities(ctx: ActivityContext) {
       }
       for (const b of candidates) {
         Context.current().heartbeat({ trying: b.name, rejected: result.rejected.length });
-        fs.writeFileSync(marker, b.name);
+        fs.writeFileSync(marker, b.name, { mode: MODE.file });
         try {
           restored = await restoreBackup({ backupFile: b.path, target: paths.atlasDb, keepSuffix: input.keepSuffix, onTick: () => Context.current().heartbeat({ trying: b.name, rejected: result.rejected.length }) });
           chosen = b;

@@ -2,6 +2,7 @@
 // busy job cannot fill the disk on its own. Secrets never reach here: callers log ids and counts.
 import fs from 'node:fs';
 import path from 'node:path';
+import { MODE } from './file-modes';
 
 export const LOG_MAX_BYTES = 10 << 20;
 export const LOG_KEEP = 5;
@@ -28,5 +29,5 @@ export function appendLog(file: string, record: Record<string, unknown>): void {
   } catch {
     /* no file yet */
   }
-  fs.appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...record })}\n`, { mode: 0o640 });
+  fs.appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...record })}\n`, { mode: MODE.file });
 }

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { assertSqliteFile, DATABASE_FILE_SUFFIXES, fsyncPath, integrityProblems, withDatabase, PRIVATE_FILE_MMAP_BYTES, sizeOf } from './sqlite';
+import { MODE } from '../file-modes';
 import { stamp } from '../workflow-safe/stamp';
 
 export interface BackupManifest {
@@ -77,7 +78,7 @@ export function listBackups(backupsDir: string): BackupEntry[] {
 
 function writeFileDurably(file: string, text: string): void {
   const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o640);
+  const fd = fs.openSync(tmp, 'w', MODE.file);
   try {
     fs.writeSync(fd, text);
     fs.fsyncSync(fd);
@@ -219,6 +220,8 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<BackupMani
     throw new SnapshotError(`backup of ${source} failed verification: ${result.integrity.slice(0, 3).join('; ')}`, 'SQLITE_CORRUPT');
   }
 
+  // SQLite created it under the process umask; a backup is 0640 whatever that was (docs/safety.md#file-modes).
+  fs.chmodSync(partial, MODE.file);
   fs.renameSync(partial, final);
   fsyncPath(backupsDir);
   const manifest: BackupManifest = {

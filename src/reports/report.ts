@@ -2,6 +2,7 @@
 // Markdown + JSON (+ SVG charts). Reports read; they never change atlas.db.
 import fs from 'node:fs';
 import path from 'node:path';
+import { MODE } from '../file-modes';
 import type { Client } from '@temporalio/client';
 import type { AtlasConfig } from '../config';
 import type { AtlasPaths } from '../paths';
@@ -56,7 +57,7 @@ export function writeReport(reportsDir: string, report: Report): WrittenReport {
   const base = path.join(reportsDir, `${report.name}-${stamp(Date.parse(report.generatedAt))}`);
   const charts = report.charts.map((c) => {
     const file = `${base}-${c.name}.svg`;
-    fs.writeFileSync(file, c.svg, { mode: 0o640 });
+    fs.writeFileSync(file, c.svg, { mode: MODE.file });
     return file;
   });
   const md = [
@@ -72,9 +73,9 @@ export function writeReport(reportsDir: string, report: Report): WrittenReport {
     ...charts.map((file, i) => `![${report.charts[i]!.title}](${path.basename(file)})`),
     '',
   ].join('\n');
-  fs.writeFileSync(`${base}.md`, md, { mode: 0o640 });
+  fs.writeFileSync(`${base}.md`, md, { mode: MODE.file });
   const { markdown: _md, charts: _charts, ...json } = report;
-  fs.writeFileSync(`${base}.json`, `${JSON.stringify({ ...json, charts: charts.map((f) => path.basename(f)) }, null, 2)}\n`, { mode: 0o640 });
+  fs.writeFileSync(`${base}.json`, `${JSON.stringify({ ...json, charts: charts.map((f) => path.basename(f)) }, null, 2)}\n`, { mode: MODE.file });
   return { name: report.name, summary: report.summary, findings: report.findings, files: { markdown: `${base}.md`, json: `${base}.json`, charts } };
 }
 
