@@ -8,7 +8,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { useOwnUmask } from '../src/file-modes';
 
+// The benchmarks make Atlas homes as atlas-ops does: with its umask, inherited by each run below.
+useOwnUmask();
 const full = process.argv.includes('--full');
 const only = process.argv.find((a) => a.startsWith('--only='))?.split('=')[1];
 const dir = __dirname;
