@@ -2,6 +2,7 @@
 // that says which schedule starts which workflow; ids are `<scheduleIdPrefix><name>`.
 import {
   ScheduleNotFoundError,
+  ServiceError,
   ScheduleOverlapPolicy,
   type Client,
   type ScheduleDescription,
@@ -61,6 +62,22 @@ export interface ApplyResult {
   skipped: { id: string; reason: string }[];
 }
 
+/**
+ * A dev server restarted on its old state answers schedule calls with a ServiceError ("Failed to describe
+ * schedule") for a few seconds while it reloads the scheduler workflows: wait that out, bounded, instead of
+ * failing `atlas-ops dev`. Answers that mean something (not found, already running) are not retried.
+ */
+async function whileServerWarms<T>(call: () => Promise<T>, attempts = 10): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!(err instanceof ServiceError) || err instanceof ScheduleNotFoundError || attempt >= attempts) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 3000)));
+    }
+  }
+}
+
 /** Creates or updates every schedule from the configuration. Idempotent; keeps paused state. */
 export async function applySchedules(client: Client, config: AtlasConfig, registeredTypes: ReadonlySet<string>): Promise<ApplyResult> {
   const result: ApplyResult = { created: [], updated: [], deleted: [], skipped: [] };
@@ -70,7 +87,7 @@ export async function applySchedules(client: Client, config: AtlasConfig, regist
     const handle = client.schedule.getHandle(id);
     let exists = true;
     try {
-      await handle.describe();
+      await whileServerWarms(() => handle.describe());
     } catch (err) {
       if (!(err instanceof ScheduleNotFoundError)) throw err;
       exists = false;
@@ -97,7 +114,7 @@ export async function applySchedules(client: Client, config: AtlasConfig, regist
     // was down for a day does not replay a day of syncs.
     const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' as const };
     if (exists) {
-      await handle.update((prev) => ({ ...prev, spec, action, policies }));
+      await whileServerWarms(() => handle.update((prev) => ({ ...prev, spec, action, policies })));
       result.updated.push(id);
     } else {
       try {
