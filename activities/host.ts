@@ -12,6 +12,7 @@ import { MODE } from '../src/file-modes';
 import { appendLog } from '../src/log';
 import { ownershipOf, recordProcess, stopRecordedProcess } from '../src/owned-process';
 import { listenersOn } from '../src/proc';
+import { activityPollers } from '../src/temporal/task-queue';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
 
@@ -32,7 +33,7 @@ function activityCallKey(): string | undefined {
 export interface ProcedureContext {
   host: string;
   hostQueue: string;
-  defaults: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number };
+  defaults: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number; hostQueueTimeout: number };
   atlasDb: string;
   sqliteWebPort: number;
   /** A spreadsheet is configured: procedures that pause the sync put a banner on its Status tab. */
@@ -65,6 +66,11 @@ export function createContextActivities(ctx: ActivityContext) {
         sqliteWebPort: c.sqliteWeb.port,
         sheetsConfigured: c.sheets.spreadsheetId !== '',
       };
+    },
+
+    /** Whether a worker polls `queue`: asked from the workflow queue, which is served while this runs. */
+    async hostQueueServed(input: { queue: string }): Promise<boolean> {
+      return (await activityPollers(ctx.client, input.queue)).length > 0;
     },
   };
 }

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseDuration } from './workflow-safe/duration';
 import { failure } from './workflow-safe/failures';
+import { DURATION_MIN, minimumProblem } from './workflow-safe/limits';
 
 type FieldType = 'string' | 'path' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum';
 
@@ -46,10 +47,11 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'recovery.onCorruption', env: 'ATLAS_ON_CORRUPTION', type: 'enum', default: 'auto', values: ['auto', 'alert-only'], doc: 'When an activity meets SQLITE_CORRUPT or SQLITE_NOTADB: start `corruptionRecovery` at once (`auto`) or only raise a critical alert (`alert-only`).' },
   { key: 'diskEmergency.keepBackups', env: 'ATLAS_DISK_EMERGENCY_KEEP', type: 'int', default: 3, min: 1, doc: 'How many verified backups the disk emergency keeps when it prunes (the runbook keeps 3).' },
   { key: 'diskEmergency.logrotateConfig', env: 'ATLAS_LOGROTATE_CONFIG', type: 'path', default: '/etc/logrotate.d/atlas', doc: 'logrotate configuration of the Atlas logs; when it is missing, atlas-ops rotates its own logs.' },
-  { key: 'maintenance.editTimeout', env: 'ATLAS_EDIT_TIMEOUT', type: 'duration', default: '4h', doc: 'How long a maintenance edit may take before a critical alert (it keeps waiting).' },
-  { key: 'maintenance.reminderInterval', env: 'ATLAS_REMINDER_INTERVAL', type: 'duration', default: '30m', doc: 'Interval of the reminder alerts while a procedure waits for a person.' },
-  { key: 'maintenance.drainTimeout', env: 'ATLAS_DRAIN_TIMEOUT', type: 'duration', default: '10m', doc: 'How long Pause waits for running sync and backup runs to finish.' },
-  { key: 'maintenance.decisionTimeout', env: 'ATLAS_DECISION_TIMEOUT', type: 'duration', default: '24h', doc: 'How long a failed step waits for the operator\'s decision before its timeout outcome.' },
+  { key: 'maintenance.editTimeout', env: 'ATLAS_EDIT_TIMEOUT', type: 'duration', default: '4h', min: DURATION_MIN.editTimeout, doc: 'How long a maintenance edit may take before a critical alert (it keeps waiting).' },
+  { key: 'maintenance.reminderInterval', env: 'ATLAS_REMINDER_INTERVAL', type: 'duration', default: '30m', min: DURATION_MIN.reminderInterval, doc: 'Interval of the reminder alerts while a procedure waits for a person.' },
+  { key: 'maintenance.drainTimeout', env: 'ATLAS_DRAIN_TIMEOUT', type: 'duration', default: '10m', min: DURATION_MIN.drainTimeout, doc: 'How long Pause waits for running sync and backup runs to finish.' },
+  { key: 'maintenance.decisionTimeout', env: 'ATLAS_DECISION_TIMEOUT', type: 'duration', default: '24h', min: DURATION_MIN.decisionTimeout, doc: 'How long a failed step waits for the operator\'s decision before its timeout outcome.' },
+  { key: 'maintenance.hostQueueTimeout', env: 'ATLAS_HOST_QUEUE_TIMEOUT', type: 'duration', default: '2m', min: DURATION_MIN.hostQueueTimeout, doc: 'How long a procedure\'s host step waits for a worker to take it from `<taskQueue>@<host>`; then the step fails into the operator\'s decision, naming the queue.' },
   { key: 'sqliteWeb.port', env: 'ATLAS_SQLITE_WEB_PORT', type: 'int', default: 8002, min: 1, doc: 'Port of sqlite-web during maintenance (always bound to 127.0.0.1).' },
   { key: 'sheets.rootUrl', env: 'ATLAS_SHEETS_ROOT_URL', type: 'url', default: 'https://sheets.googleapis.com/', doc: 'Sheets API endpoint; a loopback URL means the local emulator, without auth.' },
   { key: 'sheets.spreadsheetId', env: 'ATLAS_SHEETS_SPREADSHEET_ID', type: 'string', default: '', doc: 'The approvals spreadsheet.' },
@@ -120,7 +122,7 @@ export interface AtlasConfig {
   backup: { keep: number };
   recovery: { onCorruption: 'auto' | 'alert-only' };
   diskEmergency: { keepBackups: number; logrotateConfig: string };
-  maintenance: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number };
+  maintenance: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number; hostQueueTimeout: number };
   sqliteWeb: { port: number };
   sheets: { rootUrl: string; spreadsheetId: string; credentials: string; emulatorPort: number; requestTimeout: number };
   oci: { endpoint: string; volumeId: string; configFile: string; pollInterval: number };
@@ -198,9 +200,12 @@ function convert(spec: FieldSpec, raw: unknown, source: string): unknown {
       if (spec.type === 'percent' && (n < 0 || n > 100)) throw new Error(`${where}: ${n} is not a percentage (0–100)`);
       return n;
     }
-    case 'duration':
-      if (typeof text === 'number') return text;
-      return parseDuration(String(text), where);
+    case 'duration': {
+      const ms = typeof text === 'number' ? text : parseDuration(String(text), where);
+      const short = spec.min === undefined ? undefined : minimumProblem(ms, spec.min);
+      if (short) throw new Error(`${where}: ${short}`);
+      return ms;
+    }
     case 'schedule':
       return parseSchedule(String(text), where);
     case 'enum':

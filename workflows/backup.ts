@@ -10,7 +10,7 @@ import { failure } from '../src/workflow-safe/failures';
 export const BACKUP_INPUT = inputTable([
   { name: 'oci', type: 'boolean', default: false, doc: 'Also take an OCI block-volume backup of the volume that holds the Atlas home.' },
   { name: 'keep', type: 'positiveInt', doc: 'Verified local backups to keep (default: configuration backup.keep, 7).' },
-  { name: 'reason', type: 'string', default: 'scheduled backup', doc: 'Why: recorded in the manifest.' },
+  { name: 'reason', type: 'text', default: 'scheduled backup', doc: 'Why: recorded in the manifest.' },
   DECISION_TIMEOUT,
   HOST_QUEUE,
 ]);

@@ -11,14 +11,14 @@ import { formatDuration } from '../src/workflow-safe/duration';
 import { ALL_SCHEDULES } from '../src/workflow-safe/schedule-names';
 import { CORRUPTION_ALERT } from '../src/workflow-safe/singletons';
 import { DECISION_TIMEOUT, DRAIN_TIMEOUT, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type ArgsOf, type InputOf } from './lib/input';
-import type { Actor, Procedure } from './lib/procedure';
+import { boundedText, operatorTextProblem, type Actor, type Procedure } from './lib/procedure';
 import { stamp } from '../src/workflow-safe/stamp';
 import { DbHold } from './lib/db-hold';
 import { runProcedure, type Exit, type ProcedureBody } from './lib/template';
 import { failure } from '../src/workflow-safe/failures';
 
 export const CORRUPTION_RECOVERY_INPUT = inputTable([
-  { name: 'trigger', type: 'string', doc: 'What detected the corruption (the error message, or who started it).' },
+  { name: 'trigger', type: 'text', doc: 'What detected the corruption (the error message, or who started it).' },
   { name: 'detectedAt', type: 'isoTime', doc: 'When it was detected (ISO time); the data-loss window ends here. Default: now.' },
   { name: 'requestedBy', type: 'string', doc: 'Who started it (recorded in ops.db).' },
   { name: 'allowOci', type: 'boolean', default: true, doc: 'Offer Option C (OCI volume restore) when A and B fail. It still needs approval.' },
@@ -138,12 +138,15 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     update: UpdateDefinition<string, [A]>,
     words: { ignored: string; refused: () => string; accept: (a: A) => string },
   ): void {
-    setHandler(signal, (a) => {
-      if (this.awaiting === what) words.accept(a ?? ({} as A));
+    setHandler(signal, (sent) => {
+      const a = boundedText(sent);
+      if (this.awaiting === what) words.accept(a);
       else this.p.event(words.ignored, a?.by);
     });
     setHandler(update, (a) => words.accept(a ?? ({} as A)), {
-      validator: (_a) => {
+      validator: (a) => {
+        const tooLong = operatorTextProblem(a);
+        if (tooLong) throw new Error(tooLong);
         if (this.awaiting !== what) throw new Error(words.refused());
       },
     });

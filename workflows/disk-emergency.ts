@@ -11,7 +11,7 @@ import { failure } from '../src/workflow-safe/failures';
 export const DISK_EMERGENCY_INPUT = inputTable([
   { name: 'dryRun', type: 'boolean', default: false, doc: 'Report what each step would free; change nothing.' },
   { name: 'thresholdPercent', type: 'percent', doc: 'Stop once usage is below this percentage (default: thresholds.diskPercent, 80).' },
-  { name: 'trigger', type: 'string', doc: 'What started it (a health check, an operator).' },
+  { name: 'trigger', type: 'text', doc: 'What started it (a health check, an operator).' },
   DECISION_TIMEOUT,
   HOST_QUEUE,
 ]);

@@ -6,12 +6,13 @@ import type { HostActivities } from '../activities';
 import { INCIDENT_STAGES, type AdvanceInput, type IncidentStage } from '../src/workflow-safe/incident-stages';
 import { CONTAINED_BY_INCIDENT } from '../src/workflow-safe/schedule-names';
 import { HOST_QUEUE, REMINDER_INTERVAL, inputTable, type InputOf } from './lib/input';
+import { boundedText } from './lib/procedure';
 import { runProcedure } from './lib/template';
 
 export const advanceSignal = defineSignal<[AdvanceInput]>('advance');
 
 export const INCIDENT_INPUT = inputTable([
-  { name: 'summary', type: 'string', default: 'incident', doc: 'What happened, in a line: the postmortem title.' },
+  { name: 'summary', type: 'text', default: 'incident', doc: 'What happened, in a line: the postmortem title.' },
   { name: 'by', type: 'string', doc: 'Who declared it.' },
   { name: 'pause', type: 'scheduleNames', default: [...CONTAINED_BY_INCIDENT], doc: 'Schedules contain pauses (names such as "export"); default: all but monitoring.' },
   REMINDER_INTERVAL,
@@ -51,7 +52,7 @@ export function incidentResponse(input?: IncidentInput): Promise<IncidentResult>
 
     const queued: AdvanceInput[] = [];
     setHandler(advanceSignal, (a) => {
-      queued.push(a ?? {});
+      queued.push(boundedText(a));
     });
 
     const enter = async (stage: IncidentStage, a: AdvanceInput) => {

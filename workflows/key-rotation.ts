@@ -4,7 +4,8 @@
 import { defineSignal, setHandler } from '@temporalio/workflow';
 import type { KeyCheck } from '../activities/secrets';
 import { HOST_QUEUE, REMINDER_INTERVAL, inputTable, type InputOf } from './lib/input';
-import type { Actor } from './lib/procedure';
+import { DURATION_MIN } from '../src/workflow-safe/limits';
+import { boundedText, type Actor } from './lib/procedure';
 import { runProcedure } from './lib/template';
 
 export const keyInstalledSignal = defineSignal<[Actor]>('keyInstalled');
@@ -12,7 +13,7 @@ export const oldKeyRevokedSignal = defineSignal<[Actor]>('oldKeyRevoked');
 
 export const KEY_ROTATION_INPUT = inputTable([
   REMINDER_INTERVAL,
-  { name: 'timeout', type: 'duration', default: 14 * 86_400_000, doc: 'After this long without a new key, a critical alert (the wait goes on).' },
+  { name: 'timeout', type: 'duration', min: DURATION_MIN.timeout, default: 14 * 86_400_000, doc: 'After this long without a new key, a critical alert (the wait goes on).' },
   HOST_QUEUE,
 ]);
 
@@ -36,10 +37,10 @@ export function keyRotation(input?: KeyRotationInput): Promise<KeyRotationResult
     let installed: Actor | undefined;
     let revoked: Actor | undefined;
     setHandler(keyInstalledSignal, (a) => {
-      installed = a ?? {};
+      installed = boundedText(a);
     });
     setHandler(oldKeyRevokedSignal, (a) => {
-      revoked = a ?? {};
+      revoked = boundedText(a);
     });
     const lateAlert = (what: string) => async () => {
       await p.acts.raiseAlert({ code: `key-rotation-late:${wf}`, level: 'critical', message: `key rotation ${wf} is overdue: ${what}` });

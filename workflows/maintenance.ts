@@ -4,18 +4,19 @@ import type { BackupManifest } from '../src/db/snapshot';
 import { formatDuration } from '../src/workflow-safe/duration';
 import { SYNC_AND_BACKUP } from '../src/workflow-safe/schedule-names';
 import { DECISION_TIMEOUT, DRAIN_TIMEOUT, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type ArgsOf, type InputOf } from './lib/input';
+import { DURATION_MIN } from '../src/workflow-safe/limits';
 import { stamp } from '../src/workflow-safe/stamp';
 import { DbHold } from './lib/db-hold';
-import { RollbackRequested, type Actor, type Procedure } from './lib/procedure';
+import { RollbackRequested, boundedText, operatorTextProblem, type Actor, type Procedure } from './lib/procedure';
 import { runProcedure, type Exit, type ProcedureBody } from './lib/template';
 import { failure } from '../src/workflow-safe/failures';
 
 export const MAINTENANCE_INPUT = inputTable([
-  { name: 'reason', type: 'string', default: 'maintenance', doc: 'Why: shown in the Web UI, the maintenance flag and the sheet banner.' },
+  { name: 'reason', type: 'text', default: 'maintenance', doc: 'Why: shown in the Web UI, the maintenance flag and the sheet banner.' },
   { name: 'requestedBy', type: 'string', doc: 'Who asked for it (recorded in ops.db).' },
   { name: 'oci', type: 'boolean', default: false, doc: 'Also take an OCI block-volume backup.' },
   { name: 'sqliteWeb', type: 'boolean', default: false, doc: 'Start sqlite-web on 127.0.0.1 for the edit.' },
-  { name: 'editTimeout', type: 'duration', doc: '"4h", "30m" or milliseconds; after it a critical alert, and the wait goes on.' },
+  { name: 'editTimeout', type: 'duration', min: DURATION_MIN.editTimeout, doc: '"4h", "30m" or milliseconds; after it a critical alert, and the wait goes on.' },
   REMINDER_INTERVAL,
   DRAIN_TIMEOUT,
   DECISION_TIMEOUT,
@@ -95,12 +96,14 @@ class Maintenance implements ProcedureBody<MaintenanceResult> {
       else if (this.stage === 'verify-failed' && r?.force) this.forced = r;
       else p.event(`ignored resume: ${this.stage === 'verify-failed' ? 'integrity_check failed; resume needs {"force": true}, or send rollback' : `not waiting for edits (phase ${p.status.phase})`}`, r?.by);
     };
-    setHandler(resumeSignal, acceptResume);
+    setHandler(resumeSignal, (r) => acceptResume(boundedText(r)));
     setHandler(resumeUpdate, (r) => {
       acceptResume(r);
       return `resume accepted for ${wf}`;
     }, {
       validator: (r) => {
+        const tooLong = operatorTextProblem(r);
+        if (tooLong) throw new Error(tooLong);
         if (this.stage === 'edit') return;
         if (this.stage === 'verify-failed') {
           if (r?.force) return;
@@ -109,7 +112,8 @@ class Maintenance implements ProcedureBody<MaintenanceResult> {
         throw new Error(`maintenance ${wf} is not waiting for edits (phase: ${p.status.phase})`);
       },
     });
-    setHandler(rollbackSignal, (a) => {
+    setHandler(rollbackSignal, (sent) => {
+      const a = boundedText(sent);
       if (this.stage === 'verify-failed' || this.stage === 'edit') this.rollbackReq = a ?? {};
       else p.event(`ignored rollback: nothing to roll back in phase ${p.status.phase}`, a?.by);
     });

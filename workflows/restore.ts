@@ -13,7 +13,7 @@ export const RESTORE_INPUT = inputTable([
   { name: 'backup', type: 'plainFileName', required: true, doc: 'A backup file name in backups/, e.g. atlas_20260101-020000.db.' },
   { name: 'target', type: 'restoreTarget', doc: 'A plain file name in data/ to restore into instead of atlas.db (a restore test); never atlas.db, ops.db or their -wal/-shm.' },
   { name: 'requestedBy', type: 'string', doc: 'Who asked for it (recorded in ops.db).' },
-  { name: 'reason', type: 'string', default: 'restore', doc: 'Why: recorded in ops.db.' },
+  { name: 'reason', type: 'text', default: 'restore', doc: 'Why: recorded in ops.db.' },
   DRAIN_TIMEOUT,
   DECISION_TIMEOUT,
   HOST_QUEUE,

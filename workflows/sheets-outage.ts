@@ -7,7 +7,8 @@ import { condition, defineSignal, setHandler, workflowInfo } from '@temporalio/w
 import type { ConnectivityReport } from '../src/sheets/doctor';
 import { formatDuration, parseDuration } from '../src/workflow-safe/duration';
 import { DECISION_TIMEOUT, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type ArgsOf, type InputOf } from './lib/input';
-import type { Actor, Procedure } from './lib/procedure';
+import { DURATION_MIN } from '../src/workflow-safe/limits';
+import { boundedText, type Actor, type Procedure } from './lib/procedure';
 import { runProcedure, type ProcedureBody } from './lib/template';
 import { failure } from '../src/workflow-safe/failures';
 
@@ -17,10 +18,10 @@ export const OUTAGE_ALERT = 'sheets-outage';
 export const DEFAULT_POLL_INTERVALS = ['1m', '2m', '5m', '10m', '15m', '30m'] as const;
 
 export const SHEETS_OUTAGE_INPUT = inputTable([
-  { name: 'reason', type: 'string', default: 'started by the operator', doc: 'Why: recorded in ops.db.' },
+  { name: 'reason', type: 'text', default: 'started by the operator', doc: 'Why: recorded in ops.db.' },
   { name: 'detectedBy', type: 'string', doc: 'The sync run whose failure started this procedure (outage detection).' },
   { name: 'requestedBy', type: 'string', doc: 'Who started it (recorded in ops.db).' },
-  { name: 'pollIntervals', type: 'durations', default: DEFAULT_POLL_INTERVALS.map((d) => parseDuration(d)), doc: 'Durations ("30s", "5m") or milliseconds, growing; the last one repeats.' },
+  { name: 'pollIntervals', type: 'durations', min: DURATION_MIN.pollInterval, default: DEFAULT_POLL_INTERVALS.map((d) => parseDuration(d)), doc: 'Durations ("30s", "5m") or milliseconds, growing; the last one repeats.' },
   REMINDER_INTERVAL,
   DECISION_TIMEOUT,
   HOST_QUEUE,
@@ -64,8 +65,8 @@ class SheetsOutage implements ProcedureBody<SheetsOutageResult> {
     this.wf = p.workflowId;
     this.result = { outcome: 'completed', workflowId: this.wf, reason: args.reason, outageMs: 0, polls: 0, pausedSchedules: [], leftPaused: [], unpausedSchedules: [] };
     setHandler(restoredSignal, (actor) => {
-      this.restored = actor ?? {};
-      p.event('operator says the Sheets API is restored', actor?.by);
+      this.restored = boundedText(actor);
+      p.event('operator says the Sheets API is restored', this.restored.by);
     });
   }
 

@@ -6,6 +6,7 @@ import { loadConfig, type AtlasConfig } from '../config';
 import { parseDuration } from '../workflow-safe/duration';
 import { connectClient, workflowUrl } from '../temporal/connect';
 import { stamp } from '../workflow-safe/stamp';
+import { NAME_MAX, TEXT_MAX, lengthProblem, minimumProblem } from '../workflow-safe/limits';
 
 export const EXIT = {
   ok: 0,
@@ -94,18 +95,36 @@ export function newWorkflowId(procedure: string): string {
   return `${procedure}-${stamp(Date.now())}-${Math.random().toString(36).slice(2, 6)}`;
 }
 
-/** A duration as the operator typed it ("30m"), checked here so that a wrong one is bad input (exit 2). */
-export function checkDuration(value: string, field: string): string {
+/**
+ * A duration as the operator typed it ("30m"), checked here so that a wrong one is bad input (exit 2),
+ * and at least `min` milliseconds (src/workflow-safe/limits.ts DURATION_MIN) when given.
+ */
+export function checkDuration(value: string, field: string, min?: number): string {
+  let ms: number;
   try {
-    parseDuration(value, field);
+    ms = parseDuration(value, field);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const short = min === undefined ? undefined : minimumProblem(ms, min);
+  if (short) throw new UsageError(`${field}: "${value}" is too short: ${short}`);
   return value;
 }
 
 /** An option parser for a duration: the workflow receives the text, checked. */
-export const durationOption = (field: string) => (value: string): string => checkDuration(value, field);
+export const durationOption = (field: string, min?: number) => (value: string): string => checkDuration(value, field, min);
+
+/** Text at most `max` characters long (the same caps as the workflow input tables). */
+export function checkLength(value: string, field: string, max: number): string {
+  const tooLong = lengthProblem(value, max);
+  if (tooLong) throw new UsageError(`${field} ${tooLong}`);
+  return value;
+}
+
+/** An option parser for free text (--reason, --note, --summary): at most TEXT_MAX characters. */
+export const textOption = (field: string) => (value: string): string => checkLength(value, field, TEXT_MAX);
+/** An option parser for a name or an id (--by): at most NAME_MAX characters. */
+export const nameOption = (field: string) => (value: string): string => checkLength(value, field, NAME_MAX);
 
 export function parseIntOption(field: string) {
   return (value: string): number => {

@@ -1,8 +1,12 @@
 // Starting procedures and finding the running one, shared by the procedure commands.
+import { Option } from 'commander';
 import type { Client } from '@temporalio/client';
+import { hostTaskQueue } from '../config';
 import { startOnce, startWorkflow, type WorkflowInput, type WorkflowType, type Workflows } from '../temporal/start';
+import { activityPollers } from '../temporal/task-queue';
+import { unservedQueueMessage } from '../workflow-safe/host-queue';
 import type { Action } from './action';
-import { EXIT, UsageError, globals, link, newWorkflowId } from './common';
+import { EXIT, UsageError, globals, link, nameOption, newWorkflowId } from './common';
 import { followProcedure, plainOutput, terminalOutput, waitUntilStarted } from './follow';
 
 /** Any command's Action: the procedure helpers read only the global flags, config and client. */
@@ -18,16 +22,36 @@ export interface StartSpec<T extends WorkflowType> {
   wait?: boolean;
 }
 
+/** `--host` of the commands that start a procedure (read by startProcedure and startSingleton). */
+export function hostOption(): Option {
+  return new Option('--host <name>', "run the procedure's host steps on this Atlas host's worker (queue <taskQueue>@<name>); refused when no worker serves it").argParser(nameOption('--host'));
+}
+
+/**
+ * The input with the host queue of `--host`, refused (exit 2, nothing started) when no worker polls
+ * it: a procedure sent there would wait for its first host step. Without --host the configured host's
+ * queue is used unchecked, since its worker may be starting beside the command; the procedure's
+ * host steps time out on it instead (maintenance.hostQueueTimeout).
+ */
+async function withHostQueue<I>(a: AnyAction, client: Client, input: I): Promise<I> {
+  const host = (a.opts as { host?: unknown }).host;
+  if (typeof host !== 'string') return input;
+  const queue = hostTaskQueue({ taskQueue: a.config.taskQueue, host });
+  if (!(await activityPollers(client, queue)).length) throw new UsageError(`--host ${host}: ${unservedQueueMessage(queue)}; nothing was started`);
+  return { ...input, hostQueue: queue };
+}
+
 /** Starts a procedure, reports a refused start at once, and with --wait follows it to the end. */
 export async function startProcedure<T extends WorkflowType>(a: AnyAction, spec: StartSpec<T>): Promise<number> {
   const { config } = a;
   const client = await a.client();
+  const input = await withHostQueue(a, client, spec.input);
   const workflowId = newWorkflowId(spec.procedure);
-  const handle = await startWorkflow(client, spec.workflowType, spec.input, {
+  const handle = await startWorkflow(client, spec.workflowType, input, {
     taskQueue: config.taskQueue,
     workflowId,
     staticSummary: spec.summary,
-    staticDetails: `Started from the atlas-ops CLI by ${process.env.USER ?? 'unknown'} with ${JSON.stringify(spec.input)}`,
+    staticDetails: `Started from the atlas-ops CLI by ${process.env.USER ?? 'unknown'} with ${JSON.stringify(input)}`,
   });
   const url = link(config, workflowId);
   const started = await waitUntilStarted(handle);
@@ -87,7 +111,8 @@ export async function requireProcedure(client: Client, workflowId: string, workf
 export async function startSingleton<T extends WorkflowType>(a: AnyAction, spec: StartSpec<T> & { name: string }): Promise<number> {
   const { config } = a;
   const client = await a.client();
-  const started = await startOnce<Workflows[T]>(client, config, spec.workflowType, spec.name, spec.input, spec.summary);
+  const input = await withHostQueue(a, client, spec.input);
+  const started = await startOnce<Workflows[T]>(client, config, spec.workflowType, spec.name, input, spec.summary);
   const url = link(config, started.workflowId);
   const verb = started.started ? 'started' : 'already running:';
   if (!spec.wait) {

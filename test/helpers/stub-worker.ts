@@ -50,7 +50,7 @@ export async function startStubWorker(options: StubWorkerOptions): Promise<StubW
   const context: ProcedureContext = {
     host: 'stub-host',
     hostQueue: taskQueue,
-    defaults: { editTimeout: 3_600_000, reminderInterval: 3_600_000, drainTimeout: 60_000, decisionTimeout: 3_600_000 },
+    defaults: { editTimeout: 3_600_000, reminderInterval: 3_600_000, drainTimeout: 60_000, decisionTimeout: 3_600_000, hostQueueTimeout: 120_000 },
     atlasDb: '/nonexistent/atlas.db',
     sqliteWebPort: 0,
     sheetsConfigured: false,

@@ -7,6 +7,13 @@ import { ApplicationFailure } from '@temporalio/workflow';
 import { parseDuration } from '../../src/workflow-safe/duration';
 import { failure } from '../../src/workflow-safe/failures';
 import { isPlainFileName, restoreTargetProblem } from '../../src/workflow-safe/file-names';
+import { DURATION_MIN, LIST_MAX, NAME_MAX, TEXT_MAX, lengthProblem, minimumProblem } from '../../src/workflow-safe/limits';
+
+/** A value as the message shows it: JSON, cut short (an operator's mistake may be megabytes long). */
+function shown(v: unknown): string {
+  const json = JSON.stringify(v) ?? String(v);
+  return json.length > 200 ? `${json.slice(0, 200)}… (${json.length} characters)` : json;
+}
 
 export function invalid(field: string, problem: string): ApplicationFailure {
   return failure.InvalidInput(`${field}: ${problem}`);
@@ -15,25 +22,43 @@ export function invalid(field: string, problem: string): ApplicationFailure {
 /** The input object, or {} when none was given. Rejects anything but a plain object. */
 function inputObject(input: unknown, workflow: string): Record<string, unknown> {
   if (input === undefined || input === null) return {};
-  if (typeof input !== 'object' || Array.isArray(input)) throw invalid('input', `${workflow} takes a JSON object (or nothing), got ${JSON.stringify(input)}`);
+  if (typeof input !== 'object' || Array.isArray(input)) throw invalid('input', `${workflow} takes a JSON object (or nothing), got ${shown(input)}`);
   return input as Record<string, unknown>;
 }
 
 function rejectUnknown(input: Record<string, unknown>, known: readonly string[]): void {
   for (const key of Object.keys(input)) {
-    if (!known.includes(key)) throw invalid(key, `unknown field (known: ${known.join(', ')})`);
+    if (!known.includes(key)) throw invalid(key.length > NAME_MAX ? shown(key) : key, `unknown field (known: ${known.join(', ')})`);
   }
 }
 
-function optionalString(v: unknown, field: string): string | undefined {
+/** Every string has a cap: names and ids NAME_MAX, free text (the `text` type) TEXT_MAX. */
+function cappedString(v: unknown, field: string, max: number): string | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw invalid(field, `expected a string, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string') throw invalid(field, `expected a string, got ${shown(v)}`);
+  const tooLong = lengthProblem(v, max);
+  if (tooLong) throw invalid(field, tooLong);
+  return v;
+}
+
+function optionalString(v: unknown, field: string): string | undefined {
+  return cappedString(v, field, NAME_MAX);
+}
+
+function optionalText(v: unknown, field: string): string | undefined {
+  return cappedString(v, field, TEXT_MAX);
+}
+
+/** A list of at most LIST_MAX items. */
+function checkedList(v: unknown, field: string, expected: string): unknown[] {
+  if (!Array.isArray(v)) throw invalid(field, `expected ${expected}, got ${shown(v)}`);
+  if (v.length > LIST_MAX) throw invalid(field, `has ${v.length} items, over the cap of ${LIST_MAX}`);
   return v;
 }
 
 function optionalBoolean(v: unknown, field: string): boolean | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw invalid(field, `expected true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw invalid(field, `expected true or false, got ${shown(v)}`);
   return v;
 }
 
@@ -42,39 +67,45 @@ function optionalDuration(v: unknown, field: string): number | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
   if (typeof v === 'string') {
+    const tooLong = lengthProblem(v, NAME_MAX);
+    if (tooLong) throw invalid(field, tooLong);
     try {
       return parseDuration(v, field);
     } catch (err) {
       throw invalid(field, (err as Error).message.replace(`${field}: `, ''));
     }
   }
-  throw invalid(field, `expected a duration such as "30s", "5m" or "1h", got ${JSON.stringify(v)}`);
+  throw invalid(field, `expected a duration such as "30s", "5m" or "1h", got ${shown(v)}`);
 }
 
 function optionalPositiveInt(v: unknown, field: string): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw invalid(field, `expected a whole number of at least 1, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw invalid(field, `expected a whole number of at least 1, got ${shown(v)}`);
   return v;
 }
 
 /** Growing intervals (sheetsOutage's polls): each element is named by its index in the message. */
 function optionalDurations(v: unknown, field: string): number[] | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.length === 0) throw invalid(field, `expected a non-empty list of durations such as ["1m", "5m"], got ${JSON.stringify(v)}`);
-  return v.map((item, i) => optionalDuration(item, `${field}[${i}]`)!);
+  const expected = 'a non-empty list of durations such as ["1m", "5m"]';
+  const list = checkedList(v, field, expected);
+  if (list.length === 0) throw invalid(field, `expected ${expected}, got []`);
+  return list.map((item, i) => optionalDuration(item, `${field}[${i}]`)!);
 }
 
 /** A null here is a mistake, not "absent": the default would silently apply. */
 function optionalPercent(v: unknown, field: string): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !(v > 0 && v <= 100)) throw invalid(field, `expected a percentage between 0 and 100, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !(v > 0 && v <= 100)) throw invalid(field, `expected a percentage between 0 and 100, got ${shown(v)}`);
   return v;
 }
 
 function optionalScheduleNames(v: unknown, field: string): string[] | undefined {
   if (v === undefined) return undefined;
-  if (!Array.isArray(v) || v.some((n) => typeof n !== 'string')) throw invalid(field, `expected a list of schedule names, got ${JSON.stringify(v)}`);
-  return v as string[];
+  return checkedList(v, field, 'a list of schedule names').map((n, i) => {
+    if (typeof n !== 'string') throw invalid(field, `expected a list of schedule names, got ${shown(v)}`);
+    return optionalString(n, `${field}[${i}]`)!;
+  });
 }
 
 function optionalIsoTime(v: unknown, field: string): string | undefined {
@@ -106,6 +137,7 @@ interface FieldType<Raw, Value> {
 
 const TYPES = {
   string: { parse: optionalString } as FieldType<string, string>,
+  text: { parse: optionalText } as FieldType<string, string>,
   boolean: { parse: optionalBoolean } as FieldType<boolean, boolean>,
   duration: { parse: optionalDuration } as FieldType<string | number, number>,
   durations: { parse: optionalDurations } as FieldType<(string | number)[], number[]>,
@@ -130,6 +162,8 @@ export interface InputField {
   readonly required?: boolean;
   /** For `enum`: the accepted values. */
   readonly values?: readonly string[];
+  /** For `duration` and `durations`: the shortest accepted, in milliseconds (src/workflow-safe/limits.ts). */
+  readonly min?: number;
   readonly doc: string;
 }
 
@@ -155,6 +189,15 @@ export function inputTable<const T extends InputTable>(fields: T): T {
   return fields;
 }
 
+/** A duration field (or each of a list) at least `min` milliseconds. */
+function checkMinimum(value: unknown, field: string, min: number): void {
+  const each = Array.isArray(value) ? value : [value];
+  each.forEach((ms, i) => {
+    const short = typeof ms === 'number' ? minimumProblem(ms, min) : undefined;
+    if (short) throw invalid(Array.isArray(value) ? `${field}[${i}]` : field, short);
+  });
+}
+
 /** Validates `input` against `table`: unknown fields, wrong types, missing required fields fail with InvalidInput. */
 export function parseInput<T extends InputTable>(workflow: string, table: T, input: unknown): ArgsOf<T> {
   const raw = inputObject(input, workflow);
@@ -165,6 +208,7 @@ export function parseInput<T extends InputTable>(workflow: string, table: T, inp
     if (f.required && (given === undefined || given === null || (typeof given === 'string' && given.trim() === ''))) throw invalid(f.name, 'is required');
     let value: unknown = TYPES[f.type].parse(given, f.name);
     if (f.type === 'enum' && value !== undefined && !f.values?.includes(value as string)) throw invalid(f.name, `"${String(value)}" is not ${f.values?.join(' or ')}`);
+    if (f.min !== undefined) checkMinimum(value, f.name, f.min);
     value ??= f.default;
     args[f.name] = value;
   }
@@ -174,6 +218,6 @@ export function parseInput<T extends InputTable>(workflow: string, table: T, inp
 
 /** The fields most procedures take: how long a failed step waits, reminders, the host queue. */
 export const HOST_QUEUE = { name: 'hostQueue', type: 'string', doc: 'Host activity queue override (multi-host setups).' } as const;
-export const DECISION_TIMEOUT = { name: 'decisionTimeout', type: 'duration', doc: 'How long a failed step waits for a decision before aborting ("24h", or milliseconds).' } as const;
-export const REMINDER_INTERVAL = { name: 'reminderInterval', type: 'duration', doc: 'Interval of the reminders while a person is awaited.' } as const;
-export const DRAIN_TIMEOUT = { name: 'drainTimeout', type: 'duration', doc: 'How long to wait for running syncs and backups to finish.' } as const;
+export const DECISION_TIMEOUT = { name: 'decisionTimeout', type: 'duration', min: DURATION_MIN.decisionTimeout, doc: 'How long a failed step waits for a decision before aborting ("24h", or milliseconds).' } as const;
+export const REMINDER_INTERVAL = { name: 'reminderInterval', type: 'duration', min: DURATION_MIN.reminderInterval, doc: 'Interval of the reminders while a person is awaited.' } as const;
+export const DRAIN_TIMEOUT = { name: 'drainTimeout', type: 'duration', min: DURATION_MIN.drainTimeout, doc: 'How long to wait for running syncs and backups to finish.' } as const;

@@ -2,9 +2,13 @@
 // Web UI, abort, waiting for a person with reminders, and the rule that a step which still fails
 // after its retries does not end the procedure but waits for the operator's decision.
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
   condition,
+  isCancellation,
   defineQuery,
   defineSignal,
   defineUpdate,
@@ -22,6 +26,8 @@ import type { ProcedureContext } from '../../activities/host';
 import { formatDuration } from '../../src/workflow-safe/duration';
 import { ATLAS_HOST, ATLAS_PHASE, ATLAS_PROCEDURE, ATLAS_WAITING_FOR } from '../search-attributes';
 import { failure } from '../../src/workflow-safe/failures';
+import { NAME_MAX, TEXT_MAX, lengthProblem } from '../../src/workflow-safe/limits';
+import { unservedQueueMessage } from '../../src/workflow-safe/host-queue';
 
 export type Decision = 'retry' | 'skip' | 'rollback' | 'abort';
 export const DECISIONS: readonly Decision[] = ['retry', 'skip', 'rollback', 'abort'];
@@ -29,6 +35,33 @@ export const DECISIONS: readonly Decision[] = ['retry', 'skip', 'rollback', 'abo
 export interface Actor {
   by?: string;
   note?: string;
+}
+
+/** The operator text signals and updates carry, with its cap: names and ids NAME_MAX, notes TEXT_MAX. */
+const OPERATOR_TEXT: readonly (readonly [string, number])[] = [['by', NAME_MAX], ['note', TEXT_MAX], ['backupId', NAME_MAX], ['stage', NAME_MAX]];
+
+/** What is too long in a signal's or update's argument, naming the field; for an update's validator. */
+export function operatorTextProblem(arg: unknown): string | undefined {
+  if (!arg || typeof arg !== 'object') return undefined;
+  for (const [field, max] of OPERATOR_TEXT) {
+    const value = (arg as Record<string, unknown>)[field];
+    const problem = typeof value === 'string' ? lengthProblem(value, max) : undefined;
+    if (problem) return `${field}: ${problem}`;
+  }
+  return undefined;
+}
+
+/**
+ * A signal's argument with over-long text cut to its cap. A signal cannot be refused (it is in the
+ * history once sent), but no copy of the excess goes further: status, ops.db, logs, the flag.
+ */
+export function boundedText<T extends object>(arg: T | undefined): T {
+  const out: Record<string, unknown> = { ...(arg ?? {}) };
+  for (const [field, max] of OPERATOR_TEXT) {
+    const value = out[field];
+    if (typeof value === 'string' && value.length > max) out[field] = `${value.slice(0, max)}… (cut: ${value.length} characters, cap ${max})`;
+  }
+  return out as T;
 }
 
 export const decisionSignal = defineSignal<[Actor & { decision: Decision }]>('decision');
@@ -121,15 +154,22 @@ export class Procedure {
   /** Undo that copies a whole database (a restore): synchronous, so it cannot heartbeat. */
   readonly undoLong: HostActivities;
   private pendingDecision?: Actor & { decision: Decision };
+  /**
+   * No worker serves the host queue (a host step did not start): the procedure's records and alerts,
+   * which are host activities too, stay in its status until a host step runs again.
+   */
+  private hostUnserved = false;
+  private readonly ctxActs: WorkflowQueueActivities;
   abortRequest?: Actor & { rollback?: boolean };
   private readonly decisionTimeout: number;
   readonly reminderInterval: number;
   /** The live object shown as `facts` (bindFacts): the query copies it, so it is always current. */
   private facts: object = {};
 
-  private constructor(name: string, context: ProcedureContext, options: ProcedureOptions) {
+  private constructor(name: string, context: ProcedureContext, options: ProcedureOptions, ctxActs: WorkflowQueueActivities) {
     const info = workflowInfo();
     this.context = context;
+    this.ctxActs = ctxActs;
     this.decisionTimeout = options.decisionTimeout ?? context.defaults.decisionTimeout;
     this.reminderInterval = options.reminderInterval ?? context.defaults.reminderInterval;
     const retry: ActivityOptions['retry'] = {
@@ -138,10 +178,18 @@ export class Procedure {
       maximumInterval: '30s',
       maximumAttempts: options.stepAttempts ?? 4,
     };
+    // A step no worker takes within hostQueueTimeout fails into the operator's decision, naming the
+    // queue (step). Abort cancels a pending step: one not started is dropped at once, one running
+    // is waited for, so that what it did is known and undone.
+    const host: ActivityOptions = {
+      taskQueue: context.hostQueue,
+      scheduleToStartTimeout: context.defaults.hostQueueTimeout,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    };
     // Short activities: a worker that dies in one is noticed after startToClose, so keep it short.
-    this.acts = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: '30s', retry });
+    this.acts = this.summarised({ ...host, startToCloseTimeout: '30s', retry });
     // Long activities heartbeat every few seconds; a dead worker is noticed after heartbeatTimeout.
-    this.long = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: '6h', heartbeatTimeout: '30s', retry });
+    this.long = this.summarised({ ...host, startToCloseTimeout: '6h', heartbeatTimeout: '30s', retry });
     const forever: ActivityOptions['retry'] = { initialInterval: '1s', maximumInterval: '1m' };
     this.undo = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: '30s', retry: forever });
     this.undoLong = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: '1h', retry: forever });
@@ -157,11 +205,12 @@ export class Procedure {
       facts: {},
     };
     setHandler(statusQuery, () => ({ ...this.status, facts: { ...this.facts } }));
-    setHandler(abortSignal, (actor) => {
-      this.abortRequest ??= actor ?? {};
+    setHandler(abortSignal, (sent) => {
+      const actor = boundedText(sent);
+      this.abortRequest ??= actor;
       this.event(`abort requested${actor?.rollback ? ' with rollback' : ''}${actor?.note ? `: ${actor.note}` : ''}`, actor?.by);
     });
-    setHandler(decisionSignal, (input) => this.acceptDecision(input));
+    setHandler(decisionSignal, (input) => this.acceptDecision(boundedText(input)));
     setHandler(
       decisionUpdate,
       (input) => {
@@ -170,6 +219,8 @@ export class Procedure {
       },
       {
         validator: (input) => {
+          const tooLong = operatorTextProblem(input);
+          if (tooLong) throw new Error(tooLong);
           const failed = this.status.failedStep;
           if (!failed) throw new Error(`no step of ${this.status.procedure} is waiting for a decision (phase: ${this.status.phase})`);
           if (!input || !failed.allowed.includes(input.decision)) {
@@ -210,7 +261,7 @@ export class Procedure {
     const ctxActs = proxyActivities<WorkflowQueueActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });
     const context = await ctxActs.procedureContext();
     if (options.hostQueue) context.hostQueue = options.hostQueue;
-    return new Procedure(name, context, options);
+    return new Procedure(name, context, options, ctxActs);
   }
 
   private acceptDecision(input: Actor & { decision: Decision }): void {
@@ -241,6 +292,10 @@ export class Procedure {
 
   /** Records an operator's action durably (ops.db, log) as well as in the status. */
   async record(message: string, actor?: string): Promise<void> {
+    if (this.hostUnserved) {
+      this.event(`${message} (in this status only: ${unservedQueueMessage(this.context.hostQueue)})`, actor);
+      return;
+    }
     this.event(message, actor);
     await this.acts.recordProcedureEvent({ workflowId: this.workflowId, procedure: this.status.procedure, step: this.status.phase, actor, message });
   }
@@ -322,23 +377,30 @@ export class Procedure {
       this.throwIfAborted();
       this.status.step = name;
       try {
-        const value = await run();
+        const value = await this.untilAbort(run);
         this.status.step = undefined;
+        this.hostUnserved = false;
         return options.skippable ? { value, skipped: false } : value;
       } catch (err) {
         this.status.step = undefined;
+        if (this.abortRequest && isCancellation(err)) {
+          this.hostUnserved = !(await this.ctxActs.hostQueueServed({ queue: this.context.hostQueue }));
+          throw new AbortRequested(this.abortRequest);
+        }
         if (!(err instanceof ActivityFailure)) throw err;
         const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
         if (cause?.type && (FATAL_TYPES.has(cause.type) || options.fatal?.includes(cause.type))) throw cause;
         const allowed: Decision[] = ['retry', ...(options.skippable ? (['skip'] as const) : []), ...(options.rollback ? (['rollback'] as const) : []), 'abort'];
-        const error = (cause ?? err.cause ?? err).message;
+        this.hostUnserved = err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
+        const error = this.hostUnserved ? unservedQueueMessage(this.context.hostQueue) : (cause ?? err.cause ?? err).message;
         this.status.failedStep = { step: name, error, errorType: cause?.type ?? undefined, allowed, since: iso(Date.now()) };
         this.status.state = 'failed-step';
         const code = `procedure-step-failed:${this.workflowId}`;
         const how = `send signal "decision" with {"decision": "${allowed.join('" | "')}"} or run: atlas-ops decide ${this.workflowId} <${allowed.join('|')}>`;
         this.details(`Step **${name}** failed after its retries:\n\n> ${error}\n\nDecide: ${how}.\nWith no decision in ${formatDuration(this.decisionTimeout)} the procedure aborts to its safe state.`);
         this.setWaiting(`a decision on failed step ${name}: ${allowed.join(', ')}`, 'decision');
-        await this.acts.raiseAlert({ code, level: 'critical', message: `${this.status.procedure} ${this.workflowId}: step ${name} failed: ${error}. ${how}` });
+        // Alerts are host activities: with no worker on the host queue the status and the Web UI say it.
+        if (!this.hostUnserved) await this.acts.raiseAlert({ code, level: 'critical', message: `${this.status.procedure} ${this.workflowId}: step ${name} failed: ${error}. ${how}` });
         const decided = await condition(() => this.pendingDecision !== undefined || this.abortRequest !== undefined, this.decisionTimeout, {
           summary: `${this.status.procedure}: decision on step "${name}" (timeout: abort)`,
         });
@@ -350,7 +412,7 @@ export class Procedure {
         this.pendingDecision = undefined;
         this.status.failedStep = undefined;
         this.setWaiting(undefined);
-        await this.acts.resolveAlert({ code, resolution: `operator decided ${decision.decision}` });
+        if (!this.hostUnserved) await this.acts.resolveAlert({ code, resolution: `operator decided ${decision.decision}` });
         await this.record(`step ${name}: decision ${decision.decision}${decision.note ? ` (${decision.note})` : ''}`, decision.by);
         if (decision.decision === 'retry') continue;
         if (decision.decision === 'skip') return { skipped: true };
@@ -361,11 +423,30 @@ export class Procedure {
     }
   }
 
+  /**
+   * Runs a step's activities so that abort ends the wait for them (the abort signal alone would be
+   * seen only when they return, never for a queue no worker serves): the pending activity is
+   * cancelled and the step throws a cancellation.
+   */
+  private async untilAbort<T>(run: () => Promise<T>): Promise<T> {
+    const scope = new CancellationScope();
+    let settled = false;
+    const work = scope.run(run).finally(() => {
+      settled = true;
+    });
+    void condition(() => settled || this.abortRequest !== undefined).then(() => {
+      if (!settled) scope.cancel();
+    });
+    return work;
+  }
+
   finish(state: ProcedureState, details: string): void {
     const open = this.status.phases.at(-1);
     if (open && !open.endedAt) open.endedAt = iso(Date.now());
     this.status.state = state;
     this.status.phase = state;
+    // What to do next when the host never took a step: nothing ran there after it.
+    if (this.hostUnserved) details += `\n\nNothing was done on the host after the step no worker took: ${unservedQueueMessage(this.context.hostQueue)}, then start the procedure again.`;
     this.details(details);
     upsertSearchAttributes([{ key: ATLAS_PHASE, value: state }]);
   }

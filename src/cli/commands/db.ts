@@ -7,8 +7,8 @@ import { atlasPaths, insideDir } from '../../paths';
 import { restoreTargetProblem } from '../../workflow-safe/file-names';
 import { requireHome, type AtlasConfig } from '../../config';
 import type { Action, Run } from '../action';
-import { EXIT, UsageError } from '../common';
-import { startProcedure } from '../procedures';
+import { EXIT, UsageError, nameOption } from '../common';
+import { hostOption, startProcedure } from '../procedures';
 
 export function registerDb(program: Command, run: Run): void {
   const db = program.command('db').description('atlas.db: integrity check, checkpoint, backups, restore');
@@ -104,7 +104,8 @@ function restoreCommand(db: Command, run: Run): void {
     .description('restore atlas.db from a local backup (holds the atlas.db lock; keeps the replaced file)')
     .argument('<backup>', 'backup file name in backups/ (see atlas-ops db backups)')
     .option('--target <name>', 'restore into this file name in data/ instead of atlas.db (a restore test)')
-    .option('--by <name>', 'who asks', process.env.USER)
+    .option('--by <name>', 'who asks', nameOption('--by'), process.env.USER)
+    .addOption(hostOption())
     .option('--wait', 'follow progress until done')
     .action(run<{ target?: string; by?: string; wait?: true }, [string]>(async (a) => {
       const [backup] = a.args;

@@ -4,9 +4,9 @@ import { advanceSignal } from '../../../workflows/incident';
 import { INCIDENT_STAGES, type IncidentStage } from '../../workflow-safe/incident-stages';
 import { ALL_SCHEDULES } from '../../workflow-safe/schedule-names';
 import type { Run } from '../action';
-import { EXIT, UsageError } from '../common';
+import { EXIT, UsageError, nameOption, textOption } from '../common';
 import { queryStatus } from '../follow';
-import { procedureId, startProcedure } from '../procedures';
+import { hostOption, procedureId, startProcedure } from '../procedures';
 
 export function registerIncident(program: Command, run: Run): void {
   const incident = program.command('incident').description('incident response: detect, assess, contain, investigate, remediate, recover, learn');
@@ -26,9 +26,10 @@ function startCommand(incident: Command, run: Run): void {
   incident
     .command('start')
     .description('declare an incident (stage detect); advance it stage by stage')
-    .requiredOption('--summary <text>', 'what happened')
-    .option('--by <name>', 'who declares it', process.env.USER)
+    .requiredOption('--summary <text>', 'what happened', textOption('--summary'))
+    .option('--by <name>', 'who declares it', nameOption('--by'), process.env.USER)
     .option('--pause <schedules>', 'comma-separated schedules contain pauses (default: all but health and digest)')
+    .addOption(hostOption())
     .option('--wait', 'follow it until it is closed')
     .action(run<{ summary: string; by?: string; pause?: string; wait?: true }>(async (a) => {
       const o = a.opts;
@@ -47,8 +48,8 @@ function advanceCommand(incident: Command, run: Run): void {
     .command('advance')
     .description('finish the current stage with a note and enter the next one')
     .argument('[workflow-id]', 'the incident (default: the running one)')
-    .requiredOption('--note <text>', 'what this stage found or did (goes into the postmortem timeline)')
-    .option('--by <name>', 'who', process.env.USER)
+    .requiredOption('--note <text>', 'what this stage found or did (goes into the postmortem timeline)', textOption('--note'))
+    .option('--by <name>', 'who', nameOption('--by'), process.env.USER)
     .action(run<{ note: string; by?: string }, [string?]>(async (a) => {
       const client = await a.client();
       const id = await procedureId(client, a.args[0], 'incidentResponse');

@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { keyInstalledSignal, oldKeyRevokedSignal } from '../../../workflows/key-rotation';
 import type { Run } from '../action';
-import { EXIT } from '../common';
-import { procedureId, startProcedure } from '../procedures';
+import { EXIT, nameOption, textOption } from '../common';
+import { hostOption, procedureId, startProcedure } from '../procedures';
 
 export function registerKeyRotation(program: Command, run: Run): void {
   const key = program.command('key-rotation').description('quarterly Sheets key rotation');
@@ -16,6 +16,7 @@ function startCommand(key: Command, run: Run): void {
   key
     .command('start')
     .description('start a rotation: it waits for the new key, verifies it, and asks for the old one to be revoked')
+    .addOption(hostOption())
     .option('--wait', 'follow it until done')
     .action(run<{ wait?: true }>(async (a) =>
       startProcedure(a, { workflowType: 'keyRotation', procedure: 'key-rotation', input: {}, summary: 'Sheets key rotation', wait: a.opts.wait }),
@@ -27,8 +28,8 @@ function signalCommand(key: Command, run: Run, name: string, signal: typeof keyI
     .command(name)
     .description(`tell the running rotation: ${what}`)
     .argument('[workflow-id]', 'the rotation (default: the running one)')
-    .option('--by <name>', 'who', process.env.USER)
-    .option('--note <text>', 'a note')
+    .option('--by <name>', 'who', nameOption('--by'), process.env.USER)
+    .option('--note <text>', 'a note', textOption('--note'))
     .action(run<{ by?: string; note?: string }, [string?]>(async (a) => {
       const client = await a.client();
       const id = await procedureId(client, a.args[0], 'keyRotation');

@@ -2,10 +2,11 @@
 import type { Command } from 'commander';
 import { resumeUpdate } from '../../../workflows/maintenance';
 import { abortSignal } from '../../../workflows/lib/procedure';
+import { DURATION_MIN } from '../../workflow-safe/limits';
 import type { Run } from '../action';
-import { EXIT, UsageError, durationOption } from '../common';
+import { EXIT, UsageError, durationOption, nameOption, textOption } from '../common';
 import { queryStatus, recentEventLines } from '../follow';
-import { procedureId, sendUpdate, startProcedure } from '../procedures';
+import { hostOption, procedureId, sendUpdate, startProcedure } from '../procedures';
 
 export function registerMaintenance(program: Command, run: Run): void {
   const m = program.command('maintenance').description('Pause → Snapshot → Edit → Resume (the runbook\'s Standard Workflow)');
@@ -29,13 +30,14 @@ interface StartOptions {
 function startCommand(m: Command, run: Run): void {
   m.command('start')
     .description('pause the sync and backup schedules, take a verified snapshot, and wait for your edits')
-    .option('--reason <text>', 'why (shown in the Web UI and the summary)', 'maintenance')
-    .option('--by <name>', 'who asks', process.env.USER)
+    .option('--reason <text>', 'why (shown in the Web UI and the summary)', textOption('--reason'), 'maintenance')
+    .option('--by <name>', 'who asks', nameOption('--by'), process.env.USER)
     .option('--oci', 'also take an OCI block-volume backup')
     .option('--sqlite-web', 'start sqlite-web on 127.0.0.1 for the edit')
-    .option('--edit-timeout <duration>', 'critical alert after this long editing (it keeps waiting)', durationOption('--edit-timeout'))
-    .option('--reminder-interval <duration>', 'reminder alerts while waiting', durationOption('--reminder-interval'))
-    .option('--drain-timeout <duration>', 'how long to wait for running syncs and backups', durationOption('--drain-timeout'))
+    .option('--edit-timeout <duration>', 'critical alert after this long editing (it keeps waiting)', durationOption('--edit-timeout', DURATION_MIN.editTimeout))
+    .option('--reminder-interval <duration>', 'reminder alerts while waiting', durationOption('--reminder-interval', DURATION_MIN.reminderInterval))
+    .option('--drain-timeout <duration>', 'how long to wait for running syncs and backups', durationOption('--drain-timeout', DURATION_MIN.drainTimeout))
+    .addOption(hostOption())
     .option('--wait', 'follow progress until done (exit 0 only when it completed)')
     .action(run<StartOptions>(async (a) => {
       const o = a.opts;
@@ -53,8 +55,8 @@ function resumeCommand(m: Command, run: Run): void {
   m.command('resume')
     .description('your edits are done: verify the database and resume the schedules')
     .argument('[workflow-id]', 'the maintenance to resume (default: the running one)')
-    .option('--by <name>', 'who resumes', process.env.USER)
-    .option('--note <text>', 'what you changed')
+    .option('--by <name>', 'who resumes', nameOption('--by'), process.env.USER)
+    .option('--note <text>', 'what you changed', textOption('--note'))
     .option('--force', 'resume even though integrity_check failed')
     .action(run<{ by?: string; note?: string; force?: true }, [string?]>(async (a) => {
       const client = await a.client();
@@ -69,8 +71,8 @@ function abortCommand(m: Command, run: Run): void {
     .description('undo what was done (flag removed, schedules unpaused), keeping the snapshot')
     .argument('[workflow-id]', 'the maintenance to abort (default: the running one)')
     .option('--rollback', 'also restore the snapshot (the edited database is kept beside it)')
-    .option('--by <name>', 'who aborts', process.env.USER)
-    .option('--note <text>', 'why')
+    .option('--by <name>', 'who aborts', nameOption('--by'), process.env.USER)
+    .option('--note <text>', 'why', textOption('--note'))
     .action(run<{ rollback?: true; by?: string; note?: string }, [string?]>(async (a) => {
       const client = await a.client();
       const id = await procedureId(client, a.args[0], 'maintenance');

@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { CORRUPTION_RECOVERY } from '../../workflow-safe/singletons';
 import { approveOciRestoreUpdate, attachmentSwappedUpdate } from '../../../workflows/corruption-recovery';
 import type { Action, Run } from '../action';
-import { UsageError } from '../common';
-import { requireProcedure, sendUpdate, startSingleton } from '../procedures';
+import { UsageError, nameOption } from '../common';
+import { hostOption, requireProcedure, sendUpdate, startSingleton } from '../procedures';
 
 interface CorruptionOptions {
   /** False with --no-oci. */
@@ -25,7 +25,8 @@ export function registerRecover(program: Command, run: Run): void {
     .option('--approve-oci <workflow-id>', 'approve Option C for the running recovery')
     .option('--backup-id <ocid>', 'with --approve-oci: restore this OCI backup instead of the newest')
     .option('--swapped <workflow-id>', 'the restored volume is attached and mounted: let the recovery check it')
-    .option('--by <name>', 'who', process.env.USER)
+    .option('--by <name>', 'who', nameOption('--by'), process.env.USER)
+    .addOption(hostOption())
     .option('--wait', 'follow progress until done')
     .action(run<CorruptionOptions>(async (a) => {
       const o = a.opts;

@@ -4,7 +4,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import * as workflows from '../../../workflows';
 import { applySchedules, describeRow, listSchedules, resolveScheduleName, scheduleId } from '../../schedules';
 import type { Run } from '../action';
-import { EXIT, UsageError } from '../common';
+import { EXIT, UsageError, textOption } from '../common';
 
 export const registeredWorkflowTypes = (): Set<string> => new Set(Object.keys(workflows));
 
@@ -48,7 +48,7 @@ function verbCommand(s: Command, run: Run, verb: 'pause' | 'unpause' | 'trigger'
   s.command(verb)
     .description(`${verb} one schedule`)
     .argument('<schedule>', 'name or id, e.g. export or atlas-export')
-    .option('--note <text>', 'why (shown on the schedule)')
+    .option('--note <text>', 'why (shown on the schedule)', textOption('--note'))
     .action(run<{ note?: string }, [string]>(async (a) => {
       const [nameOrId] = a.args;
       const { config } = a;

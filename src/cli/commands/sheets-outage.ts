@@ -6,7 +6,8 @@ import { abortSignal } from '../../../workflows/lib/procedure';
 import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../../workflow-safe/singletons';
 import { singletonId, startOnce, type WorkflowInput } from '../../temporal/start';
 import type { Run } from '../action';
-import { EXIT, UsageError, checkDuration, globals, link } from '../common';
+import { DURATION_MIN } from '../../workflow-safe/limits';
+import { EXIT, UsageError, checkDuration, globals, link, nameOption, textOption } from '../common';
 import { followProcedure } from '../follow';
 
 export function registerSheetsOutage(program: Command, run: Run): void {
@@ -27,8 +28,8 @@ function startCommand(outage: Command, run: Run): void {
   outage
     .command('start')
     .description('verify connectivity, pause sync, alert, poll until the API is back, catch up, unpause')
-    .option('--reason <text>', 'why', 'started by the operator')
-    .option('--by <name>', 'who starts it', process.env.USER)
+    .option('--reason <text>', 'why', textOption('--reason'), 'started by the operator')
+    .option('--by <name>', 'who starts it', nameOption('--by'), process.env.USER)
     .option('--poll-intervals <list>', 'growing poll intervals, e.g. 1m,2m,5m,10m (the last repeats)')
     .option('--wait', 'follow progress until done')
     .action(run<StartOptions>(async (a) => {
@@ -36,7 +37,7 @@ function startCommand(outage: Command, run: Run): void {
       const input: WorkflowInput<typeof sheetsOutage> = {
         reason: o.reason,
         requestedBy: o.by,
-        pollIntervals: o.pollIntervals ? o.pollIntervals.split(',').map((d) => checkDuration(d, '--poll-intervals').trim()) : undefined,
+        pollIntervals: o.pollIntervals ? o.pollIntervals.split(',').map((d) => checkDuration(d, '--poll-intervals', DURATION_MIN.pollInterval).trim()) : undefined,
       };
       const { config } = a;
       const client = await a.client();
@@ -57,8 +58,8 @@ function signalCommand(outage: Command, run: Run, name: 'restored' | 'abort', de
   outage
     .command(name)
     .description(description)
-    .option('--by <name>', 'who', process.env.USER)
-    .option('--note <text>', 'why')
+    .option('--by <name>', 'who', nameOption('--by'), process.env.USER)
+    .option('--note <text>', 'why', textOption('--note'))
     .action(run<{ by?: string; note?: string }>(async (a) => {
       const id = singletonId(a.config, OUTAGE_SINGLETON);
       const handle = (await a.client()).workflow.getHandle(id);

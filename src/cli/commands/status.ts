@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { WorkflowHandle } from '@temporalio/client';
 import { decisionUpdate, DECISIONS, type Decision } from '../../../workflows/lib/procedure';
 import type { Run } from '../action';
-import { EXIT, UsageError, link } from '../common';
+import { EXIT, UsageError, link, nameOption, textOption } from '../common';
 import { failureMessage, queryStatus, recentEventLines } from '../follow';
 import { sendUpdate } from '../procedures';
 
@@ -60,8 +60,8 @@ function decideCommand(program: Command, run: Run): void {
     .description('the operator\'s decision on a failed step: retry, skip, rollback or abort')
     .argument('<workflow-id>')
     .argument('<decision>', DECISIONS.join(' | '))
-    .option('--by <name>', 'who decides', process.env.USER)
-    .option('--note <text>', 'why')
+    .option('--by <name>', 'who decides', nameOption('--by'), process.env.USER)
+    .option('--note <text>', 'why', textOption('--note'))
     .action(run<{ by?: string; note?: string }, [string, string]>(async (a) => {
       const [id, decision] = a.args;
       if (!DECISIONS.includes(decision as Decision)) throw new UsageError(`decision: "${decision}" is not one of ${DECISIONS.join(', ')}`);

@@ -1,0 +1,36 @@
+// The bounds of operator input (docs/operator-contract.md#bounds), in one place for the CLI, the
+// workflow input tables and the signals: a text as long as a book or a reminder every millisecond
+// fills the workflow's history (Temporal terminates it at about 2 MB or 51 200 events), and copies
+// of the text land in the maintenance flag, the logs and the manifests. Pure, so workflows import it.
+import { formatDuration } from './duration';
+
+/** Free text: reasons, notes, summaries (characters; 4 KB of ASCII). */
+export const TEXT_MAX = 4096;
+/** Names and ids: who, which host queue, which file, which schedule, what triggered it. */
+export const NAME_MAX = 256;
+/** Lists (schedule names, poll intervals). */
+export const LIST_MAX = 64;
+
+/**
+ * The shortest duration each setting takes. One second keeps a procedure to at most one timer and
+ * one alert a second while a person is awaited; the tests of reminders and timeouts run at it.
+ */
+export const DURATION_MIN = {
+  reminderInterval: 1000,
+  decisionTimeout: 1000,
+  editTimeout: 1000,
+  drainTimeout: 1000,
+  pollInterval: 1000,
+  timeout: 1000,
+  hostQueueTimeout: 1000,
+} as const;
+
+/** Why `value` is too long for `max`, or undefined. The text itself is never repeated (it may be huge). */
+export function lengthProblem(value: string, max: number): string | undefined {
+  return value.length > max ? `is ${value.length} characters long, over the cap of ${max}` : undefined;
+}
+
+/** Why `ms` is too short for `min`, or undefined. */
+export function minimumProblem(ms: number, min: number): string | undefined {
+  return ms < min ? `${formatDuration(ms)} is below the minimum of ${formatDuration(min)}` : undefined;
+}
