@@ -14,6 +14,17 @@ function tempHome(config?: unknown): string {
   return home;
 }
 
+/** The problems loadConfig reports for `env`, one a line; fails the test when it reports none. */
+function problemsOf(env: NodeJS.ProcessEnv): string {
+  try {
+    loadConfig({ env });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems.join('\n');
+  }
+  throw new Error('loadConfig accepted the configuration');
+}
+
 describe('durations', () => {
   it('parses the forms operators type', () => {
     expect(parseDuration('90s')).toBe(90_000);
@@ -45,19 +56,21 @@ describe('configuration', () => {
 
   it('reports every bad field by name, with its source', () => {
     const home = tempHome({ backup: { keep: 'seven' }, bogus: 1, schedules: { export: 'sometimes' } });
-    let error: ConfigError | undefined;
-    try {
-      loadConfig({ env: { ATLAS_HOME: home, ATLAS_ALERT_WEBHOOK_URL: 'ftp://x', ATLAS_EDIT_TIMEOUT: 'soon' } });
-    } catch (err) {
-      error = err as ConfigError;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    const text = error!.problems.join('\n');
+    const text = problemsOf({ ATLAS_HOME: home, ATLAS_ALERT_WEBHOOK_URL: 'ftp://x', ATLAS_EDIT_TIMEOUT: 'soon' });
     expect(text).toMatch(/backup\.keep \(from .*atlas-ops\.json\): "seven" is not a number/);
     expect(text).toMatch(/bogus .*unknown setting/);
     expect(text).toMatch(/schedules\.export .*"sometimes" is not a schedule/);
     expect(text).toMatch(/alerts\.webhookUrl \(from ATLAS_ALERT_WEBHOOK_URL\): "ftp:\/\/x" must be an http\(s\) URL/);
     expect(text).toMatch(/maintenance\.editTimeout \(from ATLAS_EDIT_TIMEOUT\)/);
+  });
+
+  it('refuses durations below their minimum (docs/operator-contract.md#bounds), naming the field, the value and the minimum', () => {
+    const home = tempHome({ maintenance: { decisionTimeout: 500 } });
+    const text = problemsOf({ ATLAS_HOME: home, ATLAS_REMINDER_INTERVAL: '1ms', ATLAS_HOST_QUEUE_TIMEOUT: '10ms' });
+    expect(text).toMatch(/maintenance\.reminderInterval \(from ATLAS_REMINDER_INTERVAL\): 1ms is below the minimum of 1s/);
+    expect(text).toMatch(/maintenance\.hostQueueTimeout \(from ATLAS_HOST_QUEUE_TIMEOUT\): 10ms is below the minimum of 1s/);
+    expect(text).toMatch(/maintenance\.decisionTimeout \(from .*atlas-ops\.json\): 500ms is below the minimum of 1s/);
+    expect(loadConfig({ env: { ATLAS_HOME: home, ATLAS_DECISION_TIMEOUT: '1s' } }).maintenance.hostQueueTimeout).toBe(120_000);
   });
 
   it('rejects a config file that is not JSON and a --config that does not exist', () => {

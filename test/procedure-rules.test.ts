@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { failure } from '../src/workflow-safe/failures';
+import { DURATION_MIN } from '../src/workflow-safe/limits';
 import { abortSignal, decisionUpdate, decisionSignal, statusQuery, type ProcedureStatus } from '../workflows/lib/procedure';
 import { resumeSignal, resumeUpdate, type maintenance, type MaintenanceInput, type MaintenanceResult } from '../workflows/maintenance';
 import { eventually, uid } from './helpers/env';
@@ -98,7 +99,8 @@ describe('a decision that never comes', fast, () => {
 
 describe('waiting for a person', fast, () => {
   it('raises a reminder every reminderInterval until the person acts', async () => {
-    const interval = 300;
+    // The shortest reminder interval accepted (DURATION_MIN in src/workflow-safe/limits.ts).
+    const interval = DURATION_MIN.reminderInterval;
     const run = await start({ reminderInterval: interval, editTimeout: '1h' });
     await run.until('the edit wait', waitingForEdits);
     const reminders = () => run.calls().filter((c) => c.name === 'raiseAlert' && (c.input as { remind?: boolean }).remind);

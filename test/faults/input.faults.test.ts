@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { atlasPaths } from '../../src/paths';
+import { LIST_MAX, NAME_MAX, TEXT_MAX } from '../../src/workflow-safe/limits';
 import { useAtlas } from '../helpers/atlas';
 import { schedulePaused, uid } from '../helpers/env';
 import { expectNoTrace } from './checks';
@@ -104,6 +105,46 @@ describe('wrong JSON input to every workflow type, as started from the Web UI', 
       expect(r.failure.message).toContain(`"${target}" is a live database file`);
       recordFault({ fault: 'wrong workflow input (Web UI JSON)', survived: true, dataLost: 0 });
     }
+  });
+
+  it('over-long text, too many items and too-short durations fail at once, naming the field, the length or the minimum', async () => {
+    const cases: [type: string, input: Record<string, unknown>, field: string, says: string][] = [
+      // 1.5 MB: the reason that made a 10.5 MB history and stopped the status query from answering.
+      ['maintenance', { reason: 'r'.repeat(1_500_000) }, 'reason', `is 1500000 characters long, over the cap of ${TEXT_MAX}`],
+      ['maintenance', { reason: 'r'.repeat(TEXT_MAX + 1) }, 'reason', `over the cap of ${TEXT_MAX}`],
+      ['maintenance', { requestedBy: 'b'.repeat(NAME_MAX + 1) }, 'requestedBy', `over the cap of ${NAME_MAX}`],
+      ['maintenance', { hostQueue: 'q'.repeat(NAME_MAX + 1) }, 'hostQueue', `over the cap of ${NAME_MAX}`],
+      ['maintenance', { reminderInterval: '1ms' }, 'reminderInterval', '1ms is below the minimum of 1s'],
+      ['maintenance', { reminderInterval: 1 }, 'reminderInterval', '1ms is below the minimum of 1s'],
+      ['maintenance', { decisionTimeout: '500ms' }, 'decisionTimeout', '500ms is below the minimum of 1s'],
+      ['maintenance', { drainTimeout: '1ms' }, 'drainTimeout', 'below the minimum of 1s'],
+      ['maintenance', { editTimeout: '1ms' }, 'editTimeout', 'below the minimum of 1s'],
+      ['maintenance', { editTimeout: '9'.repeat(NAME_MAX + 1) }, 'editTimeout', `over the cap of ${NAME_MAX}`],
+      ['sheetsOutage', { pollIntervals: ['1m', '1ms'] }, 'pollIntervals', 'pollIntervals[1]: 1ms is below the minimum of 1s'],
+      ['sheetsOutage', { pollIntervals: Array(LIST_MAX + 1).fill('1m') }, 'pollIntervals', `has ${LIST_MAX + 1} items, over the cap of ${LIST_MAX}`],
+      ['sheetsOutage', { reason: 'r'.repeat(TEXT_MAX + 1) }, 'reason', `over the cap of ${TEXT_MAX}`],
+      ['incidentResponse', { summary: 's'.repeat(TEXT_MAX + 1) }, 'summary', `over the cap of ${TEXT_MAX}`],
+      ['incidentResponse', { pause: Array(LIST_MAX + 1).fill('export') }, 'pause', `over the cap of ${LIST_MAX}`],
+      ['incidentResponse', { pause: ['e'.repeat(NAME_MAX + 1)] }, 'pause', `pause[0]: is ${NAME_MAX + 1} characters long`],
+      ['restore', { ...REQUIRED.restore, reason: 'r'.repeat(TEXT_MAX + 1) }, 'reason', `over the cap of ${TEXT_MAX}`],
+      ['backup', { reason: 'r'.repeat(TEXT_MAX + 1) }, 'reason', `over the cap of ${TEXT_MAX}`],
+      ['corruptionRecovery', { trigger: 't'.repeat(TEXT_MAX + 1) }, 'trigger', `over the cap of ${TEXT_MAX}`],
+      ['diskEmergency', { trigger: 't'.repeat(TEXT_MAX + 1) }, 'trigger', `over the cap of ${TEXT_MAX}`],
+      ['keyRotation', { timeout: '1ms' }, 'timeout', 'below the minimum of 1s'],
+    ];
+    await Promise.all(cases.map(async ([type, input, field, says]) => {
+      const what = `${type} ${field}`;
+      const r = await reject(type, input);
+      expectRejected(r, what, field);
+      expect(r.failure.message, what).toContain(says);
+      // The message never repeats the huge value.
+      expect(r.failure.message.length, `${what}: message length`).toBeLessThan(2_000);
+      recordFault({ fault: 'wrong workflow input (Web UI JSON)', survived: true, dataLost: 0 });
+    }));
+    // An unknown field whose name is itself huge is named cut short.
+    const huge = await reject('backup', { ['k'.repeat(100_000)]: 1 });
+    expect(huge.failure.type).toBe('InvalidInput');
+    expect(huge.failure.message).toMatch(/^"k{199}… \(100002 characters\): unknown field/);
   });
 
   it('had no effect: atlas.db unchanged byte for byte, no backup, no flag, no lock, no schedule paused', async () => {

@@ -58,7 +58,7 @@ export async function startStubWorker(options: StubWorkerOptions): Promise<StubW
   };
   const all: Call[] = [];
   const scripts = new Map<string, Stubs>();
-  const stubs: Stubs = { procedureContext: () => context, ...options.defaults };
+  const stubs: Stubs = { procedureContext: () => context, hostQueueServed: () => true, ...options.defaults };
   // One function per known name; a scripted stub wins over the default.
   const activities = Object.fromEntries(
     (Object.keys(stubs) as ActivityName[]).map((name) => [
