@@ -20,23 +20,23 @@ const SCHEDULES = ['export', 'import', 'backup'];
 const t = useAtlas({ schedules: SCHEDULES, worker: true, overrides: { 'maintenance.hostQueueTimeout': `${HOST_QUEUE_TIMEOUT_MS}ms` } });
 
 /** A maintenance whose host steps go to a queue no worker serves. */
-async function startUnserved(): Promise<{ handle: WorkflowHandle; queue: string; startedAt: number }> {
+async function startUnserved(type = 'maintenance'): Promise<{ handle: WorkflowHandle; queue: string; startedAt: number }> {
   const queue = `${t.config.taskQueue}@nohost-${uid()}`;
   const startedAt = Date.now();
-  const handle = await t.client.workflow.start('maintenance', {
+  const handle = await t.client.workflow.start(type, {
     taskQueue: t.config.taskQueue,
-    workflowId: `unserved-${uid()}`,
-    args: [{ reason: 'unserved host queue', hostQueue: queue, decisionTimeout: '1h' }],
+    workflowId: `unserved-${type}-${uid()}`,
+    args: [{ reason: 'unserved host queue', hostQueue: queue, ...(type === 'maintenance' ? { decisionTimeout: '1h' } : {}) }],
   });
   return { handle, queue, startedAt };
 }
 
 const status = (handle: WorkflowHandle) => handle.query(statusQuery);
 
-async function abortAndTime(handle: WorkflowHandle, note: string): Promise<{ result: MaintenanceResult; ms: number; status: ProcedureStatus }> {
+async function abortAndTime(handle: WorkflowHandle, note: string): Promise<{ result: { outcome: string }; ms: number; status: ProcedureStatus }> {
   const sent = Date.now();
   await handle.signal(abortSignal, { by: 'tester', note });
-  const result = (await handle.result()) as MaintenanceResult;
+  const result = (await handle.result()) as { outcome: MaintenanceResult['outcome'] };
   return { result, ms: Date.now() - sent, status: await status(handle) };
 }
 
@@ -51,6 +51,16 @@ describe('a host queue no worker serves', { timeout: 120_000 }, () => {
     expect(end.state).toBe('aborted');
     expect(end.events.map((e) => e.message).join('\n')).toContain(`in this status only: no worker serves ${queue}`);
     recordFault({ fault: 'abort while a host step waits on an unserved queue', survived: true, dataLost: 0 });
+  });
+
+  it('abort while a record (outside any step) waits for a worker ends the procedure at once too', async () => {
+    // The Sheets outage procedure records why it started before its first step.
+    const { handle, queue } = await startUnserved('sheetsOutage');
+    await eventually(async () => (await status(handle)).events.some((e) => e.message.startsWith('Sheets outage: unserved host queue')), 30_000, 'the first record pending');
+    const { result, ms, status: end } = await abortAndTime(handle, 'nobody serves it');
+    expect(result.outcome).toBe('aborted');
+    expect(ms, 'ms from abort to the end').toBeLessThan(HOST_QUEUE_TIMEOUT_MS - 5_000);
+    expect(end.events.map((e) => e.message).join('\n')).toContain(`in this status only: no worker serves ${queue}`);
   });
 
   it('the step fails into the decision after the timeout, naming the queue; updates with over-long text are refused; abort ends it', async () => {

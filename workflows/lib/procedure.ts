@@ -105,6 +105,11 @@ export interface ProcedureStatus {
   facts: Record<string, unknown>;
 }
 
+/** A host activity no worker took within hostQueueTimeout (scheduleToStartTimeout). */
+function notTakenByAWorker(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
+}
+
 /** Control flow inside the workflow: the operator asked to stop. Never leaves the workflow. */
 export class AbortRequested extends Error {
   constructor(readonly actor: Actor & { rollback?: boolean }) {
@@ -286,18 +291,28 @@ export class Procedure {
     return this.status.workflowId;
   }
 
-  event(message: string, actor?: string): void {
-    this.status.events.push({ at: iso(Date.now()), phase: this.status.phase, actor, message });
+  event(message: string, actor?: string): ProcedureEvent {
+    const event = { at: iso(Date.now()), phase: this.status.phase, actor, message };
+    this.status.events.push(event);
+    return event;
   }
 
-  /** Records an operator's action durably (ops.db, log) as well as in the status. */
+  /**
+   * Records an operator's action durably (ops.db, log) as well as in the status. With no worker on
+   * the host queue it stays in the status, which says so: a record never holds a procedure up.
+   */
   async record(message: string, actor?: string): Promise<void> {
-    if (this.hostUnserved) {
-      this.event(`${message} (in this status only: ${unservedQueueMessage(this.context.hostQueue)})`, actor);
-      return;
+    const event = this.event(message, actor);
+    if (!this.hostUnserved) {
+      try {
+        await this.abortable(() => this.acts.recordProcedureEvent({ workflowId: this.workflowId, procedure: this.status.procedure, step: this.status.phase, actor, message }));
+        return;
+      } catch (err) {
+        if (!notTakenByAWorker(err)) throw err;
+        this.hostUnserved = true;
+      }
     }
-    this.event(message, actor);
-    await this.acts.recordProcedureEvent({ workflowId: this.workflowId, procedure: this.status.procedure, step: this.status.phase, actor, message });
+    event.message += ` (in this status only: ${unservedQueueMessage(this.context.hostQueue)})`;
   }
 
   phase(name: string, details: string): void {
@@ -377,21 +392,17 @@ export class Procedure {
       this.throwIfAborted();
       this.status.step = name;
       try {
-        const value = await this.untilAbort(run);
+        const value = await this.abortable(run);
         this.status.step = undefined;
         this.hostUnserved = false;
         return options.skippable ? { value, skipped: false } : value;
       } catch (err) {
         this.status.step = undefined;
-        if (this.abortRequest && isCancellation(err)) {
-          this.hostUnserved = !(await this.ctxActs.hostQueueServed({ queue: this.context.hostQueue }));
-          throw new AbortRequested(this.abortRequest);
-        }
         if (!(err instanceof ActivityFailure)) throw err;
         const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
         if (cause?.type && (FATAL_TYPES.has(cause.type) || options.fatal?.includes(cause.type))) throw cause;
         const allowed: Decision[] = ['retry', ...(options.skippable ? (['skip'] as const) : []), ...(options.rollback ? (['rollback'] as const) : []), 'abort'];
-        this.hostUnserved = err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
+        this.hostUnserved = notTakenByAWorker(err);
         const error = this.hostUnserved ? unservedQueueMessage(this.context.hostQueue) : (cause ?? err.cause ?? err).message;
         this.status.failedStep = { step: name, error, errorType: cause?.type ?? undefined, allowed, since: iso(Date.now()) };
         this.status.state = 'failed-step';
@@ -438,6 +449,22 @@ export class Procedure {
       if (!settled) scope.cancel();
     });
     return work;
+  }
+
+  /**
+   * A host activity that abort interrupts (see untilAbort), unless it runs for the abort itself.
+   * An interrupted one that no worker had taken leaves nothing to undo on the host; whether the
+   * host can still record the abort is asked from the workflow queue.
+   */
+  private async abortable<T>(run: () => Promise<T>): Promise<T> {
+    if (this.abortRequest) return run();
+    try {
+      return await this.untilAbort(run);
+    } catch (err) {
+      if (!this.abortRequest || !isCancellation(err)) throw err;
+      this.hostUnserved = !(await this.ctxActs.hostQueueServed({ queue: this.context.hostQueue }));
+      throw new AbortRequested(this.abortRequest);
+    }
   }
 
   finish(state: ProcedureState, details: string): void {
