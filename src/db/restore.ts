@@ -30,6 +30,8 @@ export interface RestoreOptions {
   keepSuffix: string;
   /** Called about every second while copying and checking (an activity's heartbeat). */
   onTick?: () => void;
+  /** Called right before the rename; throws to refuse the swap, leaving the verified staging file in place. */
+  beforeSwap?: () => void;
 }
 
 export interface RestoreResult {
@@ -61,7 +63,7 @@ async function verifyRestored(file: string, options: { pragma?: 'integrity_check
  * Copies and checks without blocking the process; `onTick` (a heartbeat) is called meanwhile.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
-  const { backupFile, target, keepSuffix, onTick } = options;
+  const { backupFile, target, keepSuffix, onTick, beforeSwap } = options;
   const kept = `${target}.${keepSuffix}`;
   const dir = path.dirname(target);
   if (fs.existsSync(kept) && fs.existsSync(target)) {
@@ -88,6 +90,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     throw new RestoreError('verify-backup', `backup ${backupFile} cannot be opened: ${(err as Error).message}`, { cause: err });
   }
 
+  beforeSwap?.();
   const keptAs: string[] = [];
   for (const suffix of DATABASE_FILE_SUFFIXES) {
     const from = `${target}${suffix}`;
