@@ -215,6 +215,7 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     p.phase('option-b', 'Option B: restoring the newest backup that passes integrity_check; the corrupt files are kept.');
     const b = await this.hold.swap('Option B (restore of the newest good backup)', () =>
       p.step('restore newest good backup', () => p.long.restoreNewestGoodBackup({ keepSuffix: `corrupted-${this.ts}`, detectedAt: result.detectedAt }), { fatal: [failure.DbHeld.type] }),
+      { refusesItself: true },
     );
     result.evidenceKept.push(...b.keptAs);
     if (!b.restoredFrom) {

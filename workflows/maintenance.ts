@@ -268,7 +268,7 @@ class Maintenance implements ProcedureBody<MaintenanceResult> {
     const snapshot = this.snapshotTaken;
     if (!snapshot) return;
     const keepSuffix = `failed-edit-${stamp(Date.now())}`;
-    const restored = await this.hold.swap(`the rollback to ${snapshot.file}`, () => this.p.undoLong.restoreAtlasDb({ backup: snapshot.file, keepSuffix }), { undo: true });
+    const restored = await this.hold.swap(`the rollback to ${snapshot.file}`, () => this.p.undoLong.restoreAtlasDb({ backup: snapshot.file, keepSuffix }), { undo: true, refusesItself: true });
     this.result.editedFileKeptAs = restored.keptAs;
     await this.p.record(`rolled back to ${snapshot.file}; edited database kept as ${restored.keptAs.join(', ')}`, actor.by);
   }

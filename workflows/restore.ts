@@ -56,7 +56,7 @@ export function restore(input?: RestoreInput): Promise<RestoreWorkflowResult> {
         const keepSuffix = `replaced-${stamp(Date.now())}`;
         const restoreStep = () => p.step('restore', () => p.long.restoreAtlasDb({ backup, keepSuffix, target }), { fatal: [failure.BackupInvalid.type, failure.BackupMissing.type, failure.DbHeld.type] });
         // A restore test's own file has no app writing to it; atlas.db is replaced only with no other holder.
-        const restored = target ? await restoreStep() : await hold.swap(`the restore of ${backup}`, restoreStep);
+        const restored = target ? await restoreStep() : await hold.swap(`the restore of ${backup}`, restoreStep, { refusesItself: true });
         result.keptAs = restored.keptAs;
         result.alreadyDone = restored.alreadyDone;
         await p.record(`restored ${backup}; replaced files kept as ${restored.keptAs.join(', ') || 'nothing (there was none)'}`, requestedBy);

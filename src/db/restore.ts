@@ -58,6 +58,23 @@ async function verifyRestored(file: string, options: { pragma?: 'integrity_check
   if (problems.length) throw new RestoreError('verify-restored', `${what} ${file} fails ${options.pragma ?? 'integrity_check'}: ${problems.slice(0, 3).join('; ')}`);
 }
 
+/** Copies the backup to `staging` and checks the copy; a backup that fails leaves no staging file. */
+async function stage(backupFile: string, staging: string, onTick?: () => void): Promise<void> {
+  fs.rmSync(staging, { force: true });
+  await whileTicking(fs.promises.copyFile(backupFile, staging), onTick);
+  try {
+    // The app opens atlas.db in WAL mode; the restored file must be too (switched in the check's
+    // connection, whose clean close removes the staging -wal and -shm again).
+    const { problems } = await checkIntegrity(staging, { readonly: false, wal: true, privateFile: true, onTick, field: 'backup' });
+    if (problems.length) throw new RestoreError('verify-backup', `backup ${backupFile} fails integrity_check: ${problems.slice(0, 3).join('; ')}`);
+    await fsyncPathAsync(staging);
+  } catch (err) {
+    for (const s of DATABASE_FILE_SUFFIXES) fs.rmSync(`${staging}${s}`, { force: true });
+    if (err instanceof RestoreError) throw err;
+    throw new RestoreError('verify-backup', `backup ${backupFile} cannot be opened: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /**
  * Idempotent: when the replaced file was already kept and the target is sound, it does nothing.
  * Copies and checks without blocking the process; `onTick` (a heartbeat) is called meanwhile.
@@ -76,18 +93,15 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
   // that fails it is refused exactly as before, and nothing beside the staging file was touched.
   // (Checking the backup and then its copy doubled the time of a 1 GB restore.)
   const staging = `${target}.restored`;
-  fs.rmSync(staging, { force: true });
-  await whileTicking(fs.promises.copyFile(backupFile, staging), onTick);
-  try {
-    // The app opens atlas.db in WAL mode; the restored file must be too (switched in the check's
-    // connection, whose clean close removes the staging -wal and -shm again).
-    const { problems } = await checkIntegrity(staging, { readonly: false, wal: true, privateFile: true, onTick, field: 'backup' });
-    if (problems.length) throw new RestoreError('verify-backup', `backup ${backupFile} fails integrity_check: ${problems.slice(0, 3).join('; ')}`);
-    await fsyncPathAsync(staging);
-  } catch (err) {
-    for (const s of DATABASE_FILE_SUFFIXES) fs.rmSync(`${staging}${s}`, { force: true });
-    if (err instanceof RestoreError) throw err;
-    throw new RestoreError('verify-backup', `backup ${backupFile} cannot be opened: ${(err as Error).message}`, { cause: err });
+  // A staging copy verified by an earlier call that `beforeSwap` refused (a process held the
+  // target) is used as it is: waiting for the holder must not cost a second copy and check.
+  const stagedMark = `${staging}.verified`;
+  const source = fs.statSync(backupFile);
+  const stagedFrom = JSON.stringify({ backupFile, size: source.size, mtimeMs: source.mtimeMs });
+  if (!(fs.existsSync(staging) && fs.existsSync(stagedMark) && fs.readFileSync(stagedMark, 'utf8') === stagedFrom)) {
+    fs.rmSync(stagedMark, { force: true });
+    await stage(backupFile, staging, onTick);
+    fs.writeFileSync(stagedMark, stagedFrom);
   }
 
   beforeSwap?.();
@@ -100,6 +114,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
   }
   fs.renameSync(staging, target);
+  fs.rmSync(stagedMark, { force: true });
   fsyncPath(dir);
   // The same inode that passed integrity_check a moment ago: quick_check confirms it opens in place.
   await verifyRestored(target, { pragma: 'quick_check', onTick });

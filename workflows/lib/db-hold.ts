@@ -105,11 +105,11 @@ export class DbHold {
    * units, then looks in /proc every `swap.pollInterval`, naming the holders in the status and the
    * details, reminding, paging after `swap.pageAfter`; goes on by itself once they are gone. The
    * activity that renames checks once more and throws DbHeld when a holder came back meanwhile,
-   * which resumes the wait. After `swap.timeout` it throws DbHeld: nothing was replaced, and the
-   * procedure's exit gives back what it took. `undo` runs the checks with the undo activities (an
+   * which resumes the wait (`refusesItself`: such a `replace` is tried first). After `swap.timeout`
+   * it throws DbHeld: nothing was replaced, and the procedure's exit gives back what it took. `undo` runs the checks with the undo activities (an
    * exit path, such as maintenance's rollback, cannot itself wait for an operator's decision).
    */
-  async swap<T>(what: string, replace: () => Promise<T>, options: { undo?: boolean } = {}): Promise<T> {
+  async swap<T>(what: string, replace: () => Promise<T>, options: { undo?: boolean; refusesItself?: boolean } = {}): Promise<T> {
     const { p } = this;
     const acts = options.undo ? this.undo : p.acts;
     const { pollInterval, pageAfter, timeout } = p.context.swap;
@@ -125,13 +125,16 @@ export class DbHold {
     let paged = false;
     let lastReminder = started;
     try {
+      // A replace that refuses by itself (it stages, then checks before its rename) runs first, so
+      // the long copy and check are done while the holders are awaited and the staging file is kept.
+      let replaceFirst = options.refusesItself === true;
       for (;;) {
         p.throwIfAborted();
-        this.holders = await acts.atlasDbHolders();
-        if (!this.holders.length) {
+        if (!replaceFirst) this.holders = await acts.atlasDbHolders();
+        if (replaceFirst || !this.holders.length) {
+          replaceFirst = false;
           try {
-            const value = await replace();
-            return value;
+            return await replace();
           } catch (err) {
             if (!isDbHeld(err)) throw err;
             // A process opened it between the look and the rename: look again.

@@ -1,0 +1,200 @@
+// No swap under a live writer (docs/safety.md#no-swap-under-a-live-writer), against real processes:
+// a node process holding atlas.db open through better-sqlite3, the workflows on the dev server, the
+// app's units stopped and started through a recording `systemctl` stand-in first on PATH. And
+// monitoring never pauses for a recovery: health and the digest run while corruption recovery waits.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { databaseHolders } from '../src/db/holders';
+import { openOpsDb } from '../src/db/ops-db';
+import { takeSnapshot, type BackupManifest } from '../src/db/snapshot';
+import { integrityProblems, openDatabase, rowCounts } from '../src/db/sqlite';
+import { atlasPaths } from '../src/paths';
+import { ALL_SCHEDULES, MONITORING, TOUCHING_ATLAS_DB } from '../src/workflow-safe/schedule-names';
+import type { CorruptionRecoveryResult } from '../workflows/corruption-recovery';
+import { statusQuery, type ProcedureStatus } from '../workflows/lib/procedure';
+import type { RestoreWorkflowResult } from '../workflows/restore';
+import { useAtlas, type Atlas } from './helpers/atlas';
+import { eventually, REPO, runCli, schedulePaused, uid } from './helpers/env';
+import { garbageOverPages } from './helpers/corrupt';
+
+const UNIT = 'atlas-agent.service';
+const savedPath = process.env.PATH;
+let stand: string;
+
+/** A recording systemctl: every call appended to `calls`; every unit is active. */
+beforeAll(() => {
+  stand = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-systemctl-'));
+  fs.writeFileSync(path.join(stand, 'systemctl'), `#!/bin/sh\necho "$*" >> ${stand}/calls\nif [ "$1" = is-active ]; then echo active; fi\nexit 0\n`, { mode: 0o755 });
+  // The in-process worker's command runner reads PATH at call time.
+  process.env.PATH = `${stand}${path.delimiter}${savedPath}`;
+});
+afterAll(() => {
+  process.env.PATH = savedPath;
+  fs.rmSync(stand, { recursive: true, force: true });
+});
+
+const systemctlCalls = () => (fs.existsSync(path.join(stand, 'calls')) ? fs.readFileSync(path.join(stand, 'calls'), 'utf8').trim().split('\n') : []);
+
+/** A real writer: another process with atlas.db open in WAL mode, inserting a row every 100 ms (`writes: false`: one row, then idle). */
+async function holdOpen(db: string, options: { writes?: boolean } = {}): Promise<ChildProcess> {
+  const insert = "d.prepare(\"INSERT INTO errors (at, source, level, message) VALUES ('2026-01-03T00:00:00Z', 'holder', 'info', 'held')\").run()";
+  const body = options.writes === false ? `${insert};setInterval(()=>{},1000)` : `setInterval(()=>${insert},100)`;
+  const holder = spawn(process.execPath, ['-e', `const D=require('better-sqlite3');const d=new D(${JSON.stringify(db)});d.pragma('journal_mode = WAL');${body}`], { cwd: REPO, stdio: 'ignore' });
+  await eventually(() => databaseHolders(db).some((h) => h.pid === holder.pid), 20_000, 'the holder has atlas.db open');
+  return holder;
+}
+
+async function stop(holder: ChildProcess): Promise<void> {
+  if (holder.exitCode !== null || holder.signalCode !== null) return;
+  const exited = new Promise((r) => holder.once('exit', r));
+  holder.kill();
+  await exited;
+}
+
+const waitingOn = (handle: WorkflowHandle, pid: number) =>
+  eventually(async () => {
+    const s: ProcedureStatus = await handle.query(statusQuery);
+    return s.waitingFor?.includes(`pid ${pid}`) ? s : undefined;
+  }, 60_000, `the procedure names pid ${pid}`);
+
+function openAlert(t: Atlas, code: string): { level: string; message: string } | undefined {
+  const ops = openOpsDb(atlasPaths(t.home).opsDb);
+  try {
+    return ops.prepare('SELECT level, message FROM alerts WHERE code = ? AND resolved_at IS NULL').get(code) as { level: string; message: string } | undefined;
+  } finally {
+    ops.close();
+  }
+}
+
+describe('a restore while another process holds atlas.db open', () => {
+  let db: string;
+  let backup: BackupManifest;
+  const t = useAtlas({
+    worker: true,
+    schedules: [...ALL_SCHEDULES],
+    overrides: { 'app.units': UNIT, 'swap.pollInterval': '500ms', 'swap.pageAfter': '3s', 'swap.timeout': '10m' },
+    async prepare(a) {
+      db = path.join(a.home, 'data', 'atlas.db');
+      backup = await takeSnapshot({ source: db, backupsDir: path.join(a.home, 'backups'), reason: 'holder test' });
+    },
+  });
+
+  it('waits, names the holder (status, details, list), pages after swap.pageAfter, and completes by itself once it exits', async () => {
+    const holder = await holdOpen(db);
+    try {
+      const handle = await t.client.workflow.start('restore', { taskQueue: t.config.taskQueue, workflowId: `restore-held-${uid()}`, args: [{ backup: backup.file }] });
+      const status = await waitingOn(handle, holder.pid!);
+      expect(status.waitingFor).toMatch(/node -e/);
+      expect(status.waitingFor).toContain(`user ${os.userInfo().username}`);
+      const meta = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
+      expect(meta.currentDetails).toContain(`pid ${holder.pid}`);
+      const list = await runCli(t, ['--json', 'list']);
+      const row = (JSON.parse(list.stdout) as { workflowId: string; waitingFor?: string; waitingForText?: string }[]).find((r) => r.workflowId === handle.workflowId);
+      expect(row?.waitingFor).toBe('db-holders');
+      expect(row?.waitingForText).toContain(`pid ${holder.pid}`);
+      // The backup is staged and checked meanwhile; atlas.db is not replaced.
+      expect(fs.existsSync(`${db}.restored`)).toBe(true);
+      expect(fs.readdirSync(path.dirname(db)).filter((f) => f.includes('.replaced-'))).toEqual([]);
+      expect(systemctlCalls()).toEqual(expect.arrayContaining([`is-active ${UNIT}`, `stop ${UNIT}`]));
+      expect(systemctlCalls()).not.toContain(`start ${UNIT}`);
+      const page = await eventually(() => (openAlert(t, `db-held:${handle.workflowId}`)?.level === 'critical' ? openAlert(t, `db-held:${handle.workflowId}`) : undefined), 30_000, 'the page');
+      expect(page.message).toContain(`pid ${holder.pid}`);
+
+      await stop(holder);
+      const r = (await handle.result()) as RestoreWorkflowResult;
+      expect(r.outcome).toBe('completed');
+      expect(r.keptAs.length).toBeGreaterThan(0);
+      const conn = openDatabase(db, { readonly: true });
+      expect(rowCounts(conn)).toEqual(backup.rowCounts);
+      conn.close();
+      expect(fs.existsSync(`${db}.restored`)).toBe(false);
+      const calls = systemctlCalls();
+      expect(calls.lastIndexOf(`start ${UNIT}`)).toBeGreaterThan(calls.indexOf(`stop ${UNIT}`));
+      expect(openAlert(t, `db-held:${handle.workflowId}`)).toBeUndefined();
+      for (const name of ['export', 'import', 'backup']) expect((await schedulePaused(t, name)).paused).toBe(false);
+    } finally {
+      await stop(holder);
+    }
+  });
+});
+
+describe('a holder that never exits', () => {
+  let db: string;
+  let backup: BackupManifest;
+  const t = useAtlas({
+    worker: true,
+    schedules: ['export', 'import', 'backup'],
+    overrides: { 'app.units': UNIT, 'swap.pollInterval': '500ms', 'swap.pageAfter': '2s', 'swap.timeout': '6s' },
+    async prepare(a) {
+      db = path.join(a.home, 'data', 'atlas.db');
+      backup = await takeSnapshot({ source: db, backupsDir: path.join(a.home, 'backups'), reason: 'holder timeout test' });
+    },
+  });
+
+  it('ends at swap.timeout in the safe state: atlas.db byte-identical, staging kept, schedules unpaused, units started', async () => {
+    const holder = await holdOpen(db, { writes: false });
+    try {
+      const before = fs.readFileSync(db);
+      const inode = fs.statSync(db).ino;
+      const calls = systemctlCalls().length;
+      const handle = await t.client.workflow.start('restore', { taskQueue: t.config.taskQueue, workflowId: `restore-timeout-${uid()}`, args: [{ backup: backup.file }] });
+      const err = await handle.result().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      const cause = (err as WorkflowFailedError).cause as { type?: string; message: string };
+      expect(cause.type).toBe('DbHeld');
+      expect(cause.message).toContain(`still held open by pid ${holder.pid}`);
+      expect(cause.message).toMatch(/Nothing was replaced/);
+      expect(fs.readFileSync(db).equals(before)).toBe(true);
+      expect(fs.statSync(db).ino).toBe(inode);
+      const staging = openDatabase(`${db}.restored`, { readonly: true });
+      expect(integrityProblems(staging)).toEqual([]);
+      staging.close();
+      for (const name of ['export', 'import', 'backup']) expect((await schedulePaused(t, name)).paused).toBe(false);
+      expect(fs.existsSync(atlasPaths(t.home).maintenanceFlag)).toBe(false);
+      expect(systemctlCalls().slice(calls)).toEqual([`is-active ${UNIT}`, `stop ${UNIT}`, `start ${UNIT}`]);
+      expect(holder.exitCode).toBeNull();
+    } finally {
+      await stop(holder);
+    }
+  });
+});
+
+describe('corruption recovery while another process holds atlas.db open', () => {
+  let db: string;
+  let backup: BackupManifest;
+  const t = useAtlas({
+    worker: true,
+    schedules: [...ALL_SCHEDULES],
+    overrides: { 'app.units': '', 'swap.pollInterval': '500ms', 'swap.timeout': '10m' },
+    async prepare(a) {
+      db = path.join(a.home, 'data', 'atlas.db');
+      backup = await takeSnapshot({ source: db, backupsDir: path.join(a.home, 'backups'), reason: 'recovery holder test' });
+    },
+  });
+
+  it('pauses only the schedules that touch atlas.db, keeps health and the digest running, waits for the holder, then restores', async () => {
+    garbageOverPages(db);
+    const holder = spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(db)}, 'r');setInterval(()=>{},1000)`], { stdio: 'ignore' });
+    try {
+      await eventually(() => databaseHolders(db).some((h) => h.pid === holder.pid), 20_000, 'the holder has atlas.db open');
+      const handle = await t.client.workflow.start('corruptionRecovery', { taskQueue: t.config.taskQueue, workflowId: `recovery-held-${uid()}`, args: [{ allowOci: false }] });
+      await waitingOn(handle, holder.pid!);
+      for (const name of TOUCHING_ATLAS_DB) expect((await schedulePaused(t, name)).paused, name).toBe(true);
+      for (const name of MONITORING) expect((await schedulePaused(t, name)).paused, name).toBe(false);
+      await stop(holder);
+      const r = (await handle.result()) as CorruptionRecoveryResult;
+      expect(r.method).toBe('B');
+      expect(r.pausedSchedules.sort()).toEqual([...TOUCHING_ATLAS_DB].sort());
+      const conn = openDatabase(db, { readonly: true });
+      expect(rowCounts(conn)).toEqual(backup.rowCounts);
+      conn.close();
+      for (const name of ALL_SCHEDULES) expect((await schedulePaused(t, name)).paused, name).toBe(false);
+    } finally {
+      await stop(holder);
+    }
+  });
+});
