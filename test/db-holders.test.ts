@@ -2,7 +2,7 @@
 // a node process holding atlas.db open through better-sqlite3, the workflows on the dev server, the
 // app's units stopped and started through a recording `systemctl` stand-in first on PATH. And
 // monitoring never pauses for a recovery: health and the digest run while corruption recovery waits.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,42 +18,25 @@ import type { CorruptionRecoveryResult } from '../workflows/corruption-recovery'
 import { statusQuery, type ProcedureStatus } from '../workflows/lib/procedure';
 import type { RestoreWorkflowResult } from '../workflows/restore';
 import { useAtlas, type Atlas } from './helpers/atlas';
-import { eventually, REPO, runCli, schedulePaused, uid } from './helpers/env';
+import { eventually, runCli, schedulePaused, uid } from './helpers/env';
+import { holdOpen, recordingSystemctl, stopHolder } from './helpers/holders';
 import { garbageOverPages } from './helpers/corrupt';
 
 const UNIT = 'atlas-agent.service';
 const savedPath = process.env.PATH;
-let stand: string;
+let systemctl: ReturnType<typeof recordingSystemctl>;
 
-/** A recording systemctl: every call appended to `calls`; every unit is active. */
 beforeAll(() => {
-  stand = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-systemctl-'));
-  fs.writeFileSync(path.join(stand, 'systemctl'), `#!/bin/sh\necho "$*" >> ${stand}/calls\nif [ "$1" = is-active ]; then echo active; fi\nexit 0\n`, { mode: 0o755 });
+  systemctl = recordingSystemctl();
   // The in-process worker's command runner reads PATH at call time.
-  process.env.PATH = `${stand}${path.delimiter}${savedPath}`;
+  process.env.PATH = `${systemctl.bin}${path.delimiter}${savedPath}`;
 });
 afterAll(() => {
   process.env.PATH = savedPath;
-  fs.rmSync(stand, { recursive: true, force: true });
+  systemctl.remove();
 });
 
-const systemctlCalls = () => (fs.existsSync(path.join(stand, 'calls')) ? fs.readFileSync(path.join(stand, 'calls'), 'utf8').trim().split('\n') : []);
-
-/** A real writer: another process with atlas.db open in WAL mode, inserting a row every 100 ms (`writes: false`: one row, then idle). */
-async function holdOpen(db: string, options: { writes?: boolean } = {}): Promise<ChildProcess> {
-  const insert = "d.prepare(\"INSERT INTO errors (at, source, level, message) VALUES ('2026-01-03T00:00:00Z', 'holder', 'info', 'held')\").run()";
-  const body = options.writes === false ? `${insert};setInterval(()=>{},1000)` : `setInterval(()=>${insert},100)`;
-  const holder = spawn(process.execPath, ['-e', `const D=require('better-sqlite3');const d=new D(${JSON.stringify(db)});d.pragma('journal_mode = WAL');${body}`], { cwd: REPO, stdio: 'ignore' });
-  await eventually(() => databaseHolders(db).some((h) => h.pid === holder.pid), 20_000, 'the holder has atlas.db open');
-  return holder;
-}
-
-async function stop(holder: ChildProcess): Promise<void> {
-  if (holder.exitCode !== null || holder.signalCode !== null) return;
-  const exited = new Promise((r) => holder.once('exit', r));
-  holder.kill();
-  await exited;
-}
+const systemctlCalls = () => systemctl.calls();
 
 const waitingOn = (handle: WorkflowHandle, pid: number) =>
   eventually(async () => {
@@ -104,7 +87,7 @@ describe('a restore while another process holds atlas.db open', () => {
       const page = await eventually(() => (openAlert(t, `db-held:${handle.workflowId}`)?.level === 'critical' ? openAlert(t, `db-held:${handle.workflowId}`) : undefined), 30_000, 'the page');
       expect(page.message).toContain(`pid ${holder.pid}`);
 
-      await stop(holder);
+      await stopHolder(holder);
       const r = (await handle.result()) as RestoreWorkflowResult;
       expect(r.outcome).toBe('completed');
       expect(r.keptAs.length).toBeGreaterThan(0);
@@ -117,7 +100,7 @@ describe('a restore while another process holds atlas.db open', () => {
       expect(openAlert(t, `db-held:${handle.workflowId}`)).toBeUndefined();
       for (const name of ['export', 'import', 'backup']) expect((await schedulePaused(t, name)).paused).toBe(false);
     } finally {
-      await stop(holder);
+      await stopHolder(holder);
     }
   });
 });
@@ -158,7 +141,7 @@ describe('a holder that never exits', () => {
       expect(systemctlCalls().slice(calls)).toEqual([`is-active ${UNIT}`, `stop ${UNIT}`, `start ${UNIT}`]);
       expect(holder.exitCode).toBeNull();
     } finally {
-      await stop(holder);
+      await stopHolder(holder);
     }
   });
 });
@@ -185,7 +168,7 @@ describe('corruption recovery while another process holds atlas.db open', () => 
       await waitingOn(handle, holder.pid!);
       for (const name of TOUCHING_ATLAS_DB) expect((await schedulePaused(t, name)).paused, name).toBe(true);
       for (const name of MONITORING) expect((await schedulePaused(t, name)).paused, name).toBe(false);
-      await stop(holder);
+      await stopHolder(holder);
       const r = (await handle.result()) as CorruptionRecoveryResult;
       expect(r.method).toBe('B');
       expect(r.pausedSchedules.sort()).toEqual([...TOUCHING_ATLAS_DB].sort());
@@ -194,7 +177,7 @@ describe('corruption recovery while another process holds atlas.db open', () => 
       conn.close();
       for (const name of ALL_SCHEDULES) expect((await schedulePaused(t, name)).paused, name).toBe(false);
     } finally {
-      await stop(holder);
+      await stopHolder(holder);
     }
   });
 });
