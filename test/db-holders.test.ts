@@ -15,7 +15,8 @@ import { integrityProblems, openDatabase, rowCounts } from '../src/db/sqlite';
 import { atlasPaths } from '../src/paths';
 import { ALL_SCHEDULES, MONITORING, TOUCHING_ATLAS_DB } from '../src/workflow-safe/schedule-names';
 import type { CorruptionRecoveryResult } from '../workflows/corruption-recovery';
-import { statusQuery, type ProcedureStatus } from '../workflows/lib/procedure';
+import { abortSignal, statusQuery, type ProcedureStatus } from '../workflows/lib/procedure';
+import type { MaintenanceResult } from '../workflows/maintenance';
 import type { RestoreWorkflowResult } from '../workflows/restore';
 import { useAtlas, type Atlas } from './helpers/atlas';
 import { eventually, runCli, schedulePaused, uid } from './helpers/env';
@@ -99,6 +100,31 @@ describe('a restore while another process holds atlas.db open', () => {
       expect(calls.lastIndexOf(`start ${UNIT}`)).toBeGreaterThan(calls.indexOf(`stop ${UNIT}`));
       expect(openAlert(t, `db-held:${handle.workflowId}`)).toBeUndefined();
       for (const name of ['export', 'import', 'backup']) expect((await schedulePaused(t, name)).paused).toBe(false);
+    } finally {
+      await stopHolder(holder);
+    }
+  });
+});
+
+describe('a maintenance rollback while another process holds atlas.db open', () => {
+  const t = useAtlas({ worker: true, overrides: { 'app.units': UNIT, 'swap.pollInterval': '500ms', 'swap.timeout': '10m' } });
+
+  it('waits for the holder on the abort path, then restores the snapshot and keeps the edited file', async () => {
+    const db = path.join(t.home, 'data', 'atlas.db');
+    const handle = await t.client.workflow.start('maintenance', { taskQueue: t.config.taskQueue, workflowId: `maintenance-held-${uid()}`, args: [{ reason: 'holder test' }] });
+    await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('edits'), 60_000, 'the edit wait');
+    const holder = await holdOpen(db);
+    try {
+      await handle.signal(abortSignal, { by: 'test', rollback: true });
+      await waitingOn(handle, holder.pid!);
+      expect(fs.readdirSync(path.dirname(db)).filter((f) => f.includes('.failed-edit-') && !f.endsWith('.verified'))).toEqual([]);
+      await stopHolder(holder);
+      const r = (await handle.result()) as MaintenanceResult;
+      expect(r.outcome).toBe('aborted');
+      expect(r.editedFileKeptAs?.length).toBeGreaterThan(0);
+      const conn = openDatabase(db, { readonly: true });
+      expect(rowCounts(conn)).toEqual(r.snapshot!.rowCounts);
+      conn.close();
     } finally {
       await stopHolder(holder);
     }

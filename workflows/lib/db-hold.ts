@@ -128,8 +128,10 @@ export class DbHold {
       // A replace that refuses by itself (it stages, then checks before its rename) runs first, so
       // the long copy and check are done while the holders are awaited and the staging file is kept.
       let replaceFirst = options.refusesItself === true;
+      // On an exit path (undo) the abort has already been asked for: it must not end the wait.
+      const abortable = !options.undo;
       for (;;) {
-        p.throwIfAborted();
+        if (abortable) p.throwIfAborted();
         if (!replaceFirst) this.holders = await acts.atlasDbHolders();
         if (replaceFirst || !this.holders.length) {
           replaceFirst = false;
@@ -155,7 +157,7 @@ export class DbHold {
         p.details(
           `Before ${what}: atlas.db is held open by **${named}**. It is not replaced under a live writer: ` +
             `stop that process; the procedure looks again every ${formatDuration(pollInterval)} and goes on by itself. ` +
-            `It pages after ${formatDuration(pageAfter)} and gives up after ${formatDuration(timeout)} (nothing replaced, everything given back). To give up now: signal \`abort\`.`,
+            `It pages after ${formatDuration(pageAfter)} and gives up after ${formatDuration(timeout)} (nothing replaced, everything given back). ${abortable ? 'To give up now: signal `abort`.' : ''}`,
         );
         if (!alerted) {
           alerted = true;
@@ -167,7 +169,7 @@ export class DbHold {
           lastReminder = Date.now();
           await acts.raiseAlert({ code, level: paged ? 'critical' : 'warning', message: `reminder: ${p.status.procedure} ${p.workflowId} has waited ${formatDuration(waited)}: ${wanted}`, remind: true });
         }
-        await condition(() => p.abortRequest !== undefined, Math.min(pollInterval, Math.max(1, started + timeout - Date.now())), { summary: `${p.status.procedure}: waiting for the holders of atlas.db` });
+        await condition(() => abortable && p.abortRequest !== undefined, Math.min(pollInterval, Math.max(1, started + timeout - Date.now())), { summary: `${p.status.procedure}: waiting for the holders of atlas.db` });
       }
     } finally {
       if (alerted) {
