@@ -5,6 +5,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { takeSnapshot, type BackupManifest } from '../src/db/snapshot';
 import { diagnoseDatabase, type DbDoctorReport } from '../src/db/doctor';
 import { RestoreError, restoreBackup, type RestoreResult } from '../src/db/restore';
+import { refuseSwapWhileHeld } from '../src/db/holders';
 import { isCorruptionError, NotSqliteError, withDatabase, rowCounts } from '../src/db/sqlite';
 import { insideDir } from '../src/paths';
 import { checkDatabase, type DbCheck } from '../src/db/check';
@@ -138,7 +139,9 @@ export function createDbActivities(ctx: ActivityContext) {
       }
       let result: RestoreResult;
       try {
-        result = await restoreBackup({ backupFile, target, keepSuffix, onTick: () => Context.current().heartbeat({ restoring: input.backup }) });
+        // Only the live database has an app writing to it; a restore test's target is our own file.
+        const beforeSwap = target === paths.atlasDb ? () => refuseSwapWhileHeld(target) : undefined;
+        result = await restoreBackup({ backupFile, target, keepSuffix, beforeSwap, onTick: () => Context.current().heartbeat({ restoring: input.backup }) });
       } catch (err) {
         if (err instanceof RestoreError) {
           throw err.stage === 'verify-restored'

@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { which } from '../src/command-runner';
+import { startAppUnits, stopAppUnits, type StoppedUnits } from '../src/app-units';
+import { databaseHolders, type FileHolder } from '../src/db/holders';
 import { hostTaskQueue } from '../src/config';
 import { MODE } from '../src/file-modes';
 import { appendLog } from '../src/log';
@@ -34,6 +36,10 @@ export interface ProcedureContext {
   host: string;
   hostQueue: string;
   defaults: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number; hostQueueTimeout: number };
+  /** Waiting for the holders of atlas.db before a swap (docs/safety.md#no-swap-under-a-live-writer). */
+  swap: { pollInterval: number; pageAfter: number; timeout: number };
+  /** Corruption recovery's waits for a person: the page, then the timeout outcome. */
+  recovery: { pageAfter: number; personTimeout: number };
   atlasDb: string;
   sqliteWebPort: number;
   /** A spreadsheet is configured: procedures that pause the sync put a banner on its Status tab. */
@@ -62,6 +68,8 @@ export function createContextActivities(ctx: ActivityContext) {
         host: c.host,
         hostQueue: hostTaskQueue(c),
         defaults: { ...c.maintenance },
+        swap: { ...c.swap },
+        recovery: { pageAfter: c.recovery.pageAfter, personTimeout: c.recovery.personTimeout },
         atlasDb: ctx.paths.atlasDb,
         sqliteWebPort: c.sqliteWeb.port,
         sheetsConfigured: c.sheets.spreadsheetId !== '',
@@ -186,6 +194,21 @@ export function createHostActivities(ctx: ActivityContext) {
         );
       }
       return { stopped: result.outcome === 'stopped', ...(note ? { note } : {}) };
+    },
+
+    /** Before a swap of atlas.db: the Atlas app's units that are active, stopped (docs/safety.md#no-swap-under-a-live-writer). */
+    async stopAppUnits(input: { workflowId: string }): Promise<StoppedUnits> {
+      return stopAppUnits(ctx.config.app.units, paths.runDir, input.workflowId);
+    },
+
+    /** Every exit of a procedure that stopped them: the same units started again. */
+    async startAppUnits(input: { workflowId: string }): Promise<string[]> {
+      return startAppUnits(paths.runDir, input.workflowId);
+    },
+
+    /** The processes other than this worker that hold atlas.db, its -wal or -shm open. */
+    async atlasDbHolders(): Promise<FileHolder[]> {
+      return databaseHolders(paths.atlasDb).map((h) => ({ ...h, files: h.files.map((f) => path.basename(f)) }));
     },
 
     /**

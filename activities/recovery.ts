@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import { listBackups, type BackupEntry } from '../src/db/snapshot';
 import { checkpointDatabase, type CheckpointResult } from '../src/db/check';
 import { RestoreError, restoreBackup, type RestoreResult } from '../src/db/restore';
+import { refuseSwapWhileHeld } from '../src/db/holders';
 import { DATABASE_FILE_SUFFIXES, fsyncPath, openDatabase, withDatabase, rowCounts, sizeOf } from '../src/db/sqlite';
 import { MODE } from '../src/file-modes';
 import { appendLog } from '../src/log';
@@ -142,7 +143,7 @@ export function createRecoveryActivities(ctx: ActivityContext) {
         Context.current().heartbeat({ trying: b.name, rejected: result.rejected.length });
         fs.writeFileSync(marker, b.name, { mode: MODE.file });
         try {
-          restored = await restoreBackup({ backupFile: b.path, target: paths.atlasDb, keepSuffix: input.keepSuffix, onTick: () => Context.current().heartbeat({ trying: b.name, rejected: result.rejected.length }) });
+          restored = await restoreBackup({ backupFile: b.path, target: paths.atlasDb, keepSuffix: input.keepSuffix, beforeSwap: () => refuseSwapWhileHeld(paths.atlasDb), onTick: () => Context.current().heartbeat({ trying: b.name, rejected: result.rejected.length }) });
           chosen = b;
           break;
         } catch (err) {

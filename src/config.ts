@@ -8,7 +8,7 @@ import { parseDuration } from './workflow-safe/duration';
 import { failure } from './workflow-safe/failures';
 import { DURATION_MIN, minimumProblem } from './workflow-safe/limits';
 
-type FieldType = 'string' | 'path' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum';
+type FieldType = 'string' | 'path' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum' | 'units';
 
 interface FieldSpec {
   key: string;
@@ -45,6 +45,12 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'schedules.timezone', env: 'ATLAS_SCHEDULE_TIMEZONE', type: 'string', default: 'UTC', doc: 'Time zone of the cron schedules (IANA name).' },
   { key: 'backup.keep', env: 'ATLAS_BACKUP_KEEP', type: 'int', default: 7, min: 1, doc: 'How many verified local backups retention keeps.' },
   { key: 'recovery.onCorruption', env: 'ATLAS_ON_CORRUPTION', type: 'enum', default: 'auto', values: ['auto', 'alert-only'], doc: 'When an activity meets SQLITE_CORRUPT or SQLITE_NOTADB: start `corruptionRecovery` at once (`auto`) or only raise a critical alert (`alert-only`).' },
+  { key: 'app.units', env: 'ATLAS_APP_UNITS', type: 'units', default: 'atlas-agent.service', doc: 'systemd units of the Atlas app (comma-separated, or a JSON list in the file; empty: none). Stopped before any procedure replaces atlas.db and started again afterwards; only the units that were active are stopped.' },
+  { key: 'swap.pollInterval', env: 'ATLAS_SWAP_POLL_INTERVAL', type: 'duration', default: '5s', doc: 'While another process holds atlas.db open, how often a procedure about to replace it looks again (docs/safety.md#no-swap-under-a-live-writer).' },
+  { key: 'swap.pageAfter', env: 'ATLAS_SWAP_PAGE_AFTER', type: 'duration', default: '5m', doc: 'How long a procedure waits for the holders of atlas.db to close it before a critical alert (page).' },
+  { key: 'swap.timeout', env: 'ATLAS_SWAP_TIMEOUT', type: 'duration', default: '1h', doc: 'How long it waits for them at most: then it ends in its safe state, atlas.db not replaced, the staging file kept.' },
+  { key: 'recovery.pageAfter', env: 'ATLAS_RECOVERY_PAGE_AFTER', type: 'duration', default: '15m', doc: 'How long corruption recovery waits for a person (an approval, a volume swap) before a critical alert (page).' },
+  { key: 'recovery.personTimeout', env: 'ATLAS_RECOVERY_PERSON_TIMEOUT', type: 'duration', default: '24h', doc: 'How long corruption recovery waits for a person at most: then it ends failed in its safe state (schedules that touch atlas.db paused, the critical alert open).' },
   { key: 'diskEmergency.keepBackups', env: 'ATLAS_DISK_EMERGENCY_KEEP', type: 'int', default: 3, min: 1, doc: 'How many verified backups the disk emergency keeps when it prunes (the runbook keeps 3).' },
   { key: 'diskEmergency.logrotateConfig', env: 'ATLAS_LOGROTATE_CONFIG', type: 'path', default: '/etc/logrotate.d/atlas', doc: 'logrotate configuration of the Atlas logs; when it is missing, atlas-ops rotates its own logs.' },
   { key: 'maintenance.editTimeout', env: 'ATLAS_EDIT_TIMEOUT', type: 'duration', default: '4h', min: DURATION_MIN.editTimeout, doc: 'How long a maintenance edit may take before a critical alert (it keeps waiting).' },
@@ -120,7 +126,9 @@ export interface AtlasConfig {
     timezone: string;
   };
   backup: { keep: number };
-  recovery: { onCorruption: 'auto' | 'alert-only' };
+  recovery: { onCorruption: 'auto' | 'alert-only'; pageAfter: number; personTimeout: number };
+  app: { units: string[] };
+  swap: { pollInterval: number; pageAfter: number; timeout: number };
   diskEmergency: { keepBackups: number; logrotateConfig: string };
   maintenance: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number; hostQueueTimeout: number };
   sqliteWeb: { port: number };
@@ -208,6 +216,13 @@ function convert(spec: FieldSpec, raw: unknown, source: string): unknown {
     }
     case 'schedule':
       return parseSchedule(String(text), where);
+    case 'units': {
+      const list = Array.isArray(text) ? text : typeof text === 'string' ? text.split(',').map((u) => u.trim()).filter(Boolean) : undefined;
+      if (!list || list.some((u) => typeof u !== 'string' || !/^[A-Za-z0-9:_.@-]+\.(service|target)$/.test(u))) {
+        throw new Error(`${where}: ${JSON.stringify(raw)} is not a list of systemd units such as "atlas-agent.service"`);
+      }
+      return list;
+    }
     case 'enum':
       if (!spec.values!.includes(String(text))) throw new Error(`${where}: "${String(raw)}" is not one of ${spec.values!.join(', ')}`);
       return text;

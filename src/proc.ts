@@ -38,6 +38,23 @@ export function procCmdline(pid: number, procDir = PROC): string[] | undefined {
   }
 }
 
+/** The user name owning a process (its uid when /etc/passwd does not name it; `?` when it is gone). */
+export function procUser(pid: number, procDir = PROC): string {
+  let uid: string | undefined;
+  try {
+    uid = /^Uid:\s+(\d+)/m.exec(fs.readFileSync(path.join(procDir, String(pid), 'status'), 'utf8'))?.[1];
+  } catch {
+    return '?';
+  }
+  if (uid === undefined) return '?';
+  try {
+    const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === uid);
+    return line?.split(':')[0] || uid;
+  } catch {
+    return uid;
+  }
+}
+
 export interface OpenBy {
   pid: number;
   command: string;

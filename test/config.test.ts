@@ -73,6 +73,13 @@ describe('configuration', () => {
     expect(loadConfig({ env: { ATLAS_HOME: home, ATLAS_DECISION_TIMEOUT: '1s' } }).maintenance.hostQueueTimeout).toBe(120_000);
   });
 
+  it('reads app.units as a list from the file or a comma-separated variable, and names a unit that is not one', () => {
+    const home = tempHome({ app: { units: ['atlas-agent.service', 'atlas-web.service'] } });
+    expect(loadConfig({ env: { ATLAS_HOME: home } }).app.units).toEqual(['atlas-agent.service', 'atlas-web.service']);
+    expect(loadConfig({ env: { ATLAS_HOME: home, ATLAS_APP_UNITS: 'a.service, b.service' } }).app.units).toEqual(['a.service', 'b.service']);
+    expect(() => loadConfig({ env: { ATLAS_HOME: home, ATLAS_APP_UNITS: 'atlas; rm -rf /' } })).toThrow(/app\.units \(from ATLAS_APP_UNITS\): "atlas; rm -rf \/" is not a list of systemd units/);
+  });
+
   it('rejects a config file that is not JSON and a --config that does not exist', () => {
     const home = tempHome('{ nope');
     expect(() => loadConfig({ env: { ATLAS_HOME: home } })).toThrow(/atlas-ops\.json: .*JSON/);

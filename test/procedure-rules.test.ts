@@ -48,6 +48,9 @@ beforeAll(async () => {
       checkAtlasDb: () => ({ ok: true, problems: [] }),
       probeAtlasDb: () => ({ journalMode: 'wal', walSwitchedOn: false }),
       restoreAtlasDb: () => ({ keptAs: ['atlas.db.failed-edit-stub'] }),
+      stopAppUnits: () => ({ stopped: [] }),
+      startAppUnits: () => [],
+      atlasDbHolders: () => [],
     },
   });
 });

@@ -8,7 +8,7 @@ import type { Assessment, CheckpointResult, OptionBResult } from '../activities/
 import type { DbCheck } from '../activities/db';
 import type { OciVolumeBackup } from '../activities/oci';
 import { formatDuration } from '../src/workflow-safe/duration';
-import { ALL_SCHEDULES } from '../src/workflow-safe/schedule-names';
+import { TOUCHING_ATLAS_DB } from '../src/workflow-safe/schedule-names';
 import { CORRUPTION_ALERT } from '../src/workflow-safe/singletons';
 import { DECISION_TIMEOUT, DRAIN_TIMEOUT, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type ArgsOf, type InputOf } from './lib/input';
 import { boundedText, operatorTextProblem, type Actor, type Procedure } from './lib/procedure';
@@ -163,11 +163,14 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     await this.p.record(`corruption recovery started${this.args.trigger ? `: ${this.args.trigger}` : ''}`, this.args.requestedBy);
   }
 
-  /** Stop: every schedule paused and the flag set; runs still going are not waited on for long. */
+  /**
+   * Stop: the schedules that touch atlas.db paused and the flag set; runs still going are not
+   * waited on for long. Monitoring (health, the alert digest) keeps running, so a wait pages.
+   */
   private async stop(): Promise<void> {
     const { p, hold } = this;
-    p.phase('stop', 'Pausing every atlas schedule and setting the maintenance flag (the runbook: stop all services).');
-    await hold.pauseAndFlag(ALL_SCHEDULES, 'corruption recovery');
+    p.phase('stop', `Pausing the schedules that touch atlas.db (${TOUCHING_ATLAS_DB.join(', ')}) and setting the maintenance flag; health checks and the alert digest keep running.`);
+    await hold.pauseAndFlag(TOUCHING_ATLAS_DB, 'corruption recovery');
     this.result.pausedSchedules = hold.pausedSchedules;
     try {
       await hold.drain(this.args.drainTimeout ?? p.context.defaults.drainTimeout);
@@ -197,8 +200,11 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
   private async optionA(): Promise<boolean> {
     const { p, result } = this;
     p.phase('option-a', 'Option A: keeping a copy of the files, then PRAGMA wal_checkpoint(FULL) and checking again.');
-    result.evidenceKept.push(...(await p.step('keep evidence', () => p.long.preserveEvidence({ suffix: `pre-checkpoint-${this.ts}` }))));
-    const a = await p.step('WAL checkpoint', () => p.long.checkpointAtlasDb());
+    // The copy and the checkpoint change what the app sees: only with no other process holding the files.
+    const a = await this.hold.swap('Option A (WAL checkpoint)', async () => {
+      result.evidenceKept.push(...(await p.step('keep evidence', () => p.long.preserveEvidence({ suffix: `pre-checkpoint-${this.ts}` }))));
+      return p.step('WAL checkpoint', () => p.long.checkpointAtlasDb());
+    });
     const after = await this.integrity('integrity check after checkpoint');
     result.optionA = { ...a, checkAfter: after };
     await p.record(`Option A: checkpoint ${a.ok ? `done (${a.checkpointed}/${a.walFrames} frames)` : `failed${a.error ? `: ${a.error}` : ''}`}; integrity ${after.ok ? 'ok' : 'still failing'}`);
@@ -210,7 +216,10 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
   private async optionB(): Promise<boolean> {
     const { p, result } = this;
     p.phase('option-b', 'Option B: restoring the newest backup that passes integrity_check; the corrupt files are kept.');
-    const b = await p.step('restore newest good backup', () => p.long.restoreNewestGoodBackup({ keepSuffix: `corrupted-${this.ts}`, detectedAt: result.detectedAt }));
+    const b = await this.hold.swap('Option B (restore of the newest good backup)', () =>
+      p.step('restore newest good backup', () => p.long.restoreNewestGoodBackup({ keepSuffix: `corrupted-${this.ts}`, detectedAt: result.detectedAt }), { fatal: [failure.DbHeld.type] }),
+      { refusesItself: true },
+    );
     result.evidenceKept.push(...b.keptAs);
     if (!b.restoredFrom) {
       result.optionB = b;
@@ -236,7 +245,8 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     }
     const backupId = await this.approveOciRestore(available[0]!);
     const volumeId = await this.createVolume(backupId);
-    await this.waitForSwap(volumeId);
+    // The operator unmounts the volume under atlas.db: the app first, and nobody else holding it.
+    await this.hold.swap(`the volume swap to ${volumeId}`, () => this.waitForSwap(volumeId));
     const after = await this.integrity('integrity check after volume swap');
     this.result.optionC!.checkAfter = after;
     if (after.ok) this.result.method = 'C';
@@ -263,7 +273,7 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
         `Approve: \`atlas-ops recover corruption --approve-oci ${wf}\`, or send signal \`approveOciRestore\` with \`{"by": "<you>"}\` ` +
         `(optionally \`"backupId"\`). To refuse: signal \`abort\`.`,
     );
-    await p.waitForPerson(`approval to restore the block volume from OCI backup ${newest.id}`, 'oci-approval', () => this.approval !== undefined, { alertCode: `corruption-oci-approval:${wf}` });
+    await p.waitForPerson(`approval to restore the block volume from OCI backup ${newest.id}`, 'oci-approval', () => this.approval !== undefined, this.personWait('oci-approval', 'no approval of Option C'));
     this.awaiting = undefined;
     const approval = this.approval!;
     const backupId = approval.backupId ?? newest.id;
@@ -283,9 +293,29 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     const { p, wf } = this;
     this.awaiting = 'swap';
     p.details(`Volume \`${volumeId}\` is AVAILABLE. Detach the current volume, attach and mount \`${volumeId}\` at the Atlas home, then signal \`attachmentSwapped\` (\`atlas-ops recover corruption --swapped ${wf}\`).`);
-    await p.waitForPerson(`swap the volume attachment to ${volumeId}, then signal attachmentSwapped`, 'volume-swap', () => this.swapped !== undefined, { alertCode: `corruption-oci-swap:${wf}` });
+    await p.waitForPerson(`swap the volume attachment to ${volumeId}, then signal attachmentSwapped`, 'volume-swap', () => this.swapped !== undefined, this.personWait('oci-swap', `no volume swap to ${volumeId} (the volume is left as it is)`));
     this.awaiting = undefined;
     this.result.optionC!.swappedBy = this.swapped!.by;
+  }
+
+  /**
+   * Every wait for a person in a recovery pages after `recovery.pageAfter` and ends after
+   * `recovery.personTimeout` with its timeout outcome: the recovery fails in its safe state
+   * (docs/safety.md#monitoring-never-pauses-for-a-recovery).
+   */
+  private personWait(what: string, outcome: string) {
+    const { pageAfter, personTimeout } = this.p.context.recovery;
+    return {
+      alertCode: `corruption-${what}:${this.wf}`,
+      pageAfter,
+      timeout: personTimeout,
+      onTimeout: async () => {
+        throw failure.RecoveryFailed(
+          `${outcome} within ${formatDuration(personTimeout)}: corruption recovery ends here. The schedules that touch atlas.db stay paused and the maintenance flag stays set; ` +
+            'restore by hand (atlas-ops db restore <backup>) or start `atlas-ops recover corruption` again.',
+        );
+      },
+    };
   }
 
   private unrecoverable(): ApplicationFailure {
@@ -312,6 +342,8 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
   /** A failure keeps the safe state for a database that may still be corrupt: paused, flagged, alerted. */
   async undo(exit: Exit): Promise<void> {
     if (exit.kind !== 'failed') return;
+    // Gave up on a process holding atlas.db: nothing was replaced, so what was paused runs again.
+    if (failure.DbHeld.is(exit.error)) this.result.unpausedSchedules = await this.hold.release();
     await this.hold.undo.raiseAlert({ code: `corruption-recovery-failed:${this.wf}`, level: 'critical', message: `corruptionRecovery ${this.wf} failed: ${exit.error.message}` });
   }
 
@@ -322,6 +354,6 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
   }
 
   async release(): Promise<void> {
-    await this.hold.unlock();
+    await this.hold.end();
   }
 }

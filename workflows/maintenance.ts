@@ -259,14 +259,20 @@ class Maintenance implements ProcedureBody<MaintenanceResult> {
         await this.p.record(message);
       }
     }
-    if (exit.kind === 'rolled-back' || (exit.kind === 'aborted' && exit.actor.rollback)) await this.restoreSnapshot(exit.actor);
-    this.result.unpausedSchedules = await this.hold.release();
+    try {
+      if (exit.kind === 'rolled-back' || (exit.kind === 'aborted' && exit.actor.rollback)) await this.restoreSnapshot(exit.actor);
+    } finally {
+      // Also when the rollback gave up on a process holding atlas.db: nothing was replaced, and the
+      // procedure fails with DbHeld, naming it.
+      this.result.unpausedSchedules = await this.hold.release();
+    }
   }
 
   private async restoreSnapshot(actor: Actor): Promise<void> {
     const snapshot = this.snapshotTaken;
     if (!snapshot) return;
-    const restored = await this.p.undoLong.restoreAtlasDb({ backup: snapshot.file, keepSuffix: `failed-edit-${stamp(Date.now())}` });
+    const keepSuffix = `failed-edit-${stamp(Date.now())}`;
+    const restored = await this.hold.swap(`the rollback to ${snapshot.file}`, () => this.p.undoLong.restoreAtlasDb({ backup: snapshot.file, keepSuffix }), { undo: true, refusesItself: true });
     this.result.editedFileKeptAs = restored.keptAs;
     await this.p.record(`rolled back to ${snapshot.file}; edited database kept as ${restored.keptAs.join(', ')}`, actor.by);
   }
@@ -291,6 +297,6 @@ class Maintenance implements ProcedureBody<MaintenanceResult> {
   }
 
   async release(): Promise<void> {
-    await this.hold.unlock();
+    await this.hold.end();
   }
 }

@@ -1,6 +1,7 @@
 // Restoring atlas.db from a chosen local backup (`atlas-ops db restore <backup>`): like
 // maintenance it holds the atlas.db lock, pauses the sync and backup schedules and sets the
-// maintenance flag; the restore itself verifies, keeps what it replaces, and verifies again.
+// maintenance flag; the restore itself verifies, keeps what it replaces, and verifies again. It
+// replaces atlas.db only once the app's units are stopped and no other process holds it (DbHold.swap).
 import { SYNC_AND_BACKUP } from '../src/workflow-safe/schedule-names';
 import { DECISION_TIMEOUT, DRAIN_TIMEOUT, HOST_QUEUE, inputTable, type InputOf } from './lib/input';
 import type { Actor } from './lib/procedure';
@@ -52,7 +53,10 @@ export function restore(input?: RestoreInput): Promise<RestoreWorkflowResult> {
         await p.step('wait for running syncs and backups', () => hold.drain(args.drainTimeout ?? p.context.defaults.drainTimeout));
 
         p.phase('restore', `Restoring ${backup}: staging copy, integrity_check, keep the replaced file, rename, fsync, verify.`);
-        const restored = await p.step('restore', () => p.long.restoreAtlasDb({ backup, keepSuffix: `replaced-${stamp(Date.now())}`, target }), { fatal: [failure.BackupInvalid.type, failure.BackupMissing.type] });
+        const keepSuffix = `replaced-${stamp(Date.now())}`;
+        const restoreStep = () => p.step('restore', () => p.long.restoreAtlasDb({ backup, keepSuffix, target }), { fatal: [failure.BackupInvalid.type, failure.BackupMissing.type, failure.DbHeld.type] });
+        // A restore test's own file has no app writing to it; atlas.db is replaced only with no other holder.
+        const restored = target ? await restoreStep() : await hold.swap(`the restore of ${backup}`, restoreStep, { refusesItself: true });
         result.keptAs = restored.keptAs;
         result.alreadyDone = restored.alreadyDone;
         await p.record(`restored ${backup}; replaced files kept as ${restored.keptAs.join(', ') || 'nothing (there was none)'}`, requestedBy);
@@ -75,7 +79,7 @@ export function restore(input?: RestoreInput): Promise<RestoreWorkflowResult> {
         result.unpausedSchedules = await hold.abort(actor, result.keptAs.length ? `Replaced files kept as ${result.keptAs.join(', ')}.` : 'atlas.db was not replaced.');
         result.phaseMs = p.phaseDurations();
       },
-      release: () => hold.unlock(),
+      release: () => hold.end(),
     };
   });
 }

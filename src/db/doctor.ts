@@ -1,8 +1,8 @@
 // The runbook's "database is locked": who holds atlas.db open (from /proc), the journal mode, whether
 // the write lock is free, and WAL switched back on when no other process has the file open.
 // It never kills a process: it says which one and what to do.
-import { processesHolding, type FileHolder } from './holders';
-import { DATABASE_FILE_SUFFIXES, withDatabase } from './sqlite';
+import { databaseHolders, type FileHolder } from './holders';
+import { withDatabase } from './sqlite';
 
 export interface DbDoctorReport {
   file: string;
@@ -17,7 +17,7 @@ export interface DbDoctorReport {
 }
 
 export function diagnoseDatabase(file: string, ignorePid = process.pid): DbDoctorReport {
-  const holders = processesHolding(DATABASE_FILE_SUFFIXES.map((s) => `${file}${s}`)).filter((h) => h.pid !== ignorePid);
+  const holders = databaseHolders(file, ignorePid);
   const report: DbDoctorReport = { file, holders, walSwitchedOn: false, writeLock: 'unknown', advice: [], ok: false };
   try {
     withDatabase(file, { busyTimeoutMs: 1000 }, (conn) => {

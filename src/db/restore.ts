@@ -30,6 +30,8 @@ export interface RestoreOptions {
   keepSuffix: string;
   /** Called about every second while copying and checking (an activity's heartbeat). */
   onTick?: () => void;
+  /** Called right before the rename; throws to refuse the swap, leaving the verified staging file in place. */
+  beforeSwap?: () => void;
 }
 
 export interface RestoreResult {
@@ -56,24 +58,8 @@ async function verifyRestored(file: string, options: { pragma?: 'integrity_check
   if (problems.length) throw new RestoreError('verify-restored', `${what} ${file} fails ${options.pragma ?? 'integrity_check'}: ${problems.slice(0, 3).join('; ')}`);
 }
 
-/**
- * Idempotent: when the replaced file was already kept and the target is sound, it does nothing.
- * Copies and checks without blocking the process; `onTick` (a heartbeat) is called meanwhile.
- */
-export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
-  const { backupFile, target, keepSuffix, onTick } = options;
-  const kept = `${target}.${keepSuffix}`;
-  const dir = path.dirname(target);
-  if (fs.existsSync(kept) && fs.existsSync(target)) {
-    await verifyRestored(target, { onTick });
-    return { restoredFrom: backupFile, target, keptAs: DATABASE_FILE_SUFFIXES.map((s) => `${kept}${s}`).filter((f) => fs.existsSync(f)), alreadyDone: true };
-  }
-  await refusedAt('verify-backup', () => assertSqliteFile(backupFile, 'backup'));
-
-  // The integrity check runs once, on the staging copy: it holds the backup's bytes, so a backup
-  // that fails it is refused exactly as before, and nothing beside the staging file was touched.
-  // (Checking the backup and then its copy doubled the time of a 1 GB restore.)
-  const staging = `${target}.restored`;
+/** Copies the backup to `staging` and checks the copy; a backup that fails leaves no staging file. */
+async function stage(backupFile: string, staging: string, onTick?: () => void): Promise<void> {
   fs.rmSync(staging, { force: true });
   await whileTicking(fs.promises.copyFile(backupFile, staging), onTick);
   try {
@@ -87,7 +73,38 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     if (err instanceof RestoreError) throw err;
     throw new RestoreError('verify-backup', `backup ${backupFile} cannot be opened: ${(err as Error).message}`, { cause: err });
   }
+}
 
+/**
+ * Idempotent: when the replaced file was already kept and the target is sound, it does nothing.
+ * Copies and checks without blocking the process; `onTick` (a heartbeat) is called meanwhile.
+ */
+export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
+  const { backupFile, target, keepSuffix, onTick, beforeSwap } = options;
+  const kept = `${target}.${keepSuffix}`;
+  const dir = path.dirname(target);
+  if (fs.existsSync(kept) && fs.existsSync(target)) {
+    await verifyRestored(target, { onTick });
+    return { restoredFrom: backupFile, target, keptAs: DATABASE_FILE_SUFFIXES.map((s) => `${kept}${s}`).filter((f) => fs.existsSync(f)), alreadyDone: true };
+  }
+  await refusedAt('verify-backup', () => assertSqliteFile(backupFile, 'backup'));
+
+  // The integrity check runs once, on the staging copy: it holds the backup's bytes, so a backup
+  // that fails it is refused exactly as before, and nothing beside the staging file was touched.
+  // (Checking the backup and then its copy doubled the time of a 1 GB restore.)
+  const staging = `${target}.restored`;
+  // A staging copy verified by an earlier call that `beforeSwap` refused (a process held the
+  // target) is used as it is: waiting for the holder must not cost a second copy and check.
+  const stagedMark = `${staging}.verified`;
+  const source = fs.statSync(backupFile);
+  const stagedFrom = JSON.stringify({ backupFile, size: source.size, mtimeMs: source.mtimeMs });
+  if (!(fs.existsSync(staging) && fs.existsSync(stagedMark) && fs.readFileSync(stagedMark, 'utf8') === stagedFrom)) {
+    fs.rmSync(stagedMark, { force: true });
+    await stage(backupFile, staging, onTick);
+    fs.writeFileSync(stagedMark, stagedFrom);
+  }
+
+  beforeSwap?.();
   const keptAs: string[] = [];
   for (const suffix of DATABASE_FILE_SUFFIXES) {
     const from = `${target}${suffix}`;
@@ -97,6 +114,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     }
   }
   fs.renameSync(staging, target);
+  fs.rmSync(stagedMark, { force: true });
   fsyncPath(dir);
   // The same inode that passed integrity_check a moment ago: quick_check confirms it opens in place.
   await verifyRestored(target, { pragma: 'quick_check', onTick });

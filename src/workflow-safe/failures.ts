@@ -41,6 +41,13 @@ const CATALOGUE = {
    */
   RestoreFailed: { nonRetryable: true },
 
+  /**
+   * Another process holds atlas.db (or its -wal/-shm) open, so the procedure did not replace it
+   * (docs/safety.md#no-swap-under-a-live-writer). The message names each holder: stop it (or add its
+   * unit to app.units), then start the procedure again; the staging file is kept.
+   */
+  DbHeld: { nonRetryable: true },
+
   // --- Procedures that end failed (the alert and the Web UI say which step) ---
 
   /** A backup procedure failed. Read the failed step; the schedule runs it again, or run `atlas-ops backup`. */

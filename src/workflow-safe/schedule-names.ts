@@ -3,9 +3,19 @@
 /** The schedules that touch atlas.db and are paused while it is being changed (the runbook's "Pause Workers"). */
 export const SYNC_AND_BACKUP = ['export', 'import', 'backup'] as const;
 
-/** Every schedule atlas-ops manages (corruption recovery pauses them all). src/schedules.ts defines each. */
+/** Every schedule atlas-ops manages. src/schedules.ts defines each. */
 export const ALL_SCHEDULES = ['export', 'import', 'backup', 'health', 'weekly', 'monthly', 'key-rotation', 'alerts-digest'] as const;
 export type ScheduleName = (typeof ALL_SCHEDULES)[number];
 
 /** What incident containment pauses: every automated job but monitoring (health checks and the digest keep running). */
 export const CONTAINED_BY_INCIDENT = ['export', 'import', 'backup', 'weekly', 'monthly', 'key-rotation'] as const;
+
+/**
+ * What corruption recovery pauses: the schedules whose runs read or write atlas.db. Monitoring
+ * (`health`, `alerts-digest`) never pauses for a recovery, so a recovery that waits still pages
+ * (docs/safety.md#monitoring-never-pauses-for-a-recovery); key rotation does not open atlas.db.
+ */
+export const TOUCHING_ATLAS_DB = ['export', 'import', 'backup', 'weekly', 'monthly'] as const;
+
+/** Monitoring: never paused by a procedure on atlas.db. */
+export const MONITORING = ['health', 'alerts-digest'] as const;

@@ -330,7 +330,8 @@ export class Procedure {
     setCurrentDetails(`**${this.status.procedure}**: ${this.status.phase}\n\n${text}`);
   }
 
-  private setWaiting(what: string | undefined, keyword?: string): void {
+  /** Shows what the procedure waits for (status, `atlas-ops list`, the Web UI's search attribute). */
+  setWaiting(what: string | undefined, keyword?: string): void {
     this.status.waitingFor = what;
     this.status.state = what ? 'waiting' : 'running';
     upsertSearchAttributes([{ key: ATLAS_WAITING_FOR, value: what ? (keyword ?? 'person') : null }]);
@@ -342,19 +343,27 @@ export class Procedure {
 
   /**
    * Waits until `done()` holds, for a person. Raises `alertCode` at the start and reminds every
-   * reminderInterval. After `timeout` (when given) calls `onTimeout` once and keeps waiting:
-   * nothing a person must do is ever done by the clock. Abort ends the wait.
+   * reminderInterval; after `pageAfter` (when given) the reminder is a critical alert, once: a page.
+   * After `timeout` (when given) calls `onTimeout` once and keeps waiting: nothing a person must do
+   * is ever done by the clock (an `onTimeout` that throws is the wait's timeout outcome). Abort ends the wait.
    */
-  async waitForPerson(what: string, keyword: string, done: () => boolean, options: { alertCode: string; timeout?: number; onTimeout?: () => Promise<void> }): Promise<void> {
+  async waitForPerson(
+    what: string,
+    keyword: string,
+    done: () => boolean,
+    options: { alertCode: string; timeout?: number; onTimeout?: () => Promise<void>; pageAfter?: number },
+  ): Promise<void> {
     this.setWaiting(what, keyword);
     const started = Date.now();
     let timedOut = false;
+    let paged = false;
     await this.acts.raiseAlert({ code: options.alertCode, level: 'info', message: `${this.status.procedure} ${this.workflowId} waits: ${what}` });
     try {
       for (;;) {
         this.throwIfAborted();
         let slice = this.reminderInterval;
         if (options.timeout !== undefined && !timedOut) slice = Math.min(slice, Math.max(1, started + options.timeout - Date.now()));
+        if (options.pageAfter !== undefined && !paged) slice = Math.min(slice, Math.max(1, started + options.pageAfter - Date.now()));
         const summary = `${this.status.procedure}: waiting for ${keyword} (${timedOut || options.timeout === undefined ? 'reminder' : 'reminder or timeout'})`;
         if (await condition(() => done() || this.abortRequest !== undefined, slice, { summary })) {
           this.throwIfAborted();
@@ -366,10 +375,12 @@ export class Procedure {
           await options.onTimeout?.();
           continue;
         }
+        const page: boolean = options.pageAfter !== undefined && !paged && waited >= options.pageAfter;
+        paged ||= page;
         await this.acts.raiseAlert({
           code: options.alertCode,
-          level: timedOut ? 'critical' : 'warning',
-          message: `reminder: ${this.status.procedure} ${this.workflowId} has waited ${formatDuration(waited)}: ${what}`,
+          level: timedOut || page ? 'critical' : 'warning',
+          message: `${page ? 'page' : 'reminder'}: ${this.status.procedure} ${this.workflowId} has waited ${formatDuration(waited)}: ${what}`,
           remind: true,
         });
       }
