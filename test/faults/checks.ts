@@ -58,9 +58,15 @@ export function expectNoTrace(home: string): void {
   }
 }
 
+/**
+ * How long a spawned worker may take to reach its kill point: its start (bundling the workflows) plus every
+ * step before the point. Generous because concurrent cases share two cores; the case's own timeout bounds it.
+ */
+const KILL_POINT_WAIT_MS = 150_000;
+
 /** Waits for a worker spawned with ATLAS_FAULT_KILL to have killed itself. */
 export async function workerDied(worker: ChildProcess, point: string): Promise<void> {
-  await eventually(() => worker.exitCode !== null || worker.signalCode !== null, 90_000, `the worker to die at ${point}`);
+  await eventually(() => worker.exitCode !== null || worker.signalCode !== null, KILL_POINT_WAIT_MS, `the worker to die at ${point}`);
 }
 
 /** No maintenance flag and no atlas.db lock left behind. */
@@ -105,7 +111,7 @@ export function faultWorker(t: TestEnv, env: NodeJS.ProcessEnv = {}, killPoint?:
       return current;
     },
     restarted: async (point) => {
-      await eventually(() => current !== first, 90_000, `the worker to die at ${point}`);
+      await eventually(() => current !== first, KILL_POINT_WAIT_MS, `the worker to die at ${point}`);
     },
     kill: () => first.kill('SIGKILL'),
     stop: () => {
