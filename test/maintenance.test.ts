@@ -132,13 +132,31 @@ describe('maintenance', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/workflow maintenance-does-not-exist does not exist/);
 
+    // Another workflow type (one no worker polls for: describe is all the CLI may do with it).
+    const other = `other-type-${t.id}`;
+    await t.client.workflow.start('incidentResponse', { taskQueue: `nobody-${t.id}`, workflowId: other, args: [{}] });
+    try {
+      const wrong = await runCli(t, ['maintenance', 'resume', other]);
+      expect(wrong.code).toBe(2);
+      expect(wrong.stderr).toContain(`workflow ${other} is a incidentResponse, not a maintenance`);
+      const wrongAbort = await runCli(t, ['maintenance', 'abort', other]);
+      expect(wrongAbort.code).toBe(2);
+      expect(wrongAbort.stderr).toContain(`workflow ${other} is a incidentResponse, not a maintenance`);
+      // Nothing was sent to it: its history holds no signal or update.
+      const history = await t.client.workflow.getHandle(other).fetchHistory();
+      expect(history.events?.filter((e) => e.workflowExecutionSignaledEventAttributes || e.workflowExecutionUpdateAcceptedEventAttributes)).toEqual([]);
+    } finally {
+      await t.client.workflow.getHandle(other).terminate('test over');
+    }
+
+    // Past its edit phase: the resume is refused by the workflow's own validator, naming the phase.
     const id = await startCli(t);
     await waitForPhase(t, id, 'edit', 'waiting');
     expect((await runCli(t, ['maintenance', 'resume', id, '--by', 'a'])).code).toBe(0);
     await t.client.workflow.getHandle(id).result();
-    const again = await runCli(t, ['maintenance', 'resume', id]);
+    const again = await runCli(t, ['--json', 'maintenance', 'resume', id]);
     expect(again.code).toBe(2);
-    expect(again.stdout + again.stderr).toMatch(/not waiting for edits|not running|completed/i);
+    expect(JSON.parse(again.stdout)).toMatchObject({ workflowId: id, accepted: false, error: expect.stringMatching(/workflow execution already completed/i) });
   });
 
   it('a second maintenance is refused at once, naming the running one', async () => {
@@ -348,15 +366,16 @@ describe('maintenance with sqlite-web', () => {
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('atlas.db');
       // Bound to loopback only: another address of this host refuses the connection.
+      // 127.0.0.2 always exists on Linux (all of 127/8 is loopback) and reaches a server bound to
+      // 0.0.0.0, so this check runs on every host, with or without an external address.
       const external = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
-      if (external) {
-        const reachable = await new Promise<boolean>((resolve) => {
-          const s = net.connect({ host: external, port });
-          s.once('connect', () => (s.destroy(), resolve(true)));
-          s.once('error', () => resolve(false));
-        });
-        expect(reachable).toBe(false);
-      }
+      const reachable = (host: string) => new Promise<boolean>((resolve) => {
+        const s = net.connect({ host, port });
+        s.once('connect', () => (s.destroy(), resolve(true)));
+        s.once('error', () => resolve(false));
+      });
+      expect(await reachable('127.0.0.1')).toBe(true);
+      for (const host of ['127.0.0.2', ...(external ? [external] : [])]) expect(await reachable(host), host).toBe(false);
       expect((await runCli(t, ['maintenance', 'resume', id])).code).toBe(0);
       await t.client.workflow.getHandle(id).result();
       await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
