@@ -71,7 +71,9 @@ describe('corruptionRecovery', () => {
       corrupt(db);
       const corruptBytes = fs.readFileSync(db);
       const before = backupNames();
-      const r = await recover({ trigger: `test: ${name}` });
+      // Detected 90 minutes after the baseline backup: the data-loss window is exactly that long.
+      const detectedAt = new Date(Date.parse(backup.createdAt) + 90 * 60_000).toISOString();
+      const r = await recover({ trigger: `test: ${name}`, detectedAt });
       expect(r.outcome).toBe('completed');
     expect(r.found).toBe('corrupt');
       expect(r.method).toBe('B');
@@ -81,7 +83,9 @@ describe('corruptionRecovery', () => {
       const kept = dataFiles().find((f) => /^atlas\.db\.corrupted-\d{8}-\d{6}$/.test(f))!;
       expect(kept).toBeDefined();
       expect(fs.readFileSync(path.join(path.dirname(db), kept)).equals(corruptBytes)).toBe(true);
-      expect(r.optionB?.dataLossWindowMs).toBeGreaterThanOrEqual(0);
+      expect(r.detectedAt).toBe(detectedAt);
+      expect(r.optionB?.backupCreatedAt).toBe(backup.createdAt);
+      expect(r.optionB?.dataLossWindowMs).toBe(90 * 60_000);
       expect(backupNames()).toEqual(before);
       if (name === 'garbage over interior pages') {
         // The corrupt file is still partly readable: the lost row is counted where it can be.

@@ -290,14 +290,11 @@ describe('sheets sync', () => {
     expect(() => withKey(path.join(dir, 'missing.json'))).toThrow(/missing.json does not exist/);
     expect(() => withKey(dir)).toThrow(/cannot be read \(EISDIR\)/);
     fs.writeFileSync(path.join(dir, 'user.json'), JSON.stringify({ type: 'authorized_user', client_id: 'x' }));
-    expect(() => withKey(path.join(dir, 'user.json'))).toThrow(/not a service-account key/);
+    // Each is a typed SheetsCredentialsError, not only a message.
+    const credentialsError = (message: RegExp) => expect.objectContaining({ type: 'SheetsCredentialsError', message: expect.stringMatching(message) });
+    expect(() => withKey(path.join(dir, 'user.json'))).toThrow(credentialsError(/not a service-account key/));
     fs.writeFileSync(path.join(dir, 'junk.json'), 'not json');
-    expect(() => withKey(path.join(dir, 'junk.json'))).toThrow(/is not JSON/);
-    try {
-      withKey(path.join(dir, 'user.json'));
-    } catch (err) {
-      expect((err as SheetsError).type).toBe('SheetsCredentialsError');
-    }
+    expect(() => withKey(path.join(dir, 'junk.json'))).toThrow(credentialsError(/is not JSON/));
     // doctor sheets names the broken part, and warns about a key others can read.
     const bad = await checkConnectivity({ ...t.sheets.config, sheets: { ...t.sheets.config.sheets, credentials: path.join(dir, 'user.json') } });
     expect(bad).toMatchObject({ ok: false, failed: 'auth', errorType: 'SheetsCredentialsError' });

@@ -355,7 +355,10 @@ describe('Sheets API faults during sheetsExport and sheetsImport', () => {
   for (const c of CASES) {
     const expected = completes(c.spec, c.mode) ? 'completes after retries' : c.spec.retryable ? 'fails after its retries' : `fails at once (${c.spec.type})`;
     it(`${c.label}: ${expected}, then nothing lost or applied twice`, { timeout: 240_000 }, async () => {
-      const err = await outcomes.get(c.label);
+      // A case that never ran has no outcome: that is a failure, not a pass.
+      const outcome = outcomes.get(c.label);
+      if (!outcome) throw new Error(`${c.label}: no outcome recorded (the case never ran)`);
+      const err = await outcome;
       if (err) throw err;
     });
   }
