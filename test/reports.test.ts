@@ -206,13 +206,24 @@ describe('reports from seeded data', () => {
     expect(moved.findings).toEqual(['tasks: 100 rows in the backup against 110 live (9.1 % > 5 %)']);
   });
 
-  it('every report runs on an empty database', async () => {
-    for (const name of ['stale-approvals', 'error-trends', 'errors', 'capacity', 'performance', 'health-summary', 'dr-test'] as ReportName[]) {
+  it('every report runs on an empty database and says there is nothing, inventing no value', async () => {
+    const none = { count: 0, p50: null, p95: null, p99: null, max: null };
+    const expected: [ReportName, RegExp, Record<string, unknown>][] = [
+      ['stale-approvals', /^no approval pending since before 2026-10-26$/, { count: 0, byAgent: {}, oldest: [] }],
+      ['error-trends', /^errors flat: 0 in the last 7 days against 0 in the 7 days before$/, { direction: 'flat', total: { current: 0, previous: 0 }, bySource: [] }],
+      ['errors', /^0 errors since .*, 0 unresolved$/, { total: 0, unresolved: 0, bySourceLevel: [], latestUnresolved: [] }],
+      ['capacity', /^too little history to forecast: 0 disk samples/, { forecast: null, samples: 0 }],
+      ['performance', /^no database latency samples since/, { databaseMs: none, syncMs: { export: none, import: none }, procedureMs: {} }],
+      ['health-summary', /^no health check since 2026-10-26$/, { checks: 0, metrics: [] }],
+      ['dr-test', /^FAILED: no verified backup to restore$/, { ok: false, backup: null }],
+    ];
+    for (const [name, summary, data] of expected) {
       const r = await report(name);
-      expect(r.summary, name).toBeTruthy();
+      expect(r.summary, name).toMatch(summary);
+      expect(r.data, name).toMatchObject(data);
+      // Written as it was returned.
+      expect(JSON.parse(fs.readFileSync(r.files.json, 'utf8')), name).toMatchObject({ summary: r.summary, data });
     }
-    expect((await report('stale-approvals')).data).toMatchObject({ count: 0 });
-    expect((await report('error-trends')).data).toMatchObject({ direction: 'flat', total: { current: 0, previous: 0 } });
   });
 });
 

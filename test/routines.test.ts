@@ -1,6 +1,7 @@
 // weeklyRoutine, monthlyRoutine, accessReview and alertsDigest as workflows on the dev server:
 // reports written and returned, findings turned into alerts, the digests sent to the webhook.
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openOpsDb } from '../src/db/ops-db';
 import { takeSnapshot } from '../src/db/snapshot';
@@ -52,9 +53,36 @@ describe('routines', () => {
     await expect(run('monthlyRoutine', { since: 'last month' })).rejects.toMatchObject({ cause: { type: 'InvalidInput' } });
   });
 
-  it('accessReview and the daily digest', async () => {
+  it('accessReview reports a world-readable file in the home as a finding and an alert, resolved once fixed', async () => {
+    const paths = atlasPaths(t.home);
+    // The harness creates the test home's databases (and the weekly test its backup) 0644: closed to others first.
+    for (const dir of [paths.dataDir, paths.backupsDir]) for (const f of fs.readdirSync(dir)) fs.chmodSync(path.join(dir, f), 0o600);
+    const clean = await run<RoutineResult>('accessReview');
+    expect(clean.reports.map((x) => x.name)).toEqual(['access']);
+    expect(clean.reports[0]!.findings).toEqual([]);
+    const exposed = path.join(paths.configDir, 'exposed.json');
+    fs.writeFileSync(exposed, '{}');
+    fs.chmodSync(exposed, 0o644);
     const a = await run<RoutineResult>('accessReview');
-    expect(a.reports.map((x) => x.name)).toEqual(['access']);
+    const finding = `${exposed} is world-readable (0644)`;
+    expect(a.reports[0]!.findings).toEqual([finding]);
+    expect(JSON.parse(fs.readFileSync(a.reports[0]!.files.json, 'utf8')).findings).toContain(finding);
+    const alert = () => {
+      const ops = openOpsDb(paths.opsDb);
+      try {
+        return ops.prepare("SELECT level, message, resolved_at FROM alerts WHERE code = 'report:access' ORDER BY id DESC LIMIT 1").get() as { level: string; message: string; resolved_at: string | null } | undefined;
+      } finally {
+        ops.close();
+      }
+    };
+    expect(alert()).toMatchObject({ level: 'info', resolved_at: null, message: expect.stringContaining(finding) });
+    fs.chmodSync(exposed, 0o600);
+    const fixed = await run<RoutineResult>('accessReview');
+    expect(fixed.reports[0]!.findings).toEqual([]);
+    expect(alert()).toMatchObject({ resolved_at: expect.any(String) });
+  });
+
+  it('the daily digest', async () => {
     const ops = openOpsDb(atlasPaths(t.home).opsDb);
     ops.prepare("INSERT INTO alerts (code, level, message, raised_at, last_seen_at) VALUES ('w1', 'warning', 'approvals pending > 24 h: 3', ?, ?)").run(new Date().toISOString(), new Date().toISOString());
     ops.close();
