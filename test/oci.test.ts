@@ -35,8 +35,11 @@ describe('OCI block volume backups through the emulator', () => {
     const made = t.oci.backups().slice(before);
     expect(made).toHaveLength(1);
     expect(made[0]!.id).toBe(r.oci?.backupId);
-    // It polled: at least one GET of the backup while it was CREATING.
-    expect(t.oci.requests.filter((q) => q === `GET /20160918/volumeBackups/${r.oci!.backupId}`).length).toBeGreaterThan(1);
+    // It polled: GETs that saw CREATING, then the one that saw AVAILABLE, and none after it.
+    const seen = t.oci.statesServed(r.oci!.backupId!);
+    expect(seen.slice(0, -1).length).toBeGreaterThan(0);
+    expect(new Set(seen.slice(0, -1))).toEqual(new Set(['CREATING']));
+    expect(seen.at(-1)).toBe('AVAILABLE');
   });
 
   it('a create whose response was lost is retried with the same token: one backup, not two', async () => {

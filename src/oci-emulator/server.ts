@@ -57,6 +57,8 @@ export interface OciEmulator {
   volumes(): Volume[];
   /** Requests seen, as "METHOD path". */
   requests: string[];
+  /** The lifecycle state each GET of this backup answered, in order: what a poller saw. */
+  statesServed(backupId: string): string[];
   close(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
   const tokens = new Map<string, string>();
   const faults: EmulatorFaults = {};
   const requests: string[] = [];
+  const served = new Map<string, string[]>();
   for (const v of options.volumes ?? []) {
     volumes.set(v.id, {
       id: v.id,
@@ -156,7 +159,9 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
       }
       if (req.method === 'GET' && (m = /^\/volumeBackups\/([^/]+)$/.exec(path))) {
         const b = backups.get(decodeURIComponent(m[1]!));
-        return b ? send(200, pub(b)) : error(404, 'NotAuthorizedOrNotFound', `volume backup ${m[1]} not found`);
+        if (!b) return error(404, 'NotAuthorizedOrNotFound', `volume backup ${m[1]} not found`);
+        served.set(b.id, [...(served.get(b.id) ?? []), b.lifecycleState]);
+        return send(200, pub(b));
       }
       if (req.method === 'GET' && (m = /^\/volumes\/([^/]+)$/.exec(path))) {
         const v = volumes.get(decodeURIComponent(m[1]!));
@@ -193,6 +198,7 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
     port,
     faults,
     requests,
+    statesServed: (backupId) => served.get(backupId) ?? [],
     backups: () => (tick(), [...backups.values()]),
     volumes: () => (tick(), [...volumes.values()]),
     close: () => new Promise((resolve) => server.close(() => resolve())),
