@@ -57,6 +57,7 @@ export function createSecretActivities(ctx: ActivityContext) {
           if (isLoopback(rootUrl)) {
             const res = await fetch(rootUrl, { signal: AbortSignal.timeout(ctx.config.monitoring.probeTimeout) });
             probe = `emulator ${new URL(rootUrl).host} answered ${res.status}`;
+            if (!res.ok) problems.push(`Sheets auth with the new key failed: ${probe}`);
           } else {
             const { google } = await import('googleapis');
             const jwt = new google.auth.JWT({ email: key.client_email, key: key.private_key, scopes: ['https://www.googleapis.com/auth/spreadsheets'] });

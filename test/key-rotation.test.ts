@@ -14,7 +14,15 @@ import { useAtlas } from './helpers/atlas';
 import { eventually, runCli } from './helpers/env';
 import { decodedHistory } from './helpers/history';
 
-const t = useAtlas({ sheetsEndpoint: (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'), worker: true });
+// The stand-in endpoint answers what the test sets, and counts the probes it received.
+const endpoint = { status: 200, probes: 0 };
+const t = useAtlas({
+  sheetsEndpoint: (_req, res) => {
+    endpoint.probes++;
+    res.writeHead(endpoint.status, { 'content-type': 'application/json' }).end('{}');
+  },
+  worker: true,
+});
 
 describe('keyRotation', () => {
   it('waits for the key, rejects a bad install, verifies, waits for revocation, records the date; no secret in history', async () => {
@@ -43,15 +51,28 @@ describe('keyRotation', () => {
       const warn = ops.prepare('SELECT message FROM alerts WHERE code = ?').pluck().get(`key-rotation-verify:${id}`) as string;
       expect(warn).toContain('is mode 0644: run chmod 600');
 
+      // No probe was made for a key that failed the local checks.
+      expect(endpoint.probes).toBe(0);
+
+      // Mode fixed, but the endpoint refuses the key: still not verified, and said why.
       fs.chmodSync(cred, 0o600);
+      endpoint.status = 401;
+      await handle.signal(keyInstalledSignal, { by: 'dana' });
+      await eventually(async () => ((await handle.query(statusQuery)).facts as unknown as KeyRotationResult).failedVerifications === 2, 30_000, 'refused verification');
+      await eventually(async () => (await handle.query(statusQuery)).phase === 'install', 30_000, 'back to install after the refusal');
+      expect(endpoint.probes).toBe(1);
+      expect(ops.prepare('SELECT message FROM alerts WHERE code = ?').pluck().get(`key-rotation-verify:${id}`)).toMatch(/answered 401/);
+
+      endpoint.status = 200;
       const installed = await runCli(t, ['key-rotation', 'installed', id, '--by', 'dana']);
       expect(installed.code, installed.stderr).toBe(0);
       await eventually(async () => (await handle.query(statusQuery)).phase === 'revoke', 30_000, 'revoke phase');
       await handle.signal(oldKeyRevokedSignal, { by: 'lee', note: 'old key deleted in console' });
       const result = (await handle.result()) as KeyRotationResult;
-      expect(result).toMatchObject({ outcome: 'completed', account: key.client_email, failedVerifications: 1, installedBy: 'dana', revokedBy: 'lee' });
+      expect(result).toMatchObject({ outcome: 'completed', account: key.client_email, failedVerifications: 2, installedBy: 'dana', revokedBy: 'lee' });
       expect(result.fingerprint).toMatch(/^[0-9a-f]{16}$/);
       expect(result.verification).toMatch(/^emulator 127\.0\.0\.1:\d+ answered 200$/);
+      expect(endpoint.probes).toBe(2);
       const row = ops.prepare("SELECT * FROM key_rotations WHERE key = 'sheets'").get() as { rotated_at: string; workflow_id: string };
       expect(row).toMatchObject({ rotated_at: result.rotatedAt, workflow_id: id });
     } finally {
