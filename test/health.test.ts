@@ -1,8 +1,18 @@
 // The health check end to end on the real dev server: metrics, samples in ops.db, logs/health.log,
 // alerts raised once and resolved once, the webhook, a remediation started, `atlas-ops health`.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config';
+import { migrateAtlas } from '../src/db/atlas-schema';
 import { openOpsDb } from '../src/db/ops-db';
+import { takeSnapshot } from '../src/db/snapshot';
+import { openDatabase } from '../src/db/sqlite';
+import { collectHealth } from '../src/health/collect';
+import { ensureHome } from '../src/home';
+import { allocatePort } from '../src/ports';
 import { atlasPaths } from '../src/paths';
 import { singletonId } from '../src/temporal/start';
 import type { HealthCheckOutcome } from '../workflows/monitoring';
@@ -126,5 +136,92 @@ describe('healthCheck', () => {
     await expect(
       t.client.workflow.execute('healthCheck', { taskQueue: t.config.taskQueue, workflowId: `health-bad-${t.id}`, args: [{ verbose: true }] }),
     ).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringContaining('verbose: unknown field (known: deep, hostQueue)') } });
+  });
+});
+
+describe('collectHealth on seeded data', () => {
+  const NOW = new Date('2026-11-02T12:00:00Z');
+  const H = 3_600_000;
+  const at = (msAgo: number) => new Date(NOW.getTime() - msAgo).toISOString();
+
+  /** A fresh home whose atlas.db and ops.db hold exactly the rows each metric is computed from. */
+  async function seededHome() {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-health-'));
+    const { paths } = ensureHome(home);
+    const db = openDatabase(paths.atlasDb, { create: true, wal: true });
+    migrateAtlas(db);
+    const task = db.prepare('INSERT INTO tasks (id, title, agent, status, created_at, updated_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    // This week: two completed (both in the last 24 h), one failed; the week before: one completed, two failed.
+    task.run('T1', 't', 'coder', 'completed', at(48 * H), at(2 * H), at(2 * H));
+    task.run('T2', 't', 'coder', 'completed', at(72 * H), at(20 * H), at(20 * H));
+    task.run('T3', 't', 'coder', 'failed', at(72 * H), at(30 * H), null);
+    task.run('T4', 't', 'coder', 'completed', at(240 * H), at(216 * H), at(216 * H));
+    task.run('T5', 't', 'coder', 'failed', at(240 * H), at(240 * H), null);
+    task.run('T6', 't', 'coder', 'failed', at(264 * H), at(264 * H), null);
+    const approval = db.prepare('INSERT INTO approvals (id, task_id, summary, requested_at, status, decided_at) VALUES (?, ?, ?, ?, ?, ?)');
+    approval.run('A1', 'T1', 's', at(30 * H), 'pending', null); // pending over 24 h
+    approval.run('A2', 'T1', 's', at(25 * H), 'pending', null); // pending over 24 h
+    approval.run('A3', 'T2', 's', at(23 * H), 'pending', null); // not yet
+    approval.run('A4', 'T2', 's', at(20 * H), 'approved', at(10 * H)); // answered in 10 h
+    approval.run('A5', 'T3', 's', at(5 * H), 'rejected', at(3 * H)); // answered in 2 h
+    approval.run('A6', 'T4', 's', at(216 * H), 'approved', at(192 * H)); // decided 8 days ago: not in the average
+    const error = db.prepare("INSERT INTO errors (at, source, level, message, resolved_at) VALUES (?, 'app', 'error', 'e', ?)");
+    // Raised between 8 and 1 days ago: three resolved within 24 h, one after 30 h.
+    error.run(at(48 * H), at(40 * H));
+    error.run(at(72 * H), at(71 * H));
+    error.run(at(100 * H), at(90 * H));
+    error.run(at(120 * H), at(90 * H));
+    error.run(at(12 * H), null); // too recent to decide
+    error.run(at(200 * H), null); // older than 8 days
+    const pattern = db.prepare('INSERT INTO patterns (id, name, created_at, adopted_at) VALUES (?, ?, ?, ?)');
+    for (const [id, adopted] of [['P1', at(H)], ['P2', null], ['P3', null], ['P4', null]] as const) pattern.run(id, id, at(100 * H), adopted);
+    db.close();
+    await takeSnapshot({ source: paths.atlasDb, backupsDir: paths.backupsDir, reason: 'test', now: new Date(NOW.getTime() - 5 * H) });
+    const ops = openOpsDb(paths.opsDb);
+    const run = ops.prepare("INSERT INTO sync_runs (direction, started_at, finished_at, outcome) VALUES ('export', ?, ?, ?)");
+    // In the last 24 h: three ok, then one failed 30 minutes ago (the first since the last success).
+    run.run(at(20 * H), at(20 * H - 1000), 'ok');
+    run.run(at(10 * H), at(10 * H - 1000), 'ok');
+    run.run(at(H), at(H - 1000), 'ok');
+    run.run(at(0.5 * H), at(0.5 * H - 1000), 'failed');
+    run.run(at(0.4 * H), at(0.4 * H), 'skipped');
+    run.run(at(30 * H), at(30 * H), 'failed'); // older than 24 h
+    // Nothing listens on this port: the network probe fails.
+    const config = loadConfig({ env: { ATLAS_HOME: home }, overrides: { 'sheets.rootUrl': `http://127.0.0.1:${await allocatePort()}/` } });
+    return { home, paths, ops, config };
+  }
+
+  it('computes each metric from the seeded rows and the host, and compares it with its threshold', async () => {
+    const { home, paths, ops, config } = await seededHome();
+    try {
+      const metrics = await collectHealth({ config, paths, ops, now: NOW, deep: true });
+      const by = Object.fromEntries(metrics.map((m) => [m.metric, m]));
+      expect(by.approvals_pending_over_24h).toMatchObject({ value: 2, ok: false, level: 'warning' });
+      expect(by.approval_response_hours).toMatchObject({ value: 6, threshold: 4, ok: false });
+      expect(by.error_resolution_percent).toMatchObject({ value: 75, threshold: 90, ok: false, details: '3/4' });
+      expect(by.sync_success_percent).toMatchObject({ value: 75, threshold: 99, ok: false, details: '3/4 runs' });
+      expect(by.sync_offline_minutes).toMatchObject({ value: 30, threshold: 60, ok: true, level: 'critical' });
+      expect(by.backup_age_hours).toMatchObject({ value: 5, threshold: 26, ok: true });
+      expect(by.tasks_completed_per_day).toMatchObject({ value: 2, ok: null });
+      // 5 approvals requested this week for 3 tasks created this week.
+      expect(by.human_intervention_percent).toMatchObject({ value: 166.7, details: '5 approvals for 3 new tasks' });
+      // 2 of 3 this week against 1 of 3 the week before.
+      expect(by.agent_efficiency_trend).toMatchObject({ value: 33.3 });
+      expect(by.pattern_adoption_percent).toMatchObject({ value: 25, details: '1/4' });
+      expect(by.network_percent).toMatchObject({ value: 0, ok: false });
+      expect(by.wal_on).toMatchObject({ value: 1, ok: true });
+      expect(by.db_quick_check).toMatchObject({ value: 1, ok: true });
+      // The host's own figures, read independently: df's used and available blocks, /proc/meminfo.
+      const [, , used, avail] = execFileSync('df', ['-P', '-B1', home], { encoding: 'utf8' }).trim().split('\n')[1]!.split(/\s+/).map(Number);
+      expect(by.disk_percent!.value).toBeCloseTo((used! / (used! + avail!)) * 100, 0);
+      const info = fs.readFileSync('/proc/meminfo', 'utf8');
+      const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(info)![1]);
+      expect(Math.abs(by.memory_percent!.value! - (1 - kb('MemAvailable') / kb('MemTotal')) * 100)).toBeLessThan(5);
+      expect(Math.abs(by.load15!.value! - os.loadavg()[2]!)).toBeLessThan(0.5);
+      expect(by.db_response_ms!.value).toBeGreaterThan(0);
+    } finally {
+      ops.close();
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });
