@@ -49,16 +49,22 @@ export async function reportCorruption(ctx: ActivityContext, err: Error, file: s
   }
 }
 
+/**
+ * Corruption met by any activity (snapshot, sync, …) as its typed failure, once reported: the
+ * critical alert raised and recovery started. Undefined when `err` is not corruption.
+ */
+export async function corruptionFailure(ctx: ActivityContext, err: unknown, file: string): Promise<ApplicationFailure | undefined> {
+  if (!(err instanceof NotSqliteError || isCorruptionError(err))) return undefined;
+  const { recovery } = await reportCorruption(ctx, err as Error, file);
+  return failure.DatabaseCorrupt(
+    `${file}: ${(err as Error).message}. ${recovery ? `corruptionRecovery ${recovery} is running (atlas-ops status ${recovery})` : 'Run `atlas-ops recover corruption`'}.`,
+    { cause: err as Error },
+  );
+}
+
 /** Typed failures a workflow can react to; the message always says what to do next. */
 async function dbFailure(ctx: ActivityContext, err: unknown, file: string): Promise<ApplicationFailure> {
-  if (err instanceof NotSqliteError || isCorruptionError(err)) {
-    const { recovery } = await reportCorruption(ctx, err as Error, file);
-    return failure.DatabaseCorrupt(
-      `${file}: ${(err as Error).message}. ${recovery ? `corruptionRecovery ${recovery} is running (atlas-ops status ${recovery})` : 'Run `atlas-ops recover corruption`'}.`,
-      { cause: err as Error },
-    );
-  }
-  return failure.DatabaseError(`${file}: ${(err as Error).message}`, { cause: err as Error });
+  return (await corruptionFailure(ctx, err, file)) ?? failure.DatabaseError(`${file}: ${(err as Error).message}`, { cause: err as Error });
 }
 
 export function createDbActivities(ctx: ActivityContext) {

@@ -2,7 +2,6 @@
 // and the Status banner. The Sheets client (and so the credentials) exists only in here; results
 // carry counts and short samples, never keys and never the whole sheet.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { isCorruptionError, NotSqliteError } from '../src/db/sqlite';
 import { appendLog } from '../src/log';
 import { SheetsError, sheetsApi } from '../src/sheets/client';
 import { checkConnectivity, type ConnectivityReport } from '../src/sheets/doctor';
@@ -12,6 +11,7 @@ import { startOnce } from '../src/temporal/start';
 import type { sheetsOutage } from '../workflows/sheets-outage';
 import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../src/workflow-safe/singletons';
 import type { ActivityContext } from './deps';
+import { corruptionFailure } from './db';
 import { failure } from '../src/workflow-safe/failures';
 import { readMaintenanceFlag } from '../src/maintenance-flag';
 
@@ -40,13 +40,13 @@ export interface SyncRunResult {
   changes: string[];
 }
 
-/** The ApplicationFailure a workflow sees: typed, retryable only where a retry can help, honouring Retry-After. */
+/**
+ * The ApplicationFailure a workflow sees for anything but corruption (reported by the caller through
+ * corruptionFailure): typed, retryable only where a retry can help, honouring Retry-After.
+ */
 function toFailure(err: unknown): ApplicationFailure {
   if (err instanceof SheetsError) {
     return failure[err.type](err.message, err.options.retryAfterMs !== undefined ? { nextRetryDelay: err.options.retryAfterMs } : {});
-  }
-  if (err instanceof NotSqliteError || isCorruptionError(err)) {
-    return failure.DatabaseCorrupt(`atlas.db: ${(err as Error).message}. Run \`atlas-ops recover corruption\`.`);
   }
   return failure.SyncError((err as Error).message ?? String(err));
 }
@@ -90,7 +90,8 @@ export function createSheetsActivities(ctx: ActivityContext) {
       appendLog(log, { event: `${direction}-${dryRun ? 'dry-run' : 'ok'}`, workflowId, ...counts });
       return result;
     } catch (err) {
-      const failure = toFailure(err);
+      // Corruption is not a Sheets problem: the critical alert and corruption recovery, as the snapshot does.
+      const failure = (await corruptionFailure(ctx, err, paths.atlasDb)) ?? toFailure(err);
       appendLog(log, { event: `${direction}-attempt-failed`, workflowId, type: failure.type, message: failure.message });
       throw failure;
     }
@@ -150,7 +151,7 @@ export function createSheetsActivities(ctx: ActivityContext) {
       recordRun(db, { direction: input.direction, workflowId: input.workflowId, startedAt: input.startedAt, finishedAt: ctx.now().toISOString(), outcome: 'failed', error: `${input.errorType}: ${input.message}` });
       appendLog(paths.log(input.direction), { event: `${input.direction}-failed`, workflowId: input.workflowId, type: input.errorType, message: input.message });
       if (!input.detectOutage) return {};
-      const reason = outageReason(db, ctx.now());
+      const reason = outageReason(db, ctx.now(), ctx.config.thresholds.syncOffline);
       if (!reason) return {};
       const started = await startOnce<typeof sheetsOutage>(ctx.client, ctx.config, OUTAGE_WORKFLOW, OUTAGE_SINGLETON, { reason, detectedBy: input.workflowId }, `Sheets outage: ${reason}`);
       appendLog(paths.log(input.direction), { event: 'outage-detected', reason, outageWorkflowId: started.workflowId, started: started.started });

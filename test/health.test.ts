@@ -77,8 +77,8 @@ describe('healthCheck', () => {
   it('a threshold crossed both ways is one alert and one resolution; critical sync offline starts the remediation', async () => {
     const ops = openOpsDb(atlasPaths(t.home).opsDb);
     try {
-      const run = ops.prepare("INSERT INTO sync_runs (direction, started_at, finished_at, outcome) VALUES ('export', ?, ?, ?)");
-      for (let i = 0; i < 8; i++) run.run(iso(2 * 3_600_000 - i * 60_000), iso(2 * 3_600_000 - i * 60_000 - 1000), 'failed');
+      const run = ops.prepare("INSERT INTO sync_runs (direction, started_at, finished_at, outcome, error) VALUES ('export', ?, ?, ?, ?)");
+      for (let i = 0; i < 8; i++) run.run(iso(2 * 3_600_000 - i * 60_000), iso(2 * 3_600_000 - i * 60_000 - 1000), 'failed', 'SheetsUnreachable: ECONNREFUSED');
       const bad = await check();
       const failing = Object.fromEntries(bad.failing.map((f) => [f.metric, f]));
       expect(failing.sync_success_percent).toMatchObject({ level: 'warning', value: 0 });
@@ -97,7 +97,7 @@ describe('healthCheck', () => {
 
       // Syncs succeed again: both resolve, once.
       ops.transaction(() => {
-        for (let i = 0; i < 900; i++) run.run(iso(i * 1000 + 5000), iso(i * 1000), 'ok');
+        for (let i = 0; i < 900; i++) run.run(iso(i * 1000 + 5000), iso(i * 1000), 'ok', null);
       })();
       const good = await check();
       expect(good.resolved).toEqual(expect.arrayContaining(['health:sync_success_percent', 'health:sync_offline_minutes']));
@@ -105,7 +105,7 @@ describe('healthCheck', () => {
       expect(settled.resolved).toEqual([]);
       // Runs skipped during maintenance are neither successes nor failures.
       const before = settled.metrics.find((m) => m.metric === 'sync_success_percent')!.value;
-      for (let i = 0; i < 20; i++) run.run(iso(i * 1000), iso(i * 1000), 'skipped');
+      for (let i = 0; i < 20; i++) run.run(iso(i * 1000), iso(i * 1000), 'skipped', 'skipped: maintenance');
       const afterSkips = await check();
       expect(afterSkips.metrics.find((m) => m.metric === 'sync_success_percent')!.value).toBe(before);
       expect(afterSkips.metrics.find((m) => m.metric === 'sync_offline_minutes')!.value).toBe(0);
@@ -178,14 +178,14 @@ describe('collectHealth on seeded data', () => {
     db.close();
     await takeSnapshot({ source: paths.atlasDb, backupsDir: paths.backupsDir, reason: 'test', now: new Date(NOW.getTime() - 5 * H) });
     const ops = openOpsDb(paths.opsDb);
-    const run = ops.prepare("INSERT INTO sync_runs (direction, started_at, finished_at, outcome) VALUES ('export', ?, ?, ?)");
-    // In the last 24 h: three ok, then one failed 30 minutes ago (the first since the last success).
-    run.run(at(20 * H), at(20 * H - 1000), 'ok');
-    run.run(at(10 * H), at(10 * H - 1000), 'ok');
-    run.run(at(H), at(H - 1000), 'ok');
-    run.run(at(0.5 * H), at(0.5 * H - 1000), 'failed');
-    run.run(at(0.4 * H), at(0.4 * H), 'skipped');
-    run.run(at(30 * H), at(30 * H), 'failed'); // older than 24 h
+    const run = ops.prepare("INSERT INTO sync_runs (direction, started_at, finished_at, outcome, error) VALUES ('export', ?, ?, ?, ?)");
+    // In the last 24 h: three ok, then a connectivity failure 30 minutes ago (the first since the last success).
+    run.run(at(20 * H), at(20 * H - 1000), 'ok', null);
+    run.run(at(10 * H), at(10 * H - 1000), 'ok', null);
+    run.run(at(H), at(H - 1000), 'ok', null);
+    run.run(at(0.5 * H), at(0.5 * H - 1000), 'failed', 'SheetsUnreachable: ECONNREFUSED');
+    run.run(at(0.4 * H), at(0.4 * H), 'skipped', 'skipped: maintenance');
+    run.run(at(30 * H), at(30 * H), 'failed', 'SheetsAuthError: invalid_grant'); // older than 24 h
     // Nothing listens on this port: the network probe fails.
     const config = loadConfig({ env: { ATLAS_HOME: home }, overrides: { 'sheets.rootUrl': `http://127.0.0.1:${await allocatePort()}/` } });
     return { home, paths, ops, config };

@@ -9,6 +9,7 @@ import type { AlertLevel } from '../alerts';
 import type { AtlasPaths } from '../paths';
 import { listBackups } from '../db/snapshot';
 import { integrityProblems, openDatabase, type Db } from '../db/sqlite';
+import { syncOffline } from '../sheets/runs';
 
 export type Remediation = 'diskEmergency' | 'corruption' | 'syncOffline';
 
@@ -123,14 +124,14 @@ export async function collectHealth(o: CollectOptions): Promise<HealthMetric[]> 
     metric: 'sync_success_percent', label: 'Sync success (24 h)', group: 'application', value: attempted ? round(((sync.ok ?? 0) / attempted) * 100, 1) : null, unit: '%',
     threshold: t.syncSuccessPercent, bound: 'min', level: 'warning', details: `${sync.ok ?? 0}/${attempted} runs`,
   }));
-  // Offline: syncs fail, and the first failure since the last success is older than the threshold.
-  const lastOk = ops.prepare("SELECT max(finished_at) FROM sync_runs WHERE outcome = 'ok'").pluck().get() as string | null;
-  const firstFailure = ops.prepare("SELECT min(started_at) FROM sync_runs WHERE outcome = 'failed' AND started_at > ?").pluck().get(lastOk ?? '') as string | null;
-  const anyRun = lastOk !== null || firstFailure !== null;
+  // Offline: auth or connectivity failures since the last success, for longer than the threshold
+  // (the same rule as the outage detector, src/sheets/runs.ts).
+  const { lastOk, failingSince } = syncOffline(ops);
+  const anyRun = lastOk !== null || attempted > 0 || failingSince !== null;
   out.push(check({
-    metric: 'sync_offline_minutes', label: 'Sync failing for', group: 'application', value: anyRun ? (firstFailure ? round((now - Date.parse(firstFailure)) / 60_000, 1) : 0) : null, unit: 'min',
+    metric: 'sync_offline_minutes', label: 'Sync failing for', group: 'application', value: anyRun ? (failingSince ? round((now - Date.parse(failingSince)) / 60_000, 1) : 0) : null, unit: 'min',
     threshold: config.thresholds.syncOffline / 60_000, bound: 'max', level: 'critical', remediation: 'syncOffline',
-    details: firstFailure ? `failing since ${firstFailure}${lastOk ? `, last success ${lastOk}` : ', no success yet'}` : lastOk ? `last success ${lastOk}` : 'no sync has run',
+    details: failingSince ? `auth or connectivity failures since ${failingSince}${lastOk ? `, last success ${lastOk}` : ', no success yet'}` : lastOk ? `last success ${lastOk}` : 'no auth or connectivity failure',
   }));
 
   // Application and business: atlas.db

@@ -36,31 +36,47 @@ export function setState(db: Db, key: string, value: string, at: Date): void {
     .run(key, value, at.toISOString());
 }
 
-/** No successful sync for this long is a critical outage (docs/procedures.md#sheets-outage). */
-export const OFFLINE_AFTER_MS = 3_600_000;
 export const CONSECUTIVE_FAILURES = 3;
 
 const isOutageError = (error: string | null) => error !== null && OUTAGE_TYPES.some((t) => error.startsWith(`${t}:`));
 
-/** Why an outage has begun, or undefined: three auth/connectivity failures in a row, or an hour without success. */
-export function outageReason(db: Db, now: Date): string | undefined {
+export interface OfflineState {
+  lastOk: string | null;
+  /**
+   * Start of the current run of auth/connectivity failures since the last success, or null: no such
+   * failure, or the latest attempted run was not one (a success, a layout error, a corrupt database:
+   * the sheet answered, or the fault is not the network's).
+   */
+  failingSince: string | null;
+}
+
+/** How long the sync has been failing for auth or connectivity reasons (the runbook's "Sync offline"). */
+export function syncOffline(db: Db): OfflineState {
+  const lastOk = db.prepare("SELECT max(finished_at) FROM sync_runs WHERE outcome = 'ok'").pluck().get() as string | null;
+  const runs = db
+    .prepare("SELECT started_at AS startedAt, outcome, error FROM sync_runs WHERE outcome IN ('ok','failed') AND started_at > ? ORDER BY started_at, id")
+    .all(lastOk ?? '') as { startedAt: string; outcome: string; error: string | null }[];
+  // Walked back from the latest run: the current streak of auth/connectivity failures.
+  let failingSince: string | null = null;
+  for (let i = runs.length - 1; i >= 0 && runs[i]!.outcome === 'failed' && isOutageError(runs[i]!.error); i--) failingSince = runs[i]!.startedAt;
+  return { lastOk, failingSince };
+}
+
+/**
+ * Why an outage has begun, or undefined (docs/procedures.md#sheets-outage): three auth/connectivity
+ * failures in a row, or such failures for longer than `offlineAfterMs` (thresholds.syncOffline;
+ * the runbook's "Sync offline >1 hour", so exactly the threshold is not yet an outage).
+ */
+export function outageReason(db: Db, now: Date, offlineAfterMs: number): string | undefined {
   const recent = db
     .prepare("SELECT outcome, error FROM sync_runs WHERE outcome IN ('ok','failed') ORDER BY id DESC LIMIT ?")
     .all(CONSECUTIVE_FAILURES) as { outcome: string; error: string | null }[];
   if (recent.length === CONSECUTIVE_FAILURES && recent.every((r) => r.outcome === 'failed' && isOutageError(r.error))) {
     return `${CONSECUTIVE_FAILURES} consecutive sync failures (last: ${recent[0]!.error})`;
   }
-  const lastOk = db.prepare("SELECT max(finished_at) FROM sync_runs WHERE outcome = 'ok'").pluck().get() as string | null;
-  const firstFailure = db
-    .prepare("SELECT min(started_at) FROM sync_runs WHERE outcome = 'failed' AND started_at > ?")
-    .pluck()
-    .get(lastOk ?? '') as string | null;
-  if (!firstFailure) return undefined;
-  const since = Date.parse(lastOk ?? firstFailure);
-  if (now.getTime() - since >= OFFLINE_AFTER_MS) {
-    return `no successful sync since ${lastOk ?? `the first failure at ${firstFailure}`} (over ${Math.round(OFFLINE_AFTER_MS / 60_000)} min)`;
-  }
-  return undefined;
+  const { lastOk, failingSince } = syncOffline(db);
+  if (!failingSince || now.getTime() - Date.parse(failingSince) <= offlineAfterMs) return undefined;
+  return `auth or connectivity failures since ${failingSince}${lastOk ? `, no successful sync since ${lastOk}` : ''} (over ${Math.round(offlineAfterMs / 60_000)} min)`;
 }
 
 export interface DirectionHealth {
@@ -85,8 +101,9 @@ export interface SyncHealth {
   problems: string[];
 }
 
-/** check-sync-health: success rate over the window, last success, lag. */
-export function syncHealth(db: Db, now: Date, thresholdPercent: number, windowMs = 86_400_000): SyncHealth {
+/** check-sync-health: success rate over the window, last success, lag (a problem beyond `offlineAfterMs`). */
+export function syncHealth(db: Db, now: Date, thresholds: { successPercent: number; offlineAfterMs: number }, windowMs = 86_400_000): SyncHealth {
+  const thresholdPercent = thresholds.successPercent;
   const since = new Date(now.getTime() - windowMs).toISOString();
   const problems: string[] = [];
   let ok = 0;
@@ -110,7 +127,7 @@ export function syncHealth(db: Db, now: Date, thresholdPercent: number, windowMs
     ok += h.ok;
     failed += h.failed;
     if (!lastSuccess) problems.push(`${direction}: no successful run recorded`);
-    else if (h.lagMs! >= OFFLINE_AFTER_MS) problems.push(`${direction}: last success ${lastSuccess} (${Math.round(h.lagMs! / 60_000)} min ago)`);
+    else if (h.lagMs! > thresholds.offlineAfterMs) problems.push(`${direction}: last success ${lastSuccess} (${Math.round(h.lagMs! / 60_000)} min ago)`);
     return h;
   });
   const successPercent = ok + failed ? (100 * ok) / (ok + failed) : null;

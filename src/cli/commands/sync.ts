@@ -92,7 +92,7 @@ function healthCommand(sync: Command, run: Run): void {
       const db = openOpsDb(atlasPaths(config.home).opsDb);
       let h;
       try {
-        h = syncHealth(db, new Date(), config.thresholds.syncSuccessPercent, hours * 3_600_000);
+        h = syncHealth(db, new Date(), { successPercent: config.thresholds.syncSuccessPercent, offlineAfterMs: config.thresholds.syncOffline }, hours * 3_600_000);
       } finally {
         db.close();
       }
