@@ -33,6 +33,20 @@ function ociFailure(err: unknown, what: string): unknown {
 }
 
 
+export interface OciRetention {
+  keep: number;
+  /** AVAILABLE backups made by atlas-ops that stay, newest first. */
+  kept: string[];
+  deleted: string[];
+  /** Beyond `keep` but named by a running procedure (Option C restoring from it): not deleted. */
+  inUse: string[];
+  /** Not made by atlas-ops (their display name does not start with "atlas-"): never touched. */
+  notOurs: string[];
+}
+
+/** Backups atlas-ops made: `backup --oci` (atlas-backup-…) and the schedule (atlas-oci-backup-…). */
+const OURS = /^atlas-/;
+
 export function createOciActivities(ctx: ActivityContext) {
   const volumeId = (what: string) => {
     if (!ctx.config.oci.volumeId) throw notConfigured(what);
@@ -49,6 +63,17 @@ export function createOciActivities(ctx: ActivityContext) {
       if (failed.includes(state)) return r;
       await Context.current().sleep(ctx.config.oci.pollInterval);
     }
+  }
+
+  /** The status (phase, details, facts) of every running workflow on this task queue but `self`, as one text. */
+  async function namedByRunningProcedures(self: string): Promise<string> {
+    const texts: string[] = [];
+    for await (const wf of ctx.client.workflow.list({ query: `ExecutionStatus = 'Running' AND TaskQueue = '${ctx.config.taskQueue}'` })) {
+      if (wf.workflowId === self) continue;
+      const status = await ctx.client.workflow.getHandle(wf.workflowId, wf.runId).query<unknown>('status').catch(() => undefined);
+      texts.push(JSON.stringify(status ?? null));
+    }
+    return texts.join('\n');
   }
 
   return {
@@ -74,6 +99,52 @@ export function createOciActivities(ctx: ActivityContext) {
       } finally {
         client.close();
       }
+    },
+
+    /**
+     * Retention of the volume's backups: keeps the `keep` newest AVAILABLE ones made by atlas-ops
+     * and deletes the older ones, except any named by a running procedure. The newest AVAILABLE
+     * backup is always among those kept (keep is at least 1). Idempotent: a backup already deleted
+     * (TERMINATED, or 404) counts as deleted.
+     */
+    async ociPruneVolumeBackups(input: { keep?: number; workflowId: string }): Promise<OciRetention> {
+      const keep = input.keep ?? ctx.config.oci.keepBackups;
+      if (!Number.isInteger(keep) || keep < 1) throw failure.InvalidInput(`keep: ${JSON.stringify(keep)} would delete every OCI volume backup; keep at least 1. Nothing was deleted.`);
+      const volume = volumeId('no OCI volume backup was deleted.');
+      const backups = await listVolumeBackups(ctx.config, volume).catch((err: unknown) => {
+        throw ociFailure(err, `listing the backups of ${volume}`);
+      });
+      const available = backups.filter((b) => b.lifecycleState === 'AVAILABLE');
+      const ours = available.filter((b) => OURS.test(b.displayName));
+      const kept = ours.slice(0, keep).map((b) => b.id);
+      // The newest AVAILABLE backup of the volume, whoever made it, is never a candidate.
+      const newest = available[0]?.id;
+      const beyond = ours.slice(keep).filter((b) => b.id !== newest);
+      const named = beyond.length ? await namedByRunningProcedures(input.workflowId) : '';
+      const inUse = beyond.filter((b) => named.includes(b.id)).map((b) => b.id);
+      // A retried attempt carries on from the last: what it deleted, and the delete it was making
+      // (its answer lost), now TERMINATED, count as deleted.
+      const prior = (Context.current().info.heartbeatDetails ?? {}) as { deleted?: string[]; deleting?: string };
+      const deleted: string[] = [...(prior.deleted ?? [])];
+      const gone = (id: string) => { const b = backups.find((x) => x.id === id); return !b || b.lifecycleState === 'TERMINATED' || b.lifecycleState === 'TERMINATING'; };
+      if (prior.deleting && !deleted.includes(prior.deleting) && gone(prior.deleting)) deleted.push(prior.deleting);
+      const client = await blockstorageClient(ctx.config);
+      try {
+        for (const b of beyond.filter((x) => !inUse.includes(x.id))) {
+          Context.current().heartbeat({ deleting: b.id, deleted });
+          try {
+            await client.deleteVolumeBackup({ volumeBackupId: b.id });
+          } catch (err) {
+            if ((err as Partial<OciError>)?.statusCode !== 404) throw ociFailure(err, `deleting OCI volume backup ${b.id}`);
+          }
+          deleted.push(b.id);
+          Context.current().heartbeat({ deleted });
+          appendLog(ctx.paths.log('backup'), { event: 'oci-backup-deleted', backupId: b.id, displayName: b.displayName, workflowId: input.workflowId });
+        }
+      } finally {
+        client.close();
+      }
+      return { keep, kept, deleted, inUse, notOurs: available.filter((b) => !OURS.test(b.displayName)).map((b) => b.id) };
     },
 
     /** The volume's backups, newest first. */

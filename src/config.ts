@@ -41,6 +41,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'schedules.weekly', env: 'ATLAS_SCHEDULE_WEEKLY', type: 'schedule', default: '0 9 * * 1', doc: 'When `weeklyRoutine` runs (Monday 09:00).' },
   { key: 'schedules.monthly', env: 'ATLAS_SCHEDULE_MONTHLY', type: 'schedule', default: '0 9 1-7 * 5', doc: 'When `monthlyRoutine` runs (first Friday 09:00: Temporal matches day-of-month AND day-of-week).' },
   { key: 'schedules.keyRotation', env: 'ATLAS_SCHEDULE_KEY_ROTATION', type: 'schedule', default: '0 9 1 1,4,7,10 *', doc: 'When `keyRotation` runs (quarterly).' },
+  { key: 'schedules.ociBackup', env: 'ATLAS_SCHEDULE_OCI_BACKUP', type: 'schedule', default: '0 3 * * 0', doc: 'When `ociBackup` takes an OCI block-volume backup and applies `oci.keepBackups` (weekly, Sunday 03:00); only applied when `oci.volumeId` is set.' },
   { key: 'schedules.alertsDigest', env: 'ATLAS_SCHEDULE_ALERTS_DIGEST', type: 'schedule', default: '0 9 * * *', doc: 'When `alertsDigest` sends the daily digest of warnings (daily 09:00).' },
   { key: 'schedules.timezone', env: 'ATLAS_SCHEDULE_TIMEZONE', type: 'string', default: 'UTC', doc: 'Time zone of the cron schedules (IANA name).' },
   { key: 'backup.keep', env: 'ATLAS_BACKUP_KEEP', type: 'int', default: 7, min: 1, doc: 'How many verified local backups retention keeps.' },
@@ -67,6 +68,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'oci.endpoint', env: 'ATLAS_OCI_ENDPOINT', type: 'url', default: '', doc: 'Block Storage endpoint; a loopback URL means the local emulator, unsigned.' },
   { key: 'oci.volumeId', env: 'ATLAS_OCI_VOLUME_ID', type: 'string', default: '', doc: 'OCID of the block volume that holds the Atlas home.' },
   { key: 'oci.configFile', env: 'ATLAS_OCI_CONFIG', type: 'path', default: '', doc: 'OCI CLI config file; default `<home>/config/oci/config`, else instance principal.' },
+  { key: 'oci.keepBackups', env: 'ATLAS_OCI_KEEP_BACKUPS', type: 'int', default: 4, min: 1, doc: 'How many AVAILABLE OCI volume backups made by atlas-ops retention keeps (never the newest, never one a running procedure names).' },
   { key: 'oci.pollInterval', env: 'ATLAS_OCI_POLL_INTERVAL', type: 'duration', default: '15s', doc: 'How often a volume backup or restored volume is polled until AVAILABLE.' },
   { key: 'alerts.webhookUrl', env: 'ATLAS_ALERT_WEBHOOK_URL', type: 'url', default: '', doc: 'Slack-compatible webhook for alerts (optional).' },
   { key: 'alerts.webhookAttempts', env: 'ATLAS_ALERT_WEBHOOK_ATTEMPTS', type: 'int', default: 5, min: 1, doc: 'Attempts per webhook message before it is left for the next run (the alert stays in ops.db).' },
@@ -123,6 +125,7 @@ export interface AtlasConfig {
     monthly: ScheduleSetting;
     keyRotation: ScheduleSetting;
     alertsDigest: ScheduleSetting;
+    ociBackup: ScheduleSetting;
     timezone: string;
   };
   backup: { keep: number };
@@ -133,7 +136,7 @@ export interface AtlasConfig {
   maintenance: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number; hostQueueTimeout: number };
   sqliteWeb: { port: number };
   sheets: { rootUrl: string; spreadsheetId: string; credentials: string; emulatorPort: number; requestTimeout: number };
-  oci: { endpoint: string; volumeId: string; configFile: string; pollInterval: number };
+  oci: { endpoint: string; volumeId: string; configFile: string; pollInterval: number; keepBackups: number };
   alerts: { webhookUrl: string; webhookAttempts: number; webhookBackoff: number };
   /** Workflow types started by critical alerts ('' = none). */
   remediation: { diskEmergency: string; corruption: string; syncOffline: string };

@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { AtlasConfig } from './config';
 import { runCommand, which, type CommandResult } from './command-runner';
-import { SCHEDULES, applySchedules, scheduleId, type ApplyResult } from './schedules';
+import { SCHEDULES, applySchedules, scheduleApplies, scheduleId, type ApplyResult } from './schedules';
 
 export interface TimerPlan {
   unit: string;
@@ -106,7 +106,7 @@ export async function migrateTimers(client: Client | undefined, config: AtlasCon
   }
   const kept = timers.filter((t) => t.action === 'keep');
   if (dryRun) {
-    report.wouldApply = SCHEDULES.filter((d) => config.schedules[d.setting].kind !== 'off' && options.registeredTypes.has(d.workflowType)).map((d) => scheduleId(config, d.name));
+    report.wouldApply = SCHEDULES.filter((d) => scheduleApplies(d, config, options.registeredTypes)).map((d) => scheduleId(config, d.name));
     report.message = `dry run: would migrate ${toMigrate.length} timer(s) and apply ${report.wouldApply.length} schedule(s); nothing was changed`;
     return report;
   }

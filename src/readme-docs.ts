@@ -25,6 +25,7 @@ export const PROCEDURES: readonly { workflow: string; runbook: string; cli: stri
   { workflow: 'sheetsExport', runbook: 'export-to-sheets (`--full-sync`)', cli: 'atlas-ops sync export [--full] [--dry-run]', issue: 3 },
   { workflow: 'sheetsImport', runbook: 'import-from-sheets (`--force-check`, `--dry-run`)', cli: 'atlas-ops sync import [--force-check] [--dry-run]', issue: 3 },
   { workflow: 'backup', runbook: 'backup.sh, OCI volume backup', cli: 'atlas-ops backup [--oci]', issue: 4 },
+  { workflow: 'ociBackup', runbook: 'OCI volume backup (weekly, with retention)', cli: 'schedule atlas-oci-backup (`atlas-ops schedules trigger oci-backup`)', issue: 14 },
   { workflow: 'healthCheck', runbook: 'health-check.sh (`--verbose`), check-sync-health', cli: 'atlas-ops health [--verbose]', issue: 5 },
   { workflow: 'weeklyRoutine', runbook: 'Weekly tasks (stale approvals, error trends, backup restore test)', cli: 'atlas-ops report stale-approvals / error-trends / backup-restore-test', issue: 5 },
   { workflow: 'monthlyRoutine', runbook: 'Monthly tasks (DR test, performance, security audit, capacity)', cli: 'atlas-ops report dr-test / performance / security / capacity', issue: 5 },

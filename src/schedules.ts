@@ -18,6 +18,8 @@ export interface ScheduleDef {
   /** The legacy systemd timer this schedule replaces, for `migrate-timers`. */
   timer?: string;
   summary: string;
+  /** Why this schedule cannot run with this configuration (it is then not created), or undefined. */
+  unusable?: (config: AtlasConfig) => string | undefined;
 }
 
 export const SCHEDULES: readonly ScheduleDef[] = [
@@ -29,6 +31,10 @@ export const SCHEDULES: readonly ScheduleDef[] = [
   { name: 'monthly', workflowType: 'monthlyRoutine', setting: 'monthly', summary: 'Monthly routine' },
   { name: 'key-rotation', workflowType: 'keyRotation', setting: 'keyRotation', summary: 'Quarterly key rotation' },
   { name: 'alerts-digest', workflowType: 'alertsDigest', setting: 'alertsDigest', summary: 'Daily digest of warnings' },
+  {
+    name: 'oci-backup', workflowType: 'ociBackup', setting: 'ociBackup', summary: 'OCI block-volume backup and its retention',
+    unusable: (config) => (config.oci.volumeId ? undefined : 'oci.volumeId is not set (no volume to back up)'),
+  },
 ];
 
 export { SYNC_AND_BACKUP } from './workflow-safe/schedule-names';
@@ -52,6 +58,11 @@ export function resolveScheduleName(config: Pick<AtlasConfig, 'scheduleIdPrefix'
 function specOf(setting: ScheduleSetting, timezone: string): ScheduleSpec {
   if (setting.kind === 'interval') return { intervals: [{ every: setting.every! }] };
   return { cronExpressions: [setting.cron!], timezone };
+}
+
+/** Whether applying the configuration creates or updates this schedule (a dry run asks too). */
+export function scheduleApplies(def: ScheduleDef, config: AtlasConfig, registeredTypes: ReadonlySet<string>): boolean {
+  return config.schedules[def.setting].kind !== 'off' && registeredTypes.has(def.workflowType) && !def.unusable?.(config);
 }
 
 export interface ApplyResult {
@@ -92,12 +103,13 @@ export async function applySchedules(client: Client, config: AtlasConfig, regist
       if (!(err instanceof ScheduleNotFoundError)) throw err;
       exists = false;
     }
-    if (setting.kind === 'off' || !registeredTypes.has(def.workflowType)) {
+    const unusable = def.unusable?.(config);
+    if (!scheduleApplies(def, config, registeredTypes)) {
       if (exists && setting.kind === 'off') {
         await handle.delete();
         result.deleted.push(id);
       } else if (setting.kind !== 'off') {
-        result.skipped.push({ id, reason: `workflow ${def.workflowType} is not implemented by this worker` });
+        result.skipped.push({ id, reason: unusable ?? `workflow ${def.workflowType} is not implemented by this worker` });
       }
       continue;
     }

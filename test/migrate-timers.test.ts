@@ -83,8 +83,9 @@ describe('migrate-timers', () => {
 
   // Every workflow a schedule starts, but healthCheck: as when a procedure is not implemented yet.
   const allButHealth = new Set(SCHEDULES.map((s) => s.workflowType).filter((w) => w !== 'healthCheck'));
-  // What those settings create: every schedule but health (not implemented) and backup (off).
-  const created = SCHEDULES.map((s) => s.name).filter((n) => n !== 'health' && n !== 'backup');
+  // What those settings create: every schedule but health (not implemented), backup (off) and
+  // oci-backup (no OCI volume configured here).
+  const created = SCHEDULES.map((s) => s.name).filter((n) => n !== 'health' && n !== 'backup' && n !== 'oci-backup');
 
   it('--dry-run lists what it would do and changes nothing', async () => {
     const report = await migrateTimers(undefined, t.config, { dryRun: true, registeredTypes: allButHealth, env });

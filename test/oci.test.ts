@@ -4,7 +4,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decisionUpdate, statusQuery } from '../workflows/lib/procedure';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { abortSignal, decisionUpdate, statusQuery } from '../workflows/lib/procedure';
+import type { OciBackupResult } from '../workflows/oci-backup';
+import { loadConfig } from '../src/config';
+import { applySchedules, type ApplyResult } from '../src/schedules';
 import { approveOciRestoreUpdate, attachmentSwappedSignal, type CorruptionRecoveryResult } from '../workflows/corruption-recovery';
 import type { BackupResult } from '../workflows/backup';
 import { isLoopbackUrl } from '../src/oci/blockstorage';
@@ -149,5 +154,79 @@ describe('an OCI volume id that does not exist', () => {
     expect(r.outcome).toBe('completed');
     expect(r.oci?.skipped).toBe(true);
     expect(r.backup?.file).toMatch(/^atlas_/);
+  });
+});
+
+describe('the atlas-oci-backup schedule: ociBackup and its retention', () => {
+  const t = useAtlas({ oci: { volumes: [VOLUME], availableAfterMs: 300, pollInterval: 100 }, worker: true });
+
+  const ociBackup = (input: Record<string, unknown>, id = `ociBackup-${uid()}`) =>
+    t.client.workflow.execute('ociBackup', { taskQueue: t.config.taskQueue, workflowId: id, args: [input] }) as Promise<OciBackupResult>;
+  const state = (id: string) => t.oci.backups().find((b) => b.id === id)?.lifecycleState;
+  const deletes = () => t.oci.requests.filter((q) => q.startsWith('DELETE '));
+
+  it('keeps the newest N AVAILABLE backups it made, never one a person made, never one a running procedure names; idempotent', async () => {
+    // A backup a person made before an upgrade: not atlas-ops's to delete.
+    const manual = await fetch(`${t.oci.url}/20160918/volumeBackups`, { method: 'POST', body: JSON.stringify({ volumeId: VOLUME, displayName: 'before-upgrade' }) }).then((r) => r.json() as Promise<{ id: string }>);
+    const r1 = await ociBackup({ keep: 2 });
+    const r2 = await ociBackup({ keep: 2 });
+    expect(r2.retention).toMatchObject({ keep: 2, kept: [r2.backup!.backupId, r1.backup!.backupId], deleted: [], notOurs: [manual.id] });
+    // Its create and its delete each answered 500 once, as when the response is lost: retried, still
+    // one backup made and one deleted, and reported as deleted.
+    t.oci.faults.loseCreateResponses = 1;
+    t.oci.faults.loseDeleteResponses = 1;
+    const before = t.oci.backups().length;
+    const r3 = await ociBackup({ keep: 2 });
+    expect(t.oci.faults).toMatchObject({ loseCreateResponses: 0, loseDeleteResponses: 0 });
+    expect(t.oci.backups().length).toBe(before + 1);
+    expect(r3.backup).toMatchObject({ state: 'AVAILABLE', displayName: expect.stringMatching(/^atlas-oci-backup-\d{8}-\d{6}$/) });
+    expect(r3.retention).toMatchObject({ kept: [r3.backup!.backupId, r2.backup!.backupId], deleted: [r1.backup!.backupId], inUse: [] });
+    expect(state(r1.backup!.backupId)).toBe('TERMINATED');
+    expect(state(manual.id)).toBe('AVAILABLE');
+    // One DELETE: the retried attempt knew from its heartbeat that the lost one had been made.
+    expect(deletes()).toEqual([`DELETE /20160918/volumeBackups/${r1.backup!.backupId}`]);
+
+    // A running procedure names r2's backup (here, in its reason): keep 1 would delete it, and does not.
+    const holder = `maintenance-${uid()}`;
+    await t.client.workflow.start('maintenance', { taskQueue: t.config.taskQueue, workflowId: holder, args: [{ reason: `restore test from ${r2.backup!.backupId}` }] });
+    try {
+      await eventually(async () => (await t.client.workflow.getHandle(holder).query(statusQuery)).phase === 'edit', 60_000, 'maintenance editing');
+      const r4 = await ociBackup({ keep: 1 });
+      expect(r4.retention).toMatchObject({ keep: 1, kept: [r4.backup!.backupId], inUse: [r2.backup!.backupId], deleted: [r3.backup!.backupId] });
+      expect(state(r2.backup!.backupId)).toBe('AVAILABLE');
+      expect(state(r4.backup!.backupId)).toBe('AVAILABLE');
+    } finally {
+      await t.client.workflow.getHandle(holder).signal(abortSignal, { by: 'test' });
+      await t.client.workflow.getHandle(holder).result().catch(() => undefined);
+    }
+  });
+
+  it('a retention of 0 is refused naming the value, before any backup is taken or deleted', async () => {
+    const before = t.oci.requests.length;
+    const err = await ociBackup({ keep: 0 }).then(() => undefined, (e: unknown) => e);
+    expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('InvalidInput');
+    expect(((err as WorkflowFailedError).cause as ApplicationFailure).message).toMatch(/^keep: expected a whole number of at least 1, got 0/);
+    expect(t.oci.requests.length).toBe(before);
+    // The configuration refuses it too, naming the field and the value.
+    expect(() => loadConfig({ env: { ATLAS_HOME: t.home, ATLAS_OCI_KEEP_BACKUPS: '0' } })).toThrow(/oci\.keepBackups.*0/);
+  });
+
+  it('the schedule is weekly by default, configurable, and not created while no volume is configured', async () => {
+    const types = new Set(['ociBackup']);
+    const only = (r: ApplyResult) => ({ created: r.created.filter((id) => id.endsWith('oci-backup')), skipped: r.skipped.filter((s) => s.id.endsWith('oci-backup')) });
+    const id = `${t.config.scheduleIdPrefix}oci-backup`;
+    try {
+      expect(only(await applySchedules(t.client, { ...t.config, oci: { ...t.config.oci, volumeId: '' } }, types))).toEqual({ created: [], skipped: [{ id, reason: 'oci.volumeId is not set (no volume to back up)' }] });
+      expect(only(await applySchedules(t.client, t.config, types)).created).toEqual([id]);
+      const d = await t.client.schedule.getHandle(id).describe();
+      expect((d.action as { workflowType: string }).workflowType).toBe('ociBackup');
+      expect(d.info.nextActionTimes[0]!.getUTCDay()).toBe(0);
+      expect(d.info.nextActionTimes[0]!.getUTCHours()).toBe(3);
+      const daily = loadConfig({ env: { ATLAS_HOME: t.home, ATLAS_SCHEDULE_OCI_BACKUP: '30 4 * * *' } });
+      await applySchedules(t.client, { ...t.config, schedules: { ...t.config.schedules, ociBackup: daily.schedules.ociBackup } }, types);
+      expect((await t.client.schedule.getHandle(id).describe()).info.nextActionTimes[0]!.getUTCMinutes()).toBe(30);
+    } finally {
+      await t.client.schedule.getHandle(id).delete().catch(() => undefined);
+    }
   });
 });

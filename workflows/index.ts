@@ -4,6 +4,7 @@ export { maintenance } from './maintenance';
 export { sheetsExport, sheetsImport } from './sheets-sync';
 export { sheetsOutage } from './sheets-outage';
 export { backup } from './backup';
+export { ociBackup } from './oci-backup';
 export { corruptionRecovery } from './corruption-recovery';
 export { restore } from './restore';
 export { diskEmergency } from './disk-emergency';

@@ -1,6 +1,6 @@
 // A local OCI Block Storage emulator for development and tests (127.0.0.1 only: docs/safety.md#loopback-only).
 // It speaks the subset of the Core API (20160918) that atlas-ops uses, unsigned: volumes, volume
-// backups with their lifecycle (CREATING → AVAILABLE after `availableAfterMs`), FAULTY backups and
+// backups with their lifecycle (CREATING → AVAILABLE after `availableAfterMs`, deleted → TERMINATED), FAULTY backups and
 // injected errors on demand, and opc-retry-token: a retried create returns what the first made.
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -38,6 +38,8 @@ export interface EmulatorFaults {
   faultyBackups?: number;
   /** The next N creates succeed but answer 500, as when the response is lost: the caller retries. */
   loseCreateResponses?: number;
+  /** The next N deletes succeed but answer 500, as when the response is lost: the caller retries. */
+  loseDeleteResponses?: number;
   /** The next N requests (any) answer with this status and service code. */
   failRequests?: { count: number; status: number; code: string };
 }
@@ -162,6 +164,19 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
         if (!b) return error(404, 'NotAuthorizedOrNotFound', `volume backup ${m[1]} not found`);
         served.set(b.id, [...(served.get(b.id) ?? []), b.lifecycleState]);
         return send(200, pub(b));
+      }
+      if (req.method === 'DELETE' && (m = /^\/volumeBackups\/([^/]+)$/.exec(path))) {
+        // As OCI: only an AVAILABLE (or FAULTY) backup can be deleted; a deleted one is TERMINATED, then gone (404).
+        const b = backups.get(decodeURIComponent(m[1]!));
+        if (!b || b.lifecycleState === 'TERMINATED') return error(404, 'NotAuthorizedOrNotFound', `volume backup ${m[1]} not found`);
+        if (b.lifecycleState !== 'AVAILABLE' && b.lifecycleState !== 'FAULTY') return error(409, 'IncorrectState', `volume backup ${b.id} is ${b.lifecycleState}`);
+        b.lifecycleState = 'TERMINATED';
+        if ((faults.loseDeleteResponses ?? 0) > 0) {
+          faults.loseDeleteResponses!--;
+          return error(500, 'InternalServerError', 'response lost (injected by the emulator)');
+        }
+        res.writeHead(204, { 'opc-request-id': randomBytes(8).toString('hex') });
+        return res.end();
       }
       if (req.method === 'GET' && (m = /^\/volumes\/([^/]+)$/.exec(path))) {
         const v = volumes.get(decodeURIComponent(m[1]!));

@@ -4,7 +4,7 @@
 export const SYNC_AND_BACKUP = ['export', 'import', 'backup'] as const;
 
 /** Every schedule atlas-ops manages. src/schedules.ts defines each. */
-export const ALL_SCHEDULES = ['export', 'import', 'backup', 'health', 'weekly', 'monthly', 'key-rotation', 'alerts-digest'] as const;
+export const ALL_SCHEDULES = ['export', 'import', 'backup', 'health', 'weekly', 'monthly', 'key-rotation', 'alerts-digest', 'oci-backup'] as const;
 export type ScheduleName = (typeof ALL_SCHEDULES)[number];
 
 /** What incident containment pauses: every automated job but monitoring (health checks and the digest keep running). */
@@ -14,8 +14,10 @@ export const CONTAINED_BY_INCIDENT = ['export', 'import', 'backup', 'weekly', 'm
  * What corruption recovery pauses: the schedules whose runs read or write atlas.db. Monitoring
  * (`health`, `alerts-digest`) never pauses for a recovery, so a recovery that waits still pages
  * (docs/safety.md#monitoring-never-pauses-for-a-recovery); key rotation does not open atlas.db.
+ * `oci-backup` snapshots the volume that holds atlas.db: a backup of a corrupt volume, and the
+ * retention after it, must not run while Option C may need the older good ones.
  */
-export const TOUCHING_ATLAS_DB = ['export', 'import', 'backup', 'weekly', 'monthly'] as const;
+export const TOUCHING_ATLAS_DB = ['export', 'import', 'backup', 'weekly', 'monthly', 'oci-backup'] as const;
 
 /** Monitoring: never paused by a procedure on atlas.db. */
 export const MONITORING = ['health', 'alerts-digest'] as const;

@@ -147,6 +147,15 @@ describe('wrong JSON input to every workflow type, as started from the Web UI', 
     expect(huge.failure.message).toMatch(/^"k{199}… \(100002 characters\): unknown field/);
   });
 
+  it('a retention of 0 (backup, ociBackup) fails at once, naming the field and the value', async () => {
+    for (const type of ['backup', 'ociBackup']) {
+      const r = await reject(type, { keep: 0 });
+      expectRejected(r, `${type} {keep: 0}`, 'keep');
+      expect(r.failure.message).toContain('got 0');
+      recordFault({ fault: 'wrong workflow input (Web UI JSON)', survived: true, dataLost: 0 });
+    }
+  });
+
   it('had no effect: atlas.db unchanged byte for byte, no backup, no flag, no lock, no schedule paused', async () => {
     expect(sha(atlasPaths(t.home).atlasDb)).toBe(atlasBefore);
     expectNoTrace(t.home);
