@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AlertLevel, DigestResult } from '../src/alerts';
-import { collectHealth, type HealthMetric, type Remediation } from '../src/health/collect';
+import { boundSymbol, collectHealth, type HealthMetric, type Remediation } from '../src/health/collect';
 import { MODE } from '../src/file-modes';
 import { appendLog } from '../src/log';
 import { reportName, runReport as buildReport } from '../src/reports';
@@ -39,7 +39,7 @@ export const REMEDIATIONS: Record<Remediation, { singleton: string; setting: 'di
 
 function alertMessage(m: HealthMetric): string {
   const v = m.value === null ? 'no data' : `${m.value}${m.unit ? ` ${m.unit}` : ''}`;
-  const bound = m.threshold === undefined ? '' : ` (threshold ${m.bound === 'max' ? '≤' : '≥'} ${m.threshold}${m.unit ? ` ${m.unit}` : ''})`;
+  const bound = m.threshold === undefined ? '' : ` (threshold ${boundSymbol(m)} ${m.threshold}${m.unit ? ` ${m.unit}` : ''})`;
   return `${m.label}: ${v}${bound}${m.details ? ` — ${m.details}` : ''}`;
 }
 

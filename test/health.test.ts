@@ -10,7 +10,7 @@ import { migrateAtlas } from '../src/db/atlas-schema';
 import { openOpsDb } from '../src/db/ops-db';
 import { takeSnapshot } from '../src/db/snapshot';
 import { openDatabase } from '../src/db/sqlite';
-import { collectHealth } from '../src/health/collect';
+import { collectHealth, healthTable } from '../src/health/collect';
 import { ensureHome } from '../src/home';
 import { allocatePort } from '../src/ports';
 import { atlasPaths } from '../src/paths';
@@ -144,12 +144,21 @@ describe('collectHealth on seeded data', () => {
   const H = 3_600_000;
   const at = (msAgo: number) => new Date(NOW.getTime() - msAgo).toISOString();
 
-  /** A fresh home whose atlas.db and ops.db hold exactly the rows each metric is computed from. */
-  async function seededHome() {
+  /** A fresh home with an empty atlas.db and ops.db; the Sheets endpoint a port nothing listens on. */
+  async function emptyHome() {
     const home = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-health-'));
     const { paths } = ensureHome(home);
     const db = openDatabase(paths.atlasDb, { create: true, wal: true });
     migrateAtlas(db);
+    db.close();
+    const config = loadConfig({ env: { ATLAS_HOME: home }, overrides: { 'sheets.rootUrl': `http://127.0.0.1:${await allocatePort()}/` } });
+    return { home, paths, ops: openOpsDb(paths.opsDb), config };
+  }
+
+  /** A fresh home whose atlas.db and ops.db hold exactly the rows each metric is computed from. */
+  async function seededHome() {
+    const { home, paths, ops, config } = await emptyHome();
+    const db = openDatabase(paths.atlasDb);
     const task = db.prepare('INSERT INTO tasks (id, title, agent, status, created_at, updated_at, completed_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
     // This week: two completed (both in the last 24 h), one failed; the week before: one completed, two failed.
     task.run('T1', 't', 'coder', 'completed', at(48 * H), at(2 * H), at(2 * H));
@@ -177,7 +186,6 @@ describe('collectHealth on seeded data', () => {
     for (const [id, adopted] of [['P1', at(H)], ['P2', null], ['P3', null], ['P4', null]] as const) pattern.run(id, id, at(100 * H), adopted);
     db.close();
     await takeSnapshot({ source: paths.atlasDb, backupsDir: paths.backupsDir, reason: 'test', now: new Date(NOW.getTime() - 5 * H) });
-    const ops = openOpsDb(paths.opsDb);
     const run = ops.prepare("INSERT INTO sync_runs (direction, started_at, finished_at, outcome, error) VALUES ('export', ?, ?, ?, ?)");
     // In the last 24 h: three ok, then a connectivity failure 30 minutes ago (the first since the last success).
     run.run(at(20 * H), at(20 * H - 1000), 'ok', null);
@@ -186,10 +194,69 @@ describe('collectHealth on seeded data', () => {
     run.run(at(0.5 * H), at(0.5 * H - 1000), 'failed', 'SheetsUnreachable: ECONNREFUSED');
     run.run(at(0.4 * H), at(0.4 * H), 'skipped', 'skipped: maintenance');
     run.run(at(30 * H), at(30 * H), 'failed', 'SheetsAuthError: invalid_grant'); // older than 24 h
-    // Nothing listens on this port: the network probe fails.
-    const config = loadConfig({ env: { ATLAS_HOME: home }, overrides: { 'sheets.rootUrl': `http://127.0.0.1:${await allocatePort()}/` } });
     return { home, paths, ops, config };
   }
+
+  // The runbook's thresholds as it writes them: "Sync success rate: >99%", "Approval response time:
+  // <4 hours average", "Error resolution rate: >90% within 24h" are strict (exactly the threshold is
+  // not ok); "Sync offline >1 hour" and "Pending approvals >24h old" alert only beyond it.
+  it('each seeded metric at its runbook boundary: exactly the threshold, and one step past it', async () => {
+    type Seed = (db: ReturnType<typeof openDatabase>, ops: ReturnType<typeof openOpsDb>) => void;
+    const cases: { metric: string; seed: Seed; value: number; ok: boolean }[] = [];
+    const syncRuns = (ok: number, failed: number): Seed => (_db, ops) => {
+      const run = ops.prepare("INSERT INTO sync_runs (direction, started_at, finished_at, outcome, error) VALUES ('export', ?, ?, ?, ?)");
+      for (let i = 0; i < failed; i++) run.run(at(3 * H + i), at(3 * H + i), 'failed', 'SheetsUnreachable: ECONNREFUSED');
+      for (let i = 0; i < ok; i++) run.run(at(2 * H - i), at(2 * H - i), 'ok', null);
+    };
+    cases.push({ metric: 'sync_success_percent', seed: syncRuns(99, 1), value: 99, ok: false });
+    cases.push({ metric: 'sync_success_percent', seed: syncRuns(999, 1), value: 99.9, ok: true });
+    const decided = (hours: number): Seed => (db) => {
+      db.prepare("INSERT INTO tasks (id, title, agent, status, created_at, updated_at) VALUES ('T', 't', 'a', 'completed', ?, ?)").run(at(20 * H), at(20 * H));
+      db.prepare("INSERT INTO approvals (id, task_id, summary, requested_at, status, decided_at) VALUES ('A', 'T', 's', ?, 'approved', ?)").run(at(10 * H + hours * H), at(10 * H));
+    };
+    cases.push({ metric: 'approval_response_hours', seed: decided(4), value: 4, ok: false });
+    cases.push({ metric: 'approval_response_hours', seed: decided(3.99), value: 3.99, ok: true });
+    const errors = (resolved: number, of: number): Seed => (db) => {
+      const e = db.prepare("INSERT INTO errors (at, source, level, message, resolved_at) VALUES (?, 'app', 'error', 'e', ?)");
+      for (let i = 0; i < of; i++) e.run(at(48 * H), i < resolved ? at(47 * H) : null);
+    };
+    cases.push({ metric: 'error_resolution_percent', seed: errors(9, 10), value: 90, ok: false });
+    cases.push({ metric: 'error_resolution_percent', seed: errors(91, 100), value: 91, ok: true });
+    const offlineFor = (ms: number): Seed => (_db, ops) => {
+      ops.prepare("INSERT INTO sync_runs (direction, started_at, finished_at, outcome, error) VALUES ('export', ?, ?, 'failed', 'SheetsUnreachable: ECONNREFUSED')").run(at(ms), at(ms));
+    };
+    cases.push({ metric: 'sync_offline_minutes', seed: offlineFor(H), value: 60, ok: true });
+    cases.push({ metric: 'sync_offline_minutes', seed: offlineFor(H + 6000), value: 60.1, ok: false });
+    const pendingFor = (ms: number): Seed => (db) => {
+      db.prepare("INSERT INTO tasks (id, title, agent, status, created_at, updated_at) VALUES ('T', 't', 'a', 'waiting_approval', ?, ?)").run(at(ms), at(ms));
+      db.prepare("INSERT INTO approvals (id, task_id, summary, requested_at, status) VALUES ('A', 'T', 's', ?, 'pending')").run(at(ms));
+    };
+    cases.push({ metric: 'approvals_pending_over_24h', seed: pendingFor(24 * H), value: 0, ok: true });
+    cases.push({ metric: 'approvals_pending_over_24h', seed: pendingFor(24 * H + 1000), value: 1, ok: false });
+    for (const c of cases) {
+      const { home, paths, ops, config } = await emptyHome();
+      try {
+        const db = openDatabase(paths.atlasDb);
+        c.seed(db, ops);
+        db.close();
+        const m = (await collectHealth({ config, paths, ops, now: NOW, deep: false })).find((x) => x.metric === c.metric);
+        expect({ value: m?.value, ok: m?.ok }, `${c.metric} seeded to ${c.value}`).toEqual({ value: c.value, ok: c.ok });
+      } finally {
+        ops.close();
+        fs.rmSync(home, { recursive: true, force: true });
+      }
+    }
+    // The table prints each comparison as the runbook writes it.
+    const { home, paths, ops, config } = await emptyHome();
+    try {
+      const table = healthTable(await collectHealth({ config, paths, ops, now: NOW, deep: false }));
+      expect(table).toMatch(/Disk usage\s+\S+ %\s+< 80/);
+      expect(table).toMatch(/Memory usage\s+\S+ %\s+< 90/);
+    } finally {
+      ops.close();
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  });
 
   it('computes each metric from the seeded rows and the host, and compares it with its threshold', async () => {
     const { home, paths, ops, config } = await seededHome();

@@ -1,5 +1,6 @@
 // The health check's measurements (the runbook's "Key Metrics to Monitor", docs/procedures.md#health-check):
-// system, application and business metrics, each compared with its threshold. Pure reads: the
+// system, application and business metrics, each compared with its threshold as the runbook writes
+// it: "<80%" is strict (`strict`), "Sync offline >1 hour" alerts only beyond the hour. Pure reads: the
 // caller records the samples and raises the alerts.
 import fs from 'node:fs';
 import net from 'node:net';
@@ -23,6 +24,11 @@ export interface HealthMetric {
   threshold?: number;
   /** 'max': the value must stay at or below the threshold; 'min': at or above. */
   bound?: 'max' | 'min';
+  /**
+   * The runbook's own comparison ("Disk usage: <80%", "Sync success rate: >99%"): the value must be
+   * strictly below ('max') or above ('min'); exactly the threshold is not ok.
+   */
+  strict?: boolean;
   /** null when there is no threshold or no value. */
   ok: boolean | null;
   /** Level of the alert while not ok. */
@@ -75,7 +81,14 @@ export function probeEndpoint(url: string, timeoutMs: number): Promise<{ ok: boo
 
 function check(m: Omit<HealthMetric, 'ok'>): HealthMetric {
   if (m.value === null || m.threshold === undefined || !m.bound) return { ...m, ok: null };
-  return { ...m, ok: m.bound === 'max' ? m.value <= m.threshold : m.value >= m.threshold };
+  const ok = m.bound === 'max' ? (m.strict ? m.value < m.threshold : m.value <= m.threshold) : m.strict ? m.value > m.threshold : m.value >= m.threshold;
+  return { ...m, ok };
+}
+
+/** How a metric must compare with its threshold to be ok, as the table and the alerts print it. */
+export function boundSymbol(m: Pick<HealthMetric, 'bound' | 'strict'>): string {
+  if (m.bound === 'max') return m.strict ? '<' : '≤';
+  return m.strict ? '>' : '≥';
 }
 
 export interface CollectOptions {
@@ -102,12 +115,12 @@ export async function collectHealth(o: CollectOptions): Promise<HealthMetric[]> 
   const disk = diskUsagePercent(paths.home);
   const diskCritical = disk.percent > t.diskCriticalPercent;
   out.push(check({
-    metric: 'disk_percent', label: 'Disk usage', group: 'system', value: disk.percent, unit: '%', threshold: t.diskPercent, bound: 'max',
+    metric: 'disk_percent', label: 'Disk usage', group: 'system', value: disk.percent, unit: '%', threshold: t.diskPercent, bound: 'max', strict: true,
     level: diskCritical ? 'critical' : 'warning', remediation: diskCritical ? 'diskEmergency' : undefined,
     details: `${Math.round(disk.freeBytes / 1e6)} MB free of ${Math.round(disk.totalBytes / 1e6)} MB`,
   }));
-  out.push(check({ metric: 'memory_percent', label: 'Memory usage', group: 'system', value: memoryUsagePercent(), unit: '%', threshold: t.memoryPercent, bound: 'max', level: 'warning' }));
-  out.push(check({ metric: 'load15', label: 'Load (15 min)', group: 'system', value: round(os.loadavg()[2]!), unit: '', threshold: t.load15, bound: 'max', level: 'warning' }));
+  out.push(check({ metric: 'memory_percent', label: 'Memory usage', group: 'system', value: memoryUsagePercent(), unit: '%', threshold: t.memoryPercent, bound: 'max', strict: true, level: 'warning' }));
+  out.push(check({ metric: 'load15', label: 'Load (15 min)', group: 'system', value: round(os.loadavg()[2]!), unit: '', threshold: t.load15, bound: 'max', strict: true, level: 'warning' }));
   const reach = await probe;
   out.push(check({
     metric: 'network_percent', label: 'Sheets endpoint reachable', group: 'system', value: reach.ok ? 100 : 0, unit: '%', threshold: 100, bound: 'min', level: 'warning',
@@ -122,7 +135,7 @@ export async function collectHealth(o: CollectOptions): Promise<HealthMetric[]> 
   const attempted = (sync.ok ?? 0) + (sync.failed ?? 0);
   out.push(check({
     metric: 'sync_success_percent', label: 'Sync success (24 h)', group: 'application', value: attempted ? round(((sync.ok ?? 0) / attempted) * 100, 1) : null, unit: '%',
-    threshold: t.syncSuccessPercent, bound: 'min', level: 'warning', details: `${sync.ok ?? 0}/${attempted} runs`,
+    threshold: t.syncSuccessPercent, bound: 'min', strict: true, level: 'warning', details: `${sync.ok ?? 0}/${attempted} runs`,
   }));
   // Offline: auth or connectivity failures since the last success, for longer than the threshold
   // (the same rule as the outage detector, src/sheets/runs.ts).
@@ -179,7 +192,7 @@ function atlasMetrics(db: Db, o: CollectOptions, now: number): HealthMetric[] {
     q();
     return performance.now() - t0;
   });
-  out.push(check({ metric: 'db_response_ms', label: 'Database response', group: 'application', value: round(times.reduce((a, b) => a + b, 0) / times.length, 3), unit: 'ms', threshold: t.dbResponseMs, bound: 'max', level: 'warning' }));
+  out.push(check({ metric: 'db_response_ms', label: 'Database response', group: 'application', value: round(times.reduce((a, b) => a + b, 0) / times.length, 3), unit: 'ms', threshold: t.dbResponseMs, bound: 'max', strict: true, level: 'warning' }));
 
   const journal = String(db.pragma('journal_mode', { simple: true }));
   out.push({ metric: 'wal_on', label: 'WAL mode', group: 'application', value: journal === 'wal' ? 1 : 0, unit: '', threshold: 1, bound: 'min', ok: journal === 'wal', level: 'warning', details: `journal_mode=${journal}` });
@@ -202,7 +215,7 @@ function atlasMetrics(db: Db, o: CollectOptions, now: number): HealthMetric[] {
     )
     .get({ cut: pendingCut, week: iso(now - 7 * DAY) }) as { stale: number | null; avgHours: number | null };
   out.push(check({ metric: 'approvals_pending_over_24h', label: `Approvals pending > ${t.pendingApprovalHours} h`, group: 'application', value: a.stale ?? 0, unit: '', threshold: 0, bound: 'max', level: 'warning' }));
-  out.push(check({ metric: 'approval_response_hours', label: 'Approval response (7 d avg)', group: 'application', value: a.avgHours === null ? null : round(a.avgHours), unit: 'h', threshold: t.approvalResponseHours, bound: 'max', level: 'warning' }));
+  out.push(check({ metric: 'approval_response_hours', label: 'Approval response (7 d avg)', group: 'application', value: a.avgHours === null ? null : round(a.avgHours), unit: 'h', threshold: t.approvalResponseHours, bound: 'max', strict: true, level: 'warning' }));
 
   // Errors raised between 8 and 1 days ago: a day has passed for each, so "resolved within 24 h" is decided.
   const e = db
@@ -211,7 +224,7 @@ function atlasMetrics(db: Db, o: CollectOptions, now: number): HealthMetric[] {
          FROM errors WHERE at >= ? AND at < ?`,
     )
     .get(iso(now - 8 * DAY), iso(now - DAY)) as { n: number; inDay: number | null };
-  out.push(check({ metric: 'error_resolution_percent', label: 'Errors resolved within 24 h', group: 'application', value: e.n ? round(((e.inDay ?? 0) / e.n) * 100, 1) : null, unit: '%', threshold: t.errorResolutionPercent, bound: 'min', level: 'warning', details: `${e.inDay ?? 0}/${e.n}` }));
+  out.push(check({ metric: 'error_resolution_percent', label: 'Errors resolved within 24 h', group: 'application', value: e.n ? round(((e.inDay ?? 0) / e.n) * 100, 1) : null, unit: '%', threshold: t.errorResolutionPercent, bound: 'min', strict: true, level: 'warning', details: `${e.inDay ?? 0}/${e.n}` }));
 
   if (!o.deep) return out;
   // Business: one pass over the tasks touched in the last two weeks (updated_at is never before
@@ -253,7 +266,7 @@ export function healthTable(metrics: HealthMetric[]): string {
     m.group,
     m.label,
     m.value === null ? 'n/a' : `${m.value}${m.unit && m.unit !== '' ? ` ${m.unit}` : ''}`,
-    m.threshold === undefined ? '' : `${m.bound === 'max' ? '≤' : '≥'} ${m.threshold}`,
+    m.threshold === undefined ? '' : `${boundSymbol(m)} ${m.threshold}`,
     m.details ?? '',
   ]);
   const head = ['', 'group', 'metric', 'value', 'threshold', 'details'];
