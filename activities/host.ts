@@ -17,6 +17,7 @@ import { listenersOn } from '../src/proc';
 import { activityPollers } from '../src/temporal/task-queue';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
+import { targetMismatch, type Target } from '../src/target';
 
 export const ATLAS_DB_LOCK = 'atlas.db';
 
@@ -88,6 +89,17 @@ export function createHostActivities(ctx: ActivityContext) {
   const sqliteWebPid = () => path.join(paths.runDir, 'sqlite-web.pid');
 
   return {
+    /**
+     * A procedure's first host step when it names its home or host queue: refuses (WrongTarget,
+     * naming both) unless this worker serves that home and the queue this call arrived on.
+     */
+    async confirmTarget(asked: Target): Promise<Required<Target>> {
+      const serves = { home: ctx.config.home, hostQueue: Context.current().info.taskQueue };
+      const problem = targetMismatch(serves, asked);
+      if (problem) throw failure.WrongTarget(problem);
+      return serves;
+    },
+
     async acquireDbLock(input: { holder: string; procedure: string }): Promise<void> {
       const db = ctx.opsDb();
       const row = db.prepare('SELECT * FROM locks WHERE name = ?').get(ATLAS_DB_LOCK) as { holder: string; procedure: string; acquired_at: string } | undefined;

@@ -8,6 +8,7 @@ import { hostTaskQueue, type AtlasConfig } from './config';
 import { killInterceptor, parseKillPoint } from './faults';
 import { connectClient, connectionSettings } from './temporal/connect';
 import { ensureSearchAttributes } from './temporal/search-attributes';
+import { workerIdentity } from './target';
 
 export const WORKFLOWS_PATH = path.join(__dirname, '..', 'workflows', 'index.ts');
 
@@ -59,6 +60,8 @@ export async function createAtlasWorker(config: AtlasConfig, options: WorkerOpti
     connection,
     namespace: config.temporal.namespace,
     taskQueue: hostTaskQueue(config),
+    // Says which home it serves, so the CLI can refuse a start for another home (src/target.ts).
+    identity: workerIdentity(config.home),
     activities: host,
     interceptors: killPoint ? { activity: [killInterceptor(killPoint)] } : undefined,
     // Heartbeats carry progress (a snapshot's bytes copied): send them every few seconds so the

@@ -1,7 +1,7 @@
 // backup.sh as a workflow: a verified local backup with its manifest, retention, and (with
 // `oci: true`) an OCI block-volume backup. Run daily by the schedule `atlas-backup` with `{}`.
 import type { BackupManifest } from '../src/db/snapshot';
-import { DECISION_TIMEOUT, HOST_QUEUE, inputTable, type InputOf } from './lib/input';
+import { DECISION_TIMEOUT, HOME, HOST_QUEUE, inputTable, type InputOf } from './lib/input';
 import type { Actor } from './lib/procedure';
 import { stamp } from '../src/workflow-safe/stamp';
 import { runProcedure } from './lib/template';
@@ -13,6 +13,7 @@ export const BACKUP_INPUT = inputTable([
   { name: 'reason', type: 'text', default: 'scheduled backup', doc: 'Why: recorded in the manifest.' },
   DECISION_TIMEOUT,
   HOST_QUEUE,
+  HOME,
 ]);
 
 export type BackupInput = InputOf<typeof BACKUP_INPUT>;

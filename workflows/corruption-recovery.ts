@@ -10,7 +10,7 @@ import type { OciVolumeBackup } from '../activities/oci';
 import { formatDuration } from '../src/workflow-safe/duration';
 import { TOUCHING_ATLAS_DB } from '../src/workflow-safe/schedule-names';
 import { CORRUPTION_ALERT } from '../src/workflow-safe/singletons';
-import { DECISION_TIMEOUT, DRAIN_TIMEOUT, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type ArgsOf, type InputOf } from './lib/input';
+import { DECISION_TIMEOUT, DRAIN_TIMEOUT, HOME, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type ArgsOf, type InputOf } from './lib/input';
 import { boundedText, operatorTextProblem, type Actor, type Procedure } from './lib/procedure';
 import { stamp } from '../src/workflow-safe/stamp';
 import { DbHold } from './lib/db-hold';
@@ -26,6 +26,7 @@ export const CORRUPTION_RECOVERY_INPUT = inputTable([
   DECISION_TIMEOUT,
   DRAIN_TIMEOUT,
   HOST_QUEUE,
+  HOME,
 ]);
 
 export type CorruptionRecoveryInput = InputOf<typeof CORRUPTION_RECOVERY_INPUT>;

@@ -3,13 +3,15 @@
 // switches WAL back on when no process holds atlas.db.
 import type { ConnectivityReport } from '../src/sheets/doctor';
 import type { DbDoctorReport } from '../src/db/doctor';
-import { inputTable, type InputOf } from './lib/input';
+import { HOME, HOST_QUEUE, inputTable, type InputOf } from './lib/input';
 import { runProcedure } from './lib/template';
 
 export const DIAGNOSE_INPUT = inputTable([
   { name: 'sheets', type: 'boolean', default: true, doc: 'Check the Sheets API: DNS, TCP, HTTPS, auth, spreadsheet.' },
   { name: 'permissions', type: 'boolean', default: false, doc: 'Also write to the sheet to prove the permission (test-sheets-permissions).' },
   { name: 'db', type: 'boolean', default: true, doc: 'Check atlas.db: holders, journal mode, write lock.' },
+  HOST_QUEUE,
+  HOME,
 ]);
 
 export type DiagnoseInput = InputOf<typeof DIAGNOSE_INPUT>;

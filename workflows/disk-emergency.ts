@@ -3,7 +3,7 @@
 // is under the threshold. Still above after all three: a critical alert with the figures and the
 // long-term options. `dryRun` reports what each step would free and changes nothing.
 import type { DiskMeasure, DiskTriage, StepReport } from '../activities/disk';
-import { DECISION_TIMEOUT, HOST_QUEUE, inputTable, type ArgsOf, type InputOf } from './lib/input';
+import { DECISION_TIMEOUT, HOME, HOST_QUEUE, inputTable, type ArgsOf, type InputOf } from './lib/input';
 import type { Procedure } from './lib/procedure';
 import { runProcedure, type ProcedureBody } from './lib/template';
 import { failure } from '../src/workflow-safe/failures';
@@ -14,6 +14,7 @@ export const DISK_EMERGENCY_INPUT = inputTable([
   { name: 'trigger', type: 'text', doc: 'What started it (a health check, an operator).' },
   DECISION_TIMEOUT,
   HOST_QUEUE,
+  HOME,
 ]);
 
 export type DiskEmergencyInput = InputOf<typeof DISK_EMERGENCY_INPUT>;

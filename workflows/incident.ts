@@ -5,7 +5,7 @@ import { defineSignal, proxyActivities, setHandler } from '@temporalio/workflow'
 import type { HostActivities } from '../activities';
 import { INCIDENT_STAGES, type AdvanceInput, type IncidentStage } from '../src/workflow-safe/incident-stages';
 import { CONTAINED_BY_INCIDENT } from '../src/workflow-safe/schedule-names';
-import { HOST_QUEUE, REMINDER_INTERVAL, inputTable, type InputOf } from './lib/input';
+import { HOME, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type InputOf } from './lib/input';
 import { boundedText } from './lib/procedure';
 import { runProcedure } from './lib/template';
 
@@ -17,6 +17,7 @@ export const INCIDENT_INPUT = inputTable([
   { name: 'pause', type: 'scheduleNames', default: [...CONTAINED_BY_INCIDENT], doc: 'Schedules contain pauses (names such as "export"); default: all but monitoring.' },
   REMINDER_INTERVAL,
   HOST_QUEUE,
+  HOME,
 ]);
 
 export type IncidentInput = InputOf<typeof INCIDENT_INPUT>;

@@ -3,7 +3,7 @@
 // Only facts about the key (account, fingerprint) pass through here, never the key.
 import { defineSignal, setHandler } from '@temporalio/workflow';
 import type { KeyCheck } from '../activities/secrets';
-import { HOST_QUEUE, REMINDER_INTERVAL, inputTable, type InputOf } from './lib/input';
+import { HOME, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type InputOf } from './lib/input';
 import { DURATION_MIN } from '../src/workflow-safe/limits';
 import { boundedText, type Actor } from './lib/procedure';
 import { runProcedure } from './lib/template';
@@ -15,6 +15,7 @@ export const KEY_ROTATION_INPUT = inputTable([
   REMINDER_INTERVAL,
   { name: 'timeout', type: 'duration', min: DURATION_MIN.timeout, default: 14 * 86_400_000, doc: 'After this long without a new key, a critical alert (the wait goes on).' },
   HOST_QUEUE,
+  HOME,
 ]);
 
 export type KeyRotationInput = InputOf<typeof KEY_ROTATION_INPUT>;

@@ -3,7 +3,7 @@ import { ActivityFailure, defineSignal, defineUpdate, setHandler } from '@tempor
 import type { BackupManifest } from '../src/db/snapshot';
 import { formatDuration } from '../src/workflow-safe/duration';
 import { SYNC_AND_BACKUP } from '../src/workflow-safe/schedule-names';
-import { DECISION_TIMEOUT, DRAIN_TIMEOUT, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type ArgsOf, type InputOf } from './lib/input';
+import { DECISION_TIMEOUT, DRAIN_TIMEOUT, HOME, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type ArgsOf, type InputOf } from './lib/input';
 import { DURATION_MIN } from '../src/workflow-safe/limits';
 import { stamp } from '../src/workflow-safe/stamp';
 import { DbHold } from './lib/db-hold';
@@ -21,6 +21,7 @@ export const MAINTENANCE_INPUT = inputTable([
   DRAIN_TIMEOUT,
   DECISION_TIMEOUT,
   HOST_QUEUE,
+  HOME,
 ]);
 
 export type MaintenanceInput = InputOf<typeof MAINTENANCE_INPUT>;

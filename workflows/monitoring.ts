@@ -5,7 +5,7 @@ import type { HostActivities } from '../activities';
 import type { HealthCheckResult } from '../activities/monitoring';
 import type { AlertLevel } from '../src/alerts';
 import type { WrittenReport } from '../src/reports/report';
-import { DECISION_TIMEOUT, HOST_QUEUE, inputTable, type InputOf } from './lib/input';
+import { DECISION_TIMEOUT, HOME, HOST_QUEUE, inputTable, type InputOf } from './lib/input';
 import { runProcedure, startProcedure } from './lib/template';
 
 const DAY = 86_400_000;
@@ -13,6 +13,7 @@ const DAY = 86_400_000;
 export const HEALTH_CHECK_INPUT = inputTable([
   { name: 'deep', type: 'boolean', doc: 'Force (or skip) the deep check (quick_check and business metrics); by default once a day.' },
   HOST_QUEUE,
+  HOME,
 ]);
 
 export type HealthCheckInput = InputOf<typeof HEALTH_CHECK_INPUT>;
@@ -41,6 +42,7 @@ export async function healthCheck(input?: HealthCheckInput): Promise<HealthCheck
 export const ALERTS_DIGEST_INPUT = inputTable([
   { name: 'level', type: 'enum', values: ['warning', 'info'], default: 'warning', doc: 'Which alerts: the day\'s warnings, or the week\'s info.' },
   HOST_QUEUE,
+  HOME,
 ]);
 
 export type AlertsDigestInput = InputOf<typeof ALERTS_DIGEST_INPUT>;
@@ -74,6 +76,7 @@ export interface RoutineResult {
 export const ROUTINE_INPUT = inputTable([
   { name: 'since', type: 'string', doc: 'Period start for the reports: "7d" or "2026-11-01" (each report has its own default).' },
   HOST_QUEUE,
+  HOME,
   DECISION_TIMEOUT,
 ]);
 

@@ -3,7 +3,7 @@
 // maintenance flag; the restore itself verifies, keeps what it replaces, and verifies again. It
 // replaces atlas.db only once the app's units are stopped and no other process holds it (DbHold.swap).
 import { SYNC_AND_BACKUP } from '../src/workflow-safe/schedule-names';
-import { DECISION_TIMEOUT, DRAIN_TIMEOUT, HOST_QUEUE, inputTable, type InputOf } from './lib/input';
+import { DECISION_TIMEOUT, DRAIN_TIMEOUT, HOME, HOST_QUEUE, inputTable, type InputOf } from './lib/input';
 import type { Actor } from './lib/procedure';
 import { stamp } from '../src/workflow-safe/stamp';
 import { DbHold } from './lib/db-hold';
@@ -18,6 +18,7 @@ export const RESTORE_INPUT = inputTable([
   DRAIN_TIMEOUT,
   DECISION_TIMEOUT,
   HOST_QUEUE,
+  HOME,
 ]);
 
 export type RestoreInput = InputOf<typeof RESTORE_INPUT>;

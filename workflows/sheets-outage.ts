@@ -6,7 +6,7 @@
 import { condition, defineSignal, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ConnectivityReport } from '../src/sheets/doctor';
 import { formatDuration, parseDuration } from '../src/workflow-safe/duration';
-import { DECISION_TIMEOUT, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type ArgsOf, type InputOf } from './lib/input';
+import { DECISION_TIMEOUT, HOME, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type ArgsOf, type InputOf } from './lib/input';
 import { DURATION_MIN } from '../src/workflow-safe/limits';
 import { boundedText, type Actor, type Procedure } from './lib/procedure';
 import { runProcedure, type ProcedureBody } from './lib/template';
@@ -25,6 +25,7 @@ export const SHEETS_OUTAGE_INPUT = inputTable([
   REMINDER_INTERVAL,
   DECISION_TIMEOUT,
   HOST_QUEUE,
+  HOME,
 ]);
 
 export type SheetsOutageInput = InputOf<typeof SHEETS_OUTAGE_INPUT>;

@@ -4,8 +4,9 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { HostActivities, WorkflowQueueActivities } from '../activities';
 import type { SyncRunResult } from '../activities/sheets';
-import { HOST_QUEUE, inputTable, parseInput, type InputOf } from './lib/input';
+import { HOME, HOST_QUEUE, inputTable, parseInput, type InputOf } from './lib/input';
 import { failure } from '../src/workflow-safe/failures';
+import { confirmTarget } from './lib/target';
 
 const DRY_RUN = { name: 'dryRun', type: 'boolean', default: false, doc: 'Report what would change; change nothing.' } as const;
 
@@ -13,12 +14,14 @@ export const SHEETS_EXPORT_INPUT = inputTable([
   { name: 'full', type: 'boolean', default: false, doc: 'Rewrite every atlas-owned cell and re-add every missing pending approval (`--full-sync`).' },
   DRY_RUN,
   HOST_QUEUE,
+  HOME,
 ]);
 
 export const SHEETS_IMPORT_INPUT = inputTable([
   { name: 'forceCheck', type: 'boolean', default: false, doc: 'Compare every row with atlas.db even when the sheet has not changed since the last import.' },
   DRY_RUN,
   HOST_QUEUE,
+  HOME,
 ]);
 
 export type SheetsExportInput = InputOf<typeof SHEETS_EXPORT_INPUT>;
@@ -44,9 +47,10 @@ function describe(r: SyncRunResult): string {
   return `${r.dryRun ? 'dry run (nothing changed): ' : ''}${what}; ${r.requests} Sheets API requests`;
 }
 
-async function runSync(direction: 'export' | 'import', hostQueue: string | undefined, dryRun: boolean, call: (acts: HostActivities, workflowId: string) => Promise<SyncRunResult>): Promise<SyncRunResult> {
+async function runSync(direction: 'export' | 'import', asked: { hostQueue?: string; home?: string }, dryRun: boolean, call: (acts: HostActivities, workflowId: string) => Promise<SyncRunResult>): Promise<SyncRunResult> {
   const { workflowId, startTime } = workflowInfo();
-  const queue = hostQueue ?? (await context.procedureContext()).hostQueue;
+  const queue = asked.hostQueue ?? (await context.procedureContext()).hostQueue;
+  await confirmTarget(queue, asked);
   const acts = syncActivities(queue);
   try {
     const result = await call(acts, workflowId);
@@ -68,11 +72,11 @@ async function runSync(direction: 'export' | 'import', hostQueue: string | undef
 }
 
 export async function sheetsExport(input?: SheetsExportInput): Promise<SyncRunResult> {
-  const { full, dryRun, hostQueue } = parseInput('sheetsExport', SHEETS_EXPORT_INPUT, input);
-  return runSync('export', hostQueue, dryRun, (acts, workflowId) => acts.sheetsExportRun({ workflowId, full, dryRun }));
+  const { full, dryRun, hostQueue, home } = parseInput('sheetsExport', SHEETS_EXPORT_INPUT, input);
+  return runSync('export', { hostQueue, home }, dryRun, (acts, workflowId) => acts.sheetsExportRun({ workflowId, full, dryRun }));
 }
 
 export async function sheetsImport(input?: SheetsImportInput): Promise<SyncRunResult> {
-  const { forceCheck, dryRun, hostQueue } = parseInput('sheetsImport', SHEETS_IMPORT_INPUT, input);
-  return runSync('import', hostQueue, dryRun, (acts, workflowId) => acts.sheetsImportRun({ workflowId, forceCheck, dryRun }));
+  const { forceCheck, dryRun, hostQueue, home } = parseInput('sheetsImport', SHEETS_IMPORT_INPUT, input);
+  return runSync('import', { hostQueue, home }, dryRun, (acts, workflowId) => acts.sheetsImportRun({ workflowId, forceCheck, dryRun }));
 }

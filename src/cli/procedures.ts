@@ -2,6 +2,7 @@
 import { Option } from 'commander';
 import type { Client } from '@temporalio/client';
 import { hostTaskQueue } from '../config';
+import { homeRefusedBeforeStart } from '../target';
 import { startOnce, startWorkflow, type WorkflowInput, type WorkflowType, type Workflows } from '../temporal/start';
 import { activityPollers } from '../temporal/task-queue';
 import { unservedQueueMessage } from '../workflow-safe/host-queue';
@@ -41,11 +42,25 @@ async function withHostQueue<I>(a: AnyAction, client: Client, input: I): Promise
   return { ...input, hostQueue: queue };
 }
 
+/**
+ * A start's input with the home the operator named (--home, else the configuration's), which the
+ * procedure's worker must serve (src/target.ts). When the workers polling this host's queue are
+ * known to serve another home, refused here (exit 2) before anything starts.
+ */
+export async function withTargetHome<T extends WorkflowType>(a: AnyAction, input: WorkflowInput<Workflows[T]>): Promise<WorkflowInput<Workflows[T]>> {
+  const { config } = a;
+  const queue = (input as { hostQueue?: string }).hostQueue ?? hostTaskQueue(config);
+  const refused = await homeRefusedBeforeStart(await a.client(), config.temporal.namespace, queue, config.home);
+  if (refused) throw new UsageError(refused);
+  // Every workflow's input table has the common field `home` (workflows/lib/input.ts HOME).
+  return { ...input, home: config.home } as WorkflowInput<Workflows[T]>;
+}
+
 /** Starts a procedure, reports a refused start at once, and with --wait follows it to the end. */
 export async function startProcedure<T extends WorkflowType>(a: AnyAction, spec: StartSpec<T>): Promise<number> {
   const { config } = a;
   const client = await a.client();
-  const input = await withHostQueue(a, client, spec.input);
+  const input = await withTargetHome<T>(a, await withHostQueue(a, client, spec.input));
   const workflowId = newWorkflowId(spec.procedure);
   const handle = await startWorkflow(client, spec.workflowType, input, {
     taskQueue: config.taskQueue,
@@ -106,17 +121,26 @@ export async function requireProcedure(client: Client, workflowId: string, workf
 
 /**
  * Starts a singleton procedure (fixed id, src/temporal/start.ts) or joins the one running, and
- * with --wait follows it like startProcedure.
+ * with --wait follows it like startProcedure. A start the procedure refuses (another procedure
+ * holds atlas.db, wrong input) is reported like startProcedure's: exit 1 with the reason, which
+ * names the procedure in the way.
  */
-export async function startSingleton<T extends WorkflowType>(a: AnyAction, spec: StartSpec<T> & { name: string }): Promise<number> {
+export async function startSingleton<T extends WorkflowType>(a: AnyAction, spec: StartSpec<T> & { name: string; next?: string }): Promise<number> {
   const { config } = a;
   const client = await a.client();
-  const input = await withHostQueue(a, client, spec.input);
+  const input = await withTargetHome<T>(a, await withHostQueue(a, client, spec.input));
   const started = await startOnce<Workflows[T]>(client, config, spec.workflowType, spec.name, input, spec.summary);
   const url = link(config, started.workflowId);
+  if (started.started) {
+    const { failed } = await waitUntilStarted(client.workflow.getHandle(started.workflowId));
+    if (failed) {
+      a.output({ ...started, url, started: false, error: failed }, () => [`${spec.procedure} ${started.workflowId} did not start: ${failed}`, `  ${url}`]);
+      return EXIT.failed;
+    }
+  }
   const verb = started.started ? 'started' : 'already running:';
   if (!spec.wait) {
-    a.output({ ...started, url }, () => [`${verb} ${spec.procedure} ${started.workflowId}`, `  ${url}`, `  follow: atlas-ops status ${started.workflowId}`]);
+    a.output({ ...started, url }, () => [`${verb} ${spec.procedure} ${started.workflowId}`, `  ${url}`, `  follow: atlas-ops status ${started.workflowId}`, ...(spec.next ? [`  ${spec.next}`] : [])]);
     return EXIT.ok;
   }
   const print = globals(a.cmd).json ? () => undefined : (line: string) => process.stdout.write(`${line}\n`);

@@ -22,6 +22,8 @@ const CATALOGUE = {
   DrainTimeout: { nonRetryable: true },
   /** A process atlas-ops would stop (sqlite-web) still runs and atlas-ops cannot prove it started it, so it sent no signal. The message names its pid and port: check it, stop it yourself, then retry the step. */
   UnprovenProcess: { nonRetryable: true },
+  /** The worker serving the host queue serves another home or host than the procedure asked for; nothing was changed. Start a worker for that home (or host), or drop --home / hostQueue. */
+  WrongTarget: { nonRetryable: true },
   /** A host command (logrotate, journalctl) exited non-zero; retried. Read its stderr in the message and fix the host, then retry the step. */
   CommandFailed: { nonRetryable: false },
 

@@ -217,7 +217,9 @@ export function parseInput<T extends InputTable>(workflow: string, table: T, inp
 }
 
 /** The fields most procedures take: how long a failed step waits, reminders, the host queue. */
-export const HOST_QUEUE = { name: 'hostQueue', type: 'string', doc: 'Host activity queue override (multi-host setups).' } as const;
+export const HOST_QUEUE = { name: 'hostQueue', type: 'string', doc: 'Host activity queue override (multi-host setups); a worker that does not serve it refuses the procedure.' } as const;
+/** The home the operator named (the CLI fills it from --home or the configuration); docs/safety.md#the-home-and-host-asked. */
+export const HOME = { name: 'home', type: 'string', doc: 'The Atlas home the procedure acts on; absent: the home of the worker serving the host queue. A worker serving another home refuses it.' } as const;
 export const DECISION_TIMEOUT = { name: 'decisionTimeout', type: 'duration', min: DURATION_MIN.decisionTimeout, doc: 'How long a failed step waits for a decision before aborting ("24h", or milliseconds).' } as const;
 export const REMINDER_INTERVAL = { name: 'reminderInterval', type: 'duration', min: DURATION_MIN.reminderInterval, doc: 'Interval of the reminders while a person is awaited.' } as const;
 export const DRAIN_TIMEOUT = { name: 'drainTimeout', type: 'duration', min: DURATION_MIN.drainTimeout, doc: 'How long to wait for running syncs and backups to finish.' } as const;

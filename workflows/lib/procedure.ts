@@ -28,6 +28,7 @@ import { ATLAS_HOST, ATLAS_PHASE, ATLAS_PROCEDURE, ATLAS_WAITING_FOR } from '../
 import { failure } from '../../src/workflow-safe/failures';
 import { NAME_MAX, TEXT_MAX, lengthProblem } from '../../src/workflow-safe/limits';
 import { unservedQueueMessage } from '../../src/workflow-safe/host-queue';
+import { confirmTarget } from './target';
 
 export type Decision = 'retry' | 'skip' | 'rollback' | 'abort';
 export const DECISIONS: readonly Decision[] = ['retry', 'skip', 'rollback', 'abort'];
@@ -132,6 +133,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export interface ProcedureOptions {
   /** Run host activities on this host's queue instead of the worker's own (multi-host setups). */
   hostQueue?: string;
+  /** The home the operator named: the worker serving the host queue must serve it (./target.ts). */
+  home?: string;
   decisionTimeout?: number;
   reminderInterval?: number;
   /** Retries of a step before it becomes the operator's decision. */
@@ -266,6 +269,7 @@ export class Procedure {
     const ctxActs = proxyActivities<WorkflowQueueActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });
     const context = await ctxActs.procedureContext();
     if (options.hostQueue) context.hostQueue = options.hostQueue;
+    await confirmTarget(context.hostQueue, options, context.defaults.hostQueueTimeout);
     return new Procedure(name, context, options, ctxActs);
   }
 

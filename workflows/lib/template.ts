@@ -38,11 +38,12 @@ export interface ProcedureBody<R extends object> {
   release?(): Promise<void>;
 }
 
-/** Procedure options the common input fields carry (see input.ts HOST_QUEUE, DECISION_TIMEOUT, REMINDER_INTERVAL). */
+/** Procedure options the common input fields carry (see input.ts HOST_QUEUE, HOME, DECISION_TIMEOUT, REMINDER_INTERVAL). */
 function optionsOf(args: Record<string, unknown>) {
   const ms = (v: unknown) => (typeof v === 'number' ? v : undefined);
   return {
     hostQueue: typeof args.hostQueue === 'string' ? args.hostQueue : undefined,
+    home: typeof args.home === 'string' ? args.home : undefined,
     decisionTimeout: ms(args.decisionTimeout),
     reminderInterval: ms(args.reminderInterval),
   };

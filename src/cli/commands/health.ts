@@ -6,6 +6,7 @@ import { startWorkflow } from '../../temporal/start';
 import type { Action, Run } from '../action';
 import { ALWAYS_WAITS, EXIT, link, newWorkflowId } from '../common';
 import { failureMessage } from '../follow';
+import { withTargetHome } from '../procedures';
 
 class NoAnswerError extends Error {}
 
@@ -35,7 +36,7 @@ async function runHealthCheck(a: Action<{ deep?: true }, unknown[]>): Promise<{ 
   const { config } = a;
   const client = await a.client();
   const workflowId = newWorkflowId('health');
-  const handle = await startWorkflow(client, 'healthCheck', a.opts.deep ? { deep: true } : {}, {
+  const handle = await startWorkflow(client, 'healthCheck', await withTargetHome<'healthCheck'>(a, a.opts.deep ? { deep: true } : {}), {
     taskQueue: config.taskQueue,
     workflowId,
     staticSummary: 'Health check from the CLI',

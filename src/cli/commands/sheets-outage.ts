@@ -4,11 +4,11 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { restoredSignal, type sheetsOutage } from '../../../workflows/sheets-outage';
 import { abortSignal } from '../../../workflows/lib/procedure';
 import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../../workflow-safe/singletons';
-import { singletonId, startOnce, type WorkflowInput } from '../../temporal/start';
+import { singletonId, type WorkflowInput } from '../../temporal/start';
 import type { Run } from '../action';
 import { DURATION_MIN } from '../../workflow-safe/limits';
-import { EXIT, UsageError, checkDuration, globals, link, nameOption, textOption } from '../common';
-import { followProcedure } from '../follow';
+import { EXIT, UsageError, checkDuration, nameOption, textOption } from '../common';
+import { startSingleton } from '../procedures';
 
 export function registerSheetsOutage(program: Command, run: Run): void {
   const outage = program.command('sheets-outage').description('the Google Sheets API outage procedure (sheetsOutage)');
@@ -39,18 +39,15 @@ function startCommand(outage: Command, run: Run): void {
         requestedBy: o.by,
         pollIntervals: o.pollIntervals ? o.pollIntervals.split(',').map((d) => checkDuration(d, '--poll-intervals', DURATION_MIN.pollInterval).trim()) : undefined,
       };
-      const { config } = a;
-      const client = await a.client();
-      const started = await startOnce<typeof sheetsOutage>(client, config, OUTAGE_WORKFLOW, OUTAGE_SINGLETON, input, `Sheets outage: ${o.reason}`);
-      const url = link(config, started.workflowId);
-      if (!o.wait) {
-        a.output({ ...started, url }, () => [`${started.started ? 'started' : 'already running:'} sheetsOutage ${started.workflowId}`, `  ${url}`, `  when the API is back: atlas-ops sheets-outage restored`]);
-        return EXIT.ok;
-      }
-      const print = globals(a.cmd).json ? () => undefined : (line: string) => process.stdout.write(`${line}\n`);
-      const outcome = await followProcedure(client, config, started.workflowId, print);
-      a.output({ workflowId: started.workflowId, url, ...outcome }, () => (outcome.error ? `sheetsOutage failed: ${outcome.error}` : JSON.stringify(outcome.result, null, 2)));
-      return outcome.exitCode;
+      return startSingleton(a, {
+        workflowType: OUTAGE_WORKFLOW,
+        procedure: OUTAGE_WORKFLOW,
+        name: OUTAGE_SINGLETON,
+        input,
+        summary: `Sheets outage: ${o.reason}`,
+        wait: o.wait,
+        next: 'when the API is back: atlas-ops sheets-outage restored',
+      });
     }));
 }
 

@@ -9,6 +9,7 @@ import { startWorkflow, type WorkflowInput, type Workflows } from '../../tempora
 import type { Action, Run } from '../action';
 import { ALWAYS_WAITS, EXIT, UsageError, link, newWorkflowId } from '../common';
 import { failureMessage } from '../follow';
+import { withTargetHome } from '../procedures';
 
 export function registerSync(program: Command, run: Run): void {
   const sync = program.command('sync').description('Google Sheets sync (the atlas-export / atlas-import schedules run the same workflows)');
@@ -46,7 +47,7 @@ async function runSyncWorkflow<T extends 'sheetsExport' | 'sheetsImport'>(a: Act
   const { config } = a;
   const client = await a.client();
   const workflowId = newWorkflowId(workflowType === 'sheetsExport' ? 'sheets-export' : 'sheets-import');
-  const handle = await startWorkflow(client, workflowType, input, {
+  const handle = await startWorkflow(client, workflowType, await withTargetHome<T>(a, input), {
     taskQueue: config.taskQueue,
     workflowId,
     staticSummary: `${workflowType} from the CLI ${JSON.stringify(input)}`,
