@@ -178,6 +178,22 @@ describe('maintenance', () => {
     expect(result.outcome).toBe('aborted');
   });
 
+  it('a singleton refused during a maintenance (recover corruption) exits 1 naming the maintenance, not "started"', async () => {
+    const first = await startCli(t);
+    await waitForPhase(t, first, 'edit', 'waiting');
+    const recover = await runCli(t, ['--json', 'recover', 'corruption', '--no-oci']);
+    expect(recover.code, recover.stdout + recover.stderr).toBe(1);
+    const out = JSON.parse(recover.stdout);
+    expect(out.started).toBe(false);
+    expect(out.error).toContain(`maintenance ${first}`);
+    const plain = await runCli(t, ['recover', 'corruption', '--no-oci']);
+    expect(plain.code).toBe(1);
+    expect(plain.stdout).toMatch(new RegExp(`corruptionRecovery \\S+ did not start: maintenance ${first} is changing atlas.db`));
+    expect((await status(t, first)).phase).toBe('edit');
+    await runCli(t, ['maintenance', 'abort', first]);
+    expect(((await t.client.workflow.getHandle(first).result()) as MaintenanceResult).outcome).toBe('aborted');
+  });
+
   it('abort during the edit removes the flag, unpauses, keeps the snapshot; --rollback restores it', async () => {
     const paths = atlasPaths(t.home);
     await createSchedules(t, ['export', 'import', 'backup']);
