@@ -12,9 +12,9 @@ import { runProcedure } from './lib/template';
 export const advanceSignal = defineSignal<[AdvanceInput]>('advance');
 
 export const INCIDENT_INPUT = inputTable([
-  { name: 'summary', type: 'text', default: 'incident', doc: 'What happened, in a line: the postmortem title.' },
+  { name: 'summary', type: 'text', default: 'incident', notBlank: true, doc: 'What happened, in a line: the postmortem title (not blank).' },
   { name: 'by', type: 'string', doc: 'Who declared it.' },
-  { name: 'pause', type: 'scheduleNames', default: [...CONTAINED_BY_INCIDENT], doc: 'Schedules contain pauses (names such as "export"); default: all but monitoring.' },
+  { name: 'pause', type: 'scheduleNames', default: [...CONTAINED_BY_INCIDENT], doc: 'Schedules contain pauses (names such as "export", checked at start); default: all but monitoring.' },
   REMINDER_INTERVAL,
   HOST_QUEUE,
   HOME,

@@ -21,3 +21,14 @@ export const TOUCHING_ATLAS_DB = ['export', 'import', 'backup', 'weekly', 'month
 
 /** Monitoring: never paused by a procedure on atlas.db. */
 export const MONITORING = ['health', 'alerts-digest'] as const;
+
+/**
+ * Why a list of schedule names is wrong (names that are not schedules, each named, and the known
+ * ones), or undefined: the CLI's --pause and the incident's `pause` field say it in these words.
+ */
+export function unknownSchedulesProblem(names: readonly string[]): string | undefined {
+  const unknown = names.filter((n) => !(ALL_SCHEDULES as readonly string[]).includes(n));
+  if (!unknown.length) return undefined;
+  const quoted = unknown.map((n) => JSON.stringify(n)).join(', ');
+  return `${quoted} ${unknown.length === 1 ? 'is not a schedule' : 'are not schedules'} (known: ${ALL_SCHEDULES.join(', ')})`;
+}

@@ -6,11 +6,15 @@
 // argument fails the first test until it is classified here.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Command, Option } from 'commander';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { buildProgram } from '../../src/cli/main';
+import { takeSnapshot } from '../../src/db/snapshot';
+import { ensureHome } from '../../src/home';
+import { atlasPaths } from '../../src/paths';
 import { EXIT } from '../../src/cli/common';
 import { ALL_SCHEDULES } from '../../src/workflow-safe/schedule-names';
 import { NAME_MAX, TEXT_MAX } from '../../src/workflow-safe/limits';
@@ -99,11 +103,12 @@ const WRONG_OPTION: Record<string, string[]> = {
   // Given alone: it only goes with --approve-oci.
   '--backup-id': ['banana'],
   '--since': ['banana', '2999-01-01', '99999999999d'],
-  '--pause': ['exprot'],
+  '--pause': ['exprot', 'export,exprot,bakcup'],
   // Free text and names have a cap; the message names the option, the length and the cap.
   '--reason': [LONG_TEXT, 'r'.repeat(100_000)],
   '--note': [LONG_TEXT],
-  '--summary': [LONG_TEXT],
+  // Blank, or over the cap: the postmortem's title.
+  '--summary': [LONG_TEXT, '', '   '],
   '--by': [LONG_NAME],
   // Every command that starts a procedure: refused when no worker serves that host's queue.
   '--host': [NO_SUCH_HOST, LONG_NAME],
@@ -269,12 +274,40 @@ async function workflowsOn(taskQueue: string): Promise<string[]> {
 
 const SCHEDULES = ['export', 'import', 'backup'];
 
+/**
+ * Commands that start a procedure, run with `--home <another home>` while the worker on this host's
+ * queue serves the test's home: refused before anything starts, naming both homes
+ * (docs/safety.md#the-home-and-host-asked). `<backup>` is a backup that exists in the other home.
+ */
+const OTHER_HOME_STARTS = [
+  ['backup'],
+  ['db', 'restore', '<backup>', '--wait'],
+  ['maintenance', 'start'],
+  ['recover', 'corruption'],
+  ['disk-emergency'],
+  ['incident', 'start', '--summary', 'disk full'],
+  ['key-rotation', 'start'],
+  ['sheets-outage', 'start'],
+  ['sync', 'export'],
+  ['health'],
+];
+
 let nodes: CommandNode[];
 let homeBefore: Record<string, string>;
+let otherHome: string;
+let otherBackup: string;
+let otherBefore: Record<string, string>;
 
 const t = useAtlas({
   schedules: SCHEDULES,
-  prepare(a) {
+  // Polling this host's queue, so the CLI knows which home the worker serves.
+  worker: true,
+  async prepare(a) {
+    otherHome = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-cli-input-other-'));
+    a.defer(() => fs.rmSync(otherHome, { recursive: true, force: true }));
+    ensureHome(otherHome, { demo: true, seedTasks: 5 });
+    otherBackup = (await takeSnapshot({ source: atlasPaths(otherHome).atlasDb, backupsDir: atlasPaths(otherHome).backupsDir, reason: 'cli input' })).file;
+    otherBefore = fingerprint(otherHome);
     // A spreadsheet in the emulator's state, so that sheets-emulator show/set reach their range checks.
     new EmulatorStore(emulatorStateFile(a.home)).createSpreadsheet('cli-input', 'wrong CLI input', [...TABS]);
     homeBefore = fingerprint(a.home);
@@ -297,6 +330,20 @@ describe('wrong input to every CLI command', { timeout: 400_000 }, () => {
     const failed = new Set(cases.filter((_, i) => failures[i]).map((c) => c.command));
     for (const n of nodes) recordFault({ fault: 'wrong CLI input', survived: !failed.has(n.name), dataLost: 0 });
     expect(failures.filter(Boolean).join('\n')).toBe('');
+  });
+
+  it('each command that starts a procedure, given --home <another home>, exits 2 naming both homes', async () => {
+    const failures = await inBatches(OTHER_HOME_STARTS, CONCURRENCY, async (words) => {
+      const args = ['--home', otherHome, ...words.map((w) => (w === '<backup>' ? otherBackup : w))];
+      const r = await runCli(t, args, {}, KILL_MS);
+      const both = `this worker serves ${fs.realpathSync(t.home)}, the procedure asked for ${fs.realpathSync(otherHome)}`;
+      const ok = r.code === EXIT.usage && r.stderr.includes(both) && r.stderr.includes('nothing was started');
+      recordFault({ fault: 'wrong CLI input', survived: ok, dataLost: 0 });
+      return ok ? undefined : `atlas-ops ${args.join(' ')}: exit ${r.code}\n    ${r.stderr.trim().slice(0, 300)}`;
+    });
+    expect(failures.filter(Boolean).join('\n')).toBe('');
+    // changed on disk: nothing, in the other home either (this home: the next test)
+    expect(fingerprint(otherHome)).toEqual(otherBefore);
   });
 
   it('had no effect: the home byte for byte, no lock, log or alert, no schedule touched, no workflow started', async () => {

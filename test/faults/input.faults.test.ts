@@ -156,6 +156,37 @@ describe('wrong JSON input to every workflow type, as started from the Web UI', 
     }
   });
 
+  it('an incident whose pause list names unknown schedules, or whose summary is blank, fails at start, naming them', async () => {
+    const cases: [unknown, string, RegExp][] = [
+      [{ pause: ['exprot'] }, 'pause', /"exprot" is not a schedule \(known: export, import, backup, health/],
+      [{ pause: ['export', 'exprot', 'bakcup'] }, 'pause', /"exprot", "bakcup" are not schedules \(known: export, /],
+      [{ summary: '' }, 'summary', /must not be blank/],
+      [{ summary: '  ' }, 'summary', /must not be blank/],
+    ];
+    for (const [input, field, message] of cases) {
+      const r = await reject('incidentResponse', input);
+      expectRejected(r, `incidentResponse ${JSON.stringify(input)}`, field);
+      expect(r.failure.message).toMatch(message);
+      // changed on disk: nothing (the last test of this file checks the whole home)
+      recordFault({ fault: 'wrong workflow input (Web UI JSON)', survived: true, dataLost: 0 });
+    }
+  });
+
+  it('every workflow type started for another home (or a relative one) is refused, naming both homes, before any host step', async () => {
+    const other = '/nonexistent/other-atlas-home';
+    await Promise.all(types.map(async (type) => {
+      const relative = await reject(type, { ...REQUIRED[type], home: 'atlas' });
+      expectRejected(relative, `${type} {home: "atlas"}`, 'home');
+      const r = await reject(type, { ...REQUIRED[type], home: other });
+      expect(r.failure.type, `${type}: ${r.failure.message}`).toBe('WrongTarget');
+      expect(r.failure.message).toBe(`this worker serves ${t.home}, the procedure asked for ${other}: start a worker for ${other} or drop --home`);
+      // Where the worker is and what it serves: nothing else ran.
+      expect(r.activities.filter((a) => a !== 'procedureContext'), type).toEqual(['confirmTarget']);
+      // changed on disk: nothing (the last test of this file checks the whole home)
+      recordFault({ fault: 'procedure for another home', survived: true, dataLost: 0 });
+    }));
+  });
+
   it('had no effect: atlas.db unchanged byte for byte, no backup, no flag, no lock, no schedule paused', async () => {
     expect(sha(atlasPaths(t.home).atlasDb)).toBe(atlasBefore);
     expectNoTrace(t.home);

@@ -14,6 +14,7 @@ function shown(v: unknown): string {
   const json = JSON.stringify(v) ?? String(v);
   return json.length > 200 ? `${json.slice(0, 200)}… (${json.length} characters)` : json;
 }
+import { unknownSchedulesProblem } from '../../src/workflow-safe/schedule-names';
 
 export function invalid(field: string, problem: string): ApplicationFailure {
   return failure.InvalidInput(`${field}: ${problem}`);
@@ -102,10 +103,21 @@ function optionalPercent(v: unknown, field: string): number | undefined {
 
 function optionalScheduleNames(v: unknown, field: string): string[] | undefined {
   if (v === undefined) return undefined;
-  return checkedList(v, field, 'a list of schedule names').map((n, i) => {
+  const names = checkedList(v, field, 'a list of schedule names').map((n, i) => {
     if (typeof n !== 'string') throw invalid(field, `expected a list of schedule names, got ${shown(v)}`);
     return optionalString(n, `${field}[${i}]`)!;
   });
+  // Checked now: an unknown name found only when the schedules are paused would fail mid-procedure.
+  const problem = unknownSchedulesProblem(names);
+  if (problem) throw invalid(field, problem);
+  return names;
+}
+
+/** A path on the worker's host: absolute, since a relative one would mean the worker's working directory. */
+function optionalAbsolutePath(v: unknown, field: string): string | undefined {
+  const s = optionalString(v, field);
+  if (s !== undefined && !s.startsWith('/')) throw invalid(field, `"${s}" must be an absolute path`);
+  return s;
 }
 
 function optionalIsoTime(v: unknown, field: string): string | undefined {
@@ -145,6 +157,7 @@ const TYPES = {
   percent: { parse: optionalPercent } as FieldType<number, number>,
   scheduleNames: { parse: optionalScheduleNames } as FieldType<string[], string[]>,
   isoTime: { parse: optionalIsoTime } as FieldType<string, string>,
+  absolutePath: { parse: optionalAbsolutePath } as FieldType<string, string>,
   plainFileName: { parse: optionalPlainFileName } as FieldType<string, string>,
   restoreTarget: { parse: optionalRestoreTarget } as FieldType<string, string>,
   enum: { parse: optionalString } as FieldType<string, string>,
@@ -160,6 +173,8 @@ export interface InputField {
   readonly default?: unknown;
   /** Must be given and not blank. */
   readonly required?: boolean;
+  /** May be left out (the default applies), but when given must not be blank. */
+  readonly notBlank?: boolean;
   /** For `enum`: the accepted values. */
   readonly values?: readonly string[];
   /** For `duration` and `durations`: the shortest accepted, in milliseconds (src/workflow-safe/limits.ts). */
@@ -205,7 +220,9 @@ export function parseInput<T extends InputTable>(workflow: string, table: T, inp
   const args: Record<string, unknown> = {};
   for (const f of table) {
     const given = raw[f.name];
-    if (f.required && (given === undefined || given === null || (typeof given === 'string' && given.trim() === ''))) throw invalid(f.name, 'is required');
+    const blank = typeof given === 'string' && given.trim() === '';
+    if (f.required && (given === undefined || given === null || blank)) throw invalid(f.name, 'is required');
+    if (f.notBlank && blank) throw invalid(f.name, 'must not be blank');
     let value: unknown = TYPES[f.type].parse(given, f.name);
     if (f.type === 'enum' && value !== undefined && !f.values?.includes(value as string)) throw invalid(f.name, `"${String(value)}" is not ${f.values?.join(' or ')}`);
     if (f.min !== undefined) checkMinimum(value, f.name, f.min);
@@ -219,7 +236,7 @@ export function parseInput<T extends InputTable>(workflow: string, table: T, inp
 /** The fields most procedures take: how long a failed step waits, reminders, the host queue. */
 export const HOST_QUEUE = { name: 'hostQueue', type: 'string', doc: 'Host activity queue override (multi-host setups); a worker that does not serve it refuses the procedure.' } as const;
 /** The home the operator named (the CLI fills it from --home or the configuration); docs/safety.md#the-home-and-host-asked. */
-export const HOME = { name: 'home', type: 'string', doc: 'The Atlas home the procedure acts on; absent: the home of the worker serving the host queue. A worker serving another home refuses it.' } as const;
+export const HOME = { name: 'home', type: 'absolutePath', doc: 'The Atlas home the procedure acts on; absent: the home of the worker serving the host queue. A worker serving another home refuses it.' } as const;
 export const DECISION_TIMEOUT = { name: 'decisionTimeout', type: 'duration', min: DURATION_MIN.decisionTimeout, doc: 'How long a failed step waits for a decision before aborting ("24h", or milliseconds).' } as const;
 export const REMINDER_INTERVAL = { name: 'reminderInterval', type: 'duration', min: DURATION_MIN.reminderInterval, doc: 'Interval of the reminders while a person is awaited.' } as const;
 export const DRAIN_TIMEOUT = { name: 'drainTimeout', type: 'duration', min: DURATION_MIN.drainTimeout, doc: 'How long to wait for running syncs and backups to finish.' } as const;

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { advanceSignal } from '../../../workflows/incident';
 import { INCIDENT_STAGES, type IncidentStage } from '../../workflow-safe/incident-stages';
-import { ALL_SCHEDULES } from '../../workflow-safe/schedule-names';
+import { unknownSchedulesProblem } from '../../workflow-safe/schedule-names';
 import type { Run } from '../action';
 import { EXIT, UsageError, nameOption, textOption } from '../common';
 import { queryStatus } from '../follow';
@@ -17,8 +17,8 @@ export function registerIncident(program: Command, run: Run): void {
 /** --pause: schedule names; a typo would otherwise leave that job running through the incident. */
 function pauseList(value: string): string[] {
   const names = value.split(',').map((s) => s.trim()).filter(Boolean);
-  const unknown = names.find((n) => !(ALL_SCHEDULES as readonly string[]).includes(n));
-  if (unknown !== undefined) throw new UsageError(`--pause: "${unknown}" is not a schedule (one of ${ALL_SCHEDULES.join(', ')})`);
+  const problem = unknownSchedulesProblem(names);
+  if (problem) throw new UsageError(`--pause: ${problem}`);
   return names;
 }
 
@@ -33,6 +33,7 @@ function startCommand(incident: Command, run: Run): void {
     .option('--wait', 'follow it until it is closed')
     .action(run<{ summary: string; by?: string; pause?: string; wait?: true }>(async (a) => {
       const o = a.opts;
+      if (!o.summary.trim()) throw new UsageError('--summary: must not be blank (it is the postmortem\'s title)');
       return startProcedure(a, {
         workflowType: 'incidentResponse',
         procedure: 'incident',
