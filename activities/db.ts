@@ -16,6 +16,7 @@ import { CORRUPTION_ALERT, CORRUPTION_RECOVERY } from '../src/workflow-safe/sing
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
 import { isPlainSuffix, restoreTargetProblem } from '../src/workflow-safe/file-names';
+import { shellQuote } from '../src/workflow-safe/shell-quote';
 
 export type { DbCheck };
 
@@ -57,7 +58,7 @@ export async function corruptionFailure(ctx: ActivityContext, err: unknown, file
   if (!(err instanceof NotSqliteError || isCorruptionError(err))) return undefined;
   const { recovery } = await reportCorruption(ctx, err as Error, file);
   return failure.DatabaseCorrupt(
-    `${file}: ${(err as Error).message}. ${recovery ? `corruptionRecovery ${recovery} is running (atlas-ops status ${recovery})` : 'Run `atlas-ops recover corruption`'}.`,
+    `${file}: ${(err as Error).message}. ${recovery ? `corruptionRecovery ${recovery} is running (atlas-ops status ${shellQuote(recovery)})` : 'Run `atlas-ops recover corruption`'}.`,
     { cause: err as Error },
   );
 }

@@ -18,6 +18,7 @@ import { activityPollers } from '../src/temporal/task-queue';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
 import { targetMismatch, type Target } from '../src/target';
+import { shellQuote } from '../src/workflow-safe/shell-quote';
 
 export const ATLAS_DB_LOCK = 'atlas.db';
 
@@ -114,7 +115,7 @@ export function createHostActivities(ctx: ActivityContext) {
         if (running) {
           throw failure.ProcedureConflict(
             `${row.procedure} ${row.holder} is changing atlas.db (since ${row.acquired_at}); ` +
-              `only one such procedure runs at a time. Finish or abort it first (atlas-ops status ${row.holder}).`,
+              `only one such procedure runs at a time. Finish or abort it first (atlas-ops status ${shellQuote(row.holder)}).`,
             { details: [{ holder: row.holder, procedure: row.procedure }] },
           );
         }

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { ProgressView, pendingProgress, plainOutput, terminalOutput } from '../src/cli/follow';
+import { ProgressView, nextCommands, pendingProgress, plainOutput, terminalOutput } from '../src/cli/follow';
+import { terminalLine, terminalText } from '../src/cli/terminal-text';
+import { shellQuote } from '../src/workflow-safe/shell-quote';
 import { formatRows, listQuery, type ProcedureRow } from '../src/cli/list';
 import type { ProcedureStatus } from '../workflows/lib/procedure';
 import { useAtlas } from './helpers/atlas';
@@ -107,6 +109,35 @@ describe('progress rendering', () => {
     expect(text).toContain('decide:     atlas-ops decide maintenance-1 <retry|abort>');
   });
 
+  it('shows control characters in operator text escaped, so typed text cannot forge a line or clear the screen', () => {
+    let text = '';
+    const view = new ProgressView(plainOutput((s) => (text += s)), 'maintenance-1', 'http://ui/wf');
+    view.update(status({ events: [{ at: '2026-01-01T00:00:01.000Z', phase: 'pause', actor: 'ev\x9bil', message: 'maintenance started: x\n\x1b[2Jstarted: true\r\x07' }] }), []);
+    expect(text).toContain('ev\\x9bil: maintenance started: x\\n\\x1b[2Jstarted: true\\r\\x07');
+    // eslint-disable-next-line no-control-regex -- no control character but the line breaks reaches the terminal
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(text.split('\n').some((l) => l.startsWith('started: true'))).toBe(false);
+    expect(terminalText(['a\tb', 'c\x00'])).toBe('a\\tb\nc\\x00');
+    // Our own colour stays when colour is on; anything else is escaped even then.
+    expect(terminalLine('\x1b[31mred\x1b[0m \x1b[2J', true)).toBe('\x1b[31mred\x1b[0m \\x1b[2J');
+  });
+
+  it('quotes ids in the commands it suggests, so a pasted command does what it says', async () => {
+    const id = `it's a "test"; touch x`;
+    const lines = nextCommands(status({ phase: 'edit', waitingFor: 'edits' }), id);
+    expect(lines[0]).toBe(`when done:  atlas-ops maintenance resume 'it'\\''s a "test"; touch x' --by <you> --note "<what changed>"`);
+    for (const value of [id, 'plain-id_1', "'", '$(rm -rf /)', 'a b\tc']) {
+      const echoed = await new Promise<string>((resolve) => {
+        const sh = spawn('sh', ['-c', `printf %s ${shellQuote(value)}`]);
+        let out = '';
+        sh.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        sh.on('close', () => resolve(out));
+      });
+      expect(echoed, value).toBe(value);
+    }
+    expect(shellQuote('maintenance-20260101-000000-ab12')).toBe('maintenance-20260101-000000-ab12');
+  });
+
   it('lists rows with the command that moves each on', () => {
     const row: ProcedureRow = {
       workflowId: 'maintenance-1', procedure: 'maintenance', phase: 'edit', waitingFor: 'edits', waitingForText: 'edits to atlas.db, then resume',
@@ -176,6 +207,25 @@ describe('the CLI against a real server', () => {
     // eslint-disable-next-line no-control-regex -- as above
     expect(out).toMatch(/\r\x1b\[K. \[completed\] completed · \d+s/); // the live line's last state
     expect(out).toContain(`when done:  atlas-ops maintenance resume ${id}`);
+  });
+
+  it('status shows a --reason and --by with control characters escaped, on one line', async () => {
+    const reason = 'x\n\x1b[2Jstarted: true';
+    const start = await runCli(t, ['--json', 'maintenance', 'start', '--reason', reason, '--by', 'ev\x1b[1Ail']);
+    expect(start.code, start.stderr).toBe(0);
+    const id = JSON.parse(start.stdout).workflowId as string;
+    try {
+      const shown = await eventually(async () => {
+        const r = await runCli(t, ['status', id]);
+        return r.stdout.includes('maintenance started') ? r.stdout : undefined;
+      }, 60_000, 'the start event in the status');
+      expect(shown).toContain('ev\\x1b[1Ail: maintenance started: x\\n\\x1b[2Jstarted: true');
+      expect(shown).not.toContain('\x1b');
+      expect(shown.split('\n').some((l) => l.startsWith('started: true'))).toBe(false);
+    } finally {
+      expect((await runCli(t, ['maintenance', 'abort', id])).code).toBe(0);
+      await t.client.workflow.getHandle(id).result();
+    }
   });
 
   it('prints one JSON object with --json --wait, and exit code 3 when the procedure is aborted', async () => {

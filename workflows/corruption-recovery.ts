@@ -16,6 +16,7 @@ import { stamp } from '../src/workflow-safe/stamp';
 import { DbHold } from './lib/db-hold';
 import { runProcedure, type Exit, type ProcedureBody } from './lib/template';
 import { failure } from '../src/workflow-safe/failures';
+import { shellQuote } from '../src/workflow-safe/shell-quote';
 
 export const CORRUPTION_RECOVERY_INPUT = inputTable([
   { name: 'trigger', type: 'text', doc: 'What detected the corruption (the error message, or who started it).' },
@@ -271,7 +272,7 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     this.awaiting = 'approval';
     p.details(
       `A and B failed. Option C replaces the **whole block volume** with OCI backup \`${newest.id}\` (${newest.timeCreated}).\n\n` +
-        `Approve: \`atlas-ops recover corruption --approve-oci ${wf}\`, or send signal \`approveOciRestore\` with \`{"by": "<you>"}\` ` +
+        `Approve: \`atlas-ops recover corruption --approve-oci ${shellQuote(wf)}\`, or send signal \`approveOciRestore\` with \`{"by": "<you>"}\` ` +
         `(optionally \`"backupId"\`). To refuse: signal \`abort\`.`,
     );
     await p.waitForPerson(`approval to restore the block volume from OCI backup ${newest.id}`, 'oci-approval', () => this.approval !== undefined, this.personWait('oci-approval', 'no approval of Option C'));
@@ -293,7 +294,7 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
   private async waitForSwap(volumeId: string): Promise<void> {
     const { p, wf } = this;
     this.awaiting = 'swap';
-    p.details(`Volume \`${volumeId}\` is AVAILABLE. Detach the current volume, attach and mount \`${volumeId}\` at the Atlas home, then signal \`attachmentSwapped\` (\`atlas-ops recover corruption --swapped ${wf}\`).`);
+    p.details(`Volume \`${volumeId}\` is AVAILABLE. Detach the current volume, attach and mount \`${volumeId}\` at the Atlas home, then signal \`attachmentSwapped\` (\`atlas-ops recover corruption --swapped ${shellQuote(wf)}\`).`);
     await p.waitForPerson(`swap the volume attachment to ${volumeId}, then signal attachmentSwapped`, 'volume-swap', () => this.swapped !== undefined, this.personWait('oci-swap', `no volume swap to ${volumeId} (the volume is left as it is)`));
     this.awaiting = undefined;
     this.result.optionC!.swappedBy = this.swapped!.by;

@@ -8,6 +8,7 @@ import { CONTAINED_BY_INCIDENT } from '../src/workflow-safe/schedule-names';
 import { HOME, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type InputOf } from './lib/input';
 import { boundedText } from './lib/procedure';
 import { runProcedure } from './lib/template';
+import { shellQuote } from '../src/workflow-safe/shell-quote';
 
 export const advanceSignal = defineSignal<[AdvanceInput]>('advance');
 
@@ -65,7 +66,7 @@ export function incidentResponse(input?: IncidentInput): Promise<IncidentResult>
     /** Waits for `advance` to `next` (or with no stage); an advance to another stage is ignored and recorded. */
     const advanceTo = async (next: IncidentStage): Promise<AdvanceInput> => {
       let accepted: AdvanceInput | undefined;
-      await p.waitForPerson(`advance the incident to ${next} (signal "advance" with a note, or atlas-ops incident advance ${wf} --note …)`, 'advance', () => {
+      await p.waitForPerson(`advance the incident to ${next} (signal "advance" with a note, or atlas-ops incident advance ${shellQuote(wf)} --note …)`, 'advance', () => {
         while (!accepted && queued.length) {
           const a = queued.shift()!;
           if (a.stage && a.stage !== next) p.event(`ignored advance to ${a.stage}: the next stage is ${next}`, a.by);

@@ -10,6 +10,7 @@ import { DbHold } from './lib/db-hold';
 import { RollbackRequested, boundedText, operatorTextProblem, type Actor, type Procedure } from './lib/procedure';
 import { runProcedure, type Exit, type ProcedureBody } from './lib/template';
 import { failure } from '../src/workflow-safe/failures';
+import { shellQuote } from '../src/workflow-safe/shell-quote';
 
 export const MAINTENANCE_INPUT = inputTable([
   { name: 'reason', type: 'text', default: 'maintenance', doc: 'Why: shown in the Web UI, the maintenance flag and the sheet banner.' },
@@ -167,7 +168,7 @@ class Maintenance implements ProcedureBody<MaintenanceResult> {
     p.details(
       `Schedules paused, snapshot \`${snapshot.file}\` verified, maintenance flag set.\n\n` +
         `**Edit now** with ${how}.\n\n` +
-        `When done: \`atlas-ops maintenance resume ${wf} --by <you> --note "<what you changed>"\`, ` +
+        `When done: \`atlas-ops maintenance resume ${shellQuote(wf)} --by <you> --note "<what you changed>"\`, ` +
         `or send signal \`resume\` with \`{"by": "<you>", "note": "…"}\` here. ` +
         `To give up: signal \`abort\` (\`{"rollback": true}\` also restores the snapshot).\n\n` +
         `A critical alert is raised after ${formatDuration(editTimeout)}; nothing resumes by itself.`,
@@ -219,8 +220,8 @@ class Maintenance implements ProcedureBody<MaintenanceResult> {
     await p.acts.raiseAlert({ code: `maintenance-integrity:${wf}`, level: 'critical', message: `maintenance ${wf}: the edited atlas.db fails integrity_check (${problems}); schedules stay paused` });
     p.details(
       `**integrity_check failed** on the edited database:\n\n> ${problems}\n\n` +
-        `Roll back to \`${snapshot.file}\` (the edited file is kept): signal \`rollback\`, or \`atlas-ops maintenance abort ${wf} --rollback\`.\n` +
-        `Or resume anyway: signal \`resume\` with \`{"force": true}\`, or \`atlas-ops maintenance resume ${wf} --force\`.`,
+        `Roll back to \`${snapshot.file}\` (the edited file is kept): signal \`rollback\`, or \`atlas-ops maintenance abort ${shellQuote(wf)} --rollback\`.\n` +
+        `Or resume anyway: signal \`resume\` with \`{"force": true}\`, or \`atlas-ops maintenance resume ${shellQuote(wf)} --force\`.`,
     );
     await p.waitForPerson('rollback, or a forced resume, after a failed integrity check', 'rollback-or-force', () => this.rollbackReq !== undefined || this.forced !== undefined, {
       alertCode: `maintenance-verify:${wf}`,

@@ -7,6 +7,7 @@ import { parseDuration } from '../workflow-safe/duration';
 import { connectClient, workflowUrl } from '../temporal/connect';
 import { stamp } from '../workflow-safe/stamp';
 import { NAME_MAX, TEXT_MAX, lengthProblem, minimumProblem } from '../workflow-safe/limits';
+import { terminalText } from './terminal-text';
 
 export const EXIT = {
   ok: 0,
@@ -51,15 +52,20 @@ export async function closeClients(): Promise<void> {
   await Promise.all(clients.splice(0).map((c) => c.connection.close().catch(() => undefined)));
 }
 
-/** Prints `data` as JSON with --json, else the text lines. */
+/**
+ * Prints `data` as JSON with --json, else the text: a string is one line, an array one line per
+ * element, each written with its control characters escaped (./terminal-text.ts).
+ */
 export function output(cmd: Command, data: unknown, text: () => string | string[]): void {
   if (globals(cmd).json) {
     process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
   } else {
-    const t = text();
-    process.stdout.write(`${Array.isArray(t) ? t.join('\n') : t}\n`);
+    process.stdout.write(`${terminalText(text(), colour.enabled())}\n`);
   }
 }
+
+/** A value as indented JSON, one line per element (JSON already escapes a newline inside a string). */
+export const jsonLines = (value: unknown): string[] => JSON.stringify(value, null, 2).split('\n');
 
 export function link(config: AtlasConfig, workflowId: string): string {
   return workflowUrl(config, workflowId);

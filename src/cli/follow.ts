@@ -8,6 +8,8 @@ import type { AtlasConfig } from '../config';
 import { formatDuration } from '../workflow-safe/duration';
 import { statusQuery, type ProcedureStatus } from '../../workflows/lib/procedure';
 import { EXIT, colour, link } from './common';
+import { terminalLine } from './terminal-text';
+import { shellQuote } from '../workflow-safe/shell-quote';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -125,14 +127,14 @@ export function describeProgress(p: ActivityProgress): string {
 const RESUME_COMMANDS: Record<string, (status: ProcedureStatus, id: string) => string[]> = {
   maintenance: (status, id) =>
     status.phase === 'edit'
-      ? [`when done:  atlas-ops maintenance resume ${id} --by <you> --note "<what changed>"`, `to give up: atlas-ops maintenance abort ${id} [--rollback]`]
-      : [`roll back:  atlas-ops maintenance abort ${id} --rollback`, `or resume:  atlas-ops maintenance resume ${id} --force`],
+      ? [`when done:  atlas-ops maintenance resume ${shellQuote(id)} --by <you> --note "<what changed>"`, `to give up: atlas-ops maintenance abort ${shellQuote(id)} [--rollback]`]
+      : [`roll back:  atlas-ops maintenance abort ${shellQuote(id)} --rollback`, `or resume:  atlas-ops maintenance resume ${shellQuote(id)} --force`],
 };
 
 export function nextCommands(status: ProcedureStatus, id: string): string[] {
-  if (status.failedStep) return [`decide:     atlas-ops decide ${id} <${status.failedStep.allowed.join('|')}> --by <you> --note "<why>"`];
+  if (status.failedStep) return [`decide:     atlas-ops decide ${shellQuote(id)} <${status.failedStep.allowed.join('|')}> --by <you> --note "<why>"`];
   if (!status.waitingFor) return [];
-  return RESUME_COMMANDS[status.procedure]?.(status, id) ?? [`see:        atlas-ops status ${id}`];
+  return RESUME_COMMANDS[status.procedure]?.(status, id) ?? [`see:        atlas-ops status ${shellQuote(id)}`];
 }
 
 /** The last events of a procedure, one line each, as `status` commands print them. */
@@ -148,7 +150,7 @@ export interface FollowOutput {
 }
 
 export function plainOutput(write: (s: string) => void): FollowOutput {
-  return { line: (text) => write(`${text}\n`) };
+  return { line: (text) => write(`${terminalLine(text, colour.enabled())}\n`) };
 }
 
 export function terminalOutput(write: (s: string) => void): FollowOutput {
@@ -156,11 +158,11 @@ export function terminalOutput(write: (s: string) => void): FollowOutput {
   const clear = '\r\x1b[K';
   return {
     line(text) {
-      write(`${clear}${text}\n${current}`);
+      write(`${clear}${terminalLine(text, colour.enabled())}\n${current}`);
     },
     live(text) {
-      current = text;
-      write(`${clear}${text}`);
+      current = terminalLine(text, colour.enabled());
+      write(`${clear}${current}`);
     },
     done() {
       if (current) write(clear);
@@ -228,7 +230,7 @@ export class ProgressView {
 }
 
 export async function followProcedure(client: Client, config: AtlasConfig, workflowId: string, out: FollowOutput | ((line: string) => void), pollMs = 1000): Promise<Outcome> {
-  const output = typeof out === 'function' ? { line: out } : out;
+  const output = typeof out === 'function' ? { line: (text: string) => out(terminalLine(text, colour.enabled())) } : out;
   const handle = client.workflow.getHandle(workflowId);
   const view = new ProgressView(output, workflowId, link(config, workflowId));
   try {

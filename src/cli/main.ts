@@ -5,8 +5,12 @@ import { DurationError } from '../workflow-safe/duration';
 import { NotSqliteError } from '../db/sqlite';
 import { TemporalUnreachableError } from '../temporal/connect';
 import { actionFor, type Run } from './action';
+import { terminalText } from './terminal-text';
 import { EXIT, UsageError, closeClients, globals } from './common';
 import { registerCommands } from './commands';
+
+/** An error for stderr: its own lines kept (a server's log tail), each with its controls escaped. */
+const errorText = (message: string) => terminalText(message.split('\n'));
 
 function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || err instanceof ConfigError || err instanceof DurationError || err instanceof NotSqliteError) return EXIT.usage;
@@ -27,7 +31,7 @@ const run: Run = (body) => {
       const json = globals(cmd).json;
       const message = (err as Error).message;
       if (json) process.stdout.write(`${JSON.stringify({ error: message, exitCode: code })}\n`);
-      process.stderr.write(`atlas-ops: ${message}\n`);
+      process.stderr.write(`atlas-ops: ${errorText(message)}\n`);
     }
     await closeClients();
     process.exit(code);
@@ -62,7 +66,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
     }
     if (err instanceof UsageError) {
-      process.stderr.write(`atlas-ops: ${err.message}\n`);
+      process.stderr.write(`atlas-ops: ${errorText(err.message)}\n`);
       process.exit(EXIT.usage);
     }
     throw err;

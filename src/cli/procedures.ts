@@ -7,8 +7,9 @@ import { startOnce, startWorkflow, type WorkflowInput, type WorkflowType, type W
 import { activityPollers } from '../temporal/task-queue';
 import { unservedQueueMessage } from '../workflow-safe/host-queue';
 import type { Action } from './action';
-import { EXIT, UsageError, globals, link, nameOption, newWorkflowId } from './common';
-import { followProcedure, plainOutput, terminalOutput, waitUntilStarted } from './follow';
+import { EXIT, UsageError, globals, jsonLines, link, nameOption, newWorkflowId } from './common';
+import { followProcedure, plainOutput, terminalOutput, waitUntilStarted, type Outcome } from './follow';
+import { shellQuote } from '../workflow-safe/shell-quote';
 
 /** Any command's Action: the procedure helpers read only the global flags, config and client. */
 type AnyAction = Action<unknown, unknown[]>;
@@ -81,19 +82,25 @@ export async function startProcedure<T extends WorkflowType>(a: AnyAction, spec:
     a.output({ workflowId, runId: handle.firstExecutionRunId, url, started: true, phase: started.status?.phase }, () => [
       `started ${spec.procedure} ${workflowId}`,
       `  ${url}`,
-      `  follow: atlas-ops status ${workflowId}`,
+      `  follow: atlas-ops status ${shellQuote(workflowId)}`,
     ]);
     return EXIT.ok;
   }
   // --json prints only the final object; a terminal gets a live line; anything else plain lines.
   const write = (s: string) => process.stdout.write(s);
   const out = globals(a.cmd).json ? { line: () => undefined } : process.stdout.isTTY ? terminalOutput(write) : plainOutput(write);
-  out.line(`started ${spec.procedure} ${workflowId}\n  ${url}`);
+  out.line(`started ${spec.procedure} ${workflowId}`);
+  out.line(`  ${url}`);
   const outcome = await followProcedure(client, config, workflowId, out);
-  a.output({ workflowId, url, exitCode: outcome.exitCode, result: outcome.result, error: outcome.error }, () =>
-    outcome.error ? `${spec.procedure} ${workflowId} failed: ${outcome.error}` : `${spec.procedure} ${workflowId}: ${JSON.stringify(outcome.result, null, 2)}`,
-  );
+  a.output({ workflowId, url, exitCode: outcome.exitCode, result: outcome.result, error: outcome.error }, () => outcomeLines(`${spec.procedure} ${workflowId}`, outcome));
   return outcome.exitCode;
+}
+
+/** How a followed procedure ended: its failure, or its result as indented JSON after `head`. */
+function outcomeLines(head: string, outcome: Outcome): string[] {
+  if (outcome.error) return [`${head} failed: ${outcome.error}`];
+  const [first, ...rest] = jsonLines(outcome.result ?? null);
+  return [`${head}: ${first}`, ...rest];
 }
 
 /** The one running procedure of this kind, when the operator gave no id. */
@@ -140,15 +147,14 @@ export async function startSingleton<T extends WorkflowType>(a: AnyAction, spec:
   }
   const verb = started.started ? 'started' : 'already running:';
   if (!spec.wait) {
-    a.output({ ...started, url }, () => [`${verb} ${spec.procedure} ${started.workflowId}`, `  ${url}`, `  follow: atlas-ops status ${started.workflowId}`, ...(spec.next ? [`  ${spec.next}`] : [])]);
+    a.output({ ...started, url }, () => [`${verb} ${spec.procedure} ${started.workflowId}`, `  ${url}`, `  follow: atlas-ops status ${shellQuote(started.workflowId)}`, ...(spec.next ? [`  ${spec.next}`] : [])]);
     return EXIT.ok;
   }
-  const print = globals(a.cmd).json ? () => undefined : (line: string) => process.stdout.write(`${line}\n`);
-  print(`${verb} ${spec.procedure} ${started.workflowId}\n  ${url}`);
-  const outcome = await followProcedure(client, config, started.workflowId, print);
-  a.output({ ...started, url, exitCode: outcome.exitCode, result: outcome.result, error: outcome.error }, () =>
-    outcome.error ? `${spec.procedure} ${started.workflowId} failed: ${outcome.error}` : `${spec.procedure} ${started.workflowId}: ${JSON.stringify(outcome.result, null, 2)}`,
-  );
+  const out = globals(a.cmd).json ? { line: () => undefined } : plainOutput((s) => process.stdout.write(s));
+  out.line(`${verb} ${spec.procedure} ${started.workflowId}`);
+  out.line(`  ${url}`);
+  const outcome = await followProcedure(client, config, started.workflowId, out);
+  a.output({ ...started, url, exitCode: outcome.exitCode, result: outcome.result, error: outcome.error }, () => outcomeLines(`${spec.procedure} ${started.workflowId}`, outcome));
   return outcome.exitCode;
 }
 

@@ -29,6 +29,7 @@ import { failure } from '../../src/workflow-safe/failures';
 import { NAME_MAX, TEXT_MAX, lengthProblem } from '../../src/workflow-safe/limits';
 import { unservedQueueMessage } from '../../src/workflow-safe/host-queue';
 import { confirmTarget } from './target';
+import { shellQuote } from '../../src/workflow-safe/shell-quote';
 
 export type Decision = 'retry' | 'skip' | 'rollback' | 'abort';
 export const DECISIONS: readonly Decision[] = ['retry', 'skip', 'rollback', 'abort'];
@@ -422,7 +423,7 @@ export class Procedure {
         this.status.failedStep = { step: name, error, errorType: cause?.type ?? undefined, allowed, since: iso(Date.now()) };
         this.status.state = 'failed-step';
         const code = `procedure-step-failed:${this.workflowId}`;
-        const how = `send signal "decision" with {"decision": "${allowed.join('" | "')}"} or run: atlas-ops decide ${this.workflowId} <${allowed.join('|')}>`;
+        const how = `send signal "decision" with {"decision": "${allowed.join('" | "')}"} or run: atlas-ops decide ${shellQuote(this.workflowId)} <${allowed.join('|')}>`;
         this.details(`Step **${name}** failed after its retries:\n\n> ${error}\n\nDecide: ${how}.\nWith no decision in ${formatDuration(this.decisionTimeout)} the procedure aborts to its safe state.`);
         this.setWaiting(`a decision on failed step ${name}: ${allowed.join(', ')}`, 'decision');
         // Alerts are host activities: with no worker on the host queue the status and the Web UI say it.

@@ -23,7 +23,7 @@ export function registerHealth(program: Command, run: Run): void {
     .action(run<{ verbose?: true; deep?: true }>(async (a) => {
       const { workflowId, outcome: r } = await runHealthCheck(a);
       a.output({ workflowId, ...r }, () => [
-        ...(a.opts.verbose ? [healthTable(r.metrics), ''] : []),
+        ...(a.opts.verbose ? [...healthTable(r.metrics).split('\n'), ''] : []),
         r.ok ? `healthy: ${r.metrics.filter((m) => m.ok).length} metrics within bounds (${r.ms} ms)` : `UNHEALTHY: ${r.failing.map((f) => `${f.metric}=${f.value ?? 'n/a'} (${f.level})`).join(', ')}`,
         ...r.remediationsStarted.map((s) => `remediation ${s.remediation}: ${s.skipped ?? `${s.started ? 'started' : 'already running'} ${s.workflowType} ${s.workflowId}`}`),
       ]);

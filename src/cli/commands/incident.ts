@@ -7,6 +7,7 @@ import type { Run } from '../action';
 import { EXIT, UsageError, nameOption, textOption } from '../common';
 import { queryStatus } from '../follow';
 import { hostOption, procedureId, startProcedure } from '../procedures';
+import { shellQuote } from '../../workflow-safe/shell-quote';
 
 export function registerIncident(program: Command, run: Run): void {
   const incident = program.command('incident').description('incident response: detect, assess, contain, investigate, remediate, recover, learn');
@@ -61,7 +62,7 @@ function advanceCommand(incident: Command, run: Run): void {
       if (current < 0 || current === INCIDENT_STAGES.length - 1) throw new UsageError(`incident ${id} is in phase ${status.phase}: nothing to advance`);
       const next = INCIDENT_STAGES[current + 1]!;
       await handle.signal(advanceSignal, { stage: next, note: a.opts.note, by: a.opts.by });
-      a.output({ workflowId: id, from: status.phase, to: next }, () => `incident ${id}: ${status.phase} → ${next}; follow: atlas-ops status ${id}`);
+      a.output({ workflowId: id, from: status.phase, to: next }, () => `incident ${id}: ${status.phase} → ${next}; follow: atlas-ops status ${shellQuote(id)}`);
       return EXIT.ok;
     }));
 }

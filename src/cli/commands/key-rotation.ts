@@ -4,6 +4,7 @@ import { keyInstalledSignal, oldKeyRevokedSignal } from '../../../workflows/key-
 import type { Run } from '../action';
 import { EXIT, nameOption, textOption } from '../common';
 import { hostOption, procedureId, startProcedure } from '../procedures';
+import { shellQuote } from '../../workflow-safe/shell-quote';
 
 export function registerKeyRotation(program: Command, run: Run): void {
   const key = program.command('key-rotation').description('quarterly Sheets key rotation');
@@ -34,7 +35,7 @@ function signalCommand(key: Command, run: Run, name: string, signal: typeof keyI
       const client = await a.client();
       const id = await procedureId(client, a.args[0], 'keyRotation');
       await client.workflow.getHandle(id).signal(signal, { by: a.opts.by, note: a.opts.note });
-      a.output({ workflowId: id, signalled: signal.name }, () => `${signal.name} sent to ${id}; follow: atlas-ops status ${id}`);
+      a.output({ workflowId: id, signalled: signal.name }, () => `${signal.name} sent to ${id}; follow: atlas-ops status ${shellQuote(id)}`);
       return EXIT.ok;
     }));
 }

@@ -7,6 +7,7 @@ import type { Run } from '../action';
 import { EXIT, UsageError, durationOption, nameOption, textOption } from '../common';
 import { queryStatus, recentEventLines } from '../follow';
 import { hostOption, procedureId, sendUpdate, startProcedure } from '../procedures';
+import { shellQuote } from '../../workflow-safe/shell-quote';
 
 export function registerMaintenance(program: Command, run: Run): void {
   const m = program.command('maintenance').description('Pause → Snapshot → Edit → Resume (the runbook\'s Standard Workflow)');
@@ -62,7 +63,7 @@ function resumeCommand(m: Command, run: Run): void {
       const client = await a.client();
       const id = await procedureId(client, a.args[0], 'maintenance');
       const { by, note, force } = a.opts;
-      return sendUpdate(a, id, 'resume', () => client.workflow.getHandle(id).executeUpdate(resumeUpdate, { args: [{ by, note, force: force === true }] }), (message) => `${message}; follow: atlas-ops status ${id}`);
+      return sendUpdate(a, id, 'resume', () => client.workflow.getHandle(id).executeUpdate(resumeUpdate, { args: [{ by, note, force: force === true }] }), (message) => `${message}; follow: atlas-ops status ${shellQuote(id)}`);
     }));
 }
 
@@ -80,7 +81,7 @@ function abortCommand(m: Command, run: Run): void {
       if ((await handle.describe()).status.name !== 'RUNNING') throw new UsageError(`maintenance ${id} is not running`);
       const rollback = a.opts.rollback === true;
       await handle.signal(abortSignal, { by: a.opts.by, note: a.opts.note, rollback });
-      a.output({ workflowId: id, signalled: 'abort', rollback }, () => `abort sent to ${id}; follow: atlas-ops status ${id}`);
+      a.output({ workflowId: id, signalled: 'abort', rollback }, () => `abort sent to ${id}; follow: atlas-ops status ${shellQuote(id)}`);
       return EXIT.ok;
     }));
 }

@@ -6,6 +6,7 @@ import { approveOciRestoreUpdate, attachmentSwappedUpdate } from '../../../workf
 import type { Action, Run } from '../action';
 import { UsageError, nameOption } from '../common';
 import { hostOption, requireProcedure, sendUpdate, startSingleton } from '../procedures';
+import { shellQuote } from '../../workflow-safe/shell-quote';
 
 interface CorruptionOptions {
   /** False with --no-oci. */
@@ -52,6 +53,6 @@ async function answerOptionC(a: Action<CorruptionOptions, string[]>, id: string)
   await requireProcedure(client, id, 'corruptionRecovery');
   const handle = client.workflow.getHandle(id);
   // Both are validated updates: refused at once, with the reason, unless the recovery waits for exactly this answer.
-  if (o.swapped) return sendUpdate(a, id, 'swap', () => handle.executeUpdate(attachmentSwappedUpdate, { args: [{ by: o.by }] }), (message) => `${message}; follow: atlas-ops status ${id}`);
+  if (o.swapped) return sendUpdate(a, id, 'swap', () => handle.executeUpdate(attachmentSwappedUpdate, { args: [{ by: o.by }] }), (message) => `${message}; follow: atlas-ops status ${shellQuote(id)}`);
   return sendUpdate(a, id, 'approval', () => handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: o.by, backupId: o.backupId }] }));
 }

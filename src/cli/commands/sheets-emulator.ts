@@ -6,7 +6,7 @@ import { emulatorStateFile, emulatorUrlFile, EmulatorStore, startHomeEmulator } 
 import { FAULT_KINDS, FAULT_TARGETS, parseFault } from '../../sheets-emulator/faults';
 import { TAB } from '../../sheets/layout';
 import type { Run } from '../action';
-import { EXIT, UsageError, parsePortOption } from '../common';
+import { EXIT, UsageError, jsonLines, parsePortOption } from '../common';
 
 export function registerSheetsEmulator(program: Command, run: Run): void {
   const emu = program.command('sheets-emulator').description('the local Sheets API emulator (state in <home>/sheets-emulator.json)');
@@ -169,7 +169,7 @@ function statsCommand(emu: Command, run: Run): void {
     .description('requests the running emulator has answered')
     .action(run(async (a) => {
       const body = await emulatorAdmin(a.config, 'stats');
-      a.output(body, () => JSON.stringify(body, null, 2));
+      a.output(body, () => jsonLines(body));
       return EXIT.ok;
     }));
 }

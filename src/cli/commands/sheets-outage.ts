@@ -9,6 +9,7 @@ import type { Run } from '../action';
 import { DURATION_MIN } from '../../workflow-safe/limits';
 import { EXIT, UsageError, checkDuration, nameOption, textOption } from '../common';
 import { startSingleton } from '../procedures';
+import { shellQuote } from '../../workflow-safe/shell-quote';
 
 export function registerSheetsOutage(program: Command, run: Run): void {
   const outage = program.command('sheets-outage').description('the Google Sheets API outage procedure (sheetsOutage)');
@@ -69,7 +70,7 @@ function signalCommand(outage: Command, run: Run, name: 'restored' | 'abort', de
       const actor = { by: a.opts.by, note: a.opts.note };
       if (name === 'restored') await handle.signal(restoredSignal, actor);
       else await handle.signal(abortSignal, actor);
-      a.output({ workflowId: id, signalled: name }, () => `${name} sent to ${id}; follow: atlas-ops status ${id}`);
+      a.output({ workflowId: id, signalled: name }, () => `${name} sent to ${id}; follow: atlas-ops status ${shellQuote(id)}`);
       return EXIT.ok;
     }));
 }

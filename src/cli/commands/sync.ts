@@ -100,7 +100,10 @@ function healthCommand(sync: Command, run: Run): void {
       const pct = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)} %`);
       a.output(h, () => [
         `sync ${h.healthy ? 'healthy' : 'UNHEALTHY'}: success ${pct(h.successPercent)} over ${h.windowHours} h (threshold ${config.thresholds.syncSuccessPercent} %)`,
-        ...h.directions.map((d) => `  ${d.direction}: ${d.runs} runs (${d.ok} ok, ${d.failed} failed, ${d.skipped} skipped), last success ${d.lastSuccess ?? 'never'}${d.lagMs !== undefined ? ` (${Math.round(d.lagMs / 60_000)} min ago)` : ''}${d.lastError ? `\n    last error: ${d.lastError}` : ''}`),
+        ...h.directions.flatMap((d) => [
+          `  ${d.direction}: ${d.runs} runs (${d.ok} ok, ${d.failed} failed, ${d.skipped} skipped), last success ${d.lastSuccess ?? 'never'}${d.lagMs !== undefined ? ` (${Math.round(d.lagMs / 60_000)} min ago)` : ''}`,
+          ...(d.lastError ? [`    last error: ${d.lastError}`] : []),
+        ]),
         ...h.problems.map((p) => `  problem: ${p}`),
       ]);
       return h.healthy ? EXIT.ok : EXIT.failed;
