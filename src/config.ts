@@ -270,6 +270,11 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Values that win over everything (CLI flags such as --home). */
   overrides?: Record<string, string | number>;
+  /**
+   * Values beneath the configuration file and the environment, above the defaults: what a running
+   * `atlas-ops dev` started (src/dev-settings.ts), named by `source` in errors.
+   */
+  beneath?: { values: Record<string, string | number>; source: string };
 }
 
 export function loadConfig(options: LoadOptions = {}): AtlasConfig {
@@ -299,6 +304,10 @@ export function loadConfig(options: LoadOptions = {}): AtlasConfig {
   for (const spec of CONFIG_FIELDS) {
     let raw: unknown = spec.default;
     let source = 'default';
+    if (options.beneath?.values[spec.key] !== undefined) {
+      raw = options.beneath.values[spec.key];
+      source = options.beneath.source;
+    }
     const fromFile = getPath(file, spec.key);
     if (fromFile !== undefined) {
       raw = fromFile;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { CONFIG_FIELDS, loadConfig, type AtlasConfig } from './config';
 import { startHomeEmulator, type SheetsEmulator } from './sheets-emulator';
 import { ensureHome, tightenedNote } from './home';
+import { removeDevSettings, writeDevSettings } from './dev-settings';
 import { applySchedules } from './schedules';
 import { portFree } from './ports';
 import { startDevServer, type DevServer } from './temporal/dev-server';
@@ -81,6 +82,14 @@ export async function startDev(options: DevOptions): Promise<DevStack> {
     options.log(`Temporal gRPC  ${server.address}`);
     options.log(`Temporal Web UI ${server.uiUrl}`);
     options.log(`worker on task queues ${worker.taskQueue} and ${worker.hostQueue}; Atlas home ${home}`);
+    // CLI commands in this home follow this stack when given no option of their own.
+    const recorded = writeDevSettings(home, {
+      'temporal.address': server.address,
+      'temporal.uiUrl': server.uiUrl,
+      ...(sheets ? { 'sheets.rootUrl': config.sheets.rootUrl, 'sheets.spreadsheetId': config.sheets.spreadsheetId } : {}),
+      ...(config.oci.endpoint ? { 'oci.endpoint': config.oci.endpoint } : {}),
+    });
+    options.log(`settings for the CLI in ${recorded}`);
     const w = worker;
     return {
       config,
@@ -89,6 +98,7 @@ export async function startDev(options: DevOptions): Promise<DevStack> {
       sheets,
       running,
       async stop() {
+        removeDevSettings(home);
         w.shutdown();
         await running.catch(() => undefined);
         await client.connection.close().catch(() => undefined);

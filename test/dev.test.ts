@@ -79,6 +79,13 @@ describe('atlas-ops dev', () => {
     await ready(dev, 'first start');
     expect(dev.output()).toContain(`Temporal gRPC  127.0.0.1:${port}`);
     expect(dev.output()).toContain(`Temporal Web UI http://127.0.0.1:${uiPort}`);
+    // What it started, for the CLI in this home (run/dev.json, 0640), gone once it stops.
+    const devFile = path.join(home, 'run', 'dev.json');
+    expect(fs.statSync(devFile).mode & 0o777).toBe(0o640);
+    const recorded = JSON.parse(fs.readFileSync(devFile, 'utf8')) as { pid: number; settings: Record<string, string> };
+    expect(recorded.pid).toBe(dev.child.pid);
+    expect(recorded.settings).toMatchObject({ 'temporal.address': `127.0.0.1:${port}`, 'temporal.uiUrl': `http://127.0.0.1:${uiPort}` });
+    expect(recorded.settings['sheets.rootUrl']).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
 
     // The demo home: schema v1 with seeded data, ops.db, and the Temporal state file.
     const db = openDatabase(path.join(home, 'data', 'atlas.db'), { readonly: true });
@@ -117,6 +124,7 @@ describe('atlas-ops dev', () => {
 
     // SIGTERM stops everything cleanly: exit 0, nothing left listening.
     expect(await stop(dev)).toBe(0);
+    expect(fs.existsSync(devFile)).toBe(false);
     const probe = await runCli(undefined, ['schedules', 'list'], env);
     expect(probe.code).toBe(4);
 

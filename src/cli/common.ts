@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { loadConfig, type AtlasConfig } from '../config';
+import { readDevSettings } from '../dev-settings';
 import { parseDuration } from '../workflow-safe/duration';
 import { connectClient, workflowUrl } from '../temporal/connect';
 import { stamp } from '../workflow-safe/stamp';
@@ -35,9 +36,19 @@ export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
 
+/**
+ * The configuration of a command: defaults, the settings of the dev stack running in the home
+ * (run/dev.json, src/dev-settings.ts), the configuration file, the environment, the global flags.
+ * A run/dev.json whose dev stack is gone is said on stderr and ignored.
+ */
 export function configFor(cmd: Command, overrides: Record<string, string | number> = {}): AtlasConfig {
   const g = globals(cmd);
-  return loadConfig({ configFile: g.config, overrides: { ...(g.home ? { home: g.home } : {}), ...overrides } });
+  const options = { configFile: g.config, overrides: { ...(g.home ? { home: g.home } : {}), ...overrides } };
+  const config = loadConfig(options);
+  const dev = readDevSettings(config.home);
+  if (dev.state === 'stale') process.stderr.write(`atlas-ops: ignoring ${dev.file}: ${dev.why} (start atlas-ops dev again, or remove the file)\n`);
+  if (dev.state !== 'running') return config;
+  return loadConfig({ ...options, beneath: { values: dev.settings, source: dev.file } });
 }
 
 const clients: Client[] = [];
