@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { temporal } from '@temporalio/proto';
 import type { Client } from '@temporalio/client';
+import { activityPollers } from './temporal/task-queue';
 
 export interface Target {
   home?: string;
@@ -57,13 +57,8 @@ function homeOfIdentity(identity: string | null | undefined): string | undefined
  * The homes of the workers that polled `hostQueue` recently (Temporal keeps pollers for a few
  * minutes, so a worker that just stopped may be among them). Empty when none said its home.
  */
-export async function homesServing(client: Client, namespace: string, hostQueue: string): Promise<string[]> {
-  const answer = await client.workflowService.describeTaskQueue({
-    namespace,
-    taskQueue: { name: hostQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-  });
-  const homes = (answer.pollers ?? []).map((p) => homeOfIdentity(p.identity)).filter((h): h is string => h !== undefined);
+export async function homesServing(client: Client, hostQueue: string): Promise<string[]> {
+  const homes = (await activityPollers(client, hostQueue)).map(homeOfIdentity).filter((h): h is string => h !== undefined);
   return [...new Set(homes)];
 }
 
@@ -72,8 +67,8 @@ export async function homesServing(client: Client, namespace: string, hostQueue:
  * queue serves another home than `home`; undefined when one serves it or none is known (the
  * procedure's own check, on the worker, then decides).
  */
-export async function homeRefusedBeforeStart(client: Client, namespace: string, hostQueue: string, home: string): Promise<string | undefined> {
-  const homes = await homesServing(client, namespace, hostQueue);
+export async function homeRefusedBeforeStart(client: Client, hostQueue: string, home: string): Promise<string | undefined> {
+  const homes = await homesServing(client, hostQueue);
   if (!homes.length || homes.some((h) => sameHome(h, home))) return undefined;
   return `${wrongHomeMessage(homes.join(', '), canonicalHome(home))} (nothing was started)`;
 }

@@ -51,7 +51,7 @@ async function withHostQueue<I>(a: AnyAction, client: Client, input: I): Promise
 export async function withTargetHome<T extends WorkflowType>(a: AnyAction, input: WorkflowInput<Workflows[T]>): Promise<WorkflowInput<Workflows[T]>> {
   const { config } = a;
   const queue = (input as { hostQueue?: string }).hostQueue ?? hostTaskQueue(config);
-  const refused = await homeRefusedBeforeStart(await a.client(), config.temporal.namespace, queue, config.home);
+  const refused = await homeRefusedBeforeStart(await a.client(), queue, config.home);
   if (refused) throw new UsageError(refused);
   // Every workflow's input table has the common field `home` (workflows/lib/input.ts HOME).
   return { ...input, home: config.home } as WorkflowInput<Workflows[T]>;
