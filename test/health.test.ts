@@ -135,7 +135,7 @@ describe('healthCheck', () => {
   it('refuses unknown input fields naming them', async () => {
     await expect(
       t.client.workflow.execute('healthCheck', { taskQueue: t.config.taskQueue, workflowId: `health-bad-${t.id}`, args: [{ verbose: true }] }),
-    ).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringContaining('verbose: unknown field (known: deep, hostQueue)') } });
+    ).rejects.toMatchObject({ cause: { type: 'InvalidInput', message: expect.stringContaining('verbose: unknown field (known: deep, hostQueue, home)') } });
   });
 });
 
