@@ -67,8 +67,14 @@ export async function homesServing(client: Client, hostQueue: string): Promise<s
  * queue serves another home than `home`; undefined when one serves it or none is known (the
  * procedure's own check, on the worker, then decides).
  */
-export async function homeRefusedBeforeStart(client: Client, hostQueue: string, home: string): Promise<string | undefined> {
-  const homes = await homesServing(client, hostQueue);
+export async function homeRefusedBeforeStart(client: Client, namespace: string, hostQueue: string, home: string): Promise<string | undefined> {
+  let homes: string[];
+  try {
+    homes = await homesServing(client, hostQueue);
+  } catch {
+    // Not allowed to describe queues (a restricted Cloud key), say: the worker's own check decides.
+    return undefined;
+  }
   if (!homes.length || homes.some((h) => sameHome(h, home))) return undefined;
   return `${wrongHomeMessage(homes.join(', '), canonicalHome(home))} (nothing was started)`;
 }
