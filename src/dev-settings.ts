@@ -2,53 +2,34 @@
 // Temporal address, the Web UI, the Sheets emulator and the OCI endpoint. CLI commands in that home
 // read it beneath the configuration file and the environment, so with no option of their own they
 // talk to the stack dev started (`doctor sheets` probes its emulator, links use its UI port). The
-// file names the dev process (pid and start time from /proc), so a file left by a dev that is no
+// file names the dev process (pid and start time, src/owned-process.ts), so a file left by a dev that is no
 // longer running is recognised, said so, and ignored.
 import fs from 'node:fs';
 import path from 'node:path';
+import { MODE } from './file-modes';
 import { atlasPaths } from './paths';
+import { ownershipOfRecord, processRecord, type ProcessRecord } from './owned-process';
 
 /** Configuration keys dev sets, by dotted key (src/config.ts CONFIG_FIELDS). */
 export type DevSettings = Partial<Record<'temporal.address' | 'temporal.uiUrl' | 'sheets.rootUrl' | 'sheets.spreadsheetId' | 'oci.endpoint', string>>;
 
 interface DevFile {
-  pid: number;
-  /** The process's start time (clock ticks since boot, /proc/<pid>/stat): a reused pid has another. */
-  pidStart?: string;
+  /** The dev process: pid and start time (a reused pid has another), src/owned-process.ts. */
+  process: ProcessRecord;
   startedAt: string;
   settings: DevSettings;
 }
 
 export const devSettingsFile = (home: string) => path.join(atlasPaths(home).runDir, 'dev.json');
 
-function processStart(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 22; the command name (field 2) may hold spaces, so count from its closing parenthesis.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function running(pid: number, pidStart: string | undefined): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    // EPERM: it exists, under another user.
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  return pidStart === undefined || processStart(pid) === pidStart;
-}
-
 /** Records this process as the home's dev stack. */
 export function writeDevSettings(home: string, settings: DevSettings, now = new Date()): string {
   const file = devSettingsFile(home);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o750 });
-  const body: DevFile = { pid: process.pid, pidStart: processStart(process.pid), startedAt: now.toISOString(), settings };
-  fs.writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o640 });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: MODE.dir });
+  const body: DevFile = { process: processRecord(process.pid, file), startedAt: now.toISOString(), settings };
+  fs.writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`, { mode: MODE.file });
   // writeFileSync's mode applies only to a new file, and through the umask.
-  fs.chmodSync(file, 0o640);
+  fs.chmodSync(file, MODE.file);
   return file;
 }
 
@@ -56,7 +37,7 @@ export function writeDevSettings(home: string, settings: DevSettings, now = new 
 export function removeDevSettings(home: string): void {
   const file = devSettingsFile(home);
   try {
-    if ((JSON.parse(fs.readFileSync(file, 'utf8')) as DevFile).pid === process.pid) fs.rmSync(file, { force: true });
+    if ((JSON.parse(fs.readFileSync(file, 'utf8')) as DevFile).process?.pid === process.pid) fs.rmSync(file, { force: true });
   } catch {
     /* gone or unreadable: nothing of ours to remove */
   }
@@ -74,10 +55,13 @@ export function readDevSettings(home: string): DevStackState {
   let body: DevFile;
   try {
     body = JSON.parse(fs.readFileSync(file, 'utf8')) as DevFile;
-    if (!Number.isInteger(body.pid) || body.pid <= 0 || typeof body.settings !== 'object' || body.settings === null) throw new Error('not a dev record');
+    if (typeof body.settings !== 'object' || body.settings === null) throw new Error('no settings');
   } catch (err) {
     return { state: 'stale', file, pid: 0, why: `unreadable (${(err as Error).message})` };
   }
-  if (!running(body.pid, body.pidStart)) return { state: 'stale', file, pid: body.pid, why: `the dev stack that wrote it (pid ${body.pid}, started ${body.startedAt}) is not running` };
-  return { state: 'running', file, pid: body.pid, settings: body.settings };
+  const owner = ownershipOfRecord(body.process, file);
+  const pid = body.process?.pid ?? 0;
+  if (owner.state === 'unproven' && owner.pid === undefined) return { state: 'stale', file, pid, why: owner.reason };
+  if (owner.state !== 'ours') return { state: 'stale', file, pid, why: `the dev stack that wrote it (pid ${pid}, started ${body.startedAt}) is not running` };
+  return { state: 'running', file, pid, settings: body.settings };
 }

@@ -20,11 +20,16 @@ export type Ownership =
   | { state: 'gone'; record?: ProcessRecord }
   | { state: 'unproven'; pid?: number; reason: string };
 
+/** What names `pid` for as long as it runs: its start time, and with `settled` its command line. */
+export function processRecord(pid: number, where: string, options: { settled?: boolean } = {}): ProcessRecord {
+  const stat = procStat(pid);
+  if (!stat) throw new Error(`pid ${pid} is not running: nothing to record in ${where}`);
+  return { pid, startTime: stat.startTime, ...(options.settled ? { cmdline: procCmdline(pid) } : {}) };
+}
+
 /** Writes the record for a process just started (atomically, mode 0600); `settled`: record its command line too. */
 export function recordProcess(file: string, pid: number, options: { settled?: boolean } = {}): ProcessRecord {
-  const stat = procStat(pid);
-  if (!stat) throw new Error(`pid ${pid} is not running: nothing to record in ${file}`);
-  const record: ProcessRecord = { pid, startTime: stat.startTime, ...(options.settled ? { cmdline: procCmdline(pid) } : {}) };
+  const record = processRecord(pid, file, options);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: MODE.dir });
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, `${JSON.stringify(record)}\n`, { mode: MODE.secret });
@@ -49,6 +54,11 @@ export function ownershipOf(file: string): Ownership {
   } catch {
     return { state: 'unproven', reason: `${file} is not a process record atlas-ops wrote` };
   }
+  return ownershipOfRecord(record, file);
+}
+
+/** A process record (read from `file`) checked against /proc. */
+export function ownershipOfRecord(record: ProcessRecord, file: string): Ownership {
   if (!Number.isInteger(record?.pid) || record.pid <= 1 || typeof record.startTime !== 'string') {
     return { state: 'unproven', reason: `${file} is not a process record atlas-ops wrote` };
   }

@@ -47,13 +47,13 @@ describe('run/dev.json', () => {
 
       // The dev that wrote it is gone: its UI port must not be used, and the operator is told.
       const file = devSettingsFile(t.home);
-      const body = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid: number };
-      body.pid = Number(deadPid());
+      const body = JSON.parse(fs.readFileSync(file, 'utf8')) as { process: { pid: number } };
+      body.process.pid = Number(deadPid());
       fs.writeFileSync(file, JSON.stringify(body));
       expect(readDevSettings(t.home).state).toBe('stale');
       const stale = await runCli(t, ['--json', 'backup']);
       expect(stale.code, stale.stderr).toBe(0);
-      expect(stale.stderr).toContain(`ignoring ${file}: the dev stack that wrote it (pid ${body.pid}`);
+      expect(stale.stderr).toContain(`ignoring ${file}: the dev stack that wrote it (pid ${body.process.pid}`);
       expect(stale.stderr).toContain('is not running');
       expect(JSON.parse(stale.stdout).url).not.toContain(`:${uiPort}/`);
     } finally {

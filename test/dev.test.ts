@@ -82,8 +82,8 @@ describe('atlas-ops dev', () => {
     // What it started, for the CLI in this home (run/dev.json, 0640), gone once it stops.
     const devFile = path.join(home, 'run', 'dev.json');
     expect(fs.statSync(devFile).mode & 0o777).toBe(0o640);
-    const recorded = JSON.parse(fs.readFileSync(devFile, 'utf8')) as { pid: number; settings: Record<string, string> };
-    expect(recorded.pid).toBe(dev.child.pid);
+    const recorded = JSON.parse(fs.readFileSync(devFile, 'utf8')) as { process: { pid: number }; settings: Record<string, string> };
+    expect(recorded.process.pid).toBe(dev.child.pid);
     expect(recorded.settings).toMatchObject({ 'temporal.address': `127.0.0.1:${port}`, 'temporal.uiUrl': `http://127.0.0.1:${uiPort}` });
     expect(recorded.settings['sheets.rootUrl']).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
 
