@@ -67,7 +67,7 @@ export async function homesServing(client: Client, hostQueue: string): Promise<s
  * queue serves another home than `home`; undefined when one serves it or none is known (the
  * procedure's own check, on the worker, then decides).
  */
-export async function homeRefusedBeforeStart(client: Client, namespace: string, hostQueue: string, home: string): Promise<string | undefined> {
+export async function homeRefusedBeforeStart(client: Client, hostQueue: string, home: string): Promise<string | undefined> {
   let homes: string[];
   try {
     homes = await homesServing(client, hostQueue);
