@@ -55,8 +55,12 @@ export function createSecretActivities(ctx: ActivityContext) {
         const rootUrl = ctx.config.sheets.rootUrl;
         try {
           if (isLoopback(rootUrl)) {
-            const res = await fetch(rootUrl, { signal: AbortSignal.timeout(ctx.config.monitoring.probeTimeout) });
-            probe = `emulator ${new URL(rootUrl).host} answered ${res.status}`;
+            // The emulator checks no signature: the probe asks for the configured spreadsheet (its root
+            // is a 404), so an emulator that is down or has lost the sheet fails the verification.
+            const { spreadsheetId } = ctx.config.sheets;
+            const probeUrl = spreadsheetId ? new URL(`v4/spreadsheets/${encodeURIComponent(spreadsheetId)}`, rootUrl) : new URL(rootUrl);
+            const res = await fetch(probeUrl, { signal: AbortSignal.timeout(ctx.config.monitoring.probeTimeout) });
+            probe = `emulator ${probeUrl.host} answered ${res.status}`;
             if (!res.ok) problems.push(`Sheets auth with the new key failed: ${probe}`);
           } else {
             const { google } = await import('googleapis');

@@ -120,6 +120,8 @@ describe('progress rendering', () => {
     expect(terminalText(['a\tb', 'c\x00'])).toBe('a\\tb\nc\\x00');
     // Our own colour stays when colour is on; anything else is escaped even then.
     expect(terminalLine('\x1b[31mred\x1b[0m \x1b[2J', true)).toBe('\x1b[31mred\x1b[0m \\x1b[2J');
+    // A rendition code that hides text (8: concealed) or fakes it (7: reverse) is not a colour of ours.
+    expect(terminalLine('ok \x1b[8mhidden\x1b[7m', true)).toBe('ok \\x1b[8mhidden\\x1b[7m');
   });
 
   it('quotes ids in the commands it suggests, so a pasted command does what it says', async () => {

@@ -3,15 +3,17 @@
 // errors; printed raw, a typed newline or escape sequence could forge a line ("started: true"),
 // clear the screen or move the cursor. So every line is written with each C0 and C1 control
 // character, DEL included, shown escaped (`\n`, `\x1b`), and a line is one line. The one thing let
-// through is the colour our own `colour` helper adds, and only when colour is on (a terminal,
-// NO_COLOR unset): a select-graphic-rendition code changes colour and nothing else.
+// through is the colour our own `colour` helper adds (src/cli/common.ts: reset, bold, red, green,
+// yellow), and only when colour is on (a terminal, NO_COLOR unset). Those codes change colour and
+// nothing else; other rendition codes (8: concealed, 5: blink, 7: reverse) could hide or fake text,
+// so they are escaped like any control.
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 // eslint-disable-next-line no-control-regex -- matching control characters is this module's purpose
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-// eslint-disable-next-line no-control-regex -- a colour code: ESC [ digits and semicolons m
-const SGR = /\u001b\[[0-9;]*m/g;
+// eslint-disable-next-line no-control-regex -- exactly the codes `colour` in src/cli/common.ts emits
+const SGR = /\u001b\[(?:0|1|31|32|33)m/g;
 
 /** `s` with every control character shown as an escape: `\n`, `\t`, `\x1b`, `\x9b`. */
 export function escapeControls(s: string): string {

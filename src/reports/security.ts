@@ -115,6 +115,12 @@ export async function securityAudit(ctx: ReportContext): Promise<Report> {
     for (const def of SCHEDULES) {
       if (ctx.config.schedules[def.setting].kind === 'off') continue;
       const id = scheduleId(ctx.config, def.name);
+      // Not created on purpose (schedules apply says why): not a finding, but said.
+      const unusable = def.unusable?.(ctx.config);
+      if (unusable) {
+        checks.push({ check: `schedule ${id}`, ok: true, detail: `not applied: ${unusable}` });
+        continue;
+      }
       try {
         const d = await ctx.client.schedule.getHandle(id).describe();
         if (!d.state.paused) {
