@@ -70,6 +70,15 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'oci.configFile', env: 'ATLAS_OCI_CONFIG', type: 'path', default: '', doc: 'OCI CLI config file; default `<home>/config/oci/config`, else instance principal.' },
   { key: 'oci.keepBackups', env: 'ATLAS_OCI_KEEP_BACKUPS', type: 'int', default: 4, min: 1, doc: 'How many AVAILABLE OCI volume backups made by atlas-ops retention keeps (never the newest, never one a running procedure names).' },
   { key: 'oci.pollInterval', env: 'ATLAS_OCI_POLL_INTERVAL', type: 'duration', default: '15s', doc: 'How often a volume backup or restored volume is polled until AVAILABLE.' },
+  { key: 'replica.endpoint', env: 'ATLAS_REPLICA_ENDPOINT', type: 'url', default: '', doc: 'S3-compatible endpoint of the continuous replica of atlas.db (OCI: `https://<namespace>.compat.objectstorage.<region>.oraclecloud.com`; path-style). Empty: replication not configured; `atlas-ops dev` starts a local S3 server (docs/safety.md#continuous-replica).' },
+  { key: 'replica.bucket', env: 'ATLAS_REPLICA_BUCKET', type: 'string', default: '', doc: 'Bucket of the replica (3–63 lower-case letters, digits, `.` and `-`).' },
+  { key: 'replica.path', env: 'ATLAS_REPLICA_PATH', type: 'string', default: 'atlas', doc: 'Key prefix of the replica inside the bucket.' },
+  { key: 'replica.region', env: 'ATLAS_REPLICA_REGION', type: 'string', default: 'us-east-1', doc: 'Region of the bucket (OCI: the region id, e.g. `eu-frankfurt-1`).' },
+  { key: 'replica.credentialsFile', env: 'ATLAS_REPLICA_CREDENTIALS', type: 'path', default: 'config/replica-credentials.json', doc: 'File under `<home>/config/` holding `{"accessKeyId": …, "secretAccessKey": …}` (OCI: a Customer Secret Key), mode 0600; the keys are read from it and handed to Litestream in its environment, never written to config, history, logs or reports.' },
+  { key: 'replica.caBundle', env: 'ATLAS_REPLICA_CA_BUNDLE', type: 'path', default: '', doc: 'CA bundle (PEM) for a replica endpoint with a private CA; empty: the system CAs (the inherited AWS_CA_BUNDLE is not passed on, docs/safety.md#continuous-replica).' },
+  { key: 'replica.syncInterval', env: 'ATLAS_REPLICA_SYNC_INTERVAL', type: 'duration', default: '1s', doc: 'How often Litestream ships new WAL pages to the replica: the loss window of the replica.' },
+  { key: 'replica.retention', env: 'ATLAS_REPLICA_RETENTION', type: 'duration', default: '72h', doc: 'How far back the replica keeps snapshots: the oldest point a point-in-time restore can reach.' },
+  { key: 'replica.devServerPort', env: 'ATLAS_REPLICA_DEV_PORT', type: 'int', default: 0, min: 0, doc: 'Port of the local S3 server `atlas-ops dev` starts on 127.0.0.1 when no replica endpoint is configured (0: one picked below the ephemeral port range, docs/testing.md#ports).' },
   { key: 'alerts.webhookUrl', env: 'ATLAS_ALERT_WEBHOOK_URL', type: 'url', default: '', doc: 'Slack-compatible webhook for alerts (optional).' },
   { key: 'alerts.webhookAttempts', env: 'ATLAS_ALERT_WEBHOOK_ATTEMPTS', type: 'int', default: 5, min: 1, doc: 'Attempts per webhook message before it is left for the next run (the alert stays in ops.db).' },
   { key: 'alerts.webhookBackoff', env: 'ATLAS_ALERT_WEBHOOK_BACKOFF', type: 'duration', default: '1s', doc: 'Wait before the first webhook retry; doubles on each retry (at most 30 s).' },
@@ -90,6 +99,8 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'thresholds.pendingApprovalHours', env: 'ATLAS_THRESHOLD_PENDING_HOURS', type: 'number', default: 24, doc: 'Approvals pending longer than this raise a warning (hours).' },
   { key: 'thresholds.backupAgeHours', env: 'ATLAS_THRESHOLD_BACKUP_AGE_HOURS', type: 'number', default: 26, doc: 'Maximum age of the newest verified backup (hours; daily backups plus slack).' },
   { key: 'thresholds.syncOffline', env: 'ATLAS_THRESHOLD_SYNC_OFFLINE', type: 'duration', default: '1h', doc: 'No successful sync for this long while syncs run: critical "sync offline".' },
+  { key: 'thresholds.replicationLag', env: 'ATLAS_THRESHOLD_REPLICATION_LAG', type: 'duration', default: '60s', doc: 'Replication lag (age of the oldest write not yet in the replica) above this: warning.' },
+  { key: 'thresholds.replicationLagCritical', env: 'ATLAS_THRESHOLD_REPLICATION_LAG_CRITICAL', type: 'duration', default: '10m', doc: 'Replication lag above this: critical.' },
 ];
 
 export interface ScheduleSetting {
@@ -137,6 +148,7 @@ export interface AtlasConfig {
   sqliteWeb: { port: number };
   sheets: { rootUrl: string; spreadsheetId: string; credentials: string; emulatorPort: number; requestTimeout: number };
   oci: { endpoint: string; volumeId: string; configFile: string; pollInterval: number; keepBackups: number };
+  replica: { endpoint: string; bucket: string; path: string; region: string; credentialsFile: string; caBundle: string; syncInterval: number; retention: number; devServerPort: number };
   alerts: { webhookUrl: string; webhookAttempts: number; webhookBackoff: number };
   /** Workflow types started by critical alerts ('' = none). */
   remediation: { diskEmergency: string; corruption: string; syncOffline: string };
@@ -154,6 +166,8 @@ export interface AtlasConfig {
     pendingApprovalHours: number;
     backupAgeHours: number;
     syncOffline: number;
+    replicationLag: number;
+    replicationLagCritical: number;
   };
 }
 
@@ -333,6 +347,8 @@ export function loadConfig(options: LoadOptions = {}): AtlasConfig {
   config.home = path.resolve(config.home);
   if (config.sheets.credentials) config.sheets.credentials = path.resolve(config.home, config.sheets.credentials);
   if (config.oci.configFile) config.oci.configFile = path.resolve(config.home, config.oci.configFile);
+  config.replica.credentialsFile = path.resolve(config.home, config.replica.credentialsFile);
+  if (config.replica.caBundle) config.replica.caBundle = path.resolve(config.home, config.replica.caBundle);
   for (const key of ['tlsCert', 'tlsKey', 'tlsCa', 'apiKeyFile'] as const) {
     if (config.temporal[key]) config.temporal[key] = path.resolve(config.home, config.temporal[key]);
   }
@@ -344,11 +360,42 @@ export function loadConfig(options: LoadOptions = {}): AtlasConfig {
   }
   if (!/^[A-Za-z0-9._@-]+$/.test(config.taskQueue)) problems.push(`taskQueue: "${config.taskQueue}" may hold only letters, digits and . _ @ -`);
   if (!/^[A-Za-z0-9._-]*$/.test(config.scheduleIdPrefix)) problems.push(`scheduleIdPrefix: "${config.scheduleIdPrefix}" may hold only letters, digits and . _ -`);
+  problems.push(...replicaProblems(config));
+  if (config.thresholds.replicationLagCritical < config.thresholds.replicationLag) {
+    problems.push(`thresholds.replicationLagCritical (${config.thresholds.replicationLagCritical} ms) is below thresholds.replicationLag (${config.thresholds.replicationLag} ms)`);
+  }
   if (config.thresholds.diskCriticalPercent < config.thresholds.diskPercent) {
     problems.push(`thresholds.diskCriticalPercent (${config.thresholds.diskCriticalPercent}) is below thresholds.diskPercent (${config.thresholds.diskPercent})`);
   }
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+/** Replication is configured when an endpoint is: every other replica field then has to make sense. */
+export function replicaConfigured(config: Pick<AtlasConfig, 'replica'>): boolean {
+  return config.replica.endpoint !== '';
+}
+
+/** The replica fields' own rules, each problem naming its field (docs/safety.md#continuous-replica). */
+function replicaProblems(config: AtlasConfig): string[] {
+  const r = config.replica;
+  const out: string[] = [];
+  const configDir = path.join(config.home, 'config');
+  if (path.dirname(r.credentialsFile) !== configDir) out.push(`replica.credentialsFile: ${r.credentialsFile} must be a file directly in ${configDir} (secrets live under config/, mode 0600)`);
+  if (r.syncInterval < 100) out.push(`replica.syncInterval: ${r.syncInterval} ms is below the minimum 100ms`);
+  if (r.retention < 3_600_000) out.push(`replica.retention: ${r.retention} ms is below the minimum 1h`);
+  if (r.path !== '' && !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(r.path) || r.path.split('/').some((p) => p === '..' || p === '.')) {
+    out.push(`replica.path: "${r.path}" must be a relative key prefix of letters, digits, . _ - and / (no leading /, no ..)`);
+  }
+  if (!replicaConfigured(config)) {
+    if (r.bucket) out.push('replica.endpoint: required when replica.bucket is set (the S3-compatible endpoint of the replica)');
+    return out;
+  }
+  if (!r.bucket) out.push('replica.bucket: required when replica.endpoint is set');
+  else if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(r.bucket)) out.push(`replica.bucket: "${r.bucket}" is not a bucket name (3–63 lower-case letters, digits, . and -)`);
+  if (!r.path) out.push('replica.path: required when replica.endpoint is set');
+  if (!/^[a-z0-9-]+$/.test(r.region)) out.push(`replica.region: "${r.region}" is not a region id (lower-case letters, digits and -, e.g. eu-frankfurt-1)`);
+  return out;
 }
 
 /** Fails when the Atlas home is missing: most commands must not invent one silently. */

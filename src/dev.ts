@@ -1,7 +1,8 @@
 // `atlas-ops dev` (npm start): the whole stack on one machine with embedded defaults — the Temporal
 // dev server with its Web UI, the worker, the schedules, and a demo Atlas home.
+import fs from 'node:fs';
 import path from 'node:path';
-import { CONFIG_FIELDS, loadConfig, type AtlasConfig } from './config';
+import { CONFIG_FIELDS, loadConfig, replicaConfigured, type AtlasConfig } from './config';
 import { startHomeEmulator, type SheetsEmulator } from './sheets-emulator';
 import { ensureHome, tightenedNote } from './home';
 import { removeDevSettings, writeDevSettings } from './dev-settings';
@@ -10,6 +11,9 @@ import { portFree } from './ports';
 import { startDevServer, type DevServer } from './temporal/dev-server';
 import { connectClient } from './temporal/connect';
 import { createAtlasWorker, type AtlasWorker } from './worker';
+import { startDevS3, writeDevCredentials, type DevS3 } from './replication/dev-s3';
+import { superviseLitestream, type Replicator } from './replication/replicator';
+import { litestreamBinary } from './replication/litestream';
 
 export interface DevOptions {
   port: number;
@@ -29,8 +33,26 @@ export interface DevStack {
   worker: AtlasWorker;
   /** The local Sheets API emulator, unless a real Sheets endpoint is configured. */
   sheets?: SheetsEmulator;
+  /** The local S3 server, unless a real replica endpoint is configured. */
+  s3?: DevS3;
+  /** Litestream replicating atlas.db, unless it could not be found. */
+  replicator?: Replicator;
   running: Promise<void>;
   stop(): Promise<void>;
+}
+
+const isLoopbackUrl = (url: string) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+
+/**
+ * Writes the local S3 server's endpoint and bucket into the home's configuration file, so that the
+ * commands run in another shell on this home (`atlas-ops replication status`, `db restore
+ * --replica`) reach the same replica, and the next `atlas-ops dev` starts it on the same port.
+ */
+function recordDevReplica(home: string, s3: DevS3): void {
+  const file = path.join(home, 'config', 'atlas-ops.json');
+  const current = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  const replica = { ...(current.replica as Record<string, unknown> | undefined), endpoint: s3.url, bucket: s3.bucket };
+  fs.writeFileSync(file, `${JSON.stringify({ ...current, replica }, null, 2)}\n`);
 }
 
 export async function startDev(options: DevOptions): Promise<DevStack> {
@@ -60,7 +82,29 @@ export async function startDev(options: DevOptions): Promise<DevStack> {
     Object.assign(overrides, { 'sheets.rootUrl': emulator.url, 'sheets.spreadsheetId': emulator.spreadsheetId });
     options.log(`Sheets API emulator ${emulator.url} (spreadsheet ${emulator.spreadsheetId}; play the human with: atlas-ops sheets-emulator show / set 'Approvals!G2' approve)`);
   }
+  // No replica endpoint, or a loopback one: the local S3 server stands in, with a bucket and dev keys.
+  let s3: DevS3 | undefined;
+  if (!replicaConfigured(first) || isLoopbackUrl(first.replica.endpoint)) {
+    const port = first.replica.endpoint ? Number(new URL(first.replica.endpoint).port) : first.replica.devServerPort;
+    s3 = await startDevS3(path.join(home, 's3'), { port, bucket: first.replica.bucket || undefined });
+    if (!fs.existsSync(first.replica.credentialsFile)) writeDevCredentials(first.replica.credentialsFile);
+    Object.assign(overrides, { 'replica.endpoint': s3.url, 'replica.bucket': s3.bucket });
+    if (!first.replica.endpoint && !configFile) recordDevReplica(home, s3);
+    options.log(`local S3 server ${s3.url} (bucket ${s3.bucket}, objects in ${path.join(home, 's3')})`);
+  }
+  const closeEmulators = async () => {
+    await sheets?.close();
+    await s3?.close();
+  };
   const config = loadConfig({ configFile, overrides });
+  let replicator: Replicator | undefined;
+  try {
+    litestreamBinary();
+    replicator = superviseLitestream(config, setup.paths, { log: options.log });
+    options.log(`replicating ${setup.paths.atlasDb} with Litestream (pid ${replicator.pid()}); see atlas-ops replication status`);
+  } catch (err) {
+    options.log(`replication OFF: ${(err as Error).message}`);
+  }
   options.log(`starting the Temporal dev server (state in ${path.join(home, 'temporal.db')})`);
   const server = await startDevServer({
     port: options.port,
@@ -68,7 +112,8 @@ export async function startDev(options: DevOptions): Promise<DevStack> {
     dbFile: path.join(home, 'temporal.db'),
     logFile: path.join(setup.paths.logsDir, 'temporal-server.log'),
   }).catch(async (err: unknown) => {
-    await sheets?.close();
+    await replicator?.stop();
+    await closeEmulators();
     throw err;
   });
   let worker: AtlasWorker | undefined;
@@ -96,6 +141,8 @@ export async function startDev(options: DevOptions): Promise<DevStack> {
       server,
       worker: w,
       sheets,
+      s3,
+      replicator,
       running,
       async stop() {
         removeDevSettings(home);
@@ -103,13 +150,15 @@ export async function startDev(options: DevOptions): Promise<DevStack> {
         await running.catch(() => undefined);
         await client.connection.close().catch(() => undefined);
         await server.stop();
-        await sheets?.close();
+        await replicator?.stop();
+        await closeEmulators();
       },
     };
   } catch (err) {
     worker?.shutdown();
     await server.stop();
-    await sheets?.close();
+    await replicator?.stop();
+    await closeEmulators();
     throw err;
   }
 }

@@ -14,6 +14,7 @@ import { registerList } from './list';
 import { registerMaintenance } from './maintenance';
 import { registerMigrateTimers } from './migrate-timers';
 import { registerRecover } from './recover';
+import { registerReplication } from './replication';
 import { registerReport } from './report';
 import { registerSchedules } from './schedules';
 import { registerSheetsEmulator } from './sheets-emulator';
@@ -34,6 +35,7 @@ export function registerCommands(program: Command, run: Run): void {
   registerDiskEmergency(program, run);
   registerBackup(program, run);
   registerRecover(program, run);
+  registerReplication(program, run);
   registerHealth(program, run);
   registerReport(program, run);
   registerIncident(program, run);
