@@ -148,7 +148,7 @@ export function createDbActivities(ctx: ActivityContext) {
       try {
         // Only the live database has an app writing to it; a restore test's target is our own file.
         const beforeSwap = target === paths.atlasDb ? () => refuseSwapWhileHeld(target) : undefined;
-        result = await restoreBackup({ backupFile, target, keepSuffix, beforeSwap, onTick: () => Context.current().heartbeat({ restoring: input.backup }) });
+        result = await restoreBackup({ backupFile, target, keepSuffix, beforeSwap, replicator: ctx.replicatorControl(), onTick: () => Context.current().heartbeat({ restoring: input.backup }) });
       } catch (err) {
         if (err instanceof RestoreError) {
           throw err.stage === 'verify-restored'

@@ -7,11 +7,15 @@ import { openOpsDb } from '../src/db/ops-db';
 import type { Db } from '../src/db/sqlite';
 import { Alerts, retryingSink, webhookSink } from '../src/alerts';
 import { appendLog } from '../src/log';
+import type { Replicator } from '../src/replication/replicator';
+import { replicatorControl, type ReplicatorControl } from '../src/replication/control';
 
 export interface ActivityDeps {
   config: AtlasConfig;
   client: Client;
   now?: () => Date;
+  /** The in-process replicator (`atlas-ops dev`, tests); otherwise the systemd unit replica.unit. */
+  replicator?: Replicator;
 }
 
 /** Resources shared by the activities of one worker, opened lazily and once. */
@@ -54,6 +58,11 @@ export class ActivityContext {
       : undefined;
     this.alertsInstance = new Alerts(this.opsDb(), logFile, sink, () => this.now());
     return this.alertsInstance;
+  }
+
+  /** Stops and starts the replicator around checkpoints and swaps; undefined when replication is not configured. */
+  replicatorControl(): ReplicatorControl | undefined {
+    return replicatorControl(this.config, this.paths, this.deps.replicator);
   }
 
   close(): void {

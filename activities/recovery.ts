@@ -113,11 +113,22 @@ export function createRecoveryActivities(ctx: ActivityContext) {
       return kept;
     },
 
-    /** Option A: PRAGMA wal_checkpoint(FULL). A database SQLite cannot open is reported, not thrown. */
+    /**
+     * Option A: PRAGMA wal_checkpoint(FULL). A database SQLite cannot open is reported, not thrown.
+     * The replicator is stopped meanwhile: its read transaction would keep FULL busy, and it must
+     * not have the WAL folded under it (docs/safety.md#checkpoints-and-swaps). FULL never resets
+     * the WAL, so Litestream picks up where it was when it starts again.
+     */
     async checkpointAtlasDb(): Promise<CheckpointResult> {
-      const result = checkpointDatabase(paths.atlasDb);
-      log({ event: 'wal-checkpoint', ...result });
-      return result;
+      const replicator = ctx.replicatorControl();
+      await replicator?.pause();
+      try {
+        const result = checkpointDatabase(paths.atlasDb);
+        log({ event: 'wal-checkpoint', ...result });
+        return result;
+      } finally {
+        await replicator?.resume({ swapped: false });
+      }
     },
 
     /**
@@ -143,7 +154,7 @@ export function createRecoveryActivities(ctx: ActivityContext) {
         Context.current().heartbeat({ trying: b.name, rejected: result.rejected.length });
         fs.writeFileSync(marker, b.name, { mode: MODE.file });
         try {
-          restored = await restoreBackup({ backupFile: b.path, target: paths.atlasDb, keepSuffix: input.keepSuffix, beforeSwap: () => refuseSwapWhileHeld(paths.atlasDb), onTick: () => Context.current().heartbeat({ trying: b.name, rejected: result.rejected.length }) });
+          restored = await restoreBackup({ backupFile: b.path, target: paths.atlasDb, keepSuffix: input.keepSuffix, beforeSwap: () => refuseSwapWhileHeld(paths.atlasDb), replicator: ctx.replicatorControl(), onTick: () => Context.current().heartbeat({ trying: b.name, rejected: result.rejected.length }) });
           chosen = b;
           break;
         } catch (err) {

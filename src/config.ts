@@ -78,6 +78,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'replica.caBundle', env: 'ATLAS_REPLICA_CA_BUNDLE', type: 'path', default: '', doc: 'CA bundle (PEM) for a replica endpoint with a private CA; empty: the system CAs (the inherited AWS_CA_BUNDLE is not passed on, docs/safety.md#continuous-replica).' },
   { key: 'replica.syncInterval', env: 'ATLAS_REPLICA_SYNC_INTERVAL', type: 'duration', default: '1s', doc: 'How often Litestream ships new WAL pages to the replica: the loss window of the replica.' },
   { key: 'replica.retention', env: 'ATLAS_REPLICA_RETENTION', type: 'duration', default: '72h', doc: 'How far back the replica keeps snapshots: the oldest point a point-in-time restore can reach.' },
+  { key: 'replica.unit', env: 'ATLAS_REPLICA_UNIT', type: 'string', default: 'atlas-ops-replicator.service', doc: 'systemd unit of the replicator (deploy/systemd/), stopped and started around checkpoints and swaps of atlas.db; under `atlas-ops dev` the in-process replicator instead.' },
   { key: 'replica.devServerPort', env: 'ATLAS_REPLICA_DEV_PORT', type: 'int', default: 0, min: 0, doc: 'Port of the local S3 server `atlas-ops dev` starts on 127.0.0.1 when no replica endpoint is configured (0: one picked below the ephemeral port range, docs/testing.md#ports).' },
   { key: 'alerts.webhookUrl', env: 'ATLAS_ALERT_WEBHOOK_URL', type: 'url', default: '', doc: 'Slack-compatible webhook for alerts (optional).' },
   { key: 'alerts.webhookAttempts', env: 'ATLAS_ALERT_WEBHOOK_ATTEMPTS', type: 'int', default: 5, min: 1, doc: 'Attempts per webhook message before it is left for the next run (the alert stays in ops.db).' },
@@ -148,7 +149,7 @@ export interface AtlasConfig {
   sqliteWeb: { port: number };
   sheets: { rootUrl: string; spreadsheetId: string; credentials: string; emulatorPort: number; requestTimeout: number };
   oci: { endpoint: string; volumeId: string; configFile: string; pollInterval: number; keepBackups: number };
-  replica: { endpoint: string; bucket: string; path: string; region: string; credentialsFile: string; caBundle: string; syncInterval: number; retention: number; devServerPort: number };
+  replica: { endpoint: string; bucket: string; path: string; region: string; credentialsFile: string; caBundle: string; unit: string; syncInterval: number; retention: number; devServerPort: number };
   alerts: { webhookUrl: string; webhookAttempts: number; webhookBackoff: number };
   /** Workflow types started by critical alerts ('' = none). */
   remediation: { diskEmergency: string; corruption: string; syncOffline: string };

@@ -119,7 +119,7 @@ export async function startDev(options: DevOptions): Promise<DevStack> {
   let worker: AtlasWorker | undefined;
   try {
     const client = await connectClient(config);
-    worker = await createAtlasWorker(config, { client });
+    worker = await createAtlasWorker(config, { client, replicator });
     const running = worker.run();
     const applied = await applySchedules(client, config, options.registeredTypes);
     options.log(`schedules: created ${applied.created.join(', ') || '-'}; updated ${applied.updated.join(', ') || '-'}`);

@@ -1,5 +1,6 @@
 // The atlas-ops worker: one process serving the workflow queue (`atlas-ops`) and this host's
 // activity queue (`atlas-ops@<host>`), so host work lands on the host that holds the data.
+import type { Replicator } from './replication/replicator';
 import path from 'node:path';
 import { DefaultLogger, NativeConnection, Worker, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
@@ -16,6 +17,8 @@ export interface WorkerOptions {
   /** A prebuilt workflow bundle (tests bundle once and reuse it); otherwise bundled at start. */
   workflowBundlePath?: string;
   client?: Client;
+  /** The in-process replicator (`atlas-ops dev`, tests); otherwise the systemd unit replica.unit. */
+  replicator?: Replicator;
 }
 
 export interface AtlasWorker {
@@ -43,7 +46,7 @@ export async function createAtlasWorker(config: AtlasConfig, options: WorkerOpti
   const client = options.client ?? (await connectClient(config));
   await ensureSearchAttributes(client, config.temporal.namespace);
   const connection = await NativeConnection.connect(connectionSettings(config));
-  const { context, host, workflowQueue } = createActivities({ config, client });
+  const { context, host, workflowQueue } = createActivities({ config, client, replicator: options.replicator });
   const workflowSource = options.workflowBundlePath
     ? { workflowBundle: { codePath: options.workflowBundlePath } }
     : { workflowsPath: WORKFLOWS_PATH };

@@ -29,17 +29,23 @@ export async function checkDatabase(file: string, onTick?: () => void): Promise<
 export interface CheckpointResult {
   ok: boolean;
   error?: string;
-  /** PRAGMA wal_checkpoint(FULL): busy flag, WAL frames, frames checkpointed. */
+  /** Which checkpoint ran: FULL, or PASSIVE while Litestream owns checkpoints. */
+  mode?: 'FULL' | 'PASSIVE';
+  /** PRAGMA wal_checkpoint: busy flag, WAL frames, frames checkpointed. */
   busy?: number;
   walFrames?: number;
   checkpointed?: number;
 }
 
-/** PRAGMA wal_checkpoint(FULL) (the runbook's Option A). Reports a database it cannot open. */
-export function checkpointDatabase(file: string): CheckpointResult {
+/**
+ * PRAGMA wal_checkpoint(FULL) (the runbook's Option A), or PASSIVE while Litestream runs: PASSIVE
+ * never waits for Litestream's read transaction and never resets the WAL. RESTART and TRUNCATE
+ * are never used on atlas.db (docs/safety.md#checkpoints-and-swaps). Reports a database it cannot open.
+ */
+export function checkpointDatabase(file: string, mode: 'FULL' | 'PASSIVE' = 'FULL'): CheckpointResult {
   try {
-    const row = withDatabase(file, {}, (db) => db.prepare('PRAGMA wal_checkpoint(FULL)').get() as { busy: number; log: number; checkpointed: number });
-    return { ok: row.busy === 0, busy: row.busy, walFrames: row.log, checkpointed: row.checkpointed };
+    const row = withDatabase(file, {}, (db) => db.prepare(`PRAGMA wal_checkpoint(${mode})`).get() as { busy: number; log: number; checkpointed: number });
+    return { ok: row.busy === 0, mode, busy: row.busy, walFrames: row.log, checkpointed: row.checkpointed };
   } catch (err) {
     return { ok: false, error: (err as Error).message };
   }

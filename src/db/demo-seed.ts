@@ -122,7 +122,9 @@ export function padAtlasDb(file: string, megabytes: number): number {
         for (let i = 0; i < 20_000; i++) insert.run('2026-01-01T00:00:00.000Z', 'bulk', 'info', `${pad}${n++}`, '2026-01-01T01:00:00.000Z');
       })();
     }
-    db.pragma('wal_checkpoint(TRUNCATE)');
+    // FULL, not TRUNCATE: no checkpoint of atlas-ops resets a WAL Litestream may be reading
+    // (docs/safety.md#checkpoints-and-swaps); the close right after removes the WAL anyway.
+    db.pragma('wal_checkpoint(FULL)');
   });
   return fs.statSync(file).size;
 }

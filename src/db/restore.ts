@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checkIntegrity, whileTicking } from './integrity';
+import type { ReplicatorControl } from '../replication/control';
 import { assertSqliteFile, DATABASE_FILE_SUFFIXES, fsyncPath, fsyncPathAsync, NotSqliteError } from './sqlite';
 
 /**
@@ -32,6 +33,12 @@ export interface RestoreOptions {
   onTick?: () => void;
   /** Called right before the rename; throws to refuse the swap, leaving the verified staging file in place. */
   beforeSwap?: () => void;
+  /**
+   * The replicator, stopped before `beforeSwap` (Litestream itself holds atlas.db open) and started
+   * again after the swap from the new file (docs/safety.md#checkpoints-and-swaps); a refused swap
+   * starts it again as it was.
+   */
+  replicator?: ReplicatorControl;
 }
 
 export interface RestoreResult {
@@ -80,11 +87,13 @@ async function stage(backupFile: string, staging: string, onTick?: () => void): 
  * Copies and checks without blocking the process; `onTick` (a heartbeat) is called meanwhile.
  */
 export async function restoreBackup(options: RestoreOptions): Promise<RestoreResult> {
-  const { backupFile, target, keepSuffix, onTick, beforeSwap } = options;
+  const { backupFile, target, keepSuffix, onTick, beforeSwap, replicator } = options;
   const kept = `${target}.${keepSuffix}`;
   const dir = path.dirname(target);
   if (fs.existsSync(kept) && fs.existsSync(target)) {
     await verifyRestored(target, { onTick });
+    // A retry after the swap: the replicator may not have been started again yet.
+    await replicator?.resume({ swapped: true });
     return { restoredFrom: backupFile, target, keptAs: DATABASE_FILE_SUFFIXES.map((s) => `${kept}${s}`).filter((f) => fs.existsSync(f)), alreadyDone: true };
   }
   await refusedAt('verify-backup', () => assertSqliteFile(backupFile, 'backup'));
@@ -104,19 +113,29 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRes
     fs.writeFileSync(stagedMark, stagedFrom);
   }
 
-  beforeSwap?.();
   const keptAs: string[] = [];
-  for (const suffix of DATABASE_FILE_SUFFIXES) {
-    const from = `${target}${suffix}`;
-    if (fs.existsSync(from)) {
-      fs.renameSync(from, `${kept}${suffix}`);
-      keptAs.push(`${kept}${suffix}`);
+  // Litestream holds atlas.db open too: it is stopped before the holder check, not named as a holder.
+  await replicator?.pause();
+  let swapped = false;
+  try {
+    beforeSwap?.();
+    for (const suffix of DATABASE_FILE_SUFFIXES) {
+      const from = `${target}${suffix}`;
+      if (fs.existsSync(from)) {
+        swapped = true;
+        fs.renameSync(from, `${kept}${suffix}`);
+        keptAs.push(`${kept}${suffix}`);
+      }
     }
+    fs.renameSync(staging, target);
+    swapped = true;
+    fs.rmSync(stagedMark, { force: true });
+    fsyncPath(dir);
+    // The same inode that passed integrity_check a moment ago: quick_check confirms it opens in place.
+    await verifyRestored(target, { pragma: 'quick_check', onTick });
+  } finally {
+    // Whatever is in place now is what the app writes to: replication goes on from it.
+    await replicator?.resume({ swapped });
   }
-  fs.renameSync(staging, target);
-  fs.rmSync(stagedMark, { force: true });
-  fsyncPath(dir);
-  // The same inode that passed integrity_check a moment ago: quick_check confirms it opens in place.
-  await verifyRestored(target, { pragma: 'quick_check', onTick });
   return { restoredFrom: backupFile, target, keptAs, alreadyDone: false };
 }

@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
-import type { AtlasConfig } from '../config';
+import { replicaConfigured, type AtlasConfig } from '../config';
+import { replicationStatus, type ReplicationStatus } from '../replication/status';
 import type { AlertLevel } from '../alerts';
 import type { AtlasPaths } from '../paths';
 import { listBackups } from '../db/snapshot';
@@ -164,6 +165,8 @@ export async function collectHealth(o: CollectOptions): Promise<HealthMetric[]> 
     }
   }
 
+  if (replicaConfigured(config)) out.push(...(await replicationMetrics(config, paths, o.now)));
+
   // Newest verified backup (written by the backup workflow)
   const newest = listBackups(paths.backupsDir).find((b) => b.verified);
   const ageH = newest?.manifest ? round((now - Date.parse(newest.manifest.createdAt)) / HOUR, 1) : null;
@@ -174,6 +177,33 @@ export async function collectHealth(o: CollectOptions): Promise<HealthMetric[]> 
   // No verified backup at all is a finding too, not just "no data".
   if (!newest) out[out.length - 1] = { ...out[out.length - 1]!, ok: false };
   return out;
+}
+
+/**
+ * The continuous replica (docs/safety.md#continuous-replica): Litestream alive (its control socket
+ * answers) and the replication lag, warning above thresholds.replicationLag, critical above
+ * thresholds.replicationLagCritical.
+ */
+async function replicationMetrics(config: AtlasConfig, paths: AtlasPaths, now: Date): Promise<HealthMetric[]> {
+  let s: ReplicationStatus;
+  try {
+    s = await replicationStatus(config, paths, now);
+  } catch (err) {
+    return [{ metric: 'replicator_alive', label: 'Replicator (Litestream) alive', group: 'application', value: 0, unit: '', threshold: 1, bound: 'min', ok: false, level: 'critical', details: (err as Error).message }];
+  }
+  const t = config.thresholds;
+  const lag = s.lagSeconds ?? null;
+  return [
+    check({
+      metric: 'replicator_alive', label: 'Replicator (Litestream) alive', group: 'application', value: s.replicatorAlive ? 1 : 0, unit: '', threshold: 1, bound: 'min', level: 'critical',
+      details: `${s.state}; ${s.replicaUrl}`,
+    }),
+    check({
+      metric: 'replication_lag_seconds', label: 'Replication lag', group: 'application', value: lag, unit: 's', threshold: t.replicationLag / 1000, bound: 'max',
+      level: lag !== null && lag * 1000 > t.replicationLagCritical ? 'critical' : 'warning',
+      details: `replica TXID ${s.replicaTxid ?? '-'} / local ${s.localTxid ?? '-'}${s.replicaError ? `; replica unreachable: ${s.replicaError}` : ''}; critical above ${t.replicationLagCritical / 1000} s`,
+    }),
+  ];
 }
 
 function atlasMetrics(db: Db, o: CollectOptions, now: number): HealthMetric[] {

@@ -10,8 +10,10 @@ import { litestreamEnv, replicaFiles, writeLitestreamConfig } from './litestream
 export interface Replicator {
   /** pid of the running Litestream, undefined between a crash and its restart. */
   pid(): number | undefined;
-  /** Stops Litestream and restarts it: after a swap of atlas.db it must start from the new file. */
-  restart(): Promise<void>;
+  /** Stops Litestream until `resume()` (before atlas.db is checkpointed or replaced). */
+  pause(): Promise<void>;
+  /** Starts it again after `pause()`; nothing when it runs. */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -40,13 +42,14 @@ export function superviseLitestream(config: AtlasConfig, paths: AtlasPaths, opti
   const log = options.log ?? (() => undefined);
   let child: ChildProcess | undefined;
   let stopping = false;
+  let paused = false;
   let timer: NodeJS.Timeout | undefined;
   // Processes stopped on purpose (restart, stop): their exit is not a crash to restart from.
   const deliberate = new WeakSet<ChildProcess>();
 
   const start = () => {
     timer = undefined;
-    if (stopping) return;
+    if (stopping || paused) return;
     const c = spawnLitestream(config, paths);
     child = c;
     c.once('error', (err) => log(`litestream: ${err.message}`));
@@ -59,6 +62,7 @@ export function superviseLitestream(config: AtlasConfig, paths: AtlasPaths, opti
   };
   const kill = async () => {
     if (timer) clearTimeout(timer);
+    timer = undefined;
     const c = child;
     if (!c) return;
     deliberate.add(c);
@@ -71,9 +75,13 @@ export function superviseLitestream(config: AtlasConfig, paths: AtlasPaths, opti
   start();
   return {
     pid: () => child?.pid,
-    async restart() {
+    async pause() {
+      paused = true;
       await kill();
-      start();
+    },
+    resume() {
+      paused = false;
+      if (!child && !timer && !stopping) start();
     },
     async stop() {
       stopping = true;

@@ -75,11 +75,20 @@ export async function replicaLtx(config: AtlasConfig, paths: AtlasPaths, timeout
   }
 }
 
+/** True when Litestream's control socket answers for this home (replication configured and running). */
+export async function replicatorAlive(config: AtlasConfig, paths: AtlasPaths): Promise<boolean> {
+  if (!replicaConfigured(config) || !fs.existsSync(replicaFiles(paths).socket)) return false;
+  try {
+    return (await litestream(config, paths, ['info', '-json', '-timeout', '3'], 5000)).code === 0;
+  } catch {
+    return false;
+  }
+}
+
 export async function replicationStatus(config: AtlasConfig, paths: AtlasPaths, now = new Date()): Promise<ReplicationStatus> {
   if (!replicaConfigured(config)) return { state: 'not configured' };
   const files = replicaFiles(paths);
-  const [info, listing] = await Promise.all([litestream(config, paths, ['info', '-json', '-timeout', '3'], 5000), replicaLtx(config, paths)]);
-  const alive = info.code === 0;
+  const [alive, listing] = await Promise.all([replicatorAlive(config, paths), replicaLtx(config, paths)]);
   const local = localL0(paths.atlasDb);
   const localMax = local.reduce((m, f) => (f.max > m ? f.max : m), 0n);
 

@@ -3,11 +3,18 @@
 // a worker, and a teardown that undoes exactly what was set up, newest first, even after a failed
 // setup. `useAtlas` registers it in the vitest hooks; `startAtlas` is for a test that
 // needs its own (a loop of cases, a worker it kills).
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { AtlasConfig } from '../../src/config';
 import { startOciEmulator, type OciEmulator } from '../../src/oci-emulator/server';
 import { listenOnPickedPort } from '../../src/ports';
+import { atlasPaths } from '../../src/paths';
+import { startDevS3, writeDevCredentials, type DevS3 } from '../../src/replication/dev-s3';
+import { litestreamBinary } from '../../src/replication/litestream';
+import { superviseLitestream, type Replicator } from '../../src/replication/replicator';
 import { createSchedules, makeEnv, startWorker, type TestEnv } from './env';
 import { withSheets, type SheetsFixture } from './sheets';
 import { receiver } from './webhook';
@@ -33,12 +40,29 @@ export interface AtlasOptions {
   prepare?: (a: Atlas) => Promise<void> | void;
   /** The Sheets emulator (`withSheets`); an object or function gives its `sheets` overrides. */
   sheets?: boolean | Partial<AtlasConfig['sheets']> | ((a: Atlas) => Partial<AtlasConfig['sheets']>);
+  /**
+   * The continuous replica: a local S3 server (s3rver) as `replica.endpoint`, dev keys in
+   * `<home>/config/replica-credentials.json` (0600) and Litestream supervised in-process, handed to
+   * the worker. A missing Litestream binary fails the setup (never a skip).
+   */
+  replica?: boolean;
   /** An in-process worker, started last. */
   worker?: boolean;
   /** The worker's configuration from the default one (t.config, or the Sheets fixture's). */
   workerConfig?: (config: AtlasConfig) => AtlasConfig;
   /** Runs first at teardown, while the worker still runs: terminate what the tests left running. */
   beforeTeardown?: (a: Atlas) => Promise<void> | void;
+}
+
+export interface ReplicaFixture {
+  /** The S3 server while it runs (undefined after `stopS3`). */
+  s3?: DevS3;
+  replicator: Replicator;
+  /** What a CLI child process needs to see the same replica (`runCli(t, args, t.replica.env)`). */
+  env: NodeJS.ProcessEnv;
+  /** Stops the S3 server (an outage); `startS3` brings it back on the same port with the same objects. */
+  stopS3(): Promise<void>;
+  startS3(): Promise<void>;
 }
 
 function need<T>(value: T | undefined, what: string, option: string): T {
@@ -52,6 +76,7 @@ export class Atlas implements TestEnv {
   private sheetsFixture?: SheetsFixture;
   private webhook?: Webhook;
   private ociEmulator?: OciEmulator;
+  private replicaFixture?: ReplicaFixture;
   private running?: Worker;
   /** What teardown undoes, in the order set up. */
   private undo: (() => Promise<unknown> | unknown)[] = [];
@@ -85,6 +110,9 @@ export class Atlas implements TestEnv {
   }
   get oci(): OciEmulator {
     return need(this.ociEmulator, 'OCI emulator', 'oci');
+  }
+  get replica(): ReplicaFixture {
+    return need(this.replicaFixture, 'replica', 'replica');
   }
   /** The configuration a worker of this Atlas runs with: the Sheets emulator's, then `workerConfig`. */
   get workerConfig(): AtlasConfig {
@@ -122,8 +150,37 @@ export class Atlas implements TestEnv {
       this.defer(() => emu.close());
       Object.assign(overrides, { 'oci.endpoint': emu.url, 'oci.volumeId': o.oci.volumeId ?? o.oci.volumes[0]!, 'oci.pollInterval': o.oci.pollInterval });
     }
+    let s3: DevS3 | undefined;
+    let s3Dir: string | undefined;
+    if (o.replica) {
+      litestreamBinary();
+      s3Dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-s3-'));
+      s3 = await startDevS3(s3Dir);
+      const dir = s3Dir;
+      this.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
+      // The server may be stopped and started again by the test: close whichever runs last.
+      this.defer(() => this.replicaFixture?.s3?.close());
+      Object.assign(overrides, { 'replica.endpoint': s3.url, 'replica.bucket': s3.bucket });
+    }
     const t = (this.t = await makeEnv({ ...overrides, ...o.overrides }, { seedTasks: o.seedTasks, temporalAddress: o.temporalAddress }));
     this.defer(() => t.cleanup());
+    if (s3 && s3Dir) {
+      writeDevCredentials(t.config.replica.credentialsFile);
+      const replicator = superviseLitestream(t.config, atlasPaths(t.home), { restartDelayMs: 500 });
+      const fixture: ReplicaFixture = (this.replicaFixture = {
+        s3,
+        replicator,
+        env: { ATLAS_REPLICA_ENDPOINT: s3.url, ATLAS_REPLICA_BUCKET: s3.bucket },
+        async stopS3() {
+          await fixture.s3?.close();
+          fixture.s3 = undefined;
+        },
+        async startS3() {
+          fixture.s3 ??= await startDevS3(s3Dir!, { port: s3.port, bucket: s3.bucket });
+        },
+      });
+      this.defer(() => replicator.stop());
+    }
     if (o.schedules) await createSchedules(this, o.schedules);
     await o.prepare?.(this);
     if (o.sheets) {
@@ -137,7 +194,7 @@ export class Atlas implements TestEnv {
   /** Starts the in-process worker (for tests that prepare the home first); teardown stops it. */
   async startWorker(config: AtlasConfig = this.workerConfig): Promise<void> {
     if (this.running) throw new Error('this Atlas already runs a worker');
-    this.running = await startWorker(this, config);
+    this.running = await startWorker(this, config, { replicator: this.replicaFixture?.replicator });
     this.defer(() => this.stopWorker());
   }
 
@@ -162,7 +219,7 @@ export class Atlas implements TestEnv {
         errors.push(err);
       }
     }
-    this.t = this.sheetsFixture = this.webhook = this.ociEmulator = undefined;
+    this.t = this.sheetsFixture = this.webhook = this.ociEmulator = this.replicaFixture = undefined;
     if (errors.length) throw errors[0];
   }
 }

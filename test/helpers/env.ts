@@ -11,6 +11,7 @@ import { loadConfig, type AtlasConfig } from '../../src/config';
 import { ensureHome } from '../../src/home';
 import { scheduleId } from '../../src/schedules';
 import { createAtlasWorker } from '../../src/worker';
+import type { Replicator } from '../../src/replication/replicator';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const uid = () => randomBytes(4).toString('hex');
@@ -62,8 +63,8 @@ export async function makeEnv(
 }
 
 /** A worker in this process; stop() shuts it down and waits. */
-export async function startWorker(t: TestEnv, config: AtlasConfig = t.config) {
-  const worker = await createAtlasWorker(config, { workflowBundlePath: inject('workflowBundlePath'), client: t.client });
+export async function startWorker(t: TestEnv, config: AtlasConfig = t.config, options: { replicator?: Replicator } = {}) {
+  const worker = await createAtlasWorker(config, { workflowBundlePath: inject('workflowBundlePath'), client: t.client, replicator: options.replicator });
   const running = worker.run();
   return {
     worker,

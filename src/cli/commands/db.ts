@@ -6,6 +6,7 @@ import { listBackups, verifyBackupFile } from '../../db/snapshot';
 import { atlasPaths, insideDir } from '../../paths';
 import { restoreTargetProblem } from '../../workflow-safe/file-names';
 import { requireHome, type AtlasConfig } from '../../config';
+import { replicatorAlive } from '../../replication/status';
 import type { Action, Run } from '../action';
 import { EXIT, UsageError, nameOption } from '../common';
 import { hostOption, startProcedure } from '../procedures';
@@ -66,10 +67,14 @@ function checkCommand(db: Command, run: Run): void {
 
 function checkpointCommand(db: Command, run: Run): void {
   db.command('checkpoint')
-    .description('PRAGMA wal_checkpoint(FULL): fold the WAL into atlas.db')
+    .description('PRAGMA wal_checkpoint(FULL): fold the WAL into atlas.db (PASSIVE while Litestream replicates: it owns checkpoints)')
     .action(run(async (a) => {
-      const r = checkpointDatabase(atlasPaths(homeConfig(a).home).atlasDb);
-      a.output(r, () => (r.ok ? `checkpointed ${r.checkpointed} of ${r.walFrames} WAL frames` : `checkpoint failed: ${r.error ?? `busy (a reader or writer holds the WAL); try again or see atlas-ops doctor db`}`));
+      const config = homeConfig(a);
+      const paths = atlasPaths(config.home);
+      const live = await replicatorAlive(config, paths);
+      const r = checkpointDatabase(paths.atlasDb, live ? 'PASSIVE' : 'FULL');
+      const owner = live ? ' (PASSIVE: Litestream is replicating and checkpoints the rest itself once it has shipped it)' : '';
+      a.output(r, () => (r.ok ? `checkpointed ${r.checkpointed} of ${r.walFrames} WAL frames${owner}` : `checkpoint failed: ${r.error ?? `busy (a reader or writer holds the WAL); try again or see atlas-ops doctor db`}`));
       return r.ok ? EXIT.ok : EXIT.failed;
     }));
 }

@@ -1,0 +1,151 @@
+// The continuous replica against real Litestream and a real S3 server (s3rver), both started by
+// the harness on ports from src/ports.ts: writes reach the replica (restored into a scratch file
+// and compared row by row), `replication status`, checkpoints that leave Litestream alone, and
+// the lag metrics raised and resolved across an S3 outage.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { withDatabase } from '../src/db/sqlite';
+import { openOpsDb } from '../src/db/ops-db';
+import { atlasPaths } from '../src/paths';
+import { litestream } from '../src/replication/litestream';
+import { replicationStatus, type ReplicationStatus } from '../src/replication/status';
+import type { HealthCheckOutcome } from '../workflows/monitoring';
+import { useAtlas } from './helpers/atlas';
+import { runCli } from './helpers/env';
+
+const t = useAtlas({
+  replica: true,
+  worker: true,
+  webhook: true,
+  sheetsEndpoint: (_req, res) => res.writeHead(404).end(),
+  // Small thresholds, so that an outage of seconds crosses both.
+  overrides: { 'thresholds.replicationLag': '4s', 'thresholds.replicationLagCritical': '12s' },
+});
+
+const paths = () => atlasPaths(t.home);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function write(n: number): void {
+  withDatabase(paths().atlasDb, {}, (db) => {
+    db.exec('CREATE TABLE IF NOT EXISTS replication_probe (id INTEGER PRIMARY KEY, at TEXT NOT NULL)');
+    const insert = db.prepare('INSERT INTO replication_probe (at) VALUES (?)');
+    for (let i = 0; i < n; i++) insert.run(new Date().toISOString());
+  });
+}
+
+function rows(file: string): { probe: unknown[]; tasks: unknown[] } {
+  return withDatabase(file, { readonly: true }, (db) => ({
+    probe: db.prepare('SELECT * FROM replication_probe ORDER BY id').all(),
+    tasks: db.prepare('SELECT * FROM tasks ORDER BY id').all(),
+  }));
+}
+
+/** Polls the status until `done` holds, at most `ms`. */
+async function statusUntil(done: (s: ReplicationStatus) => boolean, ms = 20_000): Promise<ReplicationStatus> {
+  const until = Date.now() + ms;
+  let s = await replicationStatus(t.config, paths());
+  while (!done(s) && Date.now() < until) {
+    await sleep(250);
+    s = await replicationStatus(t.config, paths());
+  }
+  return s;
+}
+
+/** Restores the replica's newest point into a scratch file, with Litestream itself. */
+async function restoreReplica(): Promise<string> {
+  const scratch = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-replica-restore-')), 'restored.db');
+  const r = await litestream(t.config, paths(), ['restore', '-o', scratch, paths().atlasDb], 60_000);
+  expect(r.code, r.stderr).toBe(0);
+  return scratch;
+}
+
+const caughtUp = (s: ReplicationStatus) => s.replicaTxid !== undefined && s.replicaTxid === s.localTxid && s.lagSeconds === 0;
+
+/** Writes `n` rows, then waits until Litestream has taken them from the WAL and the replica holds them. */
+async function writeAndWait(n: number, ms = 20_000): Promise<ReplicationStatus> {
+  const before = (await replicationStatus(t.config, paths())).localTxid ?? '0';
+  write(n);
+  return statusUntil((s) => caughtUp(s) && s.replicaTxid! > before, ms);
+}
+
+async function healthCheck(): Promise<HealthCheckOutcome> {
+  return t.client.workflow.execute('healthCheck', {
+    taskQueue: t.config.taskQueue,
+    workflowId: `health-${t.id}-${Math.random().toString(36).slice(2, 8)}`,
+    args: [{}],
+  }) as Promise<HealthCheckOutcome>;
+}
+
+describe('continuous replication of atlas.db', () => {
+  it('ships every committed write to the replica: a restore from it has the same rows', async () => {
+    const s = await writeAndWait(25);
+    expect(s).toMatchObject({ state: 'running', replicatorAlive: true, lagSeconds: 0 });
+    const restored = await restoreReplica();
+    const live = rows(paths().atlasDb);
+    expect(live.probe).toHaveLength(25);
+    expect(rows(restored)).toEqual(live);
+  });
+
+  it('replication status: running, lag at most 2 s, the replica URL without keys, position and restorable range', async () => {
+    write(3);
+    await sleep(1500);
+    const res = await runCli(t, ['replication', 'status', '--json'], t.replica.env);
+    expect(res.code, res.stderr).toBe(0);
+    const s = JSON.parse(res.stdout) as ReplicationStatus;
+    expect(s.state).toBe('running');
+    expect(s.lagSeconds).toBeLessThanOrEqual(2);
+    expect(s.replicaUrl).toBe(`s3://${t.replica.s3!.bucket}/atlas?endpoint=${t.replica.s3!.url}&region=us-east-1`);
+    expect(s.replicaTxid).toMatch(/^[0-9a-f]{16}$/);
+    expect(Date.parse(s.oldestRestorableAt!)).toBeLessThanOrEqual(Date.parse(s.newestRestorableAt!));
+    expect(res.stdout).not.toContain('S3RVER');
+    const text = await runCli(t, ['replication', 'status'], t.replica.env);
+    expect(text.stdout).toMatch(/^replication: running/);
+  });
+
+  it('db checkpoint while Litestream replicates is PASSIVE and leaves replication intact', async () => {
+    write(10);
+    const res = await runCli(t, ['db', 'checkpoint', '--json'], t.replica.env);
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ ok: true, mode: 'PASSIVE' });
+    await writeAndWait(5);
+    expect(rows(await restoreReplica())).toEqual(rows(paths().atlasDb));
+  });
+
+  it('an S3 outage raises the lag warning, then critical, and resolves both once it is back, with no gap', async () => {
+    await t.replica.stopS3();
+    let warned: HealthCheckOutcome | undefined;
+    let critical: HealthCheckOutcome | undefined;
+    const until = Date.now() + 90_000;
+    while (!critical && Date.now() < until) {
+      write(2);
+      const r = await healthCheck();
+      const lag = r.metrics.find((m) => m.metric === 'replication_lag_seconds')!;
+      expect(lag, 'the lag metric is measured').toBeDefined();
+      if (lag.ok === false && lag.level === 'warning') warned ??= r;
+      if (lag.ok === false && lag.level === 'critical') critical = r;
+      await sleep(500);
+    }
+    expect(warned, 'a warning before critical').toBeDefined();
+    expect(critical, 'critical within 90 s').toBeDefined();
+    // Litestream itself kept running: only the replica was out of reach.
+    expect(critical!.metrics.find((m) => m.metric === 'replicator_alive')).toMatchObject({ value: 1, ok: true });
+
+    await t.replica.startS3();
+    await writeAndWait(1, 60_000);
+    const back = await healthCheck();
+    expect(back.metrics.find((m) => m.metric === 'replication_lag_seconds')).toMatchObject({ ok: true });
+    expect(back.resolved).toContain('health:replication_lag_seconds');
+    const ops = openOpsDb(paths().opsDb);
+    try {
+      const alert = ops.prepare("SELECT level, resolved_at FROM alerts WHERE code = 'health:replication_lag_seconds' ORDER BY id DESC").get() as { level: string; resolved_at: string | null };
+      expect(alert.level).toBe('critical');
+      expect(alert.resolved_at).not.toBeNull();
+    } finally {
+      ops.close();
+    }
+    // Every write made during the outage is in the replica.
+    expect(rows(await restoreReplica())).toEqual(rows(paths().atlasDb));
+  }, 180_000);
+});
