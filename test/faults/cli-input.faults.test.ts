@@ -121,7 +121,7 @@ const WRONG_OPTION: Record<string, string[]> = {
  * does not exist included (dev used to ignore it and start everything). The other commands all
  * read --config through configFor; a case for each would add ~0.7 s of CPU per command.
  */
-const LONG_RUNNING = ['dev', 'worker', 'sheets-emulator serve'];
+const LONG_RUNNING = ['dev', 'worker', 'sheets-emulator serve', 'replication run'];
 
 /** The program's own options, which every command takes. */
 const GLOBAL_OPTION: Record<string, string> = {
