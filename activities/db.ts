@@ -6,8 +6,10 @@ import { takeSnapshot, type BackupManifest } from '../src/db/snapshot';
 import { diagnoseDatabase, type DbDoctorReport } from '../src/db/doctor';
 import { RestoreError, restoreBackup, type RestoreResult } from '../src/db/restore';
 import { refuseSwapWhileHeld } from '../src/db/holders';
-import { isCorruptionError, NotSqliteError, withDatabase, rowCounts } from '../src/db/sqlite';
+import { DATABASE_FILE_SUFFIXES, isCorruptionError, NotSqliteError, withDatabase, rowCounts } from '../src/db/sqlite';
 import { insideDir } from '../src/paths';
+import { replicaConfigured } from '../src/config';
+import { ReplicaRestoreError, restoreReplicaInto } from '../src/replication/restore';
 import { checkDatabase, type DbCheck } from '../src/db/check';
 import { appendLog } from '../src/log';
 import { startOnce } from '../src/temporal/start';
@@ -70,6 +72,42 @@ async function dbFailure(ctx: ActivityContext, err: unknown, file: string): Prom
 
 export function createDbActivities(ctx: ActivityContext) {
   const { paths } = ctx;
+
+  /** The file a restore replaces (atlas.db, or a plain name in data/ for a restore test) and the suffix it is kept under. */
+  const restoreDestination = (input: { keepSuffix: string; target?: string }) => {
+    try {
+      let target = paths.atlasDb;
+      // Another target is a plain name in data/ (a restore test beside the live database).
+      if (input.target !== undefined) {
+        target = insideDir(paths.dataDir, input.target, 'target');
+        const problem = restoreTargetProblem(input.target);
+        if (problem) throw new Error(`target: ${problem}`);
+      }
+      if (!isPlainSuffix(input.keepSuffix)) throw new Error(`keepSuffix: "${input.keepSuffix}" is not a plain suffix`);
+      return { target, keepSuffix: input.keepSuffix };
+    } catch (err) {
+      throw failure.InvalidInput((err as Error).message);
+    }
+  };
+
+  /** restoreBackup with the replicator stopped around the swap, its errors as the catalogue's failures. */
+  const swapIn = async (sourceFile: string, target: string, keepSuffix: string, what: string): Promise<RestoreResult> => {
+    try {
+      // Only the live database has an app (and Litestream) on it; a restore test's target is our own file.
+      const live = target === paths.atlasDb;
+      const beforeSwap = live ? () => refuseSwapWhileHeld(target) : undefined;
+      const replicator = live ? ctx.replicatorControl() : undefined;
+      return await restoreBackup({ backupFile: sourceFile, target, keepSuffix, beforeSwap, replicator, onTick: () => Context.current().heartbeat({ restoring: what }) });
+    } catch (err) {
+      if (err instanceof RestoreError) {
+        throw err.stage === 'verify-restored'
+          ? failure.RestoreFailed(`${err.message}; the replaced database is kept as ${target}.${keepSuffix}`)
+          : failure.BackupInvalid(`${err.message}; ${path.basename(target)} was not changed. Choose another backup (atlas-ops db backups).`);
+      }
+      throw err;
+    }
+  };
+
   return {
     /** A verified local backup; a retry of the same step returns the backup it already took. */
     async snapshotAtlasDb(input: { reason: string; idempotencyKey: string }): Promise<BackupManifest> {
@@ -125,40 +163,48 @@ export function createDbActivities(ctx: ActivityContext) {
 
     /** Puts a backup in place of atlas.db, keeping the replaced file as atlas.db.<keepSuffix>. */
     async restoreAtlasDb(input: { backup: string; keepSuffix: string; target?: string }): Promise<RestoreResult> {
+      const { target, keepSuffix } = restoreDestination(input);
       let backupFile: string;
-      let keepSuffix: string;
-      let target = paths.atlasDb;
       try {
         backupFile = insideDir(paths.backupsDir, input.backup, 'backup');
-        // Another target is a plain name in data/ (a restore test beside the live database).
-        if (input.target !== undefined) {
-          target = insideDir(paths.dataDir, input.target, 'target');
-          const problem = restoreTargetProblem(input.target);
-          if (problem) throw new Error(`target: ${problem}`);
-        }
-        if (!isPlainSuffix(input.keepSuffix)) throw new Error(`keepSuffix: "${input.keepSuffix}" is not a plain suffix`);
-        keepSuffix = input.keepSuffix;
       } catch (err) {
         throw failure.InvalidInput((err as Error).message);
       }
       if (!fs.existsSync(backupFile)) {
         throw failure.BackupMissing(`backup ${input.backup} is not in ${paths.backupsDir}; nothing was changed (atlas-ops db backups lists them)`);
       }
-      let result: RestoreResult;
-      try {
-        // Only the live database has an app writing to it; a restore test's target is our own file.
-        const beforeSwap = target === paths.atlasDb ? () => refuseSwapWhileHeld(target) : undefined;
-        result = await restoreBackup({ backupFile, target, keepSuffix, beforeSwap, replicator: ctx.replicatorControl(), onTick: () => Context.current().heartbeat({ restoring: input.backup }) });
-      } catch (err) {
-        if (err instanceof RestoreError) {
-          throw err.stage === 'verify-restored'
-            ? failure.RestoreFailed(`${err.message}; the replaced database is kept as ${target}.${keepSuffix}`)
-            : failure.BackupInvalid(`${err.message}; ${path.basename(target)} was not changed. Choose another backup (atlas-ops db backups).`);
-        }
-        throw err;
-      }
+      const result = await swapIn(backupFile, target, keepSuffix, input.backup);
       appendLog(paths.log('backup'), { event: 'restored', from: path.basename(backupFile), target: path.basename(target), keptAs: result.keptAs.map((f) => path.basename(f)) });
       return result;
+    },
+
+    /**
+     * Point-in-time restore from the replica (`db restore --replica [--at]`): Litestream rebuilds
+     * the point into a hidden file in data/, which then goes through the same staging, verify,
+     * keep and swap as a backup; the rebuilt file is removed whatever happens. Idempotent: a retry
+     * after the swap finds the kept file and does not restore again.
+     */
+    async restoreAtlasDbFromReplica(input: { at?: string; keepSuffix: string; target?: string }): Promise<RestoreResult & { point: string }> {
+      const { target, keepSuffix } = restoreDestination(input);
+      if (!replicaConfigured(ctx.config)) throw failure.InvalidInput('replica: replication is not configured (replica.endpoint); nothing was changed');
+      const source = path.join(paths.dataDir, `.replica-${keepSuffix}.db`);
+      const onTick = () => Context.current().heartbeat({ restoring: 'replica' });
+      try {
+        let point = input.at ?? 'newest';
+        if (!fs.existsSync(`${target}.${keepSuffix}`)) {
+          try {
+            point = (await restoreReplicaInto(ctx.config, paths, source, { at: input.at, now: ctx.now(), onTick })).point;
+          } catch (err) {
+            if (err instanceof ReplicaRestoreError) throw err.kind === 'input' ? failure.InvalidInput(`${err.message}; nothing was changed`) : failure.CommandFailed(`${err.message}; nothing was changed`);
+            throw err;
+          }
+        }
+        const result = await swapIn(source, target, keepSuffix, `replica (${point})`);
+        appendLog(paths.log('backup'), { event: 'restored', from: `replica ${point}`, target: path.basename(target), keptAs: result.keptAs.map((f) => path.basename(f)) });
+        return { ...result, restoredFrom: `replica (${point})`, point };
+      } finally {
+        for (const s of DATABASE_FILE_SUFFIXES) fs.rmSync(`${source}${s}`, { force: true });
+      }
     },
   };
 }

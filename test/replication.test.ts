@@ -148,4 +148,49 @@ describe('continuous replication of atlas.db', () => {
     // Every write made during the outage is in the replica.
     expect(rows(await restoreReplica())).toEqual(rows(paths().atlasDb));
   }, 180_000);
+
+  it('db restore --replica --at restores that point through the restore workflow, keeps the replaced file, and replication goes on from it', async () => {
+    await writeAndWait(4);
+    // LTX times are kept to the second: the point is taken a second after the write, the next write a second later.
+    await sleep(1100);
+    const at = new Date().toISOString();
+    const atPoint = rows(paths().atlasDb);
+    await sleep(1100);
+    await writeAndWait(6);
+    expect(rows(paths().atlasDb).probe.length).toBe(atPoint.probe.length + 6);
+
+    const res = await runCli(t, ['--json', 'db', 'restore', '--replica', '--at', at, '--wait'], t.replica.env, 180_000);
+    expect(res.code, res.stderr + res.stdout).toBe(0);
+    const result = JSON.parse(res.stdout) as { result?: { keptAs: string[]; backup: string } };
+    expect(result.result?.backup).toBe(`replica at ${at}`);
+    expect(rows(paths().atlasDb)).toEqual(atPoint);
+    const kept = result.result!.keptAs.find((f) => !/-(wal|shm|journal)$/.test(f))!;
+    expect(fs.existsSync(kept)).toBe(true);
+    expect(rows(kept).probe.length).toBe(atPoint.probe.length + 6);
+    // No rebuilt file left behind in data/.
+    expect(fs.readdirSync(paths().dataDir).filter((f) => f.startsWith('.replica-'))).toEqual([]);
+
+    // The replicator was restarted from the restored file: a write after the swap reaches the replica.
+    const s = await writeAndWait(3, 30_000);
+    expect(s).toMatchObject({ state: 'running', replicatorAlive: true });
+    expect(rows(await restoreReplica())).toEqual(rows(paths().atlasDb));
+  }, 240_000);
+
+  it('db restore --replica --at outside the restorable range is refused naming the range, nothing changed', async () => {
+    const before = fs.readFileSync(paths().atlasDb);
+    const early = await runCli(t, ['db', 'restore', '--replica', '--at', '2001-01-01T00:00:00Z'], t.replica.env);
+    expect(early.code).toBe(2);
+    expect(early.stderr).toMatch(/--at: 2001-01-01T00:00:00Z is before the oldest restorable point \S+ \(restorable: \S+ to now\)/);
+    const future = await runCli(t, ['db', 'restore', '--replica', '--at', '2999-01-01T00:00:00Z'], t.replica.env);
+    expect(future.code).toBe(2);
+    expect(future.stderr).toMatch(/--at: 2999-01-01T00:00:00Z is in the future \(restorable: \S+ to now/);
+    const both = await runCli(t, ['db', 'restore', 'atlas_20990101-000000.db', '--replica'], t.replica.env);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('give one source, not both');
+    const off = await runCli(t, ['db', 'restore', '--replica']);
+    expect(off.code).toBe(2);
+    expect(off.stderr).toContain('--replica: replication is not configured');
+    expect(fs.readFileSync(paths().atlasDb).equals(before)).toBe(true);
+  });
 });
+

@@ -11,7 +11,9 @@ import { runProcedure, type ProcedureBody } from './lib/template';
 import { failure } from '../src/workflow-safe/failures';
 
 export const RESTORE_INPUT = inputTable([
-  { name: 'backup', type: 'plainFileName', required: true, doc: 'A backup file name in backups/, e.g. atlas_20260101-020000.db.' },
+  { name: 'backup', type: 'plainFileName', doc: 'A backup file name in backups/, e.g. atlas_20260101-020000.db (or `replica`).' },
+  { name: 'replica', type: 'boolean', doc: 'Restore from the continuous replica instead of a backup (point-in-time, docs/safety.md#continuous-replica).' },
+  { name: 'at', type: 'isoTime', doc: 'With `replica`: the point to restore (ISO date-time, within the replica\'s restorable range); default the newest.' },
   { name: 'target', type: 'restoreTarget', doc: 'A plain file name in data/ to restore into instead of atlas.db (a restore test); never atlas.db, ops.db or their -wal/-shm.' },
   { name: 'requestedBy', type: 'string', doc: 'Who asked for it (recorded in ops.db).' },
   { name: 'reason', type: 'text', default: 'restore', doc: 'Why: recorded in ops.db.' },
@@ -38,7 +40,11 @@ export interface RestoreWorkflowResult {
 
 export function restore(input?: RestoreInput): Promise<RestoreWorkflowResult> {
   return runProcedure({ name: 'restore', input: RESTORE_INPUT, failure: failure.RestoreFailed }, input, (p, args): ProcedureBody<RestoreWorkflowResult> => {
-    const { backup, target, requestedBy, reason } = args;
+    const { target, requestedBy, reason, replica, at } = args;
+    // Exactly one source: a backup file, or the replica (optionally at a point).
+    if (!args.backup === !replica) throw failure.InvalidInput(replica ? 'backup: give a backup or replica, not both' : 'backup: is required (or replica: true)');
+    if (at !== undefined && !replica) throw failure.InvalidInput('at: only with replica: true');
+    const backup = args.backup ?? (at ? `replica at ${at}` : 'replica (newest point)');
     const result: RestoreWorkflowResult = { outcome: 'completed', workflowId: p.workflowId, backup, target: target ?? 'atlas.db', keptAs: [], pausedSchedules: [], unpausedSchedules: [], phaseMs: {} };
     const hold = new DbHold(p, 'restore');
     return {
@@ -55,7 +61,12 @@ export function restore(input?: RestoreInput): Promise<RestoreWorkflowResult> {
 
         p.phase('restore', `Restoring ${backup}: staging copy, integrity_check, keep the replaced file, rename, fsync, verify.`);
         const keepSuffix = `replaced-${stamp(Date.now())}`;
-        const restoreStep = () => p.step('restore', () => p.long.restoreAtlasDb({ backup, keepSuffix, target }), { fatal: [failure.BackupInvalid.type, failure.BackupMissing.type, failure.DbHeld.type] });
+        const restoreStep = () =>
+          p.step(
+            'restore',
+            () => (replica ? p.long.restoreAtlasDbFromReplica({ at, keepSuffix, target }) : p.long.restoreAtlasDb({ backup, keepSuffix, target })),
+            { fatal: [failure.BackupInvalid.type, failure.BackupMissing.type, failure.InvalidInput.type, failure.DbHeld.type] },
+          );
         // A restore test's own file has no app writing to it; atlas.db is replaced only with no other holder.
         const restored = target ? await restoreStep() : await hold.swap(`the restore of ${backup}`, restoreStep, { refusesItself: true });
         result.keptAs = restored.keptAs;

@@ -85,6 +85,13 @@ export async function replicatorAlive(config: AtlasConfig, paths: AtlasPaths): P
   }
 }
 
+/** Oldest (the oldest snapshot) and newest points the replica's LTX files can restore. */
+export function restorableRange(entries: LtxEntry[]): { oldest?: string; newest?: string } {
+  const times = entries.map((f) => f.timestamp).sort();
+  const snapshots = entries.filter((f) => f.level === 9).map((f) => f.timestamp).sort();
+  return { oldest: snapshots[0] ?? times[0], newest: times[times.length - 1] };
+}
+
 export async function replicationStatus(config: AtlasConfig, paths: AtlasPaths, now = new Date()): Promise<ReplicationStatus> {
   if (!replicaConfigured(config)) return { state: 'not configured' };
   const files = replicaFiles(paths);
@@ -97,11 +104,10 @@ export async function replicationStatus(config: AtlasConfig, paths: AtlasPaths, 
   if (listing.entries) {
     const e = listing.entries;
     replicaMax = e.reduce((m, f) => (txid(f.max_txid) > m ? txid(f.max_txid) : m), 0n);
-    const times = e.map((f) => f.timestamp).sort();
-    const snapshots = e.filter((f) => f.level === 9).map((f) => f.timestamp).sort();
-    out.lastSyncAt = times[times.length - 1];
-    out.newestRestorableAt = times[times.length - 1];
-    out.oldestRestorableAt = snapshots[0] ?? times[0];
+    const range = restorableRange(e);
+    out.lastSyncAt = range.newest;
+    out.newestRestorableAt = range.newest;
+    out.oldestRestorableAt = range.oldest;
     fs.mkdirSync(paths.runDir, { recursive: true });
     fs.writeFileSync(files.positionFile, JSON.stringify({ replicaTxid: hex(replicaMax), lastSyncAt: out.lastSyncAt, seenAt: now.toISOString() }));
   } else {

@@ -114,6 +114,8 @@ const WRONG_OPTION: Record<string, string[]> = {
   '--host': [NO_SUCH_HOST, LONG_NAME],
   // The backup is looked up first (and does not exist here), so only the parser's cap is reached.
   'db restore --host': [LONG_NAME],
+  // Without --replica (the case's base) it goes with nothing; with it, outside the range (test/replication.test.ts).
+  '--at': ['banana'],
 };
 
 /**

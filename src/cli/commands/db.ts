@@ -1,12 +1,13 @@
-// atlas-ops db check | checkpoint | backups | restore <backup>
+// atlas-ops db check | checkpoint | backups | restore <backup> | restore --replica [--at]
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { checkDatabase, checkpointDatabase } from '../../db/check';
 import { listBackups, verifyBackupFile } from '../../db/snapshot';
 import { atlasPaths, insideDir } from '../../paths';
 import { restoreTargetProblem } from '../../workflow-safe/file-names';
-import { requireHome, type AtlasConfig } from '../../config';
-import { replicatorAlive } from '../../replication/status';
+import { replicaConfigured, requireHome, type AtlasConfig } from '../../config';
+import { replicaLtx, replicatorAlive, restorableRange } from '../../replication/status';
+import { pointProblem } from '../../replication/restore';
 import type { Action, Run } from '../action';
 import { EXIT, UsageError, nameOption } from '../common';
 import { hostOption, startProcedure } from '../procedures';
@@ -106,16 +107,50 @@ function backupsCommand(db: Command, run: Run): void {
 
 function restoreCommand(db: Command, run: Run): void {
   db.command('restore')
-    .description('restore atlas.db from a local backup (holds the atlas.db lock; keeps the replaced file)')
-    .argument('<backup>', 'backup file name in backups/ (see atlas-ops db backups)')
+    .description('restore atlas.db from a local backup, or from the replica with --replica [--at <ISO time>] (holds the atlas.db lock; keeps the replaced file)')
+    .argument('[backup]', 'backup file name in backups/ (see atlas-ops db backups); omit with --replica')
+    .option('--replica', 'restore from the continuous replica (point-in-time; atlas-ops replication status shows the range)')
+    .option('--at <time>', 'with --replica: the point to restore, an ISO date-time within the restorable range (default: the newest)')
     .option('--target <name>', 'restore into this file name in data/ instead of atlas.db (a restore test)')
     .option('--by <name>', 'who asks', nameOption('--by'), process.env.USER)
     .addOption(hostOption())
     .option('--wait', 'follow progress until done')
-    .action(run<{ target?: string; by?: string; wait?: true }, [string]>(async (a) => {
+    .action(run<{ target?: string; by?: string; wait?: true; replica?: true; at?: string }, [string | undefined]>(async (a) => {
       const [backup] = a.args;
-      const { target, by, wait } = a.opts;
+      const { target, by, wait, replica, at } = a.opts;
+      if (replica) {
+        if (backup !== undefined) throw new UsageError(`<backup> "${backup}" and --replica: give one source, not both`);
+        const point = await checkReplicaForRestore(homeConfig(a), at, target);
+        return startProcedure(a, { workflowType: 'restore', procedure: 'restore', input: { replica: true, at: point, requestedBy: by, target }, summary: `Restore from the replica${point ? ` at ${point}` : ''}`, wait });
+      }
+      if (at !== undefined) throw new UsageError('--at: only with --replica');
+      if (backup === undefined) throw new UsageError('<backup>: required (a file name from atlas-ops db backups), or --replica');
       checkBackupForRestore(homeConfig(a), backup, target);
       return startProcedure(a, { workflowType: 'restore', procedure: 'restore', input: { backup, requestedBy: by, target }, summary: `Restore ${backup}`, wait });
     }));
+}
+
+/**
+ * Before starting a restore from the replica: replication configured, --target a plain name, and
+ * --at an ISO time inside the replica's restorable range (naming the range). Returns --at as ISO.
+ */
+async function checkReplicaForRestore(config: AtlasConfig, at: string | undefined, target: string | undefined): Promise<string | undefined> {
+  const paths = atlasPaths(config.home);
+  if (!replicaConfigured(config)) throw new UsageError('--replica: replication is not configured (set replica.endpoint, replica.bucket and replica.credentialsFile; docs/safety.md#continuous-replica). Nothing was changed.');
+  if (target !== undefined) {
+    try {
+      insideDir(paths.dataDir, target, '--target');
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const problem = restoreTargetProblem(target);
+    if (problem) throw new UsageError(`--target: ${problem}`);
+  }
+  if (at === undefined) return undefined;
+  if (Number.isNaN(Date.parse(at))) throw new UsageError(`--at: "${at}" is not an ISO date-time (e.g. 2026-01-01T12:00:00Z)`);
+  const listing = await replicaLtx(config, paths);
+  if (!listing.entries) throw new Error(`the replica cannot be read: ${listing.error}`);
+  const problem = pointProblem(at, restorableRange(listing.entries), new Date());
+  if (problem) throw new UsageError(`--${problem}. Nothing was changed.`);
+  return new Date(at).toISOString();
 }
