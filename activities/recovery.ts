@@ -10,6 +10,9 @@ import { refuseSwapWhileHeld } from '../src/db/holders';
 import { DATABASE_FILE_SUFFIXES, fsyncPath, openDatabase, withDatabase, rowCounts, sizeOf } from '../src/db/sqlite';
 import { MODE } from '../src/file-modes';
 import { appendLog } from '../src/log';
+import { checkIntegrity } from '../src/db/integrity';
+import { replicaConfigured } from '../src/config';
+import { ReplicaRestoreError, restoreReplicaInto } from '../src/replication/restore';
 import type { BackupSummary } from './backup';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
@@ -69,8 +72,27 @@ export interface OptionBResult {
   rowsLost: Record<string, number | string>;
 }
 
+/** Option R's candidate: the replica's newest point, rebuilt into a staging file and checked. */
+export interface ReplicaCandidate {
+  available: boolean;
+  /** Why R is no candidate: not configured, unreachable, or its point fails integrity_check. */
+  why?: string;
+  /** The replica's newest point (Litestream's LTX time, to the second). */
+  point?: string;
+  /** From that point to the detection of the corruption. */
+  dataLossWindowMs?: number;
+}
+
 export function createRecoveryActivities(ctx: ActivityContext) {
   const { paths } = ctx;
+  /** Where Option R rebuilds the replica's newest point: hidden, beside atlas.db (same filesystem). */
+  const replicaStaging = (suffix: string) => {
+    if (!isPlainSuffix(suffix)) throw failure.InvalidInput(`suffix: "${suffix}" is not a plain suffix`);
+    return path.join(paths.dataDir, `.replica-${suffix}.db`);
+  };
+  const removeStaging = (file: string) => {
+    for (const s of DATABASE_FILE_SUFFIXES) fs.rmSync(`${file}${s}`, { force: true });
+  };
   const log = (record: Record<string, unknown>) => appendLog(paths.log('backup'), record);
 
   return {
@@ -115,20 +137,80 @@ export function createRecoveryActivities(ctx: ActivityContext) {
 
     /**
      * Option A: PRAGMA wal_checkpoint(FULL). A database SQLite cannot open is reported, not thrown.
-     * The replicator is stopped meanwhile: its read transaction would keep FULL busy, and it must
-     * not have the WAL folded under it (docs/safety.md#checkpoints-and-swaps). FULL never resets
-     * the WAL, so Litestream picks up where it was when it starts again.
+     * Corruption recovery has stopped the replicator before (`pauseReplicator`): its read
+     * transaction would keep FULL busy, and it must not ship a snapshot of a corrupt file
+     * (docs/safety.md#checkpoints-and-swaps).
      */
     async checkpointAtlasDb(): Promise<CheckpointResult> {
+      const result = checkpointDatabase(paths.atlasDb);
+      log({ event: 'wal-checkpoint', ...result });
+      return result;
+    },
+
+    /** Stops the replicator while atlas.db may be corrupt (idempotent; nothing when replication is not configured). */
+    async pauseReplicator(): Promise<boolean> {
       const replicator = ctx.replicatorControl();
       await replicator?.pause();
+      return replicator !== undefined;
+    },
+
+    /**
+     * Starts it again from the recovered atlas.db: `litestream reset` first, so the replica goes on
+     * from a snapshot of the sound file whatever happened to the WAL meanwhile.
+     */
+    async resumeReplicator(): Promise<boolean> {
+      const replicator = ctx.replicatorControl();
+      await replicator?.resume({ swapped: true });
+      return replicator !== undefined;
+    },
+
+    /**
+     * Option R, first half: rebuilds the replica's newest point into a staging file and runs
+     * integrity_check on it, so that the choice among R and B is made on a checked candidate.
+     * Nothing in place changes. Not configured, unreachable or unsound: `available: false` and why.
+     */
+    async stageReplica(input: { suffix: string; detectedAt: string }): Promise<ReplicaCandidate> {
+      const staging = replicaStaging(input.suffix);
+      if (!replicaConfigured(ctx.config)) return { available: false, why: 'replication is not configured' };
+      const onTick = () => Context.current().heartbeat({ staging: 'replica' });
+      let point: string;
       try {
-        const result = checkpointDatabase(paths.atlasDb);
-        log({ event: 'wal-checkpoint', ...result });
-        return result;
-      } finally {
-        await replicator?.resume({ swapped: false });
+        point = (await restoreReplicaInto(ctx.config, paths, staging, { onTick })).point;
+      } catch (err) {
+        if (err instanceof ReplicaRestoreError) return { available: false, why: err.message };
+        throw err;
       }
+      const { problems } = await checkIntegrity(staging, { readonly: false, wal: true, privateFile: true, onTick, field: 'replica' }).catch((err: unknown) => ({ problems: [(err as Error).message] }));
+      if (problems.length) {
+        removeStaging(staging);
+        return { available: false, point, why: `the replica's newest point fails integrity_check: ${problems.slice(0, 3).join('; ')}` };
+      }
+      const dataLossWindowMs = Math.max(0, Date.parse(input.detectedAt) - Date.parse(point));
+      log({ event: 'option-r-staged', point, dataLossWindowMs });
+      return { available: true, point, dataLossWindowMs };
+    },
+
+    /** Option R, second half: swaps the staged replica in (staging, verify, keep the corrupt files, rename). Idempotent. */
+    async restoreStagedReplica(input: { suffix: string; keepSuffix: string }): Promise<RestoreResult> {
+      const staging = replicaStaging(input.suffix);
+      if (!isPlainSuffix(input.keepSuffix)) throw failure.InvalidInput(`keepSuffix: "${input.keepSuffix}" is not a plain suffix`);
+      if (!fs.existsSync(staging) && !fs.existsSync(`${paths.atlasDb}.${input.keepSuffix}`)) {
+        throw failure.BackupMissing(`the staged replica ${staging} is gone; nothing was changed`);
+      }
+      try {
+        const restored = await restoreBackup({ backupFile: staging, target: paths.atlasDb, keepSuffix: input.keepSuffix, replicator: ctx.replicatorControl(), onTick: () => Context.current().heartbeat({ restoring: 'replica' }) });
+        removeStaging(staging);
+        log({ event: 'option-r-restored', keptAs: restored.keptAs.map((f) => path.basename(f)), alreadyDone: restored.alreadyDone });
+        return restored;
+      } catch (err) {
+        if (err instanceof RestoreError) throw err.stage === 'verify-restored' ? failure.RestoreFailed(err.message) : failure.BackupInvalid(err.message);
+        throw err;
+      }
+    },
+
+    /** Removes a staged replica that was not chosen. */
+    async discardStagedReplica(input: { suffix: string }): Promise<void> {
+      removeStaging(replicaStaging(input.suffix));
     },
 
     /**

@@ -7,6 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withDatabase } from '../src/db/sqlite';
+import { takeSnapshot } from '../src/db/snapshot';
+import { checkpointDatabase } from '../src/db/check';
+import type { CorruptionRecoveryResult } from '../workflows/corruption-recovery';
+import { zeroHeader } from './helpers/corrupt';
 import { openOpsDb } from '../src/db/ops-db';
 import { atlasPaths } from '../src/paths';
 import { litestream } from '../src/replication/litestream';
@@ -192,5 +196,35 @@ describe('continuous replication of atlas.db', () => {
     expect(off.stderr).toContain('--replica: replication is not configured');
     expect(fs.readFileSync(paths().atlasDb).equals(before)).toBe(true);
   });
+
+  it('corruption recovery weighs R against B by the data lost, measured, chooses R, and replication goes on', async () => {
+    const backup = await takeSnapshot({ source: paths().atlasDb, backupsDir: paths().backupsDir, reason: 'older than the replica' });
+    await sleep(2500);
+    await writeAndWait(7);
+    const before = rows(paths().atlasDb);
+    // Damage Option A cannot undo: everything folded into the main file (Litestream stopped, so the
+    // checkpoint is complete and the last close removes the WAL), then its header zeroed.
+    await t.replica.replicator.pause();
+    expect(checkpointDatabase(paths().atlasDb)).toMatchObject({ ok: true });
+    expect(fs.existsSync(`${paths().atlasDb}-wal`)).toBe(false);
+    zeroHeader(paths().atlasDb);
+    const res = await runCli(t, ['--json', 'recover', 'corruption', '--no-oci', '--wait'], t.replica.env, 240_000);
+    expect(res.code, res.stderr + res.stdout).toBe(0);
+    const r = (JSON.parse(res.stdout) as { result: CorruptionRecoveryResult }).result;
+    expect(r.method).toBe('R');
+    expect(r.choice?.chosen).toBe('R');
+    const byOption = Object.fromEntries(r.choice!.candidates.map((c) => [c.option, c]));
+    expect(byOption.R).toMatchObject({ available: true });
+    expect(byOption.B).toMatchObject({ available: true });
+    expect(byOption.R!.dataLossWindowMs!).toBeLessThan(byOption.B!.dataLossWindowMs!);
+    expect(byOption.B!.why).toContain(path.basename(backup.file));
+    expect(r.choice!.why).toMatch(/^R loses .* of writes, B /);
+    // Everything committed before the corruption is back (the replica had caught up).
+    expect(rows(paths().atlasDb)).toEqual(before);
+    expect(fs.readdirSync(paths().dataDir).filter((f) => f.startsWith('.replica-'))).toEqual([]);
+    const s = await writeAndWait(2, 30_000);
+    expect(s).toMatchObject({ state: 'running', replicatorAlive: true });
+    expect(rows(await restoreReplica())).toEqual(rows(paths().atlasDb));
+  }, 300_000);
 });
 

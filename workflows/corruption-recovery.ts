@@ -4,7 +4,7 @@
 // Web UI, or automatically when an activity meets SQLITE_CORRUPT / SQLITE_NOTADB.
 import { ApplicationFailure, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
 import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
-import type { Assessment, CheckpointResult, OptionBResult } from '../activities/recovery';
+import type { Assessment, CheckpointResult, OptionBResult, ReplicaCandidate } from '../activities/recovery';
 import type { DbCheck } from '../activities/db';
 import type { OciVolumeBackup } from '../activities/oci';
 import { formatDuration } from '../src/workflow-safe/duration';
@@ -47,7 +47,16 @@ export const approveOciRestoreUpdate = defineUpdate<string, [ApproveOciInput]>('
 export const attachmentSwappedSignal = defineSignal<[Actor]>('attachmentSwapped');
 export const attachmentSwappedUpdate = defineUpdate<string, [Actor]>('attachmentSwappedChecked');
 
-export type RecoveryMethod = 'none' | 'A' | 'B' | 'C';
+export type RecoveryMethod = 'none' | 'A' | 'R' | 'B' | 'C';
+
+/** One option weighed by the least data lost (docs/procedures.md#corruption-recovery). */
+export interface RecoveryCandidate {
+  option: 'A' | 'R' | 'B';
+  available: boolean;
+  /** Measured: from the option's point to the detection (A: 0 when it works). */
+  dataLossWindowMs?: number;
+  why: string;
+}
 
 type Check = { ok: boolean; problems: string[] };
 
@@ -63,7 +72,10 @@ export interface CorruptionRecoveryResult {
   assessment?: Assessment;
   evidenceKept: string[];
   optionA?: CheckpointResult & { checkAfter?: Check };
+  optionR?: ReplicaCandidate & { keptAs?: string[]; checkAfter?: Check };
   optionB?: OptionBResult & { checkAfter?: Check };
+  /** After A: the candidates with their measured loss, the one chosen and why. */
+  choice?: { candidates: RecoveryCandidate[]; chosen: 'R' | 'B'; why: string };
   optionC?: { backupId?: string; volumeId?: string; approvedBy?: string; swappedBy?: string; checkAfter?: Check };
   pausedSchedules: string[];
   unpausedSchedules: string[];
@@ -107,7 +119,7 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     if (assessment.walBytes > 0) healthy = await this.optionA();
     else if (!initial.ok) await this.p.record('Option A skipped: there is no WAL to checkpoint');
     if (initial.ok && this.result.method === 'none') this.result.found = 'sound';
-    if (!healthy) healthy = await this.optionB();
+    if (!healthy) healthy = await this.optionRorB(assessment);
     if (!healthy) healthy = await this.optionC();
     if (!healthy) throw this.unrecoverable();
     await this.resume();
@@ -174,6 +186,8 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     p.phase('stop', `Pausing the schedules that touch atlas.db (${TOUCHING_ATLAS_DB.join(', ')}) and setting the maintenance flag; health checks and the alert digest keep running.`);
     await hold.pauseAndFlag(TOUCHING_ATLAS_DB, 'corruption recovery');
     this.result.pausedSchedules = hold.pausedSchedules;
+    // Litestream must not ship a snapshot of a corrupt file, nor hold the WAL Option A folds.
+    await p.step('stop the replicator', () => p.acts.pauseReplicator());
     try {
       await hold.drain(this.args.drainTimeout ?? p.context.defaults.drainTimeout);
     } catch (err) {
@@ -211,6 +225,52 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     result.optionA = { ...a, checkAfter: after };
     await p.record(`Option A: checkpoint ${a.ok ? `done (${a.checkpointed}/${a.walFrames} frames)` : `failed${a.error ? `: ${a.error}` : ''}`}; integrity ${after.ok ? 'ok' : 'still failing'}`);
     if (after.ok) result.method = 'A';
+    return after.ok;
+  }
+
+  /**
+   * After A: R (the replica's newest point) or B (the newest good backup), whichever loses less,
+   * measured. R is rebuilt into a staging file and checked before the choice; the other is the
+   * fallback when the chosen one does not make atlas.db sound.
+   */
+  private async optionRorB(assessment: Assessment): Promise<boolean> {
+    const { p, result } = this;
+    p.phase('option-r', 'Option R: rebuilding the replica\'s newest point into a staging file and checking it, to weigh it against the newest backup.');
+    const r: ReplicaCandidate = (await p.step('stage replica', () => p.long.stageReplica({ suffix: this.ts, detectedAt: result.detectedAt }), { skippable: true })).value ?? { available: false, why: 'the step was skipped' };
+    result.optionR = r;
+    const detected = Date.parse(result.detectedAt);
+    const newest = assessment.backups.find((b) => b.verified && b.createdAt);
+    const bLoss = newest?.createdAt ? Math.max(0, detected - Date.parse(newest.createdAt)) : undefined;
+    const candidates: RecoveryCandidate[] = [
+      { option: 'A', available: false, dataLossWindowMs: 0, why: result.optionA ? 'tried first (it loses nothing): the checkpoint did not make atlas.db sound' : 'no WAL to checkpoint' },
+      { option: 'R', available: r.available, dataLossWindowMs: r.dataLossWindowMs, why: r.available ? `the replica's newest point ${r.point}` : r.why ?? 'unavailable' },
+      { option: 'B', available: newest !== undefined, dataLossWindowMs: bLoss, why: newest ? `the newest verified backup ${newest.name} (${newest.createdAt})` : 'no verified backup' },
+    ];
+    const useR = r.available && (bLoss === undefined || (r.dataLossWindowMs ?? Infinity) <= bLoss);
+    const ms = (x?: number) => (x === undefined ? 'unknown' : formatDuration(Math.max(1, x)));
+    const why = useR
+      ? `R loses ${ms(r.dataLossWindowMs)} of writes, B ${newest ? ms(bLoss) : 'everything (no verified backup)'}`
+      : r.available ? `B loses ${ms(bLoss)}, R ${ms(r.dataLossWindowMs)}` : `R is unavailable (${r.why}); B loses ${ms(bLoss)}`;
+    result.choice = { candidates, chosen: useR ? 'R' : 'B', why };
+    await p.record(`chose ${useR ? 'R (replica)' : 'B (backup)'}: ${why}`);
+    if (useR) {
+      if (await this.optionR()) return true;
+    } else if (r.available) {
+      await p.step('discard staged replica', () => p.acts.discardStagedReplica({ suffix: this.ts }), { skippable: true });
+    }
+    return this.optionB();
+  }
+
+  /** Option R: the staged replica swapped in; the corrupt files are kept. */
+  private async optionR(): Promise<boolean> {
+    const { p, result } = this;
+    const restored = await p.step('restore staged replica', () => p.long.restoreStagedReplica({ suffix: this.ts, keepSuffix: `corrupted-${this.ts}` }), { skippable: true });
+    if (!restored.value) return false;
+    result.evidenceKept.push(...restored.value.keptAs);
+    const after = await this.integrity('integrity check after replica restore');
+    result.optionR = { ...result.optionR!, keptAs: restored.value.keptAs, checkAfter: after };
+    await p.record(`Option R: restored the replica's point ${result.optionR.point}; data-loss window ${result.optionR.dataLossWindowMs !== undefined ? formatDuration(Math.max(1, result.optionR.dataLossWindowMs)) : 'unknown'}`);
+    if (after.ok) result.method = 'R';
     return after.ok;
   }
 
@@ -333,6 +393,7 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     const { p, result, wf } = this;
     p.phase('resume', 'Clearing the maintenance flag, unpausing the schedules, probing the database.');
     result.unpausedSchedules = await this.hold.release();
+    await p.step('start the replicator from the recovered atlas.db', () => p.acts.resumeReplicator(), { skippable: true });
     const probe = (await p.step('probe database', () => p.acts.probeAtlasDb(), { skippable: true })).value;
     if (probe) result.probe = { journalMode: probe.journalMode, walSwitchedOn: probe.walSwitchedOn, rowCounts: probe.rowCounts };
     await p.acts.resolveAlert({ code: CORRUPTION_ALERT, resolution: result.found === 'sound' ? 'integrity_check passes: no corruption found' : `recovered with Option ${result.method} by ${wf}` });
