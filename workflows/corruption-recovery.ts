@@ -1,5 +1,6 @@
 // The runbook's "Database Corruption Recovery": stop everything, check, assess, then
-// Option A (WAL checkpoint) → Option B (newest good backup) → Option C (OCI volume restore, only
+// Option A (WAL checkpoint) → Option R (the replica) or B (newest good backup), whichever loses less
+// data, measured → Option C (OCI volume restore, only
 // with an operator's approval, because it replaces the whole volume). Started from the CLI, the
 // Web UI, or automatically when an activity meets SQLITE_CORRUPT / SQLITE_NOTADB.
 import { ApplicationFailure, defineSignal, defineUpdate, setHandler } from '@temporalio/workflow';
@@ -383,7 +384,7 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
   private unrecoverable(): ApplicationFailure {
     const { result } = this;
     return failure.RecoveryFailed(
-      `atlas.db could not be recovered (A: ${result.optionA ? 'failed' : 'not applicable'}, B: ${result.optionB?.restoredFrom ? 'restored but still failing' : 'no good backup'}, C: ${this.args.allowOci ? (this.ociUnavailable ?? 'failed') : 'not allowed'}). ` +
+      `atlas.db could not be recovered (A: ${result.optionA ? 'failed' : 'not applicable'}, R: ${result.optionR?.available ? 'restored but still failing' : result.optionR?.why ?? 'not tried'}, B: ${result.optionB?.restoredFrom ? 'restored but still failing' : 'no good backup'}, C: ${this.args.allowOci ? (this.ociUnavailable ?? 'failed') : 'not allowed'}). ` +
         'Schedules stay paused and the maintenance flag stays set. Restore by hand (atlas-ops db restore <backup>) or from an OCI volume backup; the corrupt files are kept in data/.',
     );
   }

@@ -21,7 +21,7 @@ interface CorruptionOptions {
 export function registerRecover(program: Command, run: Run): void {
   const recover = program.command('recover').description('recovery procedures');
   recover.command('corruption')
-    .description('the runbook\'s corruption recovery: A (WAL checkpoint) → B (newest good backup) → C (OCI, after approval)')
+    .description('the runbook\'s corruption recovery: A (WAL checkpoint) → R (replica) or B (newest good backup), whichever loses less → C (OCI, after approval)')
     .option('--no-oci', 'never offer Option C')
     .option('--approve-oci <workflow-id>', 'approve Option C for the running recovery')
     .option('--backup-id <ocid>', 'with --approve-oci: restore this OCI backup instead of the newest')
