@@ -384,7 +384,7 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
   private unrecoverable(): ApplicationFailure {
     const { result } = this;
     return failure.RecoveryFailed(
-      `atlas.db could not be recovered (A: ${result.optionA ? 'failed' : 'not applicable'}, R: ${result.optionR?.available ? 'restored but still failing' : result.optionR?.why ?? 'not tried'}, B: ${result.optionB?.restoredFrom ? 'restored but still failing' : 'no good backup'}, C: ${this.args.allowOci ? (this.ociUnavailable ?? 'failed') : 'not allowed'}). ` +
+      `atlas.db could not be recovered (A: ${result.optionA ? 'failed' : 'not applicable'}, R: ${result.choice?.chosen === 'R' ? 'restored but still failing' : result.optionR?.available ? 'not chosen' : result.optionR?.why ?? 'not tried'}, B: ${result.optionB?.restoredFrom ? 'restored but still failing' : 'no good backup'}, C: ${this.args.allowOci ? (this.ociUnavailable ?? 'failed') : 'not allowed'}). ` +
         'Schedules stay paused and the maintenance flag stays set. Restore by hand (atlas-ops db restore <backup>) or from an OCI volume backup; the corrupt files are kept in data/.',
     );
   }
