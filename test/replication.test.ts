@@ -11,6 +11,7 @@ import { takeSnapshot } from '../src/db/snapshot';
 import { checkpointDatabase } from '../src/db/check';
 import type { CorruptionRecoveryResult } from '../workflows/corruption-recovery';
 import { zeroHeader } from './helpers/corrupt';
+import { drTest, type ReplicaDrResult } from '../src/reports/restore-tests';
 import { openOpsDb } from '../src/db/ops-db';
 import { atlasPaths } from '../src/paths';
 import { litestream } from '../src/replication/litestream';
@@ -226,5 +227,23 @@ describe('continuous replication of atlas.db', () => {
     expect(s).toMatchObject({ state: 'running', replicatorAlive: true });
     expect(rows(await restoreReplica())).toEqual(rows(paths().atlasDb));
   }, 300_000);
+
+  it('the monthly DR test also restores the replica and reports RPO (loss window against live) and RTO', async () => {
+    await takeSnapshot({ source: paths().atlasDb, backupsDir: paths().backupsDir, reason: 'dr test' });
+    await writeAndWait(3);
+    const ops = openOpsDb(paths().opsDb);
+    try {
+      const report = await drTest({ config: t.config, paths: paths(), ops, now: new Date() });
+      const replica = (report.data as { replica: ReplicaDrResult }).replica;
+      expect(replica).toMatchObject({ checked: true, ok: true });
+      expect(replica.restoreMs).toBeGreaterThan(0);
+      // Caught up a moment ago: the replica is at most a few seconds behind and misses no row.
+      expect(replica.lossWindowMs).toBeLessThan(10_000);
+      expect(Object.values(replica.rowsBehind!).every((n) => n === 0)).toBe(true);
+      expect(report.markdown.join('\n')).toContain('(RPO)');
+    } finally {
+      ops.close();
+    }
+  });
 });
 
