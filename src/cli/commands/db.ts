@@ -118,6 +118,8 @@ function restoreCommand(db: Command, run: Run): void {
     .action(run<{ target?: string; by?: string; wait?: true; replica?: true; at?: string }, [string | undefined]>(async (a) => {
       const [backup] = a.args;
       const { target, by, wait, replica, at } = a.opts;
+      // --target first: it is wrong whatever the source (and the source may be missing too).
+      if (target !== undefined) checkRestoreTarget(homeConfig(a), target);
       if (replica) {
         if (backup !== undefined) throw new UsageError(`<backup> "${backup}" and --replica: give one source, not both`);
         const point = await checkReplicaForRestore(homeConfig(a), at, target);
@@ -130,6 +132,17 @@ function restoreCommand(db: Command, run: Run): void {
     }));
 }
 
+/** --target: a plain file name in data/, never a live database file. */
+function checkRestoreTarget(config: AtlasConfig, target: string): void {
+  try {
+    insideDir(atlasPaths(config.home).dataDir, target, '--target');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const problem = restoreTargetProblem(target);
+  if (problem) throw new UsageError(`--target: ${problem}`);
+}
+
 /**
  * Before starting a restore from the replica: replication configured, --target a plain name, and
  * --at an ISO time inside the replica's restorable range (naming the range). Returns --at as ISO.
@@ -137,15 +150,7 @@ function restoreCommand(db: Command, run: Run): void {
 async function checkReplicaForRestore(config: AtlasConfig, at: string | undefined, target: string | undefined): Promise<string | undefined> {
   const paths = atlasPaths(config.home);
   if (!replicaConfigured(config)) throw new UsageError('--replica: replication is not configured (set replica.endpoint, replica.bucket and replica.credentialsFile; docs/safety.md#continuous-replica). Nothing was changed.');
-  if (target !== undefined) {
-    try {
-      insideDir(paths.dataDir, target, '--target');
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    const problem = restoreTargetProblem(target);
-    if (problem) throw new UsageError(`--target: ${problem}`);
-  }
+  if (target !== undefined) checkRestoreTarget(config, target);
   if (at === undefined) return undefined;
   if (Number.isNaN(Date.parse(at))) throw new UsageError(`--at: "${at}" is not an ISO date-time (e.g. 2026-01-01T12:00:00Z)`);
   const listing = await replicaLtx(config, paths);
