@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { replicaFiles } from '../src/replication/litestream';
 import { spawn } from 'node:child_process';
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -219,9 +220,16 @@ export function createHostActivities(ctx: ActivityContext) {
       return startAppUnits(paths.runDir, input.workflowId);
     },
 
-    /** The processes other than this worker that hold atlas.db, its -wal or -shm open. */
+    /**
+     * The processes other than this worker that hold atlas.db, its -wal or -shm open. Our own
+     * replicator (`litestream replicate -config <home>/run/litestream.yml`) is not one to wait for:
+     * every swap stops it first and starts it again after (docs/safety.md#checkpoints-and-swaps).
+     */
     async atlasDbHolders(): Promise<FileHolder[]> {
-      return databaseHolders(paths.atlasDb).map((h) => ({ ...h, files: h.files.map((f) => path.basename(f)) }));
+      const ownReplicator = `replicate -config ${replicaFiles(paths).configFile}`;
+      return databaseHolders(paths.atlasDb)
+        .filter((h) => !h.command.includes(ownReplicator))
+        .map((h) => ({ ...h, files: h.files.map((f) => path.basename(f)) }));
     },
 
     /**

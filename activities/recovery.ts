@@ -198,7 +198,7 @@ export function createRecoveryActivities(ctx: ActivityContext) {
         throw failure.BackupMissing(`the staged replica ${staging} is gone; nothing was changed`);
       }
       try {
-        const restored = await restoreBackup({ backupFile: staging, target: paths.atlasDb, keepSuffix: input.keepSuffix, replicator: ctx.replicatorControl(), onTick: () => Context.current().heartbeat({ restoring: 'replica' }) });
+        const restored = await restoreBackup({ backupFile: staging, target: paths.atlasDb, keepSuffix: input.keepSuffix, beforeSwap: () => refuseSwapWhileHeld(paths.atlasDb), replicator: ctx.replicatorControl(), onTick: () => Context.current().heartbeat({ restoring: 'replica' }) });
         removeStaging(staging);
         log({ event: 'option-r-restored', keptAs: restored.keptAs.map((f) => path.basename(f)), alreadyDone: restored.alreadyDone });
         return restored;

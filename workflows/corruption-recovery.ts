@@ -265,7 +265,11 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
   /** Option R: the staged replica swapped in; the corrupt files are kept. */
   private async optionR(): Promise<boolean> {
     const { p, result } = this;
-    const restored = await p.step('restore staged replica', () => p.long.restoreStagedReplica({ suffix: this.ts, keepSuffix: `corrupted-${this.ts}` }), { skippable: true });
+    const restored = await this.hold.swap(
+      'Option R (restore of the replica\'s newest point)',
+      () => p.step('restore staged replica', () => p.long.restoreStagedReplica({ suffix: this.ts, keepSuffix: `corrupted-${this.ts}` }), { skippable: true, fatal: [failure.DbHeld.type] }),
+      { refusesItself: true },
+    );
     if (!restored.value) return false;
     result.evidenceKept.push(...restored.value.keptAs);
     const after = await this.integrity('integrity check after replica restore');
