@@ -2,7 +2,7 @@
 // volume that holds the Atlas home, then retention of the volume backups atlas-ops made
 // (docs/procedures.md#oci-volume-backups). Both steps are idempotent: a retried create returns the
 // backup the first made (opc-retry-token), and a retried retention deletes nothing twice.
-import { DECISION_TIMEOUT, HOST_QUEUE, inputTable, type InputOf } from './lib/input';
+import { DECISION_TIMEOUT, HOME, HOST_QUEUE, inputTable, type InputOf } from './lib/input';
 import type { Actor } from './lib/procedure';
 import { stamp } from '../src/workflow-safe/stamp';
 import { runProcedure } from './lib/template';
@@ -12,6 +12,7 @@ import type { OciRetention } from '../activities/oci';
 export const OCI_BACKUP_INPUT = inputTable([
   { name: 'keep', type: 'positiveInt', doc: 'AVAILABLE volume backups made by atlas-ops to keep (default: configuration oci.keepBackups, 4).' },
   DECISION_TIMEOUT,
+  HOME,
   HOST_QUEUE,
 ]);
 
