@@ -2,11 +2,20 @@
 // S3 server (s3rver) and a real writer (another process committing a row every 100 ms). Each row
 // ends the same way: the writer stopped, the replica caught up, the replica restored by Litestream
 // into a scratch file, and "data lost" = the writer's committed rows missing from that restore.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { atlasPaths } from '../../src/paths';
+import { openDatabase, sizeOf } from '../../src/db/sqlite';
+import { decisionSignal, statusQuery } from '../../workflows/lib/procedure';
+import type { RestoreWorkflowResult } from '../../workflows/restore';
 import type { HealthCheckOutcome } from '../../workflows/monitoring';
 import { Atlas, startAtlas, type AtlasOptions } from '../helpers/atlas';
-import { uid } from '../helpers/env';
+import { eventually, uid } from '../helpers/env';
+import { canMountTmpfs, fillFile } from '../helpers/tmpfs';
 import { startFaultyS3Proxy } from '../helpers/faulty-s3-proxy';
 import { holdOpen, stopHolder } from '../helpers/holders';
 import { caughtUp, restoreReplicaToScratch, rowsMissing, statusUntil, writerRowIds } from '../helpers/replica';
@@ -57,6 +66,37 @@ async function healthCheck(t: Atlas): Promise<HealthCheckOutcome> {
 }
 
 const REPLICA: AtlasOptions = { replica: true };
+
+const MB = 1 << 20;
+const digest = (file: string) => (fs.existsSync(file) ? createHash('sha256').update(fs.readFileSync(file)).digest('hex') : 'absent');
+const freeBytes = (dir: string) => {
+  const s = fs.statfsSync(dir);
+  return s.bavail * s.bsize;
+};
+/** What a replica restore leaves in data/ while it works: the hidden rebuilt file, the staging copy, a replaced file. */
+const restoreLeftovers = (dataDir: string) => fs.readdirSync(dataDir).filter((f) => f.startsWith('.replica-') || f.startsWith('atlas.db.restored') || f.startsWith('atlas.db.replaced-'));
+
+/**
+ * data/ on a real 32 MB tmpfs holding what it held (atlas.db about 2 MB of ballast, ops.db,
+ * Litestream's local state), moved there with Litestream stopped and before the worker opens ops.db.
+ */
+async function dataOnTmpfs(a: Atlas): Promise<void> {
+  const paths = atlasPaths(a.home);
+  const db = openDatabase(paths.atlasDb, { wal: true });
+  db.exec('CREATE TABLE IF NOT EXISTS ballast (id INTEGER PRIMARY KEY, data BLOB)');
+  db.transaction(() => {
+    for (let i = 0; i < 500; i++) db.prepare('INSERT INTO ballast (data) VALUES (randomblob(4000))').run();
+  })();
+  db.close();
+  await a.replica.replicator.pause();
+  const saved = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-data-'));
+  execFileSync('cp', ['-a', `${paths.dataDir}/.`, saved]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${32 * MB}`, 'tmpfs', paths.dataDir]);
+  a.defer(() => execFileSync('umount', ['-l', paths.dataDir]));
+  execFileSync('cp', ['-a', `${saved}/.`, paths.dataDir]);
+  fs.rmSync(saved, { recursive: true, force: true });
+  a.replica.replicator.resume();
+}
 
 // Concurrent: each case has its own home, S3 server and Litestream, and mostly waits on sync intervals.
 describe.concurrent('the continuous replica under faults', { timeout: 240_000 }, () => {
@@ -131,4 +171,48 @@ describe.concurrent('the continuous replica under faults', { timeout: 240_000 },
       await proxy.close();
     }
   });
+
+  // The fill leaves too little room for Litestream's rebuild of the replica (about the size of
+  // atlas.db), or room for the rebuild but not for the staging copy made from it.
+  for (const [where, room] of [["Litestream's rebuild of the point", 0.5], ['the staging copy', 1.5]] as const) {
+    it.skipIf(!canMountTmpfs())(`disk full during ${where} of a replica restore: nothing swapped, space given back, atlas.db byte-identical`, async () => {
+      const t = await startAtlas({ ...REPLICA, worker: true, prepare: dataOnTmpfs });
+      const paths = atlasPaths(t.home);
+      let survived = false;
+      let dataLost = 0;
+      const before = { db: '', wal: '' };
+      try {
+        const s = await statusUntil(t.config, paths, caughtUp, 60_000);
+        expect(caughtUp(s), JSON.stringify(s)).toBe(true);
+        const filler = path.join(paths.dataDir, 'filler');
+        fillFile(filler, freeBytes(paths.dataDir) - Math.round(room * sizeOf(paths.atlasDb)));
+        const free = freeBytes(paths.dataDir);
+        Object.assign(before, { db: digest(paths.atlasDb), wal: digest(`${paths.atlasDb}-wal`) });
+
+        const handle = await t.client.workflow.start('restore', { taskQueue: t.config.taskQueue, workflowId: `restore-replica-full-${uid()}`, args: [{ replica: true, decisionTimeout: '10m' }] });
+        const failed = await eventually(async () => (await handle.query(statusQuery)).failedStep, 150_000, 'the restore step to fail');
+        expect(failed.step).toBe('restore');
+        expect(failed.error).toMatch(/ENOSPC|no space|disk full|SQLITE_FULL/i);
+        // Nothing swapped, nothing left: the hidden rebuilt file and the staging copy are gone.
+        expect(restoreLeftovers(paths.dataDir)).toEqual([]);
+        expect({ db: digest(paths.atlasDb), wal: digest(`${paths.atlasDb}-wal`) }).toEqual(before);
+        expect(freeBytes(paths.dataDir)).toBeGreaterThanOrEqual(free - MB / 4);
+
+        // Space freed, the operator says retry: the restore completes from the replica.
+        fs.rmSync(filler);
+        await handle.signal(decisionSignal, { decision: 'retry', by: 'fault-suite' });
+        const r = (await handle.result()) as RestoreWorkflowResult;
+        expect(r.outcome).toBe('completed');
+        expect(restoreLeftovers(paths.dataDir).filter((f) => !f.startsWith('atlas.db.replaced-'))).toEqual([]);
+        survived = true;
+      } catch (err) {
+        // Data lost: atlas.db changed while nothing was to be swapped.
+        if (before.db && digest(paths.atlasDb) !== before.db && !survived) dataLost = 1;
+        throw err;
+      } finally {
+        recordFault({ fault: `replication: disk full during ${where} of a replica restore`, survived, dataLost });
+        await t.cleanup();
+      }
+    });
+  }
 });
