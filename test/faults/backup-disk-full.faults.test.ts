@@ -9,12 +9,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { atlasPaths } from '../../src/paths';
 import { listBackups } from '../../src/db/snapshot';
-import { openDatabase } from '../../src/db/sqlite';
 import { decisionSignal, statusQuery } from '../../workflows/lib/procedure';
 import type { BackupResult } from '../../workflows/backup';
 import { startAtlas } from '../helpers/atlas';
 import { eventually, uid } from '../helpers/env';
-import { canMountTmpfs, fillFile } from '../helpers/tmpfs';
+import { addBallast, canMountTmpfs, fillFile } from '../helpers/tmpfs';
 import { recordFault } from './report';
 
 const MB = 1 << 20;
@@ -25,12 +24,7 @@ describe.skipIf(!canMountTmpfs())('disk full during a backup', { timeout: 180_00
       worker: true,
       prepare(a) {
         const paths = atlasPaths(a.home);
-        const db = openDatabase(paths.atlasDb, { wal: true });
-        db.exec('CREATE TABLE IF NOT EXISTS ballast (id INTEGER PRIMARY KEY, data BLOB)');
-        db.transaction(() => {
-          for (let i = 0; i < 500; i++) db.prepare('INSERT INTO ballast (data) VALUES (randomblob(4000))').run();
-        })();
-        db.close();
+        addBallast(paths.atlasDb);
         execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${4 * MB}`, 'tmpfs', paths.backupsDir]);
         a.defer(() => execFileSync('umount', ['-l', paths.backupsDir]));
         fillFile(path.join(paths.backupsDir, 'filler'), 3 * MB);

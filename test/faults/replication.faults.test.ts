@@ -9,13 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { atlasPaths } from '../../src/paths';
-import { openDatabase, sizeOf } from '../../src/db/sqlite';
+import { sizeOf } from '../../src/db/sqlite';
 import { decisionSignal, statusQuery } from '../../workflows/lib/procedure';
 import type { RestoreWorkflowResult } from '../../workflows/restore';
 import type { HealthCheckOutcome } from '../../workflows/monitoring';
 import { Atlas, startAtlas, type AtlasOptions } from '../helpers/atlas';
 import { eventually, uid } from '../helpers/env';
-import { canMountTmpfs, fillFile } from '../helpers/tmpfs';
+import { addBallast, canMountTmpfs, fillFile } from '../helpers/tmpfs';
 import { startFaultyS3Proxy } from '../helpers/faulty-s3-proxy';
 import { holdOpen, stopHolder } from '../helpers/holders';
 import { caughtUp, restoreReplicaToScratch, rowsMissing, statusUntil, writerRowIds } from '../helpers/replica';
@@ -82,12 +82,7 @@ const restoreLeftovers = (dataDir: string) => fs.readdirSync(dataDir).filter((f)
  */
 async function dataOnTmpfs(a: Atlas): Promise<void> {
   const paths = atlasPaths(a.home);
-  const db = openDatabase(paths.atlasDb, { wal: true });
-  db.exec('CREATE TABLE IF NOT EXISTS ballast (id INTEGER PRIMARY KEY, data BLOB)');
-  db.transaction(() => {
-    for (let i = 0; i < 500; i++) db.prepare('INSERT INTO ballast (data) VALUES (randomblob(4000))').run();
-  })();
-  db.close();
+  addBallast(paths.atlasDb);
   await a.replica.replicator.pause();
   const saved = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-data-'));
   execFileSync('cp', ['-a', `${paths.dataDir}/.`, saved]);

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { openDatabase } from '../../src/db/sqlite';
 
 export interface SmallFs {
   dir: string;
@@ -41,4 +42,14 @@ export function fillFile(file: string, bytes: number): void {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Grows a database by about 2 MB of incompressible rows (table `ballast`): something a full disk cannot hold twice. */
+export function addBallast(file: string): void {
+  const db = openDatabase(file, { wal: true });
+  db.exec('CREATE TABLE IF NOT EXISTS ballast (id INTEGER PRIMARY KEY, data BLOB)');
+  db.transaction(() => {
+    for (let i = 0; i < 500; i++) db.prepare('INSERT INTO ballast (data) VALUES (randomblob(4000))').run();
+  })();
+  db.close();
 }
