@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { atlasPaths } from '../../src/paths';
+import { checkpointDatabase } from '../../src/db/check';
+import type { CorruptionRecoveryResult } from '../../workflows/corruption-recovery';
 import { sizeOf } from '../../src/db/sqlite';
 import { decisionSignal, statusQuery } from '../../workflows/lib/procedure';
 import type { RestoreWorkflowResult } from '../../workflows/restore';
@@ -17,8 +19,12 @@ import { Atlas, startAtlas, type AtlasOptions } from '../helpers/atlas';
 import { eventually, uid } from '../helpers/env';
 import { addBallast, canMountTmpfs, fillFile } from '../helpers/tmpfs';
 import { startFaultyS3Proxy } from '../helpers/faulty-s3-proxy';
+import { zeroHeader } from '../helpers/corrupt';
 import { holdOpen, stopHolder } from '../helpers/holders';
+import { replicatorUnit } from '../helpers/replicator-unit';
 import { caughtUp, restoreReplicaToScratch, rowsMissing, statusUntil, writerRowIds } from '../helpers/replica';
+import { expectDbHoldReleased, faultWorker, repeatedProcedureEvents, type FaultWorker } from './checks';
+import { startRecovery } from './recovery-checks';
 import { recordFault } from './report';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -206,6 +212,81 @@ describe.concurrent('the continuous replica under faults', { timeout: 240_000 },
         throw err;
       } finally {
         recordFault({ fault: `replication: disk full during ${where} of a replica restore`, survived, dataLost });
+        await t.cleanup();
+      }
+    });
+  }
+});
+
+/**
+ * Option R's steps (no WAL is left, so Option A is skipped): the replicator stopped, the replica
+ * rebuilt into a staging file and checked (also killed 300 ms into it, while Litestream rebuilds),
+ * the swap, the check after it, the replicator started again from the recovered file.
+ */
+const R_POINTS = ['pauseReplicator:after', 'stageReplica:before', 'stageReplica:during:300', 'stageReplica:after', 'restoreStagedReplica:before', 'restoreStagedReplica:after', 'checkAtlasDb#2:after', 'resumeReplicator:after'];
+
+// Concurrent: each case mostly waits for Temporal to notice the dead worker (activity timeouts).
+describe.concurrent('corruption recovery, Option R, with the worker SIGKILLed at each step', { timeout: 300_000 }, () => {
+  for (const point of R_POINTS) {
+    it(`completes on a fresh worker with every row up to the replica's point, swapped once, when the worker dies at ${point}`, async () => {
+      const t = await startAtlas(REPLICA);
+      const paths = atlasPaths(t.home);
+      // The worker is a child process: it stops and starts the replicator as the systemd unit it is in production.
+      const unit = replicatorUnit(t.config.replica.unit);
+      const env = { ...t.replica.env, PATH: `${unit.bin}${path.delimiter}${process.env.PATH}` };
+      const unitEnv = { ...t.env, ...env };
+      let worker: FaultWorker | undefined;
+      let survived = false;
+      let dataLost = 0;
+      let before: number[] = [];
+      try {
+        await t.replica.replicator.stop();
+        unit.systemctl('start', unitEnv);
+        const writer = await holdOpen(paths.atlasDb);
+        await sleep(2000);
+        await stopHolder(writer);
+        before = writerRowIds(paths.atlasDb);
+        await sleep(1500);
+        const s = await statusUntil(t.config, paths, caughtUp, 90_000);
+        expect(caughtUp(s), JSON.stringify(s)).toBe(true);
+        // Damage only the replica (or a backup) undoes: everything folded into the main file with
+        // the replicator stopped, then its header zeroed.
+        unit.systemctl('stop', unitEnv);
+        expect(checkpointDatabase(paths.atlasDb)).toMatchObject({ ok: true });
+        expect(fs.existsSync(`${paths.atlasDb}-wal`)).toBe(false);
+        zeroHeader(paths.atlasDb);
+        const corrupt = digest(paths.atlasDb);
+
+        worker = faultWorker(t, env, point);
+        const handle = await startRecovery(t, point, false);
+        await worker.restarted(point);
+        const r = (await handle.result()) as CorruptionRecoveryResult;
+        expect(r.outcome).toBe('completed');
+        expect(r.method).toBe('R');
+        dataLost = rowsMissing(before, writerRowIds(paths.atlasDb));
+        expect(dataLost, 'rows committed before the corruption missing after the recovery').toBe(0);
+        // Swapped once: one kept copy of atlas.db, and it is the corrupt file (a second swap would have kept the restored one).
+        const kept = fs.readdirSync(paths.dataDir).filter((f) => /^atlas\.db\.corrupted-\d{8}-\d{6}$/.test(f));
+        expect(kept).toHaveLength(1);
+        expect(digest(path.join(paths.dataDir, kept[0]!))).toBe(corrupt);
+        expect(fs.readdirSync(paths.dataDir).filter((f) => f.startsWith('.replica-') || f.startsWith('atlas.db.restored'))).toEqual([]);
+        expect(unit.pid(), 'the replicator runs again').toBeDefined();
+        expectDbHoldReleased(t);
+        expect(repeatedProcedureEvents(t, r.workflowId)).toEqual([]);
+        survived = true;
+      } catch (err) {
+        if (!survived && before.length && !dataLost) {
+          try {
+            dataLost = rowsMissing(before, writerRowIds(paths.atlasDb));
+          } catch {
+            dataLost = before.length;
+          }
+        }
+        throw err;
+      } finally {
+        recordFault({ fault: `corruptionRecovery R: SIGKILL ${point}`, survived, dataLost });
+        worker?.stop();
+        unit.remove(unitEnv);
         await t.cleanup();
       }
     });
