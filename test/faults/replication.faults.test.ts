@@ -1,7 +1,9 @@
 // Fault suite, the continuous replica (docs/safety.md#continuous-replica): real Litestream, a real
-// S3 server (s3rver) and a real writer (another process committing a row every 100 ms). Each row
-// ends the same way: the writer stopped, the replica caught up, the replica restored by Litestream
-// into a scratch file, and "data lost" = the writer's committed rows missing from that restore.
+// S3 server (s3rver) and a real writer (another process committing a row every 100 ms). "Data
+// lost" is counted against what was committed: for the replication faults (Litestream SIGKILLed,
+// S3 stopped, S3 answering 500/503) the writer's rows missing from a restore of the replica once
+// it has caught up; for Option R under SIGKILL the writer's rows missing from the recovered
+// atlas.db; for disk full during a replica restore, whether atlas.db changed at all.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
