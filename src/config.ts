@@ -42,7 +42,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'schedules.monthly', env: 'ATLAS_SCHEDULE_MONTHLY', type: 'schedule', default: '0 9 1-7 * 5', doc: 'When `monthlyRoutine` runs (first Friday 09:00: Temporal matches day-of-month AND day-of-week).' },
   { key: 'schedules.keyRotation', env: 'ATLAS_SCHEDULE_KEY_ROTATION', type: 'schedule', default: '0 9 1 1,4,7,10 *', doc: 'When `keyRotation` runs (quarterly).' },
   { key: 'schedules.ociBackup', env: 'ATLAS_SCHEDULE_OCI_BACKUP', type: 'schedule', default: '0 3 * * 0', doc: 'When `ociBackup` takes an OCI block-volume backup and applies `oci.keepBackups` (weekly, Sunday 03:00); only applied when `oci.volumeId` is set.' },
-  { key: 'schedules.alertsDigest', env: 'ATLAS_SCHEDULE_ALERTS_DIGEST', type: 'schedule', default: '0 9 * * *', doc: 'When `alertsDigest` sends the daily digest of warnings (daily 09:00).' },
+  { key: 'schedules.alertsDigest', env: 'ATLAS_SCHEDULE_ALERTS_DIGEST', type: 'schedule', default: '0 9 * * 1-5', doc: 'When `alertsDigest` sends the daily digest of warnings (business days, Monday to Friday 09:00: the runbook\'s warnings wait for the next business day).' },
   { key: 'schedules.timezone', env: 'ATLAS_SCHEDULE_TIMEZONE', type: 'string', default: 'UTC', doc: 'Time zone of the cron schedules (IANA name).' },
   { key: 'backup.keep', env: 'ATLAS_BACKUP_KEEP', type: 'int', default: 7, min: 1, doc: 'How many verified local backups retention keeps.' },
   { key: 'recovery.onCorruption', env: 'ATLAS_ON_CORRUPTION', type: 'enum', default: 'auto', values: ['auto', 'alert-only'], doc: 'When an activity meets SQLITE_CORRUPT or SQLITE_NOTADB: start `corruptionRecovery` at once (`auto`) or only raise a critical alert (`alert-only`).' },

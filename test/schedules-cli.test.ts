@@ -35,6 +35,13 @@ describe('schedules', () => {
       expect(at.getUTCDate()).toBeLessThanOrEqual(7);
       expect(at.getUTCHours()).toBe(9);
     }
+    // The warning digest runs on business days only (the runbook's "Warning (Next Business Day)"): the next
+    // ten actions span at least one weekend, and none of them falls on a Saturday or a Sunday.
+    const digest = await t.client.schedule.getHandle(scheduleId(t.config, 'alerts-digest')).describe();
+    expect(digest.info.nextActionTimes.length).toBeGreaterThanOrEqual(6);
+    const digestDays = new Set(digest.info.nextActionTimes.map((at) => at.getUTCDay()));
+    expect([...digestDays].sort()).toEqual([1, 2, 3, 4, 5]);
+    for (const at of digest.info.nextActionTimes) expect(at.getUTCHours()).toBe(9);
     const backup = await t.client.schedule.getHandle(scheduleId(t.config, 'backup')).describe();
     expect(backup.info.nextActionTimes[0]!.getUTCHours()).toBe(2);
 
