@@ -7,8 +7,9 @@ import path from 'node:path';
 import { parseDuration } from './workflow-safe/duration';
 import { failure } from './workflow-safe/failures';
 import { DURATION_MIN, minimumProblem } from './workflow-safe/limits';
+import { parseAllowlist } from './access-allowlist';
 
-type FieldType = 'string' | 'path' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum' | 'units';
+type FieldType = 'string' | 'path' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum' | 'units' | 'allowlist';
 
 interface FieldSpec {
   key: string;
@@ -46,6 +47,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'schedules.timezone', env: 'ATLAS_SCHEDULE_TIMEZONE', type: 'string', default: 'UTC', doc: 'Time zone of the cron schedules (IANA name).' },
   { key: 'backup.keep', env: 'ATLAS_BACKUP_KEEP', type: 'int', default: 7, min: 1, doc: 'How many verified local backups retention keeps.' },
   { key: 'recovery.onCorruption', env: 'ATLAS_ON_CORRUPTION', type: 'enum', default: 'auto', values: ['auto', 'alert-only'], doc: 'When an activity meets SQLITE_CORRUPT or SQLITE_NOTADB: start `corruptionRecovery` at once (`auto`) or only raise a critical alert (`alert-only`).' },
+  { key: 'access.allowlist', env: 'ATLAS_ACCESS_ALLOWLIST', type: 'allowlist', default: '', doc: 'Who is expected to have access (comma-separated, or a JSON list in the file): `ssh:SHA256:<fingerprint>`, `sheet:<email>`, `sheet:<domain>`, `sheet:anyone`. The access review reports as a finding any entry new since the previous review that is not listed here.' },
   { key: 'app.units', env: 'ATLAS_APP_UNITS', type: 'units', default: 'atlas-agent.service', doc: 'systemd units of the Atlas app (comma-separated, or a JSON list in the file; empty: none). Stopped before any procedure replaces atlas.db and started again afterwards; only the units that were active are stopped.' },
   { key: 'swap.pollInterval', env: 'ATLAS_SWAP_POLL_INTERVAL', type: 'duration', default: '5s', doc: 'While another process holds atlas.db open, how often a procedure about to replace it looks again (docs/safety.md#no-swap-under-a-live-writer).' },
   { key: 'swap.pageAfter', env: 'ATLAS_SWAP_PAGE_AFTER', type: 'duration', default: '5m', doc: 'How long a procedure waits for the holders of atlas.db to close it before a critical alert (page).' },
@@ -142,6 +144,7 @@ export interface AtlasConfig {
   };
   backup: { keep: number };
   recovery: { onCorruption: 'auto' | 'alert-only'; pageAfter: number; personTimeout: number };
+  access: { allowlist: string[] };
   app: { units: string[] };
   swap: { pollInterval: number; pageAfter: number; timeout: number };
   diskEmergency: { keepBackups: number; logrotateConfig: string };
@@ -241,6 +244,8 @@ function convert(spec: FieldSpec, raw: unknown, source: string): unknown {
       }
       return list;
     }
+    case 'allowlist':
+      return parseAllowlist(text, where);
     case 'enum':
       if (!spec.values!.includes(String(text))) throw new Error(`${where}: "${String(raw)}" is not one of ${spec.values!.join(', ')}`);
       return text;

@@ -15,7 +15,7 @@ import type { AtlasPaths } from '../src/paths';
 import { runReport, type ReportName } from '../src/reports';
 import { accessReview } from '../src/reports/access';
 import { securityAudit } from '../src/reports/security';
-import { parseSince, type ReportContext } from '../src/reports/report';
+import { parseSince, writeReport, type ReportContext } from '../src/reports/report';
 import { barChart, lineChart } from '../src/reports/svg';
 import { allocatePort, listenOnPickedPort } from '../src/ports';
 import { runCli } from './helpers/env';
@@ -286,6 +286,57 @@ describe('security audit and access review', () => {
     expect((r.data.sheet as { available: boolean; note: string }).note).toMatch(/no spreadsheet id or credentials/);
     expect((r.data.files as { path: string }[]).map((f) => f.path)).toContain(h.paths.opsDb);
   });
+
+  it('access review: compared with the previous review, a new key outside access.allowlist and an unreadable source are findings; an unchanged review has none', async () => {
+    const newKey = (name: string) => {
+      const file = path.join(h.home, name);
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${name}@test`, '-f', file]);
+      return { pub: fs.readFileSync(`${file}.pub`, 'utf8'), entry: `ssh:${execFileSync('ssh-keygen', ['-lf', `${file}.pub`], { encoding: 'utf8' }).split(' ')[1]}` };
+    };
+    const [alice, bob, carol] = [newKey('alice'), newKey('bob'), newKey('carol')];
+    const auth = path.join(h.home, 'authorized_keys');
+    fs.writeFileSync(auth, alice.pub + bob.pub);
+    const config = loadConfig({ env: { ATLAS_HOME: h.home, ATLAS_ACCESS_ALLOWLIST: `${alice.entry}, sheet:ops@example.com` } });
+    // One review an hour after the other, each written to the reports dir as the routine does.
+    const review = async (hours: number, files: string[]) => {
+      const r = await accessReview({ ...h.ctx(), config, now: new Date(NOW.getTime() + hours * 3_600_000), authorizedKeys: files });
+      writeReport(h.paths.reportsDir, r);
+      return r;
+    };
+    const own = (findings: string[]) => findings.filter((f) => !/world-readable/.test(f));
+
+    // First review: every entry is new; alice is allowed, bob is not.
+    const first = await review(0, [auth]);
+    expect(first.data.previous).toBeNull();
+    expect(own(first.findings)).toEqual([`new access not in access.allowlist: ${bob.entry} (ssh-ed25519 bob@test in ${auth})`]);
+
+    // Nothing changed: no finding, nothing added or removed, the previous review named.
+    const same = await review(1, [auth]);
+    expect(own(same.findings)).toEqual([]);
+    expect(same.data).toMatchObject({ added: [], removed: [], previous: expect.stringMatching(/access-.*\.json$/) });
+
+    // carol's key appears and bob's goes; a source is a directory (cannot be read, even as root).
+    fs.writeFileSync(auth, alice.pub + carol.pub);
+    const unreadable = path.join(h.home, 'authorized_keys.d');
+    fs.mkdirSync(unreadable);
+    const changed = await review(2, [auth, unreadable]);
+    expect(own(changed.findings)).toEqual([
+      `new access not in access.allowlist: ${carol.entry} (ssh-ed25519 carol@test in ${auth})`,
+      `${unreadable} cannot be read (EISDIR): its keys were not reviewed`,
+    ]);
+    expect(changed.data).toMatchObject({ added: [carol.entry], removed: [bob.entry] });
+
+    // Once carol is on the allowlist and the source readable again, the next review is clean.
+    const allowed = { ...config, access: { allowlist: [...config.access.allowlist, carol.entry] } };
+    const after = await accessReview({ ...h.ctx(), config: allowed, now: new Date(NOW.getTime() + 3 * 3_600_000), authorizedKeys: [auth] });
+    expect(own(after.findings)).toEqual([]);
+
+    // A previous review that cannot be parsed is itself a finding, not a silent fresh start.
+    fs.writeFileSync(path.join(h.paths.reportsDir, 'access-99990101T000000Z.json'), '{ not json');
+    const broken = await accessReview({ ...h.ctx(), config, now: new Date(NOW.getTime() + 4 * 3_600_000), authorizedKeys: [auth] });
+    expect(own(broken.findings)).toEqual(expect.arrayContaining([expect.stringMatching(/^the previous review .*access-99990101T000000Z\.json cannot be read/)]));
+  });
+
 });
 
 describe('charts', () => {
@@ -302,6 +353,28 @@ describe('charts', () => {
 });
 
 describe('bad input', () => {
+  it.each([
+    ['a fingerprint in another hash', 'ssh:MD5:aa:bb:cc'],
+    ['a truncated fingerprint', 'ssh:SHA256:abc'],
+    ['no kind', 'ops@example.com'],
+    ['an unknown kind', 'oci:ocid1.user.oc1..x'],
+    ['a sheet principal that is neither an email nor a domain', 'sheet:ops team'],
+  ])('access.allowlist: an entry that does not parse (%s) is an error naming it; report access exits 2 and writes nothing', async (_what, entry) => {
+    expect(() => loadConfig({ env: { ATLAS_HOME: h.home, ATLAS_ACCESS_ALLOWLIST: `sheet:ops@example.com, ${entry}` } })).toThrow(`access.allowlist (from ATLAS_ACCESS_ALLOWLIST): entry "${entry}" does not parse`);
+    fs.writeFileSync(path.join(h.paths.configDir, 'atlas-ops.json'), JSON.stringify({ access: { allowlist: ['sheet:example.com', entry] } }));
+    const before = fs.readdirSync(h.home, { recursive: true }).sort();
+    const res = await runCli(undefined, ['report', 'access'], { ATLAS_HOME: h.home });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(`access.allowlist (from ${path.join(h.paths.configDir, 'atlas-ops.json')}): entry "${entry}" does not parse`);
+    expect(fs.readdirSync(h.home, { recursive: true }).sort()).toEqual(before);
+  });
+
+  it('access.allowlist: the forms that parse, from the environment and the file; empty by default', () => {
+    const fp = 'ssh:SHA256:' + 'A'.repeat(43);
+    expect(loadConfig({ env: { ATLAS_HOME: h.home, ATLAS_ACCESS_ALLOWLIST: ` ${fp}, sheet:ops@example.com,sheet:example.com , sheet:anyone` } }).access.allowlist).toEqual([fp, 'sheet:ops@example.com', 'sheet:example.com', 'sheet:anyone']);
+    expect(loadConfig({ env: { ATLAS_HOME: h.home } }).access.allowlist).toEqual([]);
+  });
+
   it('--since names the value that does not parse', () => {
     expect(() => parseSince('last tuesday', NOW)).toThrow('--since: "last tuesday" is neither a duration (e.g. 7d, 12h) nor a date (YYYY-MM-DD)');
     expect(() => parseSince('2027-01-01', NOW)).toThrow('--since: "2027-01-01" is in the future');

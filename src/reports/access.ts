@@ -3,6 +3,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { sheetEntry, sshEntry } from '../access-allowlist';
 import { credentialsFile, homeFileFacts } from './security';
 import { mdTable, type Report, type ReportContext } from './report';
 
@@ -49,7 +50,15 @@ function passwdNames(): Map<number, string> {
   return names;
 }
 
-async function sheetSharing(ctx: ReportContext): Promise<{ available: boolean; note: string; permissions: { role: string; type: string; who: string }[] }> {
+interface SheetSharing {
+  available: boolean;
+  note: string;
+  permissions: { role: string; type: string; who: string }[];
+  /** Set when the sharing is configured to be read but could not be: a finding, not a quiet note. */
+  unreadable?: string;
+}
+
+async function sheetSharing(ctx: ReportContext): Promise<SheetSharing> {
   const { rootUrl, spreadsheetId } = ctx.config.sheets;
   const host = new URL(rootUrl).hostname;
   if (host === 'localhost' || host.startsWith('127.') || host === '[::1]') return { available: false, note: 'the Sheets endpoint is a local emulator: no Drive sharing to read', permissions: [] };
@@ -63,16 +72,69 @@ async function sheetSharing(ctx: ReportContext): Promise<{ available: boolean; n
     const permissions = (res.data.permissions ?? []).map((p) => ({ role: p.role ?? '?', type: p.type ?? '?', who: p.emailAddress ?? p.domain ?? (p.type === 'anyone' ? 'anyone with the link' : '?') }));
     return { available: true, note: `${permissions.length} permissions`, permissions };
   } catch (err) {
-    return { available: false, note: `the credentials do not allow reading the sharing (${(err as Error).message.slice(0, 200)}): check it in Google Drive`, permissions: [] };
+    const reason = (err as Error).message.slice(0, 200);
+    return { available: false, note: `the credentials do not allow reading the sharing (${reason}): check it in Google Drive`, permissions: [], unreadable: reason };
   }
 }
 
+/** The entries of the newest review before this one (`<reportsDir>/access-*.json`), or why it cannot be read. */
+function previousReview(ctx: ReportContext): { file?: string; entries?: string[]; unreadable?: string } {
+  let names: string[];
+  try {
+    names = fs.readdirSync(ctx.paths.reportsDir).filter((n) => /^access-.*\.json$/.test(n));
+  } catch {
+    return {}; // no reports yet: the first review
+  }
+  let newest: { file: string; at: number; entries: string[] } | undefined;
+  for (const name of names) {
+    const file = path.join(ctx.paths.reportsDir, name);
+    try {
+      const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { generatedAt: string; data: { entries?: unknown } };
+      const at = Date.parse(json.generatedAt);
+      if (!Array.isArray(json.data.entries) || Number.isNaN(at)) throw new Error('no generatedAt or data.entries');
+      if (at < ctx.now.getTime() && (!newest || at > newest.at)) newest = { file, at, entries: json.data.entries.map(String) };
+    } catch (err) {
+      return { file, unreadable: (err as Error).message.slice(0, 200) };
+    }
+  }
+  return newest ? { file: newest.file, entries: newest.entries } : {};
+}
+
+/** Fingerprints of each file; a file that cannot be read is named with the reason. */
+function readKeySources(files: string[]): { keys: AuthorizedKey[]; unreadable: { file: string; reason: string }[] } {
+  const keys: AuthorizedKey[] = [];
+  const unreadable: { file: string; reason: string }[] = [];
+  for (const file of files) {
+    try {
+      keys.push(...readAuthorizedKeys(file));
+    } catch (err) {
+      unreadable.push({ file, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+    }
+  }
+  return { keys, unreadable };
+}
+
+/**
+ * Who can reach what, compared with the previous review (docs/procedures.md#access-review): an entry that is
+ * new since then and not in `access.allowlist`, or a source that cannot be read, is a finding; a review that
+ * finds what the previous one found has no new finding.
+ */
 export async function accessReview(ctx: ReportContext & { authorizedKeys?: string[] }): Promise<Report> {
   const sharing = await sheetSharing(ctx);
-  const keys = (ctx.authorizedKeys ?? authorizedKeysFiles()).flatMap((f) => (fs.existsSync(f) ? readAuthorizedKeys(f) : []));
+  const { keys, unreadable } = readKeySources(ctx.authorizedKeys ?? authorizedKeysFiles());
   const names = passwdNames();
   const files = homeFileFacts(ctx).map((f) => ({ ...f, owner: names.get(f.uid) ?? String(f.uid) }));
+  const entries = [...new Set([...keys.map((k) => sshEntry(k.fingerprint)), ...sharing.permissions.map(sheetEntry)])].sort();
+  const previous = previousReview(ctx);
+  const allowed = new Set(ctx.config.access.allowlist);
+  const before = new Set(previous.entries ?? []);
+  const added = entries.filter((e) => !before.has(e));
+  const removed = (previous.entries ?? []).filter((e) => !entries.includes(e));
   const findings = [
+    ...added.filter((e) => !allowed.has(e)).map((e) => `new access not in access.allowlist: ${e}${describeEntry(e, keys, sharing)}`),
+    ...unreadable.map((u) => `${u.file} cannot be read (${u.reason}): its keys were not reviewed`),
+    ...(sharing.unreadable ? [`the sheet's sharing cannot be read (${sharing.unreadable})`] : []),
+    ...(previous.unreadable ? [`the previous review ${previous.file} cannot be read (${previous.unreadable}): every entry is compared as new`] : []),
     ...sharing.permissions.filter((p) => p.type === 'anyone').map((p) => `the sheet is shared with ${p.who} (${p.role})`),
     ...files.filter((f) => f.worldReadable && f.kind === 'file').map((f) => `${f.path} is world-readable (${f.mode})`),
   ];
@@ -80,10 +142,12 @@ export async function accessReview(ctx: ReportContext & { authorizedKeys?: strin
     name: 'access',
     title: 'Access review',
     generatedAt: ctx.now.toISOString(),
-    summary: `${sharing.available ? `${sharing.permissions.length} sheet permissions` : 'sheet sharing not read'}, ${keys.length} ssh keys, ${files.length} paths reviewed${findings.length ? `, ${findings.length} findings` : ''}`,
+    summary: `${sharing.available ? `${sharing.permissions.length} sheet permissions` : 'sheet sharing not read'}, ${keys.length} ssh keys, ${files.length} paths reviewed, ${added.length} new and ${removed.length} removed since ${previous.file ? 'the previous review' : 'no previous review'}${findings.length ? `, ${findings.length} findings` : ''}`,
     findings,
-    data: { sheet: sharing, sshKeys: keys, files, credentials: credentialsFile(ctx) },
+    data: { entries, added, removed, previous: previous.file ?? null, unreadable, sheet: sharing, sshKeys: keys, files, credentials: credentialsFile(ctx) },
     markdown: [
+      '## Changes since the previous review', '', previous.file ? `Compared with ${path.basename(previous.file)}.` : 'No previous review: every entry is new.', '',
+      ...mdTable(['change', 'entry', 'in access.allowlist'], [...added.map((e) => ['added', e, allowed.has(e) ? 'yes' : 'no']), ...removed.map((e) => ['removed', e, allowed.has(e) ? 'yes' : 'no'])]), '',
       '## Google Sheet sharing', '', sharing.available ? mdTable(['who', 'type', 'role'], sharing.permissions.map((p) => [p.who, p.type, p.role])).join('\n') : sharing.note, '',
       '## SSH authorized keys', '', ...mdTable(['file', 'type', 'fingerprint', 'comment'], keys.map((k) => [k.file, k.type, k.fingerprint, k.comment])), '',
       '## Files', '', ...mdTable(['path', 'owner', 'mode'], files.map((f) => [f.path, f.owner, f.mode])), '',
@@ -91,4 +155,12 @@ export async function accessReview(ctx: ReportContext & { authorizedKeys?: strin
     ],
     charts: [],
   };
+}
+
+/** " (ssh-ed25519 ops@host in /home/x/.ssh/authorized_keys)" or " (writer)": enough to find the grant. */
+function describeEntry(entry: string, keys: AuthorizedKey[], sharing: SheetSharing): string {
+  const key = keys.find((k) => sshEntry(k.fingerprint) === entry);
+  if (key) return ` (${key.type}${key.comment ? ` ${key.comment}` : ''} in ${key.file})`;
+  const grant = sharing.permissions.find((p) => sheetEntry(p) === entry);
+  return grant ? ` (${grant.role})` : '';
 }
