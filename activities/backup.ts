@@ -1,4 +1,5 @@
 // Activities of the scheduled backup: the maintenance-flag gate, retention and the backup listing.
+import { Context } from '@temporalio/activity';
 import { listBackups } from '../src/db/snapshot';
 import { pruneBackups, type PruneResult } from '../src/db/retention';
 import { appendLog } from '../src/log';
@@ -24,8 +25,8 @@ export function createBackupActivities(ctx: ActivityContext) {
     /** Retention (src/db/retention.ts); keep defaults to the configured backup.keep. */
     async pruneLocalBackups(input: { keep?: number; dryRun?: boolean; reason: string }): Promise<PruneResult> {
       const keep = input.keep ?? ctx.config.backup.keep;
-      const result = pruneBackups(paths.backupsDir, keep, { dryRun: input.dryRun });
-      appendLog(paths.log('backup'), { event: input.dryRun ? 'retention-dry-run' : 'retention', keep, removed: result.removed, bytesFreed: result.bytesFreed, reason: input.reason });
+      const result = await pruneBackups(paths.backupsDir, keep, { dryRun: input.dryRun, onTick: () => Context.current().heartbeat({ checking: 'backups without a manifest' }) });
+      appendLog(paths.log('backup'), { event: input.dryRun ? 'retention-dry-run' : 'retention', keep, removed: result.removed, keptUnverifiable: result.keptUnverifiable, bytesFreed: result.bytesFreed, reason: input.reason });
       return result;
     },
 

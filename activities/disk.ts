@@ -10,6 +10,7 @@ import { appendLog, rotateLog } from '../src/log';
 import { startOnce } from '../src/temporal/start';
 import type { diskEmergency } from '../workflows/disk-emergency';
 import { DISK_EMERGENCY } from '../src/workflow-safe/singletons';
+import { Context } from '@temporalio/activity';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
 
@@ -90,9 +91,10 @@ export function createDiskActivities(ctx: ActivityContext) {
     /** The runbook's "keep only 3 most recent", by retention's rules: never the newest verified. */
     async pruneBackupsForSpace(input: { dryRun: boolean; keep?: number }): Promise<StepReport> {
       const keep = input.keep ?? ctx.config.diskEmergency.keepBackups;
-      const r = pruneBackups(paths.backupsDir, keep, { dryRun: input.dryRun });
-      if (!input.dryRun) appendLog(paths.log('backup'), { event: 'disk-emergency-prune', keep, removed: r.removed, bytesFreed: r.bytesFreed });
-      return { claimedBytes: r.bytesFreed, dryRun: input.dryRun, details: [`${input.dryRun ? 'would remove' : 'removed'} ${r.removed.length} backup(s) (${r.removed.join(', ') || 'none'}), keeping ${r.kept.join(', ') || 'none'}`] };
+      const r = await pruneBackups(paths.backupsDir, keep, { dryRun: input.dryRun, onTick: () => Context.current().heartbeat({ checking: 'backups without a manifest' }) });
+      if (!input.dryRun) appendLog(paths.log('backup'), { event: 'disk-emergency-prune', keep, removed: r.removed, keptUnverifiable: r.keptUnverifiable, bytesFreed: r.bytesFreed });
+      const unverifiable = r.keptUnverifiable.map((u) => `${u.name}: ${u.problem}`);
+      return { claimedBytes: r.bytesFreed, dryRun: input.dryRun, details: [`${input.dryRun ? 'would remove' : 'removed'} ${r.removed.length} backup(s) (${r.removed.join(', ') || 'none'}), keeping ${r.kept.join(', ') || 'none'}`, ...(unverifiable.length ? [`kept without a manifest, failing integrity_check: ${unverifiable.join('; ')}`] : [])] };
     },
 
     /** `journalctl --vacuum-time=1d` through the command runner; a host without journald is no failure. */

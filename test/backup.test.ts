@@ -9,6 +9,7 @@ import { SCHEDULES } from '../src/schedules';
 import { ALL_SCHEDULES } from '../src/workflow-safe/schedule-names';
 import { listBackups, manifestPath, newestFirst, takeSnapshot, SnapshotError, type BackupEntry } from '../src/db/snapshot';
 import { openDatabase } from '../src/db/sqlite';
+import { openOpsDb } from '../src/db/ops-db';
 import { useAtlas } from './helpers/atlas';
 import { uid } from './helpers/env';
 import { canMountTmpfs, fillFile, mountTmpfs } from './helpers/tmpfs';
@@ -60,17 +61,51 @@ describe('snapshots and retention on real files', () => {
     for (let i = 1; i <= 4; i++) {
       await takeSnapshot({ source: path.join(t.home, 'data', 'atlas.db'), backupsDir: dir, reason: 'test', now: new Date(Date.UTC(2026, 0, i)) });
     }
-    const dry = pruneBackups(dir, 2, { dryRun: true });
+    const dry = await pruneBackups(dir, 2, { dryRun: true });
     expect(dry.removed).toHaveLength(2);
     expect(listBackups(dir)).toHaveLength(4);
-    const done = pruneBackups(dir, 2);
+    const done = await pruneBackups(dir, 2);
     expect(done.removed).toEqual(['atlas_20260102-000000.db', 'atlas_20260101-000000.db']);
     expect(done.bytesFreed).toBeGreaterThan(0);
     expect(listBackups(dir).map((b) => b.name)).toEqual(['atlas_20260104-000000.db', 'atlas_20260103-000000.db']);
     expect(fs.existsSync(manifestPath(path.join(dir, 'atlas_20260101-000000.db')))).toBe(false);
   });
 
-  it('removes the copy a killed backup left behind once it is stale, never a live one', () => {
+  it('a backup without a manifest is integrity-checked before retention may delete it: kept and reported when it fails, removed when it passes', async () => {
+    const dir = path.join(t.home, `nomanifest-${uid()}`);
+    for (let i = 3; i <= 5; i++) {
+      await takeSnapshot({ source: path.join(t.home, 'data', 'atlas.db'), backupsDir: dir, reason: 'test', now: new Date(Date.UTC(2026, 0, i)) });
+    }
+    const verifiedCopy = path.join(dir, 'atlas_20260105-000000.db');
+    // Older than every verified backup, no manifest: a sound copy, a copy with its pages overwritten, and text.
+    const sound = path.join(dir, 'atlas_20260101-000000.db');
+    fs.copyFileSync(verifiedCopy, sound);
+    const damaged = path.join(dir, 'atlas_20260102-000000.db');
+    const bytes = fs.readFileSync(verifiedCopy);
+    const pageSize = bytes.readUInt16BE(16);
+    expect(bytes.length).toBeGreaterThan(2 * pageSize);
+    bytes.fill(0xa5, pageSize);
+    fs.writeFileSync(damaged, bytes);
+    const text = path.join(dir, 'atlas_20251231-000000.db');
+    fs.writeFileSync(text, 'not a database\n');
+    expect(listBackups(dir).filter((b) => !b.manifest).map((b) => b.name)).toEqual(['atlas_20260102-000000.db', 'atlas_20260101-000000.db', 'atlas_20251231-000000.db']);
+
+    const dry = await pruneBackups(dir, 2, { dryRun: true });
+    const done = await pruneBackups(dir, 2);
+    for (const r of [dry, done]) {
+      expect(r.removed).toEqual(['atlas_20260103-000000.db', 'atlas_20260101-000000.db']);
+      expect(r.keptUnverifiable.map((u) => u.name)).toEqual(['atlas_20260102-000000.db', 'atlas_20251231-000000.db']);
+      expect(r.kept).toEqual(['atlas_20260105-000000.db', 'atlas_20260104-000000.db', 'atlas_20260102-000000.db', 'atlas_20251231-000000.db']);
+    }
+    expect(done.keptUnverifiable[1]!.problem).toMatch(/not a SQLite database|not a database/i);
+    expect(fs.existsSync(sound)).toBe(false);
+    expect(fs.readFileSync(damaged)).toEqual(bytes);
+    expect(fs.readFileSync(text, 'utf8')).toBe('not a database\n');
+    // Idempotent: the next run checks the two again and keeps them again.
+    expect((await pruneBackups(dir, 2)).removed).toEqual([]);
+  });
+
+  it('removes the copy a killed backup left behind once it is stale, never a live one', async () => {
     const dir = path.join(t.home, `partials-${uid()}`);
     fs.mkdirSync(dir);
     const stale = path.join(dir, '.atlas_20260101-000000.db.partial');
@@ -79,7 +114,7 @@ describe('snapshots and retention on real files', () => {
     fs.writeFileSync(live, Buffer.alloc(4096));
     const old = new Date(Date.now() - 11 * 60_000);
     fs.utimesSync(stale, old, old);
-    const r = pruneBackups(dir, 2);
+    const r = await pruneBackups(dir, 2);
     expect(r.stalePartials).toEqual(['.atlas_20260101-000000.db.partial']);
     expect(r.bytesFreed).toBe(4096);
     expect(fs.existsSync(stale)).toBe(false);
@@ -140,6 +175,24 @@ describe('backup workflow', () => {
     const r = (await run({ keep: 1 })) as { retention: { kept: string[] } };
     expect(r.retention.kept).toHaveLength(1);
     expect(listBackups(path.join(t.home, 'backups'))).toHaveLength(1);
+  });
+
+  it('retention keeps an old backup without a manifest that fails integrity_check, in the result, the log and a warning alert', async () => {
+    const junk = path.join(t.home, 'backups', 'atlas_20000101-000000.db');
+    fs.writeFileSync(junk, 'not a database\n');
+    const r = (await run({ keep: 1 })) as { retention: { kept: string[]; removed: string[]; keptUnverifiable: { name: string; problem: string }[] } };
+    expect(r.retention.keptUnverifiable.map((u) => u.name)).toEqual(['atlas_20000101-000000.db']);
+    expect(r.retention.kept).toContain('atlas_20000101-000000.db');
+    expect(fs.readFileSync(junk, 'utf8')).toBe('not a database\n');
+    expect(fs.readFileSync(path.join(t.home, 'logs', 'backup.log'), 'utf8')).toContain('"keptUnverifiable":[{"name":"atlas_20000101-000000.db"');
+    const ops = openOpsDb(path.join(t.home, 'data', 'ops.db'));
+    try {
+      const alert = ops.prepare("SELECT level, message FROM alerts WHERE code = 'backup-unverifiable' AND resolved_at IS NULL").get() as { level: string; message: string } | undefined;
+      expect(alert).toMatchObject({ level: 'warning', message: expect.stringContaining('atlas_20000101-000000.db') });
+    } finally {
+      ops.close();
+    }
+    fs.rmSync(junk);
   });
 
   it('skips with a record while the maintenance flag exists', async () => {

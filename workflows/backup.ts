@@ -24,7 +24,7 @@ export interface BackupResult {
   /** Why nothing was done (maintenance flag). */
   skippedBecause?: string;
   backup?: { file: string; size: number; sha256: string; rowCounts: Record<string, number>; timings: BackupManifest['timings'] };
-  retention?: { kept: string[]; removed: string[]; bytesFreed: number };
+  retention?: { kept: string[]; removed: string[]; keptUnverifiable: { name: string; problem: string }[]; bytesFreed: number };
   oci?: { skipped: boolean; backupId?: string; state?: string };
   phaseMs: Record<string, number>;
 }
@@ -67,7 +67,12 @@ export function backup(input?: BackupInput): Promise<BackupResult> {
         // Retention runs after the new backup is verified, so it can never leave fewer verified ones.
         p.phase('retention', `Keeping the ${keep ?? 'configured number of'} newest verified backups.`);
         const pruned = (await p.step('retention', () => p.acts.pruneLocalBackups({ keep, reason: `backup ${wf}` }), { skippable: true })).value;
-        if (pruned) result.retention = { kept: pruned.kept, removed: pruned.removed, bytesFreed: pruned.bytesFreed };
+        if (pruned) result.retention = { kept: pruned.kept, removed: pruned.removed, keptUnverifiable: pruned.keptUnverifiable ?? [], bytesFreed: pruned.bytesFreed };
+        // A backup without a manifest that fails integrity_check is kept for a person to judge: say so.
+        const unverifiable = result.retention?.keptUnverifiable ?? [];
+        if (unverifiable.length) {
+          await p.acts.raiseAlert({ code: 'backup-unverifiable', level: 'warning', message: `Retention kept ${unverifiable.length} backup(s) without a manifest that fail integrity_check: ${unverifiable.map((u) => `${u.name} (${u.problem})`).join('; ').slice(0, 1000)}` });
+        }
 
         result.phaseMs = p.phaseDurations();
         p.finish('completed', `Backup \`${snap.file}\` verified (${snap.size} bytes)${pruned?.removed.length ? `; removed ${pruned.removed.length} old backup(s)` : ''}.`);

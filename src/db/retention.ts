@@ -3,6 +3,7 @@
 // so `--dry-run` shows exactly what a real run would remove.
 import fs from 'node:fs';
 import path from 'node:path';
+import { checkIntegrity } from './integrity';
 import { fsyncPath } from './sqlite';
 import { listBackups, manifestPath, type BackupEntry } from './snapshot';
 
@@ -48,6 +49,11 @@ export function planRetention(backups: readonly BackupEntry[], keep: number): Re
 export interface PruneResult {
   kept: string[];
   removed: string[];
+  /**
+   * Backups without a manifest that retention would have removed but that fail integrity_check: kept,
+   * and reported, for a person (docs/safety.md#nothing-irreplaceable-is-deleted).
+   */
+  keptUnverifiable: { name: string; problem: string }[];
   /** Copies a killed or failed backup left behind (never counted as backups), removed when stale. */
   stalePartials: string[];
   bytesFreed: number;
@@ -69,8 +75,22 @@ function stalePartials(backupsDir: string, now: number): string[] {
   });
 }
 
-/** Plans and (unless dryRun) deletes; a backup's manifest goes with it. Idempotent. */
-export function pruneBackups(backupsDir: string, keep: number, options: { dryRun?: boolean; now?: number } = {}): PruneResult {
+/** Why a file fails integrity_check (not SQLite, unreadable, damaged), or undefined when it passes. */
+async function integrityProblem(file: string, onTick?: () => void): Promise<string | undefined> {
+  try {
+    const r = await checkIntegrity(file, { readonly: true, onTick, field: 'backup' });
+    return r.problems.length ? r.problems.slice(0, 3).join('; ') : undefined;
+  } catch (err) {
+    return (err as Error).message.slice(0, 300);
+  }
+}
+
+/**
+ * Plans and (unless dryRun) deletes; a backup's manifest goes with it. A backup without a manifest is
+ * integrity-checked first, in a dry run too: one that passes may go by the plan, one that fails is kept
+ * and reported (it may be the only copy of something; nothing here can tell). Idempotent.
+ */
+export async function pruneBackups(backupsDir: string, keep: number, options: { dryRun?: boolean; now?: number; onTick?: () => void } = {}): Promise<PruneResult> {
   const plan = planRetention(listBackups(backupsDir), keep);
   let bytesFreed = 0;
   const stale = stalePartials(backupsDir, options.now ?? Date.now());
@@ -79,7 +99,15 @@ export function pruneBackups(backupsDir: string, keep: number, options: { dryRun
     bytesFreed += fs.statSync(file).size;
     if (!options.dryRun) fs.rmSync(file, { force: true });
   }
+  const keptUnverifiable: PruneResult['keptUnverifiable'] = [];
+  const removed: BackupEntry[] = [];
   for (const b of plan.remove) {
+    const problem = b.manifest ? undefined : await integrityProblem(b.path, options.onTick);
+    if (problem) {
+      keptUnverifiable.push({ name: b.name, problem });
+      continue;
+    }
+    removed.push(b);
     const manifest = manifestPath(b.path);
     bytesFreed += b.size + (fs.existsSync(manifest) ? fs.statSync(manifest).size : 0);
     if (!options.dryRun) {
@@ -87,6 +115,14 @@ export function pruneBackups(backupsDir: string, keep: number, options: { dryRun
       fs.rmSync(manifest, { force: true });
     }
   }
-  if (!options.dryRun && (plan.remove.length || stale.length)) fsyncPath(backupsDir);
-  return { kept: plan.keep.map((b) => b.name), removed: plan.remove.map((b) => b.name), stalePartials: stale, bytesFreed, dryRun: options.dryRun === true };
+  if (!options.dryRun && (removed.length || stale.length)) fsyncPath(backupsDir);
+  const unverifiable = new Set(keptUnverifiable.map((u) => u.name));
+  return {
+    kept: [...plan.keep, ...plan.remove.filter((b) => unverifiable.has(b.name))].map((b) => b.name),
+    removed: removed.map((b) => b.name),
+    keptUnverifiable,
+    stalePartials: stale,
+    bytesFreed,
+    dryRun: options.dryRun === true,
+  };
 }
