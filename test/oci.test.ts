@@ -58,7 +58,7 @@ describe('OCI block volume backups through the emulator', () => {
     expect(made[0]!.lifecycleState).toBe('AVAILABLE');
   });
 
-  it('the monthly disaster recovery test checks that the newest volume backup is AVAILABLE', async () => {
+  it('the monthly disaster recovery test restores the newest volume backup into a scratch volume, waits for AVAILABLE and terminates it', async () => {
     const { runReport } = await import('../src/reports');
     const { atlasPaths } = await import('../src/paths');
     const { openOpsDb } = await import('../src/db/ops-db');
@@ -66,9 +66,19 @@ describe('OCI block volume backups through the emulator', () => {
     const ops = openOpsDb(atlasPaths(t.home).opsDb);
     try {
       const ctx = { config: t.config, paths: atlasPaths(t.home), ops, now: new Date(), client: t.client };
+      const volumesBefore = t.oci.volumes().length;
       const good = await runReport('dr-test', ctx);
-      expect(good.data.oci).toMatchObject({ checked: true, ok: true, newest: { lifecycleState: 'AVAILABLE' } });
+      const newest = t.oci.backups().filter((b) => b.lifecycleState === 'AVAILABLE').at(-1)!;
+      expect(good.data.oci).toMatchObject({ checked: true, ok: true, newest: { id: newest.id, lifecycleState: 'AVAILABLE' }, restore: { state: 'AVAILABLE', terminated: true } });
       expect(good.data.ok).toBe(true);
+      // Through the emulator: one volume made from that backup, polled through PROVISIONING, then terminated.
+      const made = t.oci.volumes().slice(volumesBefore);
+      expect(made).toHaveLength(1);
+      expect(made[0]).toMatchObject({ sourceDetails: { type: 'volumeBackup', id: newest.id }, lifecycleState: 'TERMINATED' });
+      const restore = (good.data.oci as { restore: { volumeId: string; restoreMs: number } }).restore;
+      expect(restore.volumeId).toBe(made[0]!.id);
+      expect(restore.restoreMs).toBeGreaterThanOrEqual(600);
+      expect(t.oci.requests).toContain(`DELETE /20160918/volumes/${made[0]!.id}`);
       // A newest backup that is still CREATING cannot be restored from: the test says so and fails.
       t.oci.faults.faultyBackups = 0;
       const pending = await start('backup', { oci: true });
@@ -118,7 +128,8 @@ describe('OCI block volume backups through the emulator', () => {
     expect(cause?.message).toContain(`corruptionRecovery ${handle.workflowId}`);
     await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'operator' }] });
     await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('swap'), 30_000, 'swap wait');
-    const restored = t.oci.volumes().find((v) => v.sourceDetails?.type === 'volumeBackup');
+    // Not the scratch volumes the DR test made (and terminated) above.
+    const restored = t.oci.volumes().find((v) => v.sourceDetails?.type === 'volumeBackup' && !v.displayName.startsWith('atlas-dr-test-'));
     expect(restored?.lifecycleState).toBe('AVAILABLE');
     // The approval is refused now that none is awaited.
     const refused = await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'late' }] }).catch((e: unknown) => e);

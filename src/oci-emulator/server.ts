@@ -182,6 +182,15 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
         const v = volumes.get(decodeURIComponent(m[1]!));
         return v ? send(200, pub(v)) : error(404, 'NotAuthorizedOrNotFound', `volume ${m[1]} not found`);
       }
+      if (req.method === 'DELETE' && (m = /^\/volumes\/([^/]+)$/.exec(path))) {
+        // As OCI: a volume being provisioned cannot be terminated yet; a terminated one is gone (404).
+        const v = volumes.get(decodeURIComponent(m[1]!));
+        if (!v || v.lifecycleState === 'TERMINATED') return error(404, 'NotAuthorizedOrNotFound', `volume ${m[1]} not found`);
+        if (v.lifecycleState !== 'AVAILABLE' && v.lifecycleState !== 'FAULTY') return error(409, 'IncorrectState', `volume ${v.id} is ${v.lifecycleState}`);
+        v.lifecycleState = 'TERMINATED';
+        res.writeHead(204, { 'opc-request-id': randomBytes(8).toString('hex') });
+        return res.end();
+      }
       if (req.method === 'POST' && path === '/volumes') {
         if (token && tokens.has(token)) return send(200, pub(volumes.get(tokens.get(token)!)!));
         const source = json.sourceDetails as { type?: string; id?: string } | undefined;

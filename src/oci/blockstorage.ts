@@ -62,3 +62,50 @@ export async function listVolumeBackups(config: AtlasConfig, volumeId: string): 
     client.close();
   }
 }
+
+export interface TrialRestore {
+  /** The scratch volume created from the backup (terminated again before this returns). */
+  volumeId?: string;
+  /** The volume's last state before it was terminated: AVAILABLE when the restore worked. */
+  state: string;
+  /** From the create request until the volume was AVAILABLE. */
+  restoreMs: number;
+  terminated: boolean;
+}
+
+/**
+ * The disaster recovery test's restore: a scratch volume from `backupId` in the volume's compartment
+ * and availability domain, polled until AVAILABLE (or `timeoutMs`), then terminated whatever happened,
+ * so a monthly test leaves no volume behind to pay for.
+ */
+export async function trialRestoreVolume(config: AtlasConfig, volumeId: string, backupId: string, displayName: string, timeoutMs: number): Promise<TrialRestore> {
+  const client = await blockstorageClient(config);
+  const t0 = performance.now();
+  try {
+    const current = (await client.getVolume({ volumeId })).volume;
+    const created = await client.createVolume({
+      createVolumeDetails: {
+        compartmentId: current.compartmentId,
+        availabilityDomain: current.availabilityDomain,
+        displayName,
+        sourceDetails: { type: 'volumeBackup', id: backupId } as models.VolumeSourceFromVolumeBackupDetails,
+      },
+    });
+    const restored = created.volume.id;
+    let state = String(created.volume.lifecycleState);
+    try {
+      while ((state === 'PROVISIONING' || state === 'RESTORING') && performance.now() - t0 < timeoutMs) {
+        await new Promise((resolve) => setTimeout(resolve, config.oci.pollInterval));
+        state = String((await client.getVolume({ volumeId: restored })).volume.lifecycleState);
+      }
+    } catch {
+      state = 'UNKNOWN (polling failed)';
+    }
+    const restoreMs = Math.round(performance.now() - t0);
+    // Terminated whatever happened; one still provisioning at the timeout cannot be yet, and is reported.
+    const terminated = await client.deleteVolume({ volumeId: restored }).then(() => true, () => false);
+    return { volumeId: restored, state, restoreMs, terminated };
+  } finally {
+    client.close();
+  }
+}

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { listBackups, type BackupEntry } from '../db/snapshot';
 import { integrityProblems, withDatabase, rowCounts } from '../db/sqlite';
 import { ensureHome } from '../home';
-import { listVolumeBackups, type OciVolumeBackup } from '../oci/blockstorage';
+import { listVolumeBackups, trialRestoreVolume, type OciVolumeBackup, type TrialRestore } from '../oci/blockstorage';
+import { stamp } from '../workflow-safe/stamp';
 import { mdTable, withAtlasDb, type Report, type ReportContext } from './report';
 import { replicaConfigured } from '../config';
 import { restoreReplicaInto } from '../replication/restore';
@@ -141,15 +142,28 @@ async function replicaDrTest(ctx: ReportContext, scratch: string): Promise<Repli
 }
 
 /** With OCI configured, the newest volume backup must exist and be AVAILABLE. */
-async function newestVolumeBackup(ctx: ReportContext): Promise<{ checked: boolean; ok?: boolean; note: string; newest?: OciVolumeBackup }> {
+/** How long the DR test waits for its scratch volume to become AVAILABLE. */
+const TRIAL_RESTORE_TIMEOUT_MS = 30 * 60_000;
+
+/**
+ * The newest OCI volume backup, restored into a scratch volume (AVAILABLE, timed) and terminated again:
+ * a backup that lists AVAILABLE but cannot be restored from fails the test.
+ */
+async function newestVolumeBackup(ctx: ReportContext): Promise<{ checked: boolean; ok?: boolean; note: string; newest?: OciVolumeBackup; restore?: TrialRestore }> {
   const { endpoint, volumeId } = ctx.config.oci;
   if (!endpoint || !volumeId) return { checked: false, note: 'OCI not configured: volume backups not checked' };
   try {
     const [newest] = await listVolumeBackups(ctx.config, volumeId);
     if (!newest) return { checked: true, ok: false, note: `no OCI volume backup of ${volumeId} exists: take one (atlas-ops backup --oci)` };
-    const ok = newest.lifecycleState === 'AVAILABLE';
-    return { checked: true, ok, newest, note: `newest OCI volume backup ${newest.displayName} (${newest.timeCreated}) is ${newest.lifecycleState}${ok ? '' : ': it cannot be restored from'}` };
+    if (newest.lifecycleState !== 'AVAILABLE') return { checked: true, ok: false, newest, note: `newest OCI volume backup ${newest.displayName} (${newest.timeCreated}) is ${newest.lifecycleState}: it cannot be restored from` };
+    const restore = await trialRestoreVolume(ctx.config, volumeId, newest.id, `atlas-dr-test-${stamp(ctx.now.getTime())}`, TRIAL_RESTORE_TIMEOUT_MS);
+    const ok = restore.state === 'AVAILABLE' && restore.terminated;
+    const what = `newest OCI volume backup ${newest.displayName} (${newest.timeCreated})`;
+    const note = restore.state !== 'AVAILABLE'
+      ? `${what}: the volume restored from it (${restore.volumeId}) ended ${restore.state} after ${restore.restoreMs} ms`
+      : `${what} restored into volume ${restore.volumeId}, AVAILABLE in ${restore.restoreMs} ms${restore.terminated ? ', terminated again' : `, which could NOT be terminated: terminate ${restore.volumeId} by hand`}`;
+    return { checked: true, ok, newest, restore, note };
   } catch (err) {
-    return { checked: true, ok: false, note: `OCI volume backups could not be listed: ${(err as Error).message.split('\n')[0]}` };
+    return { checked: true, ok: false, note: `OCI volume backups could not be listed or restored: ${(err as Error).message.split('\n')[0]}` };
   }
 }
