@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { OciError } from 'oci-common';
 import { models } from 'oci-core';
-import { blockstorageClient, listVolumeBackups, type OciVolumeBackup } from '../src/oci/blockstorage';
+import { blockstorageClient, listVolumeBackups, volumeFromBackup, type OciVolumeBackup } from '../src/oci/blockstorage';
 export type { OciVolumeBackup };
 import { appendLog } from '../src/log';
 import type { ActivityContext } from './deps';
@@ -164,12 +164,7 @@ export function createOciActivities(ctx: ActivityContext) {
       try {
         const current = (await client.getVolume({ volumeId: volume })).volume;
         const created = await client.createVolume({
-          createVolumeDetails: {
-            compartmentId: current.compartmentId,
-            availabilityDomain: current.availabilityDomain,
-            displayName: input.displayName,
-            sourceDetails: { type: 'volumeBackup', id: input.backupId } as models.VolumeSourceFromVolumeBackupDetails,
-          },
+          createVolumeDetails: volumeFromBackup(current, input.backupId, input.displayName),
           opcRetryToken: retryToken(input.idempotencyKey, input.displayName),
         });
         const id = created.volume.id;

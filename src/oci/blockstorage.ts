@@ -63,6 +63,16 @@ export async function listVolumeBackups(config: AtlasConfig, volumeId: string): 
   }
 }
 
+/** A new volume from a backup, beside `current` (its compartment and availability domain): Option C and the DR test. */
+export function volumeFromBackup(current: Pick<models.Volume, 'compartmentId' | 'availabilityDomain'>, backupId: string, displayName: string): models.CreateVolumeDetails {
+  return {
+    compartmentId: current.compartmentId,
+    availabilityDomain: current.availabilityDomain,
+    displayName,
+    sourceDetails: { type: 'volumeBackup', id: backupId } as models.VolumeSourceFromVolumeBackupDetails,
+  };
+}
+
 export interface TrialRestore {
   /** The scratch volume created from the backup (terminated again before this returns). */
   volumeId?: string;
@@ -83,14 +93,7 @@ export async function trialRestoreVolume(config: AtlasConfig, volumeId: string, 
   const t0 = performance.now();
   try {
     const current = (await client.getVolume({ volumeId })).volume;
-    const created = await client.createVolume({
-      createVolumeDetails: {
-        compartmentId: current.compartmentId,
-        availabilityDomain: current.availabilityDomain,
-        displayName,
-        sourceDetails: { type: 'volumeBackup', id: backupId } as models.VolumeSourceFromVolumeBackupDetails,
-      },
-    });
+    const created = await client.createVolume({ createVolumeDetails: volumeFromBackup(current, backupId, displayName) });
     const restored = created.volume.id;
     let state = String(created.volume.lifecycleState);
     try {
