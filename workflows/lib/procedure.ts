@@ -270,8 +270,22 @@ export class Procedure {
     const ctxActs = proxyActivities<WorkflowQueueActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });
     const context = await ctxActs.procedureContext();
     if (options.hostQueue) context.hostQueue = options.hostQueue;
-    await confirmTarget(context.hostQueue, options, context.defaults.hostQueueTimeout);
-    return new Procedure(name, context, options, ctxActs);
+    // Handlers first: the status query answers and an abort is heard while the check waits.
+    const p = new Procedure(name, context, options, ctxActs);
+    await p.confirmTarget(options);
+    return p;
+  }
+
+  /**
+   * The worker on the host queue confirms it serves the home asked (./target.ts). An abort during the
+   * check is kept: the first step throws it, so the procedure's own abort path ends it.
+   */
+  private async confirmTarget(asked: ProcedureOptions): Promise<void> {
+    try {
+      await this.abortable(() => confirmTarget(this.context.hostQueue, asked, this.context.defaults.hostQueueTimeout));
+    } catch (err) {
+      if (!(err instanceof AbortRequested)) throw err;
+    }
   }
 
   private acceptDecision(input: Actor & { decision: Decision }): void {
