@@ -26,6 +26,7 @@ const ARGS: Record<string, { quick: string[]; full: string[] }> = {
   'health.ts': { quick: ['--tasks=100000', '--runs=5'], full: ['--tasks=1000000', '--runs=7'] },
   'load.ts': { quick: [], full: ['--full'] },
   'maintenance.ts': { quick: ['--mb=200', '--runs=3'], full: ['--mb=1024', '--runs=3'] },
+  'replication.ts': { quick: ['--mb=100', '--runs=5'], full: ['--mb=1024', '--runs=5'] },
   'sheets.ts': { quick: ['10000'], full: ['10000', '100000', '1000000'] },
   'snapshot.ts': { quick: ['200', '--cli-timeout', '30'], full: ['100', '1024', '--cli-timeout', '90'] },
 };

@@ -5,7 +5,7 @@
 //
 //   npx tsx bench/snapshot.ts [sizeMB=200 ...] [--rate 150] [--cli-timeout 60]
 //   npx tsx bench/snapshot.ts 100 1024      # the issue's sizes: 100 MB and 1 GB
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,16 +13,7 @@ import { migrateAtlas } from '../src/db/atlas-schema';
 import { restoreBackup } from '../src/db/restore';
 import { takeSnapshot } from '../src/db/snapshot';
 import { fsyncPath, integrityProblems, openDatabase } from '../src/db/sqlite';
-
-interface WriterStats {
-  writes: number;
-  seconds: number;
-  writesPerSecond: number;
-  worstWriteMs: number;
-  worstLateMs: number;
-  writesOver50ms: number;
-  slowest: number[];
-}
+import { startWriter as startWriterOn, stopWriter } from './lib/writer-process';
 
 const args = process.argv.slice(2);
 const flag = (name: string, def: number) => {
@@ -56,25 +47,8 @@ function build(sizeMb: number): void {
   db.close();
 }
 
-/** The app's stand-in at `writeRate` writes a second ("max": back to back), counting from when this resolves. */
-function startWriter(writeRate: number | 'max' = rate): Promise<ChildProcess> {
-  const child = fork(path.join(__dirname, 'lib', 'writer.js'), [source, String(writeRate)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve) =>
-    child.once('message', () =>
-      setTimeout(() => {
-        child.send('reset');
-        resolve(child);
-      }, 1000),
-    ),
-  );
-}
-
-function stopWriter(child: ChildProcess): Promise<WriterStats> {
-  return new Promise((resolve) => {
-    child.once('message', (m) => resolve(m as WriterStats));
-    child.send('stop');
-  });
-}
+/** The app's stand-in on the source database, at `writeRate` writes a second ("max": back to back). */
+const startWriter = (writeRate: number | 'max' = rate) => startWriterOn(source, writeRate);
 
 /** `sqlite3 <src> ".backup <dst>"` with a time limit: returns the time, or undefined when cut off. */
 function cliBackup(dst: string, timeoutMs: number): Promise<number | undefined> {
