@@ -101,6 +101,15 @@ describe('atlas-ops dev', () => {
     expect(ui.status).toBe(200);
 
     const env = { TEMPORAL_ADDRESS: `127.0.0.1:${port}`, ATLAS_HOME: home, ATLAS_HOST: 'devhost', ATLAS_SQLITE_WEB_PORT: String(sqliteWebPort) };
+    // Replicating out of the box: the demo atlas.db reaches the local S3 server dev started, and
+    // `replication status` (reading dev's settings from the home) shows it running, lag at most 2 s.
+    const replication = await eventually(async () => {
+      const r = await runCli(undefined, ['--json', 'replication', 'status'], env);
+      const s = JSON.parse(r.stdout) as { state: string; lagSeconds?: number; replicaTxid?: string; replicaUrl?: string };
+      return s.state === 'running' && s.replicaTxid && s.lagSeconds !== undefined && s.lagSeconds <= 2 ? s : undefined;
+    }, 60_000, 'replication running with a lag of at most 2 s');
+    expect(replication.replicaUrl).toMatch(/^s3:\/\/[a-z0-9.-]+\/atlas\?endpoint=http:\/\/127\.0\.0\.1:\d+/);
+
     const schedulesBefore = await runCli(undefined, ['--json', 'schedules', 'list'], env);
     expect(schedulesBefore.code, schedulesBefore.stderr).toBe(0);
     const start = await runCli(undefined, ['--json', 'maintenance', 'start', '--reason', 'survive a restart', '--sqlite-web'], env);
