@@ -3,7 +3,6 @@
 // and compared row by row), `replication status`, checkpoints that leave Litestream alone, and
 // the lag metrics raised and resolved across an S3 outage.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withDatabase } from '../src/db/sqlite';
@@ -14,11 +13,11 @@ import { zeroHeader } from './helpers/corrupt';
 import { drTest, type ReplicaDrResult } from '../src/reports/restore-tests';
 import { openOpsDb } from '../src/db/ops-db';
 import { atlasPaths } from '../src/paths';
-import { litestream } from '../src/replication/litestream';
 import { replicationStatus, type ReplicationStatus } from '../src/replication/status';
 import type { HealthCheckOutcome } from '../workflows/monitoring';
 import { useAtlas } from './helpers/atlas';
 import { runCli } from './helpers/env';
+import { caughtUp, restoreReplicaToScratch, statusUntil as statusUntilShared } from './helpers/replica';
 
 const t = useAtlas({
   replica: true,
@@ -47,26 +46,10 @@ function rows(file: string): { probe: unknown[]; tasks: unknown[] } {
   }));
 }
 
-/** Polls the status until `done` holds, at most `ms`. */
-async function statusUntil(done: (s: ReplicationStatus) => boolean, ms = 20_000): Promise<ReplicationStatus> {
-  const until = Date.now() + ms;
-  let s = await replicationStatus(t.config, paths());
-  while (!done(s) && Date.now() < until) {
-    await sleep(250);
-    s = await replicationStatus(t.config, paths());
-  }
-  return s;
-}
+const statusUntil = (done: (s: ReplicationStatus) => boolean, ms?: number) => statusUntilShared(t.config, paths(), done, ms);
 
 /** Restores the replica's newest point into a scratch file, with Litestream itself. */
-async function restoreReplica(): Promise<string> {
-  const scratch = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-replica-restore-')), 'restored.db');
-  const r = await litestream(t.config, paths(), ['restore', '-o', scratch, paths().atlasDb], 60_000);
-  expect(r.code, r.stderr).toBe(0);
-  return scratch;
-}
-
-const caughtUp = (s: ReplicationStatus) => s.replicaTxid !== undefined && s.replicaTxid === s.localTxid && s.lagSeconds === 0;
+const restoreReplica = async (): Promise<string> => (await restoreReplicaToScratch(t.config, paths())).file;
 
 /** Writes `n` rows, then waits until Litestream has taken them from the WAL and the replica holds them. */
 async function writeAndWait(n: number, ms = 20_000): Promise<ReplicationStatus> {
