@@ -198,7 +198,12 @@ export function createHostActivities(ctx: ActivityContext) {
       const port = ctx.config.sqliteWeb.port;
       const result = await stopRecordedProcess(sqliteWebPid());
       const note = result.outcome === 'unproven' ? `run/sqlite-web.pid was not trusted and nothing was signalled: ${result.reason}` : undefined;
-      const left = listenersOn(port);
+      // A process that just exited may hold its socket a moment longer: give it that moment.
+      let left = listenersOn(port);
+      for (let i = 0; i < 30 && left.length; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        left = listenersOn(port);
+      }
       if (left.length) {
         const who = left.map((l) => (l.pid ? `pid ${l.pid} (${l.command})` : `a process this user cannot see (${l.address})`)).join(', ');
         const kill = left.filter((l) => l.pid).map((l) => l.pid).join(' ');

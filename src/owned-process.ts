@@ -77,6 +77,15 @@ export function ownershipOfRecord(record: ProcessRecord, file: string): Ownershi
   return { state: 'ours', record };
 }
 
+/**
+ * The recorded process has not finished exiting (same pid and start time, not a zombie). Not
+ * `ownershipOf`: an exiting process's command line reads empty while it still holds its sockets.
+ */
+function stillRuns(record: ProcessRecord): boolean {
+  const stat = procStat(record.pid);
+  return stat !== undefined && stat.state !== 'Z' && stat.startTime === record.startTime;
+}
+
 function signalOwned(file: string, record: ProcessRecord, signal: NodeJS.Signals): void {
   // Checked again right before each signal: the process may have exited and its pid been reused.
   const now = ownershipOf(file);
@@ -108,9 +117,9 @@ export async function stopRecordedProcess(file: string, graceMs = 5000): Promise
     const { record } = owner;
     signalOwned(file, record, 'SIGTERM');
     const deadline = Date.now() + graceMs;
-    while (Date.now() < deadline && ownershipOf(file).state === 'ours') await new Promise((r) => setTimeout(r, 100));
+    while (Date.now() < deadline && stillRuns(record)) await new Promise((r) => setTimeout(r, 100));
     signalOwned(file, record, 'SIGKILL');
-    for (let i = 0; i < 50 && ownershipOf(file).state === 'ours'; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && stillRuns(record); i++) await new Promise((r) => setTimeout(r, 100));
     result = { outcome: 'stopped', pid: record.pid };
   } else if (owner.state === 'gone') {
     result = { outcome: 'gone', pid: owner.record?.pid };

@@ -81,11 +81,17 @@ describe('OCI block volume backups through the emulator', () => {
       expect(t.oci.requests).toContain(`DELETE /20160918/volumes/${made[0]!.id}`);
       // A newest backup that is still CREATING cannot be restored from: the test says so and fails.
       t.oci.faults.faultyBackups = 0;
+      t.oci.faults.holdCreating = true;
+      const backupsBefore = t.oci.backups().length;
       const pending = await start('backup', { oci: true });
-      await eventually(() => t.oci.backups().at(-1)?.lifecycleState === 'CREATING', 10_000, 'a CREATING backup');
-      const bad = await runReport('dr-test', ctx);
-      expect(bad.data.ok).toBe(false);
-      expect(JSON.stringify(bad.data.oci)).toMatch(/CREATING: it cannot be restored from/);
+      try {
+        await eventually(() => t.oci.backups().length > backupsBefore && t.oci.backups().at(-1)?.lifecycleState === 'CREATING', 120_000, 'a CREATING backup');
+        const bad = await runReport('dr-test', ctx);
+        expect(bad.data.ok).toBe(false);
+        expect(JSON.stringify(bad.data.oci)).toMatch(/CREATING: it cannot be restored from/);
+      } finally {
+        t.oci.faults.holdCreating = false;
+      }
       await pending.result();
     } finally {
       ops.close();
@@ -99,7 +105,7 @@ describe('OCI block volume backups through the emulator', () => {
     const status = await eventually(async () => {
       const s = await handle.query(statusQuery);
       return s.failedStep ? s : undefined;
-    }, 30_000, 'failed OCI step');
+    }, 120_000, 'failed OCI step');
     expect(status.failedStep!.errorType).toBe('OciBackupFaulty');
     expect(status.failedStep!.error).toMatch(/ended FAULTY; the local backup is unaffected/);
     expect(status.failedStep!.allowed).toContain('skip');
@@ -155,7 +161,7 @@ describe('an OCI volume id that does not exist', () => {
     const status = await eventually(async () => {
       const s = await handle.query(statusQuery);
       return s.failedStep ? s : undefined;
-    }, 30_000, 'failed OCI step');
+    }, 120_000, 'failed OCI step');
     expect(status.failedStep!.errorType).toBe('OciNotFound');
     expect(status.failedStep!.error).toMatch(/ocid1\.volume\.oc1\.\.does-not-exist/);
     expect(status.failedStep!.error).toMatch(/Nothing was changed/);

@@ -40,6 +40,8 @@ export interface EmulatorFaults {
   loseCreateResponses?: number;
   /** The next N deletes succeed but answer 500, as when the response is lost: the caller retries. */
   loseDeleteResponses?: number;
+  /** While true, a CREATING backup stays CREATING whatever its age: a test holds that state instead of racing the timer. */
+  holdCreating?: boolean;
   /** The next N requests (any) answer with this status and service code. */
   failRequests?: { count: number; status: number; code: string };
 }
@@ -90,7 +92,7 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
   // Lifecycle advances with time, read when a resource is looked at.
   const tick = () => {
     const now = Date.now();
-    for (const b of backups.values()) if (b.lifecycleState === 'CREATING' && now >= b.availableAt) b.lifecycleState = b.faulty ? 'FAULTY' : 'AVAILABLE';
+    for (const b of backups.values()) if (b.lifecycleState === 'CREATING' && now >= b.availableAt && !faults.holdCreating) b.lifecycleState = b.faulty ? 'FAULTY' : 'AVAILABLE';
     for (const v of volumes.values()) if (v.lifecycleState === 'PROVISIONING' && now >= v.availableAt) v.lifecycleState = 'AVAILABLE';
   };
   const pub = <T extends { availableAt: number }>(r: T) => {
