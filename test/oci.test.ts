@@ -34,7 +34,18 @@ describe('OCI block volume backups through the emulator', () => {
 
   it('backup --oci waits through CREATING until AVAILABLE', async () => {
     const before = t.oci.backups().length;
-    const r = (await (await start('backup', { oci: true })).result()) as BackupResult;
+    // Held CREATING until the poller has seen it twice, so a slow machine cannot skip that state.
+    t.oci.faults.holdCreating = true;
+    const handle = await start('backup', { oci: true });
+    try {
+      await eventually(() => {
+        const id = t.oci.backups()[before]?.id;
+        return id !== undefined && t.oci.statesServed(id).length >= 2;
+      }, 120_000, 'two polls of a CREATING backup');
+    } finally {
+      t.oci.faults.holdCreating = false;
+    }
+    const r = (await handle.result()) as BackupResult;
     expect(r.oci?.skipped).toBe(false);
     expect(r.oci?.state).toBe('AVAILABLE');
     const made = t.oci.backups().slice(before);
