@@ -421,7 +421,7 @@ describe('maintenance with sqlite-web', () => {
       expect(foreign.exitCode === null && foreign.signalCode === null).toBe(true);
       // Done as the message says: the retried step passes and the procedure completes.
       process.kill(real, 'SIGTERM');
-      await eventually(async () => fetch(`http://127.0.0.1:${port}/`).then(() => false, () => true), 10_000, 'sqlite_web to stop');
+      await eventually(async () => fetch(`http://127.0.0.1:${port}/`).then(() => false, () => true), 30_000, 'sqlite_web to stop');
       expect((await runCli(t, ['decide', id, 'retry'])).code).toBe(0);
       expect(((await t.client.workflow.getHandle(id).result()) as MaintenanceResult).outcome).toBe('completed');
       expect(foreign.exitCode === null && foreign.signalCode === null).toBe(true);

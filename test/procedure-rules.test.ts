@@ -68,7 +68,7 @@ async function start(input: MaintenanceInput = {}, stubs: Parameters<StubWorker[
     args: [{ reason: 'procedure rules', decisionTimeout: '1h', ...input }],
   });
   const status = () => handle.query(statusQuery);
-  const until = (what: string, ok: (s: ProcedureStatus) => boolean) => eventually(async () => ((s) => (ok(s) ? s : undefined))(await status()), 15_000, what);
+  const until = (what: string, ok: (s: ProcedureStatus) => boolean) => eventually(async () => ((s) => (ok(s) ? s : undefined))(await status()), 60_000, what);
   return { handle, workflowId, status, until, names: () => w.names(workflowId), calls: () => w.calls(workflowId) };
 }
 
@@ -107,7 +107,7 @@ describe('waiting for a person', fast, () => {
     const run = await start({ reminderInterval: interval, editTimeout: '1h' });
     await run.until('the edit wait', waitingForEdits);
     const reminders = () => run.calls().filter((c) => c.name === 'raiseAlert' && (c.input as { remind?: boolean }).remind);
-    await eventually(() => reminders().length >= 3, 10_000, 'three reminders');
+    await eventually(() => reminders().length >= 3, 60_000, 'three reminders');
     const count = reminders().length;
     await run.handle.signal(resumeSignal, { by: 'tester' });
     expect(((await run.handle.result()) as MaintenanceResult).outcome).toBe('completed');

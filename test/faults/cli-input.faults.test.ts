@@ -365,7 +365,7 @@ describe('wrong input to every CLI command', { timeout: 400_000 }, () => {
     const control = `${t.config.taskQueue}-control`;
     const handle = await t.client.workflow.start('noSuchWorkflow', { taskQueue: control, workflowId: `cli-input-control-${t.id}` });
     try {
-      await eventually(async () => (await workflowsOn(control)).length === 1, 10_000, 'the control workflow to be listed');
+      await eventually(async () => (await workflowsOn(control)).length === 1, 60_000, 'the control workflow to be listed');
     } finally {
       await handle.terminate();
     }
