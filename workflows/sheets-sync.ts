@@ -7,6 +7,7 @@ import type { SyncRunResult } from '../activities/sheets';
 import { HOME, HOST_QUEUE, inputTable, parseInput, type InputOf } from './lib/input';
 import { failure } from '../src/workflow-safe/failures';
 import { confirmTarget } from './lib/target';
+import { WORKFLOW_QUEUE_STEP_TIMEOUT } from '../src/workflow-safe/limits';
 
 const DRY_RUN = { name: 'dryRun', type: 'boolean', default: false, doc: 'Report what would change; change nothing.' } as const;
 
@@ -27,7 +28,7 @@ export const SHEETS_IMPORT_INPUT = inputTable([
 export type SheetsExportInput = InputOf<typeof SHEETS_EXPORT_INPUT>;
 export type SheetsImportInput = InputOf<typeof SHEETS_IMPORT_INPUT>;
 
-const context = proxyActivities<WorkflowQueueActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });
+const context = proxyActivities<WorkflowQueueActivities>({ startToCloseTimeout: WORKFLOW_QUEUE_STEP_TIMEOUT, retry: { maximumAttempts: 10 } });
 
 /** Retries for 429/5xx/network: backoff, or the API's Retry-After when it sent one (nextRetryDelay). */
 export const SYNC_RETRY = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 } as const;

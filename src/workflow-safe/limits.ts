@@ -34,3 +34,10 @@ export function lengthProblem(value: string, max: number): string | undefined {
 export function minimumProblem(ms: number, min: number): string | undefined {
   return ms < min ? `${formatDuration(ms)} is below the minimum of ${formatDuration(min)}` : undefined;
 }
+
+/**
+ * Start-to-close of the workflow queue's own activities (procedureContext, hostQueueServed): they
+ * answer in milliseconds, so a task the server lost on a loaded machine is retried after 10 s,
+ * not after the 30 s of a host step, while the procedure cannot yet answer its status query.
+ */
+export const WORKFLOW_QUEUE_STEP_TIMEOUT = '10s';

@@ -26,7 +26,7 @@ import type { ProcedureContext } from '../../activities/host';
 import { formatDuration } from '../../src/workflow-safe/duration';
 import { ATLAS_HOST, ATLAS_PHASE, ATLAS_PROCEDURE, ATLAS_WAITING_FOR } from '../search-attributes';
 import { failure } from '../../src/workflow-safe/failures';
-import { NAME_MAX, TEXT_MAX, lengthProblem } from '../../src/workflow-safe/limits';
+import { NAME_MAX, TEXT_MAX, WORKFLOW_QUEUE_STEP_TIMEOUT, lengthProblem } from '../../src/workflow-safe/limits';
 import { unservedQueueMessage } from '../../src/workflow-safe/host-queue';
 import { confirmTarget } from './target';
 import { shellQuote } from '../../src/workflow-safe/shell-quote';
@@ -267,7 +267,7 @@ export class Procedure {
 
   /** Sets up a procedure: finds this host's activity queue and installs the shared handlers. */
   static async start(name: string, options: ProcedureOptions = {}): Promise<Procedure> {
-    const ctxActs = proxyActivities<WorkflowQueueActivities>({ startToCloseTimeout: '30s', retry: { maximumAttempts: 10 } });
+    const ctxActs = proxyActivities<WorkflowQueueActivities>({ startToCloseTimeout: WORKFLOW_QUEUE_STEP_TIMEOUT, retry: { maximumAttempts: 10 } });
     const context = await ctxActs.procedureContext();
     if (options.hostQueue) context.hostQueue = options.hostQueue;
     // Handlers first: the status query answers and an abort is heard while the check waits.
