@@ -85,6 +85,9 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'alerts.webhookUrl', env: 'ATLAS_ALERT_WEBHOOK_URL', type: 'url', default: '', doc: 'Slack-compatible webhook for alerts (optional).' },
   { key: 'alerts.webhookAttempts', env: 'ATLAS_ALERT_WEBHOOK_ATTEMPTS', type: 'int', default: 5, min: 1, doc: 'Attempts per webhook message before it is left for the next run (the alert stays in ops.db).' },
   { key: 'alerts.webhookBackoff', env: 'ATLAS_ALERT_WEBHOOK_BACKOFF', type: 'duration', default: '1s', doc: 'Wait before the first webhook retry; doubles on each retry (at most 30 s).' },
+  { key: 'alerts.incidentAfter', env: 'ATLAS_INCIDENT_AFTER', type: 'duration', default: '15m', min: DURATION_MIN.incidentAfter, doc: 'A critical alert still unresolved this long after it was first raised opens `incidentResponse` (singleton `incident`), or joins the open one, as its detection evidence; checked by every health check (at least 1m).' },
+  { key: 'incident.pageAfter', env: 'ATLAS_INCIDENT_PAGE_AFTER', type: 'duration', default: '30m', min: DURATION_MIN.pageAfter, doc: 'How long an incident stage waits for `advance` before a critical alert (page); reminders every `maintenance.reminderInterval` before it.' },
+  { key: 'incident.stageTimeout', env: 'ATLAS_INCIDENT_STAGE_TIMEOUT', type: 'duration', default: '24h', min: DURATION_MIN.stageTimeout, doc: 'How long an incident stage waits for `advance` at most: then the incident ends `timed-out` in its safe state (what contain paused stays paused), with a postmortem skeleton and a critical alert saying what to do next.' },
   { key: 'remediation.diskEmergency', env: 'ATLAS_REMEDIATION_DISK', type: 'string', default: 'diskEmergency', doc: 'Workflow type a critical disk alert starts (singleton `disk-emergency`); empty: none.' },
   { key: 'remediation.corruption', env: 'ATLAS_REMEDIATION_CORRUPTION', type: 'string', default: 'corruptionRecovery', doc: 'Workflow type a failed quick_check starts (singleton `corruption-recovery`); empty: none.' },
   { key: 'remediation.syncOffline', env: 'ATLAS_REMEDIATION_SYNC_OFFLINE', type: 'string', default: 'sheetsOutage', doc: 'Workflow type "sync offline" starts (singleton `sheets-outage`); empty: none.' },
@@ -153,7 +156,8 @@ export interface AtlasConfig {
   sheets: { rootUrl: string; spreadsheetId: string; credentials: string; emulatorPort: number; requestTimeout: number };
   oci: { endpoint: string; volumeId: string; configFile: string; pollInterval: number; keepBackups: number };
   replica: { endpoint: string; bucket: string; path: string; region: string; credentialsFile: string; caBundle: string; unit: string; syncInterval: number; retention: number; devServerPort: number };
-  alerts: { webhookUrl: string; webhookAttempts: number; webhookBackoff: number };
+  alerts: { webhookUrl: string; webhookAttempts: number; webhookBackoff: number; incidentAfter: number };
+  incident: { pageAfter: number; stageTimeout: number };
   /** Workflow types started by critical alerts ('' = none). */
   remediation: { diskEmergency: string; corruption: string; syncOffline: string };
   monitoring: { probeTimeout: number; restoreTolerancePercent: number };
@@ -369,6 +373,9 @@ export function loadConfig(options: LoadOptions = {}): AtlasConfig {
   problems.push(...replicaProblems(config));
   if (config.thresholds.replicationLagCritical < config.thresholds.replicationLag) {
     problems.push(`thresholds.replicationLagCritical (${config.thresholds.replicationLagCritical} ms) is below thresholds.replicationLag (${config.thresholds.replicationLag} ms)`);
+  }
+  if (config.incident.pageAfter >= config.incident.stageTimeout) {
+    problems.push(`incident.pageAfter (${config.incident.pageAfter} ms) must be below incident.stageTimeout (${config.incident.stageTimeout} ms): the page comes before the timeout`);
   }
   if (config.thresholds.diskCriticalPercent < config.thresholds.diskPercent) {
     problems.push(`thresholds.diskCriticalPercent (${config.thresholds.diskCriticalPercent}) is below thresholds.diskPercent (${config.thresholds.diskPercent})`);

@@ -73,6 +73,15 @@ describe('configuration', () => {
     expect(loadConfig({ env: { ATLAS_HOME: home, ATLAS_DECISION_TIMEOUT: '1s' } }).maintenance.hostQueueTimeout).toBe(120_000);
   });
 
+  it('refuses an incident threshold below its minimum, and a page that would not come before the stage timeout, naming the fields', () => {
+    const home = tempHome({ alerts: { incidentAfter: '30s' } });
+    expect(problemsOf({ ATLAS_HOME: home })).toMatch(/alerts\.incidentAfter \(from .*atlas-ops\.json\): 30s is below the minimum of 1m/);
+    expect(problemsOf({ ATLAS_HOME: tempHome({}), ATLAS_INCIDENT_STAGE_TIMEOUT: '500ms' })).toMatch(/incident\.stageTimeout \(from ATLAS_INCIDENT_STAGE_TIMEOUT\): 500ms is below the minimum of 1s/);
+    expect(problemsOf({ ATLAS_HOME: tempHome({}), ATLAS_INCIDENT_PAGE_AFTER: '2h', ATLAS_INCIDENT_STAGE_TIMEOUT: '1h' })).toMatch(/incident\.pageAfter \(7200000 ms\) must be below incident\.stageTimeout \(3600000 ms\)/);
+    const config = loadConfig({ env: { ATLAS_HOME: tempHome({}), ATLAS_INCIDENT_AFTER: '1m' } });
+    expect([config.alerts.incidentAfter, config.incident.pageAfter, config.incident.stageTimeout]).toEqual([60_000, 1_800_000, 86_400_000]);
+  });
+
   it('reads app.units as a list from the file or a comma-separated variable, and names a unit that is not one', () => {
     const home = tempHome({ app: { units: ['atlas-agent.service', 'atlas-web.service'] } });
     expect(loadConfig({ env: { ATLAS_HOME: home } }).app.units).toEqual(['atlas-agent.service', 'atlas-web.service']);

@@ -98,6 +98,16 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE procedure_log ADD COLUMN event_key TEXT;
   CREATE UNIQUE INDEX procedure_log_event_key ON procedure_log(event_key);
   `,
+  // v5: which critical alert opened or joined which incident: an alert is handed to an incident
+  // once, so a long-lived alert does not reopen one at every health check
+  `
+  CREATE TABLE incident_alerts (
+    alert_id INTEGER PRIMARY KEY REFERENCES alerts(id),
+    workflow_id TEXT NOT NULL,
+    run_id TEXT,
+    at TEXT NOT NULL
+  );
+  `,
 ];
 
 export function migrateOps(db: Db): void {

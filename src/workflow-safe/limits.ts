@@ -23,11 +23,24 @@ export const DURATION_MIN = {
   pollInterval: 1000,
   timeout: 1000,
   hostQueueTimeout: 1000,
+  /** An incident stage's page and timeout (the incident tests run at seconds). */
+  stageTimeout: 1000,
+  pageAfter: 1000,
+  /**
+   * How long a critical alert stays unresolved before it opens an incident: at least a minute, so
+   * the remediation the same health check started has a chance to resolve it first.
+   */
+  incidentAfter: 60_000,
 } as const;
 
 /** Why `value` is too long for `max`, or undefined. The text itself is never repeated (it may be huge). */
 export function lengthProblem(value: string, max: number): string | undefined {
   return value.length > max ? `is ${value.length} characters long, over the cap of ${max}` : undefined;
+}
+
+/** `value` cut to `max` characters, saying so: what goes further (status, history, files) stays bounded. */
+export function cutText(value: string, max: number): string {
+  return value.length > max ? `${value.slice(0, max)}… (cut: ${value.length} characters, cap ${max})` : value;
 }
 
 /** Why `ms` is too short for `min`, or undefined. */
