@@ -43,6 +43,8 @@ export interface ProcedureContext {
   swap: { pollInterval: number; pageAfter: number; timeout: number };
   /** Corruption recovery's waits for a person: the page, then the timeout outcome. */
   recovery: { pageAfter: number; personTimeout: number };
+  /** An incident stage's wait for `advance`: the page, then the timeout outcome. */
+  incident: { pageAfter: number; stageTimeout: number };
   atlasDb: string;
   sqliteWebPort: number;
   /** A spreadsheet is configured: procedures that pause the sync put a banner on its Status tab. */
@@ -73,6 +75,7 @@ export function createContextActivities(ctx: ActivityContext) {
         defaults: { ...c.maintenance },
         swap: { ...c.swap },
         recovery: { pageAfter: c.recovery.pageAfter, personTimeout: c.recovery.personTimeout },
+        incident: { ...c.incident },
         atlasDb: ctx.paths.atlasDb,
         sqliteWebPort: c.sqliteWeb.port,
         sheetsConfigured: c.sheets.spreadsheetId !== '',

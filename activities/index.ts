@@ -5,6 +5,7 @@ import { createBackupActivities } from './backup';
 import { createDbActivities } from './db';
 import { createDiskActivities } from './disk';
 import { createHostActivities, createContextActivities } from './host';
+import { createIncidentActivities } from './incident';
 import { createMonitoringActivities } from './monitoring';
 import { createSecretActivities } from './secrets';
 import { createOciActivities } from './oci';
@@ -20,6 +21,7 @@ export function createHostQueueActivities(ctx: ActivityContext) {
     ...createDbActivities(ctx),
     ...createDiskActivities(ctx),
     ...createHostActivities(ctx),
+    ...createIncidentActivities(ctx),
     ...createMonitoringActivities(ctx),
     ...createSecretActivities(ctx),
     ...createOciActivities(ctx),

@@ -1,18 +1,13 @@
 // Monitoring activities: the health check (samples, log, alerts), remediation starts, the alert
-// digests, the reports, and the evidence and postmortem files of incident response.
-import fs from 'node:fs';
-import path from 'node:path';
+// digests and the reports. Incident response's own are in ./incident.ts.
 import type { AlertLevel, DigestResult } from '../src/alerts';
 import { boundSymbol, collectHealth, type HealthMetric, type Remediation } from '../src/health/collect';
-import { MODE } from '../src/file-modes';
 import { appendLog } from '../src/log';
 import { reportName, runReport as buildReport } from '../src/reports';
 import { parseSince } from '../src/reports/report';
 import { startOnce, type StartedOnce } from '../src/temporal/start';
-import { INCIDENT_STAGES, type AdvanceInput } from '../src/workflow-safe/incident-stages';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
-import { plainFileNamePart } from '../src/workflow-safe/file-names';
 
 export interface HealthCheckResult {
   at: string;
@@ -117,93 +112,5 @@ export function createMonitoringActivities(ctx: ActivityContext) {
       const { data: _data, ...written } = await buildReport(name, { config: ctx.config, paths, ops: ctx.opsDb(), now: ctx.now(), since, client: ctx.client });
       return written;
     },
-
-    /** Investigate: the tails of the job logs and the recent alerts, copied into reports/incident-<id>/. */
-    async gatherIncidentEvidence(input: { workflowId: string; sinceIso: string }): Promise<{ dir: string; files: string[]; alerts: number }> {
-      const dir = path.join(paths.reportsDir, `incident-${plainFileNamePart(input.workflowId)}`);
-      fs.mkdirSync(dir, { recursive: true, mode: MODE.dir });
-      const files: string[] = [];
-      if (fs.existsSync(paths.logsDir)) {
-        for (const name of fs.readdirSync(paths.logsDir).filter((n) => n.endsWith('.log')).sort()) {
-          const lines = fs.readFileSync(path.join(paths.logsDir, name), 'utf8').split('\n').filter(Boolean).slice(-500);
-          const out = path.join(dir, name);
-          fs.writeFileSync(out, lines.join('\n') + (lines.length ? '\n' : ''), { mode: MODE.file });
-          files.push(out);
-        }
-      }
-      const since = new Date(Date.parse(input.sinceIso) - 86_400_000).toISOString();
-      const alerts = ctx.opsDb().prepare('SELECT * FROM alerts WHERE last_seen_at >= ? OR resolved_at IS NULL ORDER BY raised_at').all(since);
-      const alertsFile = path.join(dir, 'alerts.json');
-      fs.writeFileSync(alertsFile, `${JSON.stringify(alerts, null, 2)}\n`, { mode: MODE.file });
-      files.push(alertsFile);
-      return { dir, files, alerts: alerts.length };
-    },
-
-    /** Learn: a postmortem skeleton whose timeline is read from the workflow's own history. */
-    async writePostmortem(input: { workflowId: string; title: string }): Promise<{ file: string; timeline: TimelineEntry[] }> {
-      const timeline = await historyTimeline(ctx, input.workflowId);
-      const file = path.join(paths.reportsDir, `postmortem-${plainFileNamePart(input.workflowId)}.md`);
-      fs.mkdirSync(paths.reportsDir, { recursive: true });
-      const md = [
-        `# Postmortem: ${input.title}`,
-        '',
-        `Incident workflow \`${input.workflowId}\`, written ${ctx.now().toISOString()}.`,
-        '',
-        '## Timeline (from the workflow history)',
-        '',
-        ...timeline.map((e) => `- ${e.at} — **${e.stage}**${e.by ? ` (${e.by})` : ''}${e.note ? `: ${e.note}` : ''}`),
-        '',
-        '## Impact',
-        '',
-        '_Who and what was affected, for how long._',
-        '',
-        '## Root cause',
-        '',
-        '_What failed and why._',
-        '',
-        '## What went well / what did not',
-        '',
-        '## Actions',
-        '',
-        '- [ ] _Runbook or procedure updates_',
-        '- [ ] _Monitoring or alert changes_',
-        '',
-      ].join('\n');
-      fs.writeFileSync(file, md, { mode: MODE.file });
-      return { file, timeline };
-    },
   };
-}
-
-export interface TimelineEntry {
-  at: string;
-  stage: string;
-  by?: string;
-  note?: string;
-}
-
-/** The start and every accepted `advance` signal of an incident, in history order, with their notes. */
-async function historyTimeline(ctx: ActivityContext, workflowId: string): Promise<TimelineEntry[]> {
-  const { defaultPayloadConverter } = await import('@temporalio/common');
-  const history = await ctx.client.workflow.getHandle(workflowId).fetchHistory();
-  const out: TimelineEntry[] = [];
-  const toIso = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-    new Date(Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6)).toISOString();
-  for (const e of history.events ?? []) {
-    if (e.workflowExecutionStartedEventAttributes) {
-      const arg = e.workflowExecutionStartedEventAttributes.input?.payloads?.[0];
-      const input = arg ? (defaultPayloadConverter.fromPayload(arg) as { summary?: string; by?: string; note?: string } | null) : null;
-      out.push({ at: toIso(e.eventTime), stage: 'detect', by: input?.by, note: input?.summary ?? input?.note });
-    }
-    const sig = e.workflowExecutionSignaledEventAttributes;
-    if (sig?.signalName === 'advance' && out.length < INCIDENT_STAGES.length) {
-      const arg = sig.input?.payloads?.[0];
-      const body = arg ? (defaultPayloadConverter.fromPayload(arg) as AdvanceInput | null) : null;
-      const next = INCIDENT_STAGES[out.length]!;
-      // The workflow ignores an advance that names another stage; so does the timeline.
-      if (body?.stage && body.stage !== next) continue;
-      out.push({ at: toIso(e.eventTime), stage: next, by: body?.by, note: body?.note });
-    }
-  }
-  return out;
 }

@@ -1,13 +1,17 @@
 // incidentResponse end to end: seven stages advanced by the CLI with notes; contain pauses the
 // schedules that run (not the monitoring ones), investigate gathers evidence, recover unpauses
-// exactly those, learn writes a postmortem whose timeline comes from the workflow history.
+// exactly those, learn writes a postmortem whose timeline comes from the workflow history. A stage
+// nobody advances pages, then times out into its documented safe state.
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openOpsDb } from '../src/db/ops-db';
+import type { AlertRow } from '../src/alerts';
 import { statusQuery, abortSignal } from '../workflows/lib/procedure';
 import { advanceSignal, type IncidentResult } from '../workflows/incident';
 import { INCIDENT_STAGES } from '../src/workflow-safe/incident-stages';
 import { useAtlas } from './helpers/atlas';
-import { createSchedules, eventually, runCli, schedulePaused } from './helpers/env';
+import { createSchedules, eventually, runCli, schedulePaused, uid } from './helpers/env';
 
 const SCHEDULED = ['export', 'import', 'backup', 'weekly', 'health'];
 
@@ -79,6 +83,55 @@ describe('incidentResponse', () => {
     const result = (await handle.result()) as IncidentResult;
     expect(result).toMatchObject({ outcome: 'aborted', pausedSchedules: ['export', 'import'], unpausedSchedules: ['export', 'import'] });
     expect((await schedulePaused(t, 'export')).paused).toBe(false);
+  });
+
+  it('a stage nobody advances pages, then times out: outcome timed-out in status and result, what contain paused stays paused, the postmortem and a critical alert say what to do next', async () => {
+    await createSchedules(t, SCHEDULED);
+    const id = `incident-timeout-${uid()}`;
+    // Both advances are queued before the detect and assess waits begin: only contain waits.
+    const handle = await t.client.workflow.signalWithStart('incidentResponse', {
+      taskQueue: t.config.taskQueue,
+      workflowId: id,
+      args: [{ summary: 'nobody home', pause: ['export', 'import'], pageAfter: '1s', stageTimeout: '6s', reminderInterval: '1s' }],
+      signal: advanceSignal,
+      signalArgs: [{ stage: 'assess', note: 'seen' }],
+    });
+    await handle.signal(advanceSignal, { stage: 'contain', note: 'stop the syncs' });
+    const result = (await handle.result()) as IncidentResult;
+
+    expect(result.outcome).toBe('timed-out');
+    expect(result.waits).toEqual({ pageAfter: 1000, stageTimeout: 6000 });
+    expect(result.stages.map((s) => s.stage)).toEqual(['detect', 'assess', 'contain']);
+    expect(result.timedOut).toMatchObject({ stage: 'contain', after: '6s' });
+    expect(result.timedOut!.state).toBe('The schedules contain paused stay paused: export, import (the containment stands until a person ends it).');
+    expect(result.timedOut!.next).toContain('Nobody investigated.');
+    expect(result.timedOut!.next).toContain('atlas-ops schedules unpause export; atlas-ops schedules unpause import');
+    expect(result.unpausedSchedules).toEqual([]);
+    expect((await schedulePaused(t, 'export')).paused).toBe(true);
+    expect((await schedulePaused(t, 'import')).paused).toBe(true);
+    expect((await schedulePaused(t, 'weekly')).paused).toBe(false);
+    const status = await handle.query(statusQuery);
+    expect(status.state).toBe('timed-out');
+    expect(status.facts.timedOut).toEqual(result.timedOut);
+
+    // The page came before the timeout, on the stage's own alert; the timeout's alert stays open.
+    const log = fs.readFileSync(path.join(t.home, 'logs', 'alerts.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { code: string; level: string; message: string });
+    const own = log.filter((e) => e.code === `incident:${id}`);
+    expect(own.some((e) => e.level === 'critical' && e.message.startsWith(`page: incidentResponse ${id} has waited`))).toBe(true);
+    const ops = openOpsDb(path.join(t.home, 'data', 'ops.db'));
+    try {
+      const late = ops.prepare('SELECT * FROM alerts WHERE code = ?').get(`incident-timed-out:${id}`) as AlertRow;
+      expect(late).toMatchObject({ level: 'critical', resolved_at: null });
+      expect(late.message).toContain('atlas-ops schedules unpause export');
+    } finally {
+      ops.close();
+    }
+    expect(fs.readFileSync(result.postmortem!, 'utf8')).toContain('**Outcome:** timed out in stage contain: nobody advanced it within 6s.');
+
+    // An advance after the end changes nothing; the CLI says there is nothing to advance.
+    const r = await runCli(t, ['incident', 'advance', id, '--note', 'too late']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`incident ${id} is in phase timed-out: nothing to advance`);
   });
 
   it('advance refuses a workflow that is not an incident, and start refuses bad input naming the field', async () => {

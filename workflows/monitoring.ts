@@ -1,7 +1,8 @@
 // Monitoring workflows: the 15-minute health check, the daily warning digest, the weekly and
 // monthly routines, and the access review. Reports run as activities; findings become alerts.
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { HostActivities } from '../activities';
+import type { IncidentHandover } from '../activities/incident';
 import type { HealthCheckResult } from '../activities/monitoring';
 import type { AlertLevel } from '../src/alerts';
 import type { WrittenReport } from '../src/reports/report';
@@ -20,6 +21,8 @@ export type HealthCheckInput = InputOf<typeof HEALTH_CHECK_INPUT>;
 
 export interface HealthCheckOutcome extends HealthCheckResult {
   remediationsStarted: { remediation: string; workflowId?: string; workflowType?: string; started?: boolean; skipped?: string }[];
+  /** Critical alerts unresolved for alerts.incidentAfter, handed to the incident (or why they could not be). */
+  incident: IncidentHandover & { error?: string };
 }
 
 export async function healthCheck(input?: HealthCheckInput): Promise<HealthCheckOutcome> {
@@ -35,8 +38,20 @@ export async function healthCheck(input?: HealthCheckInput): Promise<HealthCheck
       remediationsStarted.push({ remediation, ...(await p.acts.startRemediation({ remediation, reason: `critical: ${failing}` })) });
     }
   }
-  p.finish('completed', result.ok ? 'All metrics within their thresholds.' : `Out of bounds: ${result.failing.map((f) => f.metric).join(', ')}.`);
-  return { ...result, remediationsStarted };
+  // Every check looks at the critical alerts of every source (not only its own metrics): one left
+  // unresolved for alerts.incidentAfter opens the incident or joins it (docs/procedures.md#incident-response).
+  let incident: HealthCheckOutcome['incident'];
+  try {
+    incident = await p.acts.openIncidentsForAlerts();
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    // The measurements stand; the alerts are handed over by the next check.
+    incident = { alerts: [], error: (err.cause ?? err).message };
+  }
+  const opened = incident.alerts.length ? ` Incident ${incident.workflowId}: ${incident.alerts.map((a) => a.code).join(', ')}.` : '';
+  const failed = incident.error ? ` Alerts not handed to an incident: ${incident.error}.` : '';
+  p.finish('completed', `${result.ok ? 'All metrics within their thresholds.' : `Out of bounds: ${result.failing.map((f) => f.metric).join(', ')}.`}${opened}${failed}`);
+  return { ...result, remediationsStarted, incident };
 }
 
 export const ALERTS_DIGEST_INPUT = inputTable([

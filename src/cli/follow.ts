@@ -30,7 +30,7 @@ export async function queryStatus(handle: WorkflowHandle, timeoutMs = 10_000): P
 }
 
 const STARTING = new Set(['start', 'lock']);
-const ENDED = new Set(['completed', 'aborted', 'rolled-back', 'failed']);
+const ENDED = new Set(['completed', 'aborted', 'rolled-back', 'failed', 'timed-out']);
 
 /** The describe() status name of a workflow: RUNNING, COMPLETED, FAILED, … */
 async function executionStatus(handle: WorkflowHandle): Promise<string> {

@@ -7,3 +7,5 @@ export const OUTAGE_WORKFLOW = 'sheetsOutage';
 export const OUTAGE_SINGLETON = 'sheets-outage';
 /** The alert that corruption raises and that a successful recovery resolves. */
 export const CORRUPTION_ALERT = 'database-corrupt';
+/** The open incident of this Atlas (`incidentResponse`): critical alerts and the CLI's start meet on it. */
+export const INCIDENT = 'incident';

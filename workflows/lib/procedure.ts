@@ -26,7 +26,7 @@ import type { ProcedureContext } from '../../activities/host';
 import { formatDuration } from '../../src/workflow-safe/duration';
 import { ATLAS_HOST, ATLAS_PHASE, ATLAS_PROCEDURE, ATLAS_WAITING_FOR } from '../search-attributes';
 import { failure } from '../../src/workflow-safe/failures';
-import { NAME_MAX, TEXT_MAX, WORKFLOW_QUEUE_STEP_TIMEOUT, lengthProblem } from '../../src/workflow-safe/limits';
+import { NAME_MAX, TEXT_MAX, WORKFLOW_QUEUE_STEP_TIMEOUT, cutText, lengthProblem } from '../../src/workflow-safe/limits';
 import { unservedQueueMessage } from '../../src/workflow-safe/host-queue';
 import { confirmTarget } from './target';
 import { shellQuote } from '../../src/workflow-safe/shell-quote';
@@ -61,7 +61,7 @@ export function boundedText<T extends object>(arg: T | undefined): T {
   const out: Record<string, unknown> = { ...(arg ?? {}) };
   for (const [field, max] of OPERATOR_TEXT) {
     const value = out[field];
-    if (typeof value === 'string' && value.length > max) out[field] = `${value.slice(0, max)}… (cut: ${value.length} characters, cap ${max})`;
+    if (typeof value === 'string') out[field] = cutText(value, max);
   }
   return out as T;
 }
@@ -72,7 +72,7 @@ export const decisionUpdate = defineUpdate<string, [Actor & { decision: Decision
 export const abortSignal = defineSignal<[Actor & { rollback?: boolean }]>('abort');
 export const statusQuery = defineQuery<ProcedureStatus>('status');
 
-export type ProcedureState = 'running' | 'waiting' | 'failed-step' | 'completed' | 'aborted' | 'rolled-back' | 'failed';
+export type ProcedureState = 'running' | 'waiting' | 'failed-step' | 'completed' | 'aborted' | 'rolled-back' | 'failed' | 'timed-out';
 
 export interface ProcedureEvent {
   at: string;

@@ -26,6 +26,8 @@ export function registerHealth(program: Command, run: Run): void {
         ...(a.opts.verbose ? [...healthTable(r.metrics).split('\n'), ''] : []),
         r.ok ? `healthy: ${r.metrics.filter((m) => m.ok).length} metrics within bounds (${r.ms} ms)` : `UNHEALTHY: ${r.failing.map((f) => `${f.metric}=${f.value ?? 'n/a'} (${f.level})`).join(', ')}`,
         ...r.remediationsStarted.map((s) => `remediation ${s.remediation}: ${s.skipped ?? `${s.started ? 'started' : 'already running'} ${s.workflowType} ${s.workflowId}`}`),
+        ...(r.incident.alerts.length ? [`incident ${r.incident.workflowId}: ${r.incident.alerts.map((x) => x.code).join(', ')} (atlas-ops status ${r.incident.workflowId})`] : []),
+        ...(r.incident.error ? [`alerts not handed to an incident: ${r.incident.error}`] : []),
       ]);
       return r.ok ? EXIT.ok : EXIT.failed;
     }));

@@ -6,7 +6,8 @@ import { unknownSchedulesProblem } from '../../workflow-safe/schedule-names';
 import type { Run } from '../action';
 import { EXIT, UsageError, nameOption, textOption } from '../common';
 import { queryStatus } from '../follow';
-import { hostOption, procedureId, startProcedure } from '../procedures';
+import { hostOption, procedureId, startSingleton } from '../procedures';
+import { INCIDENT } from '../../workflow-safe/singletons';
 import { shellQuote } from '../../workflow-safe/shell-quote';
 
 export function registerIncident(program: Command, run: Run): void {
@@ -26,7 +27,7 @@ function pauseList(value: string): string[] {
 function startCommand(incident: Command, run: Run): void {
   incident
     .command('start')
-    .description('declare an incident (stage detect); advance it stage by stage')
+    .description('declare an incident (stage detect), or join the open one; advance it stage by stage')
     .requiredOption('--summary <text>', 'what happened', textOption('--summary'))
     .option('--by <name>', 'who declares it', nameOption('--by'), process.env.USER)
     .option('--pause <schedules>', 'comma-separated schedules contain pauses (default: all but health and digest)')
@@ -35,9 +36,11 @@ function startCommand(incident: Command, run: Run): void {
     .action(run<{ summary: string; by?: string; pause?: string; wait?: true }>(async (a) => {
       const o = a.opts;
       if (!o.summary.trim()) throw new UsageError('--summary: must not be blank (it is the postmortem\'s title)');
-      return startProcedure(a, {
+      // One open incident per Atlas (singleton `incident`): critical alerts join the same one.
+      return startSingleton(a, {
         workflowType: 'incidentResponse',
         procedure: 'incident',
+        name: INCIDENT,
         input: { summary: o.summary, by: o.by, pause: o.pause ? pauseList(String(o.pause)) : undefined },
         summary: `Incident: ${o.summary}`,
         wait: o.wait,
