@@ -3,7 +3,8 @@
 // it would free); the workflow measures the filesystem itself after each step.
 import fs from 'node:fs';
 import path from 'node:path';
-import { CommandNotFoundError, runCommand, which } from '../src/command-runner';
+import { CommandNotFoundError, commandFailure, runCommand, which } from '../src/command-runner';
+import { grant, JOURNAL_VACUUM_ARGS } from '../src/deployed-privileges';
 import { diskUsage, largestEntries, type DiskUsage } from '../src/disk';
 import { pruneBackups } from '../src/db/retention';
 import { appendLog, rotateLog } from '../src/log';
@@ -12,7 +13,6 @@ import type { diskEmergency } from '../workflows/disk-emergency';
 import { DISK_EMERGENCY } from '../src/workflow-safe/singletons';
 import { Context } from '@temporalio/activity';
 import type { ActivityContext } from './deps';
-import { failure } from '../src/workflow-safe/failures';
 
 export interface DiskMeasure extends DiskUsage {
   /** thresholds.diskPercent: where the emergency may stop. */
@@ -63,7 +63,8 @@ export function createDiskActivities(ctx: ActivityContext) {
     },
 
     /**
-     * `logrotate -f <atlas config>` when that config and logrotate exist; otherwise atlas-ops'
+     * `logrotate -f <atlas config>` when that config and logrotate exist, with the state file under
+     * the home (the system's, in /var/lib, is read-only to the deployed worker); otherwise atlas-ops'
      * own rotation, which in an emergency keeps only the current file of each log (as .1).
      */
     async rotateLogsNow(input: { dryRun: boolean }): Promise<StepReport> {
@@ -71,10 +72,12 @@ export function createDiskActivities(ctx: ActivityContext) {
       const rotated = fs.existsSync(paths.logsDir) ? fs.readdirSync(paths.logsDir).filter((f) => ROTATED.test(f)) : [];
       const rotatedBytes = rotated.reduce((n, f) => n + fs.statSync(path.join(paths.logsDir, f)).size, 0);
       if (config && fs.existsSync(config) && which('logrotate')) {
-        if (input.dryRun) return { claimedBytes: rotatedBytes, dryRun: true, details: [`would run logrotate -f ${config} (rotated logs now: ${rotatedBytes} bytes)`] };
-        const r = await runCommand('logrotate', ['-f', config], { timeoutMs: 5 * 60_000 });
-        if (r.code !== 0) throw failure.CommandFailed(`logrotate -f ${config} exited ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
-        return { claimedBytes: 0, dryRun: false, details: [`logrotate -f ${config}`] };
+        const args = ['-f', '-s', paths.logrotateState, config];
+        if (input.dryRun) return { claimedBytes: rotatedBytes, dryRun: true, details: [`would run logrotate ${args.join(' ')} (rotated logs now: ${rotatedBytes} bytes)`] };
+        fs.mkdirSync(paths.runDir, { recursive: true });
+        const r = await runCommand('logrotate', args, { timeoutMs: 5 * 60_000 });
+        if (r.code !== 0) throw commandFailure(r, grant.logrotate(config, paths.home));
+        return { claimedBytes: 0, dryRun: false, details: [`logrotate ${args.join(' ')}`] };
       }
       if (input.dryRun) return { claimedBytes: rotatedBytes, dryRun: true, details: [`would remove ${rotated.length} rotated log file(s): ${rotated.join(', ') || 'none'}`] };
       let freed = 0;
@@ -97,20 +100,31 @@ export function createDiskActivities(ctx: ActivityContext) {
       return { claimedBytes: r.bytesFreed, dryRun: input.dryRun, details: [`${input.dryRun ? 'would remove' : 'removed'} ${r.removed.length} backup(s) (${r.removed.join(', ') || 'none'}), keeping ${r.kept.join(', ') || 'none'}`, ...(unverifiable.length ? [`kept without a manifest, failing integrity_check: ${unverifiable.join('; ')}`] : [])] };
     },
 
-    /** `journalctl --vacuum-time=1d` through the command runner; a host without journald is no failure. */
+    /**
+     * `journalctl --vacuum-time=1d` (JOURNAL_VACUUM_ARGS) through the command runner; a host without journald is no failure.
+     * A worker that may not vacuum itself (the deployed unit) starts diskEmergency.journalVacuumUnit,
+     * which runs the same command as root; the workflow measures what it freed.
+     */
     async vacuumJournal(input: { dryRun: boolean }): Promise<StepReport> {
+      const unit = ctx.config.diskEmergency.journalVacuumUnit;
+      const vacuum = ['journalctl', ...JOURNAL_VACUUM_ARGS].join(' ');
       try {
         if (input.dryRun) {
           const r = await runCommand('journalctl', ['--disk-usage']);
-          return { claimedBytes: 0, dryRun: true, details: [`would run journalctl --vacuum-time=1d; ${r.stdout.trim().split('\n').at(-1) ?? ''}`] };
+          return { claimedBytes: 0, dryRun: true, details: [`would run ${unit ? `systemctl start ${unit} (${vacuum} as root)` : vacuum}; ${r.stdout.trim().split('\n').at(-1) ?? ''}`] };
         }
-        const r = await runCommand('journalctl', ['--vacuum-time=1d'], { timeoutMs: 5 * 60_000 });
-        if (r.code !== 0) throw failure.CommandFailed(`journalctl --vacuum-time=1d exited ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
+        if (unit) {
+          const r = await runCommand('systemctl', ['start', unit], { timeoutMs: 5 * 60_000 });
+          if (r.code !== 0) throw commandFailure(r, grant.systemctl(unit));
+          return { claimedBytes: 0, dryRun: false, details: [`systemctl start ${unit}: journal vacuumed by the unit (its output is in its own journal)`] };
+        }
+        const r = await runCommand('journalctl', JOURNAL_VACUUM_ARGS, { timeoutMs: 5 * 60_000 });
+        if (r.code !== 0) throw commandFailure(r, grant.journalVacuum);
         const freed = /freed\s+([\d.]+)([KMGT]?)B?/i.exec(`${r.stdout}\n${r.stderr}`);
-        const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[(freed?.[2] ?? '').toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'] ?? 1;
-        return { claimedBytes: freed ? Math.round(Number(freed[1]) * unit) : 0, dryRun: false, details: [(r.stderr || r.stdout).trim().split('\n').at(-1) ?? 'journalctl --vacuum-time=1d'] };
+        const scale = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[(freed?.[2] ?? '').toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'] ?? 1;
+        return { claimedBytes: freed ? Math.round(Number(freed[1]) * scale) : 0, dryRun: false, details: [(r.stderr || r.stdout).trim().split('\n').at(-1) ?? vacuum] };
       } catch (err) {
-        if (err instanceof CommandNotFoundError) return { claimedBytes: 0, dryRun: input.dryRun, details: ['journalctl is not on this host: nothing to vacuum'] };
+        if (err instanceof CommandNotFoundError) return { claimedBytes: 0, dryRun: input.dryRun, details: [`${err.message}: no journal to vacuum on this host`] };
         throw err;
       }
     },

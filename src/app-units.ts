@@ -5,8 +5,8 @@
 // after `systemctl stop`) still knows them.
 import fs from 'node:fs';
 import path from 'node:path';
-import { CommandNotFoundError, runCommand } from './command-runner';
-import { failure } from './workflow-safe/failures';
+import { CommandNotFoundError, commandFailure, runCommand } from './command-runner';
+import { grant } from './deployed-privileges';
 
 export interface StoppedUnits {
   stopped: string[];
@@ -44,7 +44,7 @@ export async function stopAppUnits(units: readonly string[], runDir: string, wor
     fs.mkdirSync(runDir, { recursive: true });
     fs.writeFileSync(file, JSON.stringify([...stopped, unit]));
     const r = await systemctl(['stop', unit]);
-    if (r.code !== 0) throw failure.CommandFailed(`systemctl stop ${unit} exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
+    if (r.code !== 0) throw commandFailure(r, grant.systemctl(unit));
     stopped.push(unit);
   }
   return { stopped };
@@ -56,7 +56,7 @@ export async function startAppUnits(runDir: string, workflowId: string): Promise
   const units = recorded(file);
   for (const unit of units) {
     const r = await systemctl(['start', unit]);
-    if (r.code !== 0) throw failure.CommandFailed(`systemctl start ${unit} exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
+    if (r.code !== 0) throw commandFailure(r, grant.systemctl(unit));
   }
   fs.rmSync(file, { force: true });
   return units;

@@ -2,7 +2,9 @@
 // Commands are looked up on PATH at call time, so tests put recording stand-ins first on PATH.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { failure } from './workflow-safe/failures';
 
 export interface CommandResult {
   command: string;
@@ -43,4 +45,39 @@ export function runCommand(command: string, args: string[], options: { timeoutMs
     child.on('error', reject);
     child.on('close', (code) => resolve({ command, args, code, stdout, stderr }));
   });
+}
+
+/** The user this process runs as, for messages: the name when /etc/passwd knows it, else the uid. */
+export function runningUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? '?'}`;
+  }
+}
+
+// What systemd and the kernel print when the caller lacks the right: polkit's refusal over D-Bus, a
+// permission or a read-only mount (ProtectSystem=strict) on a file the command writes.
+const POLKIT_REFUSED = /Access denied|Interactive authentication required|authentication is required/i;
+const FILE_REFUSED = /Permission denied|Read-only file system|Operation not permitted/i;
+
+/**
+ * The privilege a failed command lacked, in words an operator can act on (docs/safety.md#the-worker-as-deployed),
+ * or undefined when its output shows no refusal. `grant` names what grants it in deploy/.
+ */
+export function lackedPrivilege(r: CommandResult, grant: string): string | undefined {
+  const output = `${r.stderr}\n${r.stdout}`;
+  if (r.command === 'systemctl' && POLKIT_REFUSED.test(output)) return `${runningUser()} may not \`systemctl ${r.args.join(' ')}\` (polkit refused it): ${grant}`;
+  if (FILE_REFUSED.test(output)) return `${runningUser()} may not write what \`${r.command}\` writes there (${FILE_REFUSED.exec(output)![0]}): ${grant}`;
+  return undefined;
+}
+
+/**
+ * The failure of a command that exited non-zero: `PrivilegeMissing` (not retried) naming the privilege
+ * when its output shows a refusal, else `CommandFailed` (retried) with its output.
+ */
+export function commandFailure(r: CommandResult, grant: string) {
+  const said = `\`${[r.command, ...r.args].join(' ')}\` exited ${r.code}: ${(r.stderr || r.stdout).trim().slice(0, 300)}`;
+  const lacked = lackedPrivilege(r, grant);
+  return lacked ? failure.PrivilegeMissing(`${said}. ${lacked}`) : failure.CommandFailed(said);
 }

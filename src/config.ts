@@ -9,7 +9,7 @@ import { failure } from './workflow-safe/failures';
 import { DURATION_MIN, minimumProblem } from './workflow-safe/limits';
 import { parseAllowlist } from './access-allowlist';
 
-type FieldType = 'string' | 'path' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum' | 'units' | 'allowlist';
+type FieldType = 'string' | 'path' | 'paths' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum' | 'units' | 'allowlist';
 
 interface FieldSpec {
   key: string;
@@ -48,6 +48,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'backup.keep', env: 'ATLAS_BACKUP_KEEP', type: 'int', default: 7, min: 1, doc: 'How many verified local backups retention keeps.' },
   { key: 'recovery.onCorruption', env: 'ATLAS_ON_CORRUPTION', type: 'enum', default: 'auto', values: ['auto', 'alert-only'], doc: 'When an activity meets SQLITE_CORRUPT or SQLITE_NOTADB: start `corruptionRecovery` at once (`auto`) or only raise a critical alert (`alert-only`).' },
   { key: 'access.allowlist', env: 'ATLAS_ACCESS_ALLOWLIST', type: 'allowlist', default: '', doc: 'Who is expected to have access (comma-separated, or a JSON list in the file): `ssh:SHA256:<fingerprint>`, `sheet:<email>`, `sheet:<domain>`, `sheet:anyone`. The access review reports as a finding any entry new since the previous review that is not listed here.' },
+  { key: 'access.sshKeySources', env: 'ATLAS_ACCESS_SSH_KEY_SOURCES', type: 'paths', default: '', doc: 'The authorized_keys files the access review reads (absolute paths, comma-separated, or a JSON list in the file; empty: SSH keys are not reviewed, and the review says so). Files the worker\'s user can read: the unit hides /root and /home (docs/safety.md#the-worker-as-deployed). A listed file that cannot be read is a finding.' },
   { key: 'app.units', env: 'ATLAS_APP_UNITS', type: 'units', default: 'atlas-agent.service', doc: 'systemd units of the Atlas app (comma-separated, or a JSON list in the file; empty: none). Stopped before any procedure replaces atlas.db and started again afterwards; only the units that were active are stopped.' },
   { key: 'swap.pollInterval', env: 'ATLAS_SWAP_POLL_INTERVAL', type: 'duration', default: '5s', doc: 'While another process holds atlas.db open, how often a procedure about to replace it looks again (docs/safety.md#no-swap-under-a-live-writer).' },
   { key: 'swap.pageAfter', env: 'ATLAS_SWAP_PAGE_AFTER', type: 'duration', default: '5m', doc: 'How long a procedure waits for the holders of atlas.db to close it before a critical alert (page).' },
@@ -55,7 +56,8 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'recovery.pageAfter', env: 'ATLAS_RECOVERY_PAGE_AFTER', type: 'duration', default: '15m', doc: 'How long corruption recovery waits for a person (an approval, a volume swap) before a critical alert (page).' },
   { key: 'recovery.personTimeout', env: 'ATLAS_RECOVERY_PERSON_TIMEOUT', type: 'duration', default: '24h', doc: 'How long corruption recovery waits for a person at most: then it ends failed in its safe state (schedules that touch atlas.db paused, the critical alert open).' },
   { key: 'diskEmergency.keepBackups', env: 'ATLAS_DISK_EMERGENCY_KEEP', type: 'int', default: 3, min: 1, doc: 'How many verified backups the disk emergency keeps when it prunes (the runbook keeps 3).' },
-  { key: 'diskEmergency.logrotateConfig', env: 'ATLAS_LOGROTATE_CONFIG', type: 'path', default: '/etc/logrotate.d/atlas', doc: 'logrotate configuration of the Atlas logs; when it is missing, atlas-ops rotates its own logs.' },
+  { key: 'diskEmergency.logrotateConfig', env: 'ATLAS_LOGROTATE_CONFIG', type: 'path', default: 'config/logrotate.conf', doc: 'logrotate configuration of the Atlas logs (relative paths are under the home; deploy/logrotate/atlas-ops.conf); run as the worker\'s user with its own state file `<home>/run/logrotate.state`. When it or logrotate is missing, atlas-ops rotates its own logs.' },
+  { key: 'diskEmergency.journalVacuumUnit', env: 'ATLAS_JOURNAL_VACUUM_UNIT', type: 'string', default: '', doc: 'systemd unit that vacuums the journal as root (deploy/systemd/atlas-ops-journal-vacuum.service), started with `systemctl start` by a worker that may not run `journalctl --vacuum-time` itself (the deployed unit sets it; docs/safety.md#the-worker-as-deployed). Empty: `journalctl --vacuum-time=1d` directly.' },
   { key: 'maintenance.editTimeout', env: 'ATLAS_EDIT_TIMEOUT', type: 'duration', default: '4h', min: DURATION_MIN.editTimeout, doc: 'How long a maintenance edit may take before a critical alert (it keeps waiting).' },
   { key: 'maintenance.reminderInterval', env: 'ATLAS_REMINDER_INTERVAL', type: 'duration', default: '30m', min: DURATION_MIN.reminderInterval, doc: 'Interval of the reminder alerts while a procedure waits for a person.' },
   { key: 'maintenance.drainTimeout', env: 'ATLAS_DRAIN_TIMEOUT', type: 'duration', default: '10m', min: DURATION_MIN.drainTimeout, doc: 'How long Pause waits for running sync and backup runs to finish.' },
@@ -147,10 +149,10 @@ export interface AtlasConfig {
   };
   backup: { keep: number };
   recovery: { onCorruption: 'auto' | 'alert-only'; pageAfter: number; personTimeout: number };
-  access: { allowlist: string[] };
+  access: { allowlist: string[]; sshKeySources: string[] };
   app: { units: string[] };
   swap: { pollInterval: number; pageAfter: number; timeout: number };
-  diskEmergency: { keepBackups: number; logrotateConfig: string };
+  diskEmergency: { keepBackups: number; logrotateConfig: string; journalVacuumUnit: string };
   maintenance: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number; hostQueueTimeout: number };
   sqliteWeb: { port: number };
   sheets: { rootUrl: string; spreadsheetId: string; credentials: string; emulatorPort: number; requestTimeout: number };
@@ -250,6 +252,12 @@ function convert(spec: FieldSpec, raw: unknown, source: string): unknown {
     }
     case 'allowlist':
       return parseAllowlist(text, where);
+    case 'paths': {
+      const list = Array.isArray(text) ? text : typeof text === 'string' ? text.split(',').map((p) => p.trim()).filter(Boolean) : undefined;
+      const bad = list?.find((p) => typeof p !== 'string' || !path.isAbsolute(p));
+      if (!list || bad !== undefined) throw new Error(`${where}: ${JSON.stringify(bad ?? raw)} is not an absolute path (expected a list of absolute paths such as "/etc/ssh/authorized_keys/ops")`);
+      return list.map((p) => path.normalize(p as string));
+    }
     case 'enum':
       if (!spec.values!.includes(String(text))) throw new Error(`${where}: "${String(raw)}" is not one of ${spec.values!.join(', ')}`);
       return text;
@@ -356,6 +364,7 @@ export function loadConfig(options: LoadOptions = {}): AtlasConfig {
   const config = out as unknown as AtlasConfig;
   config.home = path.resolve(config.home);
   if (config.sheets.credentials) config.sheets.credentials = path.resolve(config.home, config.sheets.credentials);
+  if (config.diskEmergency.logrotateConfig) config.diskEmergency.logrotateConfig = path.resolve(config.home, config.diskEmergency.logrotateConfig);
   if (config.oci.configFile) config.oci.configFile = path.resolve(config.home, config.oci.configFile);
   config.replica.credentialsFile = path.resolve(config.home, config.replica.credentialsFile);
   if (config.replica.caBundle) config.replica.caBundle = path.resolve(config.home, config.replica.caBundle);
@@ -368,6 +377,8 @@ export function loadConfig(options: LoadOptions = {}): AtlasConfig {
   if (config.temporal.tls === 'off' && (config.temporal.tlsCert || config.temporal.apiKeyFile)) {
     problems.push('temporal.tls: "off" contradicts temporal.tlsCert / temporal.apiKeyFile, which need TLS');
   }
+  const vacuumUnit = config.diskEmergency.journalVacuumUnit;
+  if (vacuumUnit && !/^[A-Za-z0-9:_.@-]+\.service$/.test(vacuumUnit)) problems.push(`diskEmergency.journalVacuumUnit: "${vacuumUnit}" is not a systemd service name such as "atlas-ops-journal-vacuum.service"`);
   if (!/^[A-Za-z0-9._@-]+$/.test(config.taskQueue)) problems.push(`taskQueue: "${config.taskQueue}" may hold only letters, digits and . _ @ -`);
   if (!/^[A-Za-z0-9._-]*$/.test(config.scheduleIdPrefix)) problems.push(`scheduleIdPrefix: "${config.scheduleIdPrefix}" may hold only letters, digits and . _ -`);
   problems.push(...replicaProblems(config));

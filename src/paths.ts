@@ -13,6 +13,8 @@ export interface AtlasPaths {
   configDir: string;
   reportsDir: string;
   runDir: string;
+  /** logrotate's state file: the worker runs logrotate as its own user, never with the system's state. */
+  logrotateState: string;
   log(name: 'export' | 'import' | 'health' | 'backup' | 'maintenance' | 'alerts' | 'procedures' | 'sqlite-web'): string;
 }
 
@@ -31,6 +33,7 @@ export function atlasPaths(home: string): AtlasPaths {
     reportsDir: path.join(home, 'reports'),
     // pid files of helper processes (sqlite-web), so a restarted worker finds what it started
     runDir: path.join(home, 'run'),
+    logrotateState: path.join(home, 'run', 'logrotate.state'),
     log: (name) => path.join(logsDir, `${name}.log`),
   };
 }

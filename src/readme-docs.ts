@@ -70,7 +70,7 @@ export function renderCommands(program: Command = buildProgram()): string {
 
 export function renderConfigReference(): string {
   const rows = CONFIG_FIELDS.map((f) => {
-    const type = f.type === 'enum' ? `one of ${f.values!.map((v) => `\`${v}\``).join(', ')}` : f.type === 'units' ? 'list of systemd units' : f.type;
+    const type = f.type === 'enum' ? `one of ${f.values!.map((v) => `\`${v}\``).join(', ')}` : f.type === 'units' ? 'list of systemd units' : f.type === 'paths' ? 'list of paths' : f.type;
     return `| \`${f.key}\` | ${f.env ? `\`${f.env}\`` : ''} | ${type} | ${defaultText(f.default)} | ${cell(f.doc)} |`;
   });
   return ['| key in atlas-ops.json | environment | type | default | meaning |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');

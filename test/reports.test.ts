@@ -327,7 +327,7 @@ describe('security audit and access review', () => {
     expect(changed.data).toMatchObject({ added: [carol.entry], removed: [bob.entry] });
 
     // Once carol is on the allowlist and the source readable again, the next review is clean.
-    const allowed = { ...config, access: { allowlist: [...config.access.allowlist, carol.entry] } };
+    const allowed = { ...config, access: { ...config.access, allowlist: [...config.access.allowlist, carol.entry] } };
     const after = await accessReview({ ...h.ctx(), config: allowed, now: new Date(NOW.getTime() + 3 * 3_600_000), authorizedKeys: [auth] });
     expect(own(after.findings)).toEqual([]);
 

@@ -4,7 +4,8 @@
 // runner); under `atlas-ops dev` and in tests it is the in-process supervisor.
 import { replicaConfigured, type AtlasConfig } from '../config';
 import type { AtlasPaths } from '../paths';
-import { runCommand } from '../command-runner';
+import { commandFailure, runCommand } from '../command-runner';
+import { grant } from '../deployed-privileges';
 import { failure } from '../workflow-safe/failures';
 import { litestream } from './litestream';
 import type { Replicator } from './replicator';
@@ -24,7 +25,7 @@ export function replicatorControl(config: AtlasConfig, paths: AtlasPaths, inProc
   if (!replicaConfigured(config)) return undefined;
   const systemctl = async (verb: 'stop' | 'start') => {
     const r = await runCommand('systemctl', [verb, config.replica.unit], { timeoutMs: 60_000 });
-    if (r.code !== 0) throw failure.CommandFailed(`systemctl ${verb} ${config.replica.unit} exited ${r.code}: ${r.stderr.trim().slice(0, 300)}`);
+    if (r.code !== 0) throw commandFailure(r, grant.systemctl(config.replica.unit));
   };
   const pause = () => (inProcess ? inProcess.pause() : systemctl('stop'));
   return {

@@ -6,23 +6,13 @@ import path from 'node:path';
 import { sheetEntry, sshEntry } from '../access-allowlist';
 import { credentialsFile, homeFileFacts } from './security';
 import { mdTable, type Report, type ReportContext } from './report';
+import { runningUser } from '../command-runner';
 
 export interface AuthorizedKey {
   file: string;
   type: string;
   fingerprint: string;
   comment: string;
-}
-
-/** Every authorized_keys file of root and the users under /home (or the ones given). */
-export function authorizedKeysFiles(): string[] {
-  const files = ['/root/.ssh/authorized_keys'];
-  try {
-    for (const user of fs.readdirSync('/home')) files.push(path.join('/home', user, '.ssh', 'authorized_keys'));
-  } catch {
-    /* no /home */
-  }
-  return files.filter((f) => fs.existsSync(f));
 }
 
 /** SHA256 fingerprints as `ssh-keygen -lf` prints them; the keys themselves are not copied. */
@@ -100,6 +90,14 @@ function previousReview(ctx: ReportContext): { file?: string; entries?: string[]
   return newest ? { file: newest.file, entries: newest.entries } : {};
 }
 
+/** Why a key source cannot be read, in words that say what to change (docs/safety.md#the-worker-as-deployed). */
+function unreadableReason(file: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  if (code === 'ENOENT' && /^\/(root|home)(\/|$)/.test(file)) return `${code}: the deployed worker does not see /root and /home (ProtectHome=); list a copy its user can read in access.sshKeySources`;
+  if (code === 'EACCES') return `${code}: ${runningUser()} may not read it; make it readable to that user, or list a copy it can read`;
+  return code;
+}
+
 /** Fingerprints of each file; a file that cannot be read is named with the reason. */
 function readKeySources(files: string[]): { keys: AuthorizedKey[]; unreadable: { file: string; reason: string }[] } {
   const keys: AuthorizedKey[] = [];
@@ -108,7 +106,7 @@ function readKeySources(files: string[]): { keys: AuthorizedKey[]; unreadable: {
     try {
       keys.push(...readAuthorizedKeys(file));
     } catch (err) {
-      unreadable.push({ file, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+      unreadable.push({ file, reason: unreadableReason(file, err) });
     }
   }
   return { keys, unreadable };
@@ -121,7 +119,9 @@ function readKeySources(files: string[]): { keys: AuthorizedKey[]; unreadable: {
  */
 export async function accessReview(ctx: ReportContext & { authorizedKeys?: string[] }): Promise<Report> {
   const sharing = await sheetSharing(ctx);
-  const { keys, unreadable } = readKeySources(ctx.authorizedKeys ?? authorizedKeysFiles());
+  // Configured by path (access.sshKeySources), never guessed from /root and /home: the deployed worker sees neither.
+  const sources = ctx.authorizedKeys ?? ctx.config.access.sshKeySources;
+  const { keys, unreadable } = readKeySources(sources);
   const names = passwdNames();
   const files = homeFileFacts(ctx).map((f) => ({ ...f, owner: names.get(f.uid) ?? String(f.uid) }));
   const entries = [...new Set([...keys.map((k) => sshEntry(k.fingerprint)), ...sharing.permissions.map(sheetEntry)])].sort();
@@ -142,14 +142,14 @@ export async function accessReview(ctx: ReportContext & { authorizedKeys?: strin
     name: 'access',
     title: 'Access review',
     generatedAt: ctx.now.toISOString(),
-    summary: `${sharing.available ? `${sharing.permissions.length} sheet permissions` : 'sheet sharing not read'}, ${keys.length} ssh keys, ${files.length} paths reviewed, ${added.length} new and ${removed.length} removed since ${previous.file ? 'the previous review' : 'no previous review'}${findings.length ? `, ${findings.length} findings` : ''}`,
+    summary: `${sharing.available ? `${sharing.permissions.length} sheet permissions` : 'sheet sharing not read'}, ${sources.length ? `${keys.length} ssh keys` : 'ssh keys not reviewed (access.sshKeySources is empty)'}, ${files.length} paths reviewed, ${added.length} new and ${removed.length} removed since ${previous.file ? 'the previous review' : 'no previous review'}${findings.length ? `, ${findings.length} findings` : ''}`,
     findings,
     data: { entries, added, removed, previous: previous.file ?? null, unreadable, sheet: sharing, sshKeys: keys, files, credentials: credentialsFile(ctx) },
     markdown: [
       '## Changes since the previous review', '', previous.file ? `Compared with ${path.basename(previous.file)}.` : 'No previous review: every entry is new.', '',
       ...mdTable(['change', 'entry', 'in access.allowlist'], [...added.map((e) => ['added', e, allowed.has(e) ? 'yes' : 'no']), ...removed.map((e) => ['removed', e, allowed.has(e) ? 'yes' : 'no'])]), '',
       '## Google Sheet sharing', '', sharing.available ? mdTable(['who', 'type', 'role'], sharing.permissions.map((p) => [p.who, p.type, p.role])).join('\n') : sharing.note, '',
-      '## SSH authorized keys', '', ...mdTable(['file', 'type', 'fingerprint', 'comment'], keys.map((k) => [k.file, k.type, k.fingerprint, k.comment])), '',
+      '## SSH authorized keys', '', sources.length ? `Read from ${sources.join(', ')} (access.sshKeySources).` : 'Not reviewed: access.sshKeySources lists no authorized_keys file.', '', ...mdTable(['file', 'type', 'fingerprint', 'comment'], keys.map((k) => [k.file, k.type, k.fingerprint, k.comment])), '',
       '## Files', '', ...mdTable(['path', 'owner', 'mode'], files.map((f) => [f.path, f.owner, f.mode])), '',
       'Also review by hand: OCI Console users and policies for this tenancy.',
     ],

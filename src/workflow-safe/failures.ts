@@ -26,6 +26,8 @@ const CATALOGUE = {
   WrongTarget: { nonRetryable: true },
   /** A host command (logrotate, journalctl) exited non-zero; retried. Read its stderr in the message and fix the host, then retry the step. */
   CommandFailed: { nonRetryable: false },
+  /** A host command was refused for a privilege the worker's user lacks (a polkit rule, a read-only path under the deployed unit); not retried. The message names the privilege and the deploy/ file that grants it: install that, then retry the step. */
+  PrivilegeMissing: { nonRetryable: true },
 
   // --- atlas.db ---
 
