@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { CONFIG_FIELDS, ConfigError, loadConfig } from '../src/config';
 import { connectionSettings } from '../src/temporal/connect';
 import { REPO } from './helpers/env';
+import { readUnit } from './helpers/systemd-unit';
 
 interface Service {
   image?: string;
@@ -81,12 +82,7 @@ describe('docker-compose.yml', () => {
 });
 
 describe('deploy/systemd/atlas-ops-worker.service', () => {
-  const unit = fs.readFileSync(path.join(REPO, 'deploy', 'systemd', 'atlas-ops-worker.service'), 'utf8');
-  const directives = unit
-    .split('\n')
-    .filter((l) => /^[A-Za-z]+=/.test(l))
-    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const);
-  const values = (key: string) => directives.filter(([k]) => k === key).map(([, v]) => v);
+  const { text: unit, values } = readUnit('atlas-ops-worker.service');
 
   it('runs the worker as the atlas user, restarts it, and takes settings from an environment file', () => {
     expect(values('ExecStart')).toEqual(['/usr/bin/node /opt/atlas-ops/bin/atlas-ops.js worker']);

@@ -1,0 +1,222 @@
+// The worker as deployed (docs/safety.md#the-worker-as-deployed): the real `atlas-ops worker` as an
+// unprivileged user under the filesystem restrictions of deploy/systemd/atlas-ops-worker.service,
+// read from the unit and reproduced with bubblewrap (test/helpers/sandbox.ts): the system read-only,
+// /root and /home hidden, only the Atlas home and a private /tmp writable. Backup, disk emergency,
+// access review, key rotation and a maintenance cycle each work in it, or fail naming the privilege
+// they lack. systemctl is a stand-in that allows exactly what deploy/polkit/50-atlas-ops.rules allows;
+// logrotate is the real one, with deploy/logrotate/atlas-ops.conf.
+import crypto from 'node:crypto';
+import { type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { WorkflowFailedError } from '@temporalio/client';
+import { listBackups } from '../src/db/snapshot';
+import { atlasPaths } from '../src/paths';
+import { JOURNAL_VACUUM_UNIT, LOGROTATE_CONFIG, POLKIT_RULE } from '../src/deployed-privileges';
+import { decisionSignal, statusQuery, type ProcedureStatus } from '../workflows/lib/procedure';
+import { keyInstalledSignal, oldKeyRevokedSignal, type KeyRotationResult } from '../workflows/key-rotation';
+import { resumeSignal, type MaintenanceResult } from '../workflows/maintenance';
+import type { BackupResult } from '../workflows/backup';
+import type { DiskEmergencyResult } from '../workflows/disk-emergency';
+import type { RoutineResult } from '../workflows/monitoring';
+import { useAtlas, type Atlas } from './helpers/atlas';
+import { eventually, REPO, uid } from './helpers/env';
+import { chownTree, polkitGrants, sandboxUnavailable, unitSandbox, type Sandbox } from './helpers/sandbox';
+
+const unavailable = sandboxUnavailable();
+
+/**
+ * A `systemctl` that does what systemd does for an unprivileged caller: is-active answers, start and
+ * stop succeed only as `<bin>/polkit-allowed` ("unit verb" lines: the installed rule) allows, and are
+ * otherwise refused with systemd's own words. Every call is recorded in `<bin>/calls`.
+ */
+function systemctlStandIn(bin: string): void {
+  fs.writeFileSync(
+    path.join(bin, 'systemctl'),
+    `#!/bin/sh
+echo "$*" >> "${bin}/calls"
+if [ "$1" = is-active ]; then echo active; exit 0; fi
+if grep -qx "$2 $1" "${bin}/polkit-allowed" 2>/dev/null; then exit 0; fi
+echo "Failed to $1 $2: Interactive authentication required." >&2
+exit 1
+`,
+    { mode: 0o755 },
+  );
+}
+
+describe.skipIf(unavailable)('the worker as deployed (bubblewrap, unprivileged, the unit\'s restrictions)', () => {
+  let sandbox: Sandbox;
+  let worker: ChildProcess | undefined;
+  let bin: string;
+  let workerLog: string;
+  let hiddenKeys: string;
+  let readableKeys: string;
+  let fingerprint: string;
+  const probes = { count: 0 };
+  const installRule = (grants: Record<string, string[]>) =>
+    fs.writeFileSync(path.join(bin, 'polkit-allowed'), Object.entries(grants).flatMap(([unit, verbs]) => verbs.map((v) => `${unit} ${v}\n`)).join(''));
+
+  const t = useAtlas({
+    sheetsEndpoint: (_req, res) => {
+      probes.count++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    },
+    prepare: deploy,
+    beforeTeardown: async (a) => {
+      for await (const wf of a.client.workflow.list({ query: `TaskQueue = '${a.config.taskQueue}' AND ExecutionStatus = 'Running'` })) {
+        await a.client.workflow.getHandle(wf.workflowId).terminate('test cleanup').catch(() => undefined);
+      }
+    },
+  });
+
+  /** Installs as the unit's comments say, then starts the worker in the unit's sandbox. */
+  function deploy(a: Atlas): void {
+    // A key file where sshd keeps them by default, under /home (made first: the sandbox hides what exists).
+    fs.mkdirSync('/home', { recursive: true });
+    const userDir = fs.mkdtempSync(path.join('/home', `atlas-sandbox-${a.id}-`));
+    a.defer(() => fs.rmSync(userDir, { recursive: true, force: true }));
+    fs.chmodSync(userDir, 0o755);
+    sandbox = unitSandbox('atlas-ops-worker.service', a.home);
+    const paths = atlasPaths(a.home);
+    // logrotate's configuration from deploy/, its /opt/atlas being this home.
+    const conf = fs.readFileSync(path.join(REPO, LOGROTATE_CONFIG), 'utf8').replaceAll('/opt/atlas/', `${a.home}/`);
+    fs.writeFileSync(path.join(paths.configDir, 'logrotate.conf'), conf, { mode: 0o640 });
+    fs.writeFileSync(paths.log('health'), `${'{"event":"filler"}\n'.repeat(2000)}`);
+    // The stand-ins live in the home: the sandbox hides the test's /tmp.
+    bin = path.join(a.home, 'test-bin');
+    fs.mkdirSync(bin);
+    systemctlStandIn(bin);
+    installRule(polkitGrants());
+    // SSH key sources: a copy the worker's user can read, and the real place under /home the unit hides.
+    const pub = `ssh-ed25519 ${crypto.randomBytes(51).toString('base64').slice(0, 68)} ops@sandbox`;
+    fingerprint = `SHA256:${crypto.createHash('sha256').update(Buffer.from(pub.split(' ')[1]!, 'base64')).digest('base64').replace(/=+$/, '')}`;
+    readableKeys = path.join(paths.configDir, 'ssh', 'authorized_keys');
+    fs.mkdirSync(path.dirname(readableKeys));
+    fs.writeFileSync(readableKeys, `${pub}\n`, { mode: 0o644 });
+    hiddenKeys = path.join(userDir, 'authorized_keys');
+    fs.writeFileSync(hiddenKeys, `${pub}\n`, { mode: 0o644 });
+    chownTree(a.home, sandbox.account);
+
+    workerLog = path.join(path.dirname(a.home), `sandboxed-worker-${a.id}.log`);
+    worker = sandbox.start(
+      {
+        // worker.env: where Temporal is, this test's queue and host, the Sheets stand-in, the key sources.
+        ...a.env,
+        // The worker bundles its workflows itself, as deployed (the suite's bundle is in the hidden /tmp).
+        ATLAS_WORKFLOW_BUNDLE: '',
+        ATLAS_SHEETS_ROOT_URL: a.config.sheets.rootUrl,
+        ATLAS_ACCESS_SSH_KEY_SOURCES: `${readableKeys},${hiddenKeys}`,
+      },
+      { log: workerLog, path: [bin] },
+    );
+    const child = worker;
+    a.defer(async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      if (!process.env.ATLAS_KEEP_TEST_FILES) fs.rmSync(workerLog, { force: true });
+    });
+  }
+
+  const log = () => (fs.existsSync(workerLog) ? fs.readFileSync(workerLog, 'utf8').slice(-3000) : '(no log)');
+  const start = async <T>(type: string, input: Record<string, unknown>) => {
+    if (worker?.exitCode !== null) throw new Error(`the sandboxed worker exited ${worker?.exitCode}:\n${log()}`);
+    return t.client.workflow.start(type, { taskQueue: t.config.taskQueue, workflowId: `${type}-sandbox-${uid()}`, args: [input] }) as unknown as Promise<{ workflowId: string; result(): Promise<T> }>;
+  };
+  const result = async <T>(h: { result(): Promise<T> }): Promise<T> => {
+    try {
+      return await h.result();
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) throw new Error(`${err.message}: ${err.cause?.message}\nworker log:\n${log()}`);
+      throw err;
+    }
+  };
+  const status = (id: string) => t.client.workflow.getHandle(id).query(statusQuery);
+  const until = (id: string, what: string, ok: (s: ProcedureStatus) => boolean) =>
+    eventually(async () => {
+      if (worker?.exitCode !== null) throw new Error(`the sandboxed worker exited ${worker?.exitCode}:\n${log()}`);
+      const s = await status(id);
+      return ok(s) ? s : undefined;
+    }, 120_000, `${id}: ${what}`);
+
+  it('reproduces the unit: an unprivileged user, the system read-only, /root and /home hidden, the home writable', () => {
+    expect(sandbox.account.uid).toBeGreaterThan(0);
+    expect(sandbox.bwrapArgs.join(' ')).toContain(`--bind ${t.home} ${t.home}`);
+    expect(sandbox.bwrapArgs.join(' ')).toMatch(/--ro-bind \/ \/.*--tmpfs \/home.*--tmpfs \/root.*--tmpfs \/tmp/);
+    expect(sandbox.environment).toMatchObject({ ATLAS_HOME: t.home, ATLAS_JOURNAL_VACUUM_UNIT: JOURNAL_VACUUM_UNIT });
+  });
+
+  it('backup: snapshot, verification and retention in the home', async () => {
+    const r = await result(await start<BackupResult>('backup', { reason: 'sandbox' }));
+    expect(r.outcome).toBe('completed');
+    const backups = listBackups(atlasPaths(t.home).backupsDir);
+    expect(backups.map((b) => b.name)).toContain(r.backup!.file);
+    expect(backups.every((b) => b.verified)).toBe(true);
+    // Written by the worker's user, not by root.
+    expect(fs.statSync(path.join(atlasPaths(t.home).backupsDir, r.backup!.file)).uid).toBe(sandbox.account.uid);
+  });
+
+  it('disk emergency: the journal vacuum refused without the polkit rule names it; with the rule every step works, logrotate for real', async () => {
+    installRule({});
+    const h = await start<DiskEmergencyResult>('diskEmergency', { thresholdPercent: 1, trigger: 'sandbox test' });
+    const failed = await until(h.workflowId, 'the vacuum step refused', (s) => s.failedStep?.step === 'vacuum journal');
+    expect(failed.failedStep!.errorType).toBe('PrivilegeMissing');
+    expect(failed.failedStep!.error).toContain(`may not \`systemctl start ${JOURNAL_VACUUM_UNIT}\` (polkit refused it)`);
+    expect(failed.failedStep!.error).toContain(POLKIT_RULE);
+
+    // The rule installed, the operator retries: the vacuum unit is started and the emergency completes.
+    installRule(polkitGrants());
+    await t.client.workflow.getHandle(h.workflowId).signal(decisionSignal, { decision: 'retry', by: 'dana' });
+    const r = await result(h);
+    expect(r.outcome).toBe('completed');
+    expect(r.steps.map((s) => [s.step, s.skipped])).toEqual([['rotate logs', false], ['prune backups', false], ['vacuum journal', false]]);
+    const paths = atlasPaths(t.home);
+    expect(r.steps[0]!.details).toEqual([`logrotate -f -s ${paths.logrotateState} ${paths.home}/config/logrotate.conf`]);
+    expect(fs.existsSync(`${paths.log('health')}.1`)).toBe(true);
+    expect(fs.readFileSync(paths.logrotateState, 'utf8')).toContain(paths.log('health'));
+    expect(fs.readFileSync(path.join(bin, 'calls'), 'utf8').trim().split('\n').filter((c) => c.startsWith('start'))).toEqual([`start ${JOURNAL_VACUUM_UNIT}`, `start ${JOURNAL_VACUUM_UNIT}`]);
+  });
+
+  it('access review: the configured key file is read; one under /home is a finding naming ProtectHome', async () => {
+    const r = await result(await start<RoutineResult>('accessReview', {}));
+    const report = JSON.parse(fs.readFileSync(r.reports[0]!.files.json, 'utf8')) as { findings: string[]; data: { sshKeys: { file: string; fingerprint: string }[] } };
+    expect(report.data.sshKeys).toEqual([expect.objectContaining({ file: readableKeys, fingerprint })]);
+    expect(report.findings).toContain(`${hiddenKeys} cannot be read (ENOENT: the deployed worker does not see /root and /home (ProtectHome=); list a copy its user can read in access.sshKeySources): its keys were not reviewed`);
+    // Outside the sandbox the same file is there: the unit hid it.
+    expect(fs.existsSync(hiddenKeys)).toBe(true);
+  });
+
+  it('key rotation: the new key is checked (mode, then a real probe) and the rotation recorded', async () => {
+    const h = await start<KeyRotationResult>('keyRotation', {});
+    await until(h.workflowId, 'install phase', (s) => s.phase === 'install' && s.state === 'waiting');
+    const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const cred = path.join(atlasPaths(t.home).configDir, 'sheets-credentials.json');
+    const key = { type: 'service_account', client_email: 'atlas@proj.iam.gserviceaccount.com', private_key_id: 'abc123', private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+    fs.writeFileSync(cred, JSON.stringify(key), { mode: 0o600 });
+    fs.chownSync(cred, sandbox.account.uid, sandbox.account.gid);
+    const handle = t.client.workflow.getHandle(h.workflowId);
+    await handle.signal(keyInstalledSignal, { by: 'dana' });
+    await until(h.workflowId, 'revoke phase', (s) => s.phase === 'revoke' && s.state === 'waiting');
+    expect(probes.count).toBeGreaterThan(0);
+    await handle.signal(oldKeyRevokedSignal, { by: 'dana' });
+    const r = await result(h);
+    expect(r).toMatchObject({ outcome: 'completed', account: 'atlas@proj.iam.gserviceaccount.com', failedVerifications: 0 });
+    expect(r.rotatedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it('maintenance: start, edit wait, resume, complete', async () => {
+    const h = await start<MaintenanceResult>('maintenance', { reason: 'sandbox test' });
+    const editing = await until(h.workflowId, 'edit wait', (s) => s.phase === 'edit' && s.state === 'waiting');
+    expect(editing.waitingFor).toMatch(/edits/);
+    const flag = atlasPaths(t.home).maintenanceFlag;
+    expect(fs.statSync(flag).uid).toBe(sandbox.account.uid);
+    await t.client.workflow.getHandle(h.workflowId).signal(resumeSignal, { by: 'dana', note: 'no edit' });
+    const r = await result(h);
+    expect(r.outcome).toBe('completed');
+    expect(r.integrity).toEqual({ ok: true, problems: [] });
+    expect(fs.existsSync(flag)).toBe(false);
+  });
+});
