@@ -89,6 +89,18 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { ATLAS_HOME: home, ATLAS_APP_UNITS: 'atlas; rm -rf /' } })).toThrow(/app\.units \(from ATLAS_APP_UNITS\): "atlas; rm -rf \/" is not a list of systemd units/);
   });
 
+  it('reads access.sshKeySources as absolute paths, resolves diskEmergency.logrotateConfig under the home, and names a bad value', () => {
+    const home = tempHome({ access: { sshKeySources: ['/etc/ssh/authorized_keys/ops', '/etc/ssh/authorized_keys/../keys/deploy'] } });
+    const config = loadConfig({ env: { ATLAS_HOME: home } });
+    expect(config.access.sshKeySources).toEqual(['/etc/ssh/authorized_keys/ops', '/etc/ssh/keys/deploy']);
+    expect(config.diskEmergency.logrotateConfig).toBe(path.join(home, 'config', 'logrotate.conf'));
+    expect(config.diskEmergency.journalVacuumUnit).toBe('');
+    expect(loadConfig({ env: { ATLAS_HOME: home, ATLAS_ACCESS_SSH_KEY_SOURCES: '/a/keys, /b/keys' } }).access.sshKeySources).toEqual(['/a/keys', '/b/keys']);
+    expect(loadConfig({ env: { ATLAS_HOME: tempHome() } }).access.sshKeySources).toEqual([]);
+    expect(problemsOf({ ATLAS_HOME: home, ATLAS_ACCESS_SSH_KEY_SOURCES: '/a/keys,.ssh/authorized_keys' })).toMatch(/access\.sshKeySources \(from ATLAS_ACCESS_SSH_KEY_SOURCES\): "\.ssh\/authorized_keys" is not an absolute path/);
+    expect(problemsOf({ ATLAS_HOME: home, ATLAS_JOURNAL_VACUUM_UNIT: 'journalctl --vacuum-time=1d' })).toMatch(/diskEmergency\.journalVacuumUnit: "journalctl --vacuum-time=1d" is not a systemd service name/);
+  });
+
   it('rejects a config file that is not JSON and a --config that does not exist', () => {
     const home = tempHome('{ nope');
     expect(() => loadConfig({ env: { ATLAS_HOME: home } })).toThrow(/atlas-ops\.json: .*JSON/);

@@ -7,6 +7,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_FIELDS, ConfigError, loadConfig } from '../src/config';
+import { commandFailure } from '../src/command-runner';
+import { JOURNAL_VACUUM_ARGS, JOURNAL_VACUUM_UNIT, LOGROTATE_CONFIG } from '../src/deployed-privileges';
+import { polkitGrants } from './helpers/sandbox';
 import { connectionSettings } from '../src/temporal/connect';
 import { REPO } from './helpers/env';
 import { readUnit } from './helpers/systemd-unit';
@@ -102,6 +105,53 @@ describe('deploy/systemd/atlas-ops-worker.service', () => {
     }
     expect(documented).toEqual(expect.arrayContaining(['TEMPORAL_ADDRESS', 'ATLAS_TEMPORAL_API_KEY_FILE', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH']));
     expect(unit).not.toMatch(/API_KEY=/);
+  });
+});
+
+describe('what the deployed worker is granted (deploy/polkit, deploy/logrotate, the journal vacuum unit)', () => {
+  const worker = readUnit('atlas-ops-worker.service');
+  const defaults = loadConfig({ env: {} });
+
+  it('the polkit rule names the worker\'s user and grants exactly start/stop of the units atlas-ops manages', () => {
+    const rule = fs.readFileSync(path.join(REPO, 'deploy', 'polkit', '50-atlas-ops.rules'), 'utf8');
+    expect(rule).toContain(`var user = "${worker.one('User')}";`);
+    const grants = polkitGrants();
+    const managed = { ...Object.fromEntries(defaults.app.units.map((u) => [u, ['start', 'stop']])), [defaults.replica.unit]: ['start', 'stop'], [JOURNAL_VACUUM_UNIT]: ['start'] };
+    expect(grants).toEqual(managed);
+    expect(rule).toContain('action.id !== "org.freedesktop.systemd1.manage-units"');
+  });
+
+  it('the worker unit starts the vacuum unit, which runs the vacuum the disk emergency asks for, as root', () => {
+    expect(worker.environment().ATLAS_JOURNAL_VACUUM_UNIT).toBe(JOURNAL_VACUUM_UNIT);
+    const vacuum = readUnit(JOURNAL_VACUUM_UNIT);
+    expect(vacuum.one('Type')).toBe('oneshot');
+    expect(vacuum.one('ExecStart')).toBe(['/usr/bin/journalctl', ...JOURNAL_VACUUM_ARGS].join(' '));
+    expect(vacuum.values('User')).toEqual([]);
+    expect(vacuum.text).not.toMatch(/^\[Install\]/m);
+  });
+
+  it('logrotate\'s configuration rotates only files in the home the unit lets the worker write', () => {
+    const conf = fs.readFileSync(path.join(REPO, LOGROTATE_CONFIG), 'utf8');
+    const home = worker.environment().ATLAS_HOME!;
+    expect(worker.values('ReadWritePaths')).toEqual([home]);
+    const targets = conf.split('\n').filter((l) => /^\S.*\{\s*$/.test(l)).map((l) => l.replace(/\s*\{\s*$/, ''));
+    expect(targets).toEqual([`${home}/logs/*.log`]);
+    expect(conf).not.toMatch(/^\s*(su|create|olddir)\b/m);
+    expect(conf).toContain(`-s ${home}/run/logrotate.state ${home}/config/logrotate.conf`);
+    expect(path.relative(defaults.home, defaults.diskEmergency.logrotateConfig)).toBe('config/logrotate.conf');
+  });
+
+  it('a refused command fails as PrivilegeMissing naming the grant; any other failure stays CommandFailed (retried)', () => {
+    const refused = commandFailure({ command: 'systemctl', args: ['start', JOURNAL_VACUUM_UNIT], code: 1, stdout: '', stderr: `Failed to start ${JOURNAL_VACUUM_UNIT}: Access denied` }, 'the polkit rule');
+    expect(refused.type).toBe('PrivilegeMissing');
+    expect(refused.nonRetryable).toBe(true);
+    expect(refused.message).toMatch(new RegExp(`may not \`systemctl start ${JOURNAL_VACUUM_UNIT}\` \\(polkit refused it\\): the polkit rule$`));
+    const readOnly = commandFailure({ command: 'journalctl', args: JOURNAL_VACUUM_ARGS, code: 1, stdout: '', stderr: 'Failed to delete /var/log/journal/x/system@1.journal: Read-only file system' }, 'set diskEmergency.journalVacuumUnit');
+    expect(readOnly.type).toBe('PrivilegeMissing');
+    expect(readOnly.message).toContain('(Read-only file system): set diskEmergency.journalVacuumUnit');
+    const other = commandFailure({ command: 'logrotate', args: ['-f'], code: 1, stdout: '', stderr: 'error: bad line 3' }, 'unused');
+    expect(other.type).toBe('CommandFailed');
+    expect(other.message).toBe('`logrotate -f` exited 1: error: bad line 3');
   });
 });
 
