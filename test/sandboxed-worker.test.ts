@@ -182,6 +182,31 @@ describe.skipIf(unavailable)(`the worker as deployed (bubblewrap, unprivileged, 
     expect(fs.readFileSync(path.join(bin, 'calls'), 'utf8').trim().split('\n').filter((c) => c.startsWith('start'))).toEqual([`start ${JOURNAL_VACUUM_UNIT}`, `start ${JOURNAL_VACUUM_UNIT}`]);
   });
 
+  it('disk emergency: a logrotate configuration naming a log outside the home is refused by the read-only system, naming it', async () => {
+    // A log in /var/log owned by the worker's user: writable to it on the host, read-only under the unit.
+    const dir = fs.mkdtempSync('/var/log/atlas-sandbox-');
+    t.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const outside = path.join(dir, 'app.log');
+    fs.writeFileSync(outside, 'a line\n');
+    chownTree(dir, sandbox.account);
+    const conf = path.join(atlasPaths(t.home).configDir, 'logrotate.conf');
+    const shipped = fs.readFileSync(conf, 'utf8');
+    fs.writeFileSync(conf, `${shipped}\n${outside} {\n    rotate 2\n}\n`);
+    try {
+      const h = await start<DiskEmergencyResult>('diskEmergency', { thresholdPercent: 1, trigger: 'sandbox test' });
+      const failed = await until(h.workflowId, 'the rotate step refused', (s) => s.failedStep?.step === 'rotate logs');
+      expect(failed.failedStep!.errorType).toBe('PrivilegeMissing');
+      expect(failed.failedStep!.error).toMatch(/may not write what `logrotate` writes there \(Read-only file system\)/);
+      expect(failed.failedStep!.error).toContain(`must rotate only files in ${t.home}/logs (${LOGROTATE_CONFIG})`);
+      await t.client.workflow.getHandle(h.workflowId).signal(decisionSignal, { decision: 'skip', by: 'dana' });
+      const r = await result(h);
+      expect(r.steps.map((s) => [s.step, s.skipped])).toEqual([['rotate logs', true], ['prune backups', false], ['vacuum journal', false]]);
+      expect(fs.readdirSync(dir)).toEqual(['app.log']);
+    } finally {
+      fs.writeFileSync(conf, shipped);
+    }
+  });
+
   it('access review: the configured key file is read; one under /home is a finding naming ProtectHome', async () => {
     const r = await result(await start<RoutineResult>('accessReview', {}));
     const report = JSON.parse(fs.readFileSync(r.reports[0]!.files.json, 'utf8')) as { findings: string[]; data: { sshKeys: { file: string; fingerprint: string }[] } };
