@@ -9,6 +9,7 @@ import { Alerts, retryingSink, webhookSink } from '../src/alerts';
 import { appendLog } from '../src/log';
 import type { Replicator } from '../src/replication/replicator';
 import { replicatorControl, type ReplicatorControl } from '../src/replication/control';
+import { activeOpsDb } from '../src/volume-swap';
 
 export interface ActivityDeps {
   config: AtlasConfig;
@@ -22,6 +23,7 @@ export interface ActivityDeps {
 export class ActivityContext {
   readonly paths: AtlasPaths;
   private ops?: Db;
+  private opsFile?: string;
   private alertsInstance?: Alerts;
 
   constructor(readonly deps: ActivityDeps) {
@@ -40,12 +42,17 @@ export class ActivityContext {
     return this.deps.now?.() ?? new Date();
   }
 
+  /** ops.db: the stash's copy while Option C swaps the volume (src/volume-swap.ts), reopened when that changes. */
   opsDb(): Db {
-    this.ops ??= openOpsDb(this.paths.opsDb);
+    const file = activeOpsDb(this.config, this.paths);
+    if (this.ops && this.opsFile !== file) this.close();
+    this.opsFile = file;
+    this.ops ??= openOpsDb(file);
     return this.ops;
   }
 
   alerts(): Alerts {
+    const db = this.opsDb();
     if (this.alertsInstance) return this.alertsInstance;
     const { webhookUrl: url, webhookAttempts, webhookBackoff } = this.config.alerts;
     const logFile = this.paths.log('alerts');
@@ -56,7 +63,7 @@ export class ActivityContext {
           onFailure: (attempt, err) => appendLog(logFile, { event: 'webhook-attempt-failed', attempt, error: err.message }),
         })
       : undefined;
-    this.alertsInstance = new Alerts(this.opsDb(), logFile, sink, () => this.now());
+    this.alertsInstance = new Alerts(db, logFile, sink, () => this.now());
     return this.alertsInstance;
   }
 

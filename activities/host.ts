@@ -41,8 +41,8 @@ export interface ProcedureContext {
   defaults: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number; hostQueueTimeout: number };
   /** Waiting for the holders of atlas.db before a swap (docs/safety.md#no-swap-under-a-live-writer). */
   swap: { pollInterval: number; pageAfter: number; timeout: number };
-  /** Corruption recovery's waits for a person: the page, then the timeout outcome. */
-  recovery: { pageAfter: number; personTimeout: number };
+  /** Corruption recovery's waits for a person, and Option C's for a volume (ATTACHED, DETACHED): the page, then the timeout outcome. */
+  recovery: { pageAfter: number; personTimeout: number; attachPageAfter: number; attachTimeout: number };
   /** An incident stage's wait for `advance`: the page, then the timeout outcome. */
   incident: { pageAfter: number; stageTimeout: number };
   atlasDb: string;
@@ -74,7 +74,7 @@ export function createContextActivities(ctx: ActivityContext) {
         hostQueue: hostTaskQueue(c),
         defaults: { ...c.maintenance },
         swap: { ...c.swap },
-        recovery: { pageAfter: c.recovery.pageAfter, personTimeout: c.recovery.personTimeout },
+        recovery: { pageAfter: c.recovery.pageAfter, personTimeout: c.recovery.personTimeout, attachPageAfter: c.oci.attachPageAfter, attachTimeout: c.oci.attachTimeout },
         incident: { ...c.incident },
         atlasDb: ctx.paths.atlasDb,
         sqliteWebPort: c.sqliteWeb.port,

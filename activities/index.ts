@@ -9,6 +9,7 @@ import { createIncidentActivities } from './incident';
 import { createMonitoringActivities } from './monitoring';
 import { createSecretActivities } from './secrets';
 import { createOciActivities } from './oci';
+import { createVolumeSwapActivities } from './volume-swap';
 import { createRecoveryActivities } from './recovery';
 import { createScheduleActivities } from './schedules';
 import { createSheetsActivities } from './sheets';
@@ -25,6 +26,7 @@ export function createHostQueueActivities(ctx: ActivityContext) {
     ...createMonitoringActivities(ctx),
     ...createSecretActivities(ctx),
     ...createOciActivities(ctx),
+    ...createVolumeSwapActivities(ctx),
     ...createRecoveryActivities(ctx),
     ...createScheduleActivities(ctx),
     ...createSheetsActivities(ctx),

@@ -22,7 +22,7 @@ function notConfigured(what: string): ApplicationFailure {
 }
 
 /** OCI errors as typed failures: a missing resource or a bad request will not mend by retrying. */
-function ociFailure(err: unknown, what: string): unknown {
+export function ociFailure(err: unknown, what: string): unknown {
   // Matched by shape: oci-core may carry its own copy of oci-common, so instanceof can miss.
   if (!(err instanceof OciError) && !((err as Partial<OciError>)?.statusCode && (err as Partial<OciError>)?.serviceCode)) return err;
   const oci = err as OciError;

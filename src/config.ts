@@ -73,6 +73,12 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'oci.volumeId', env: 'ATLAS_OCI_VOLUME_ID', type: 'string', default: '', doc: 'OCID of the block volume that holds the Atlas home.' },
   { key: 'oci.configFile', env: 'ATLAS_OCI_CONFIG', type: 'path', default: '', doc: 'OCI CLI config file; default `<home>/config/oci/config`, else instance principal.' },
   { key: 'oci.keepBackups', env: 'ATLAS_OCI_KEEP_BACKUPS', type: 'int', default: 4, min: 1, doc: 'How many AVAILABLE OCI volume backups made by atlas-ops retention keeps (never the newest, never one a running procedure names).' },
+  { key: 'oci.instanceId', env: 'ATLAS_OCI_INSTANCE_ID', type: 'string', default: '', doc: 'OCID of the instance the data volume (`oci.volumeId`) is attached to. Set: Option C of corruption recovery detaches it, attaches the restored volume and mounts it itself (docs/procedures.md#option-c-the-volume-swap). Empty: a person swaps the volume and signals `attachmentSwapped`.' },
+  { key: 'oci.mountPoint', env: 'ATLAS_OCI_MOUNT_POINT', type: 'path', default: '', doc: 'Where the data volume is mounted (it must hold `data/atlas.db`); default the Atlas home. Option C unmounts it and mounts the restored volume there.' },
+  { key: 'oci.device', env: 'ATLAS_OCI_DEVICE', type: 'string', default: '', doc: 'Consistent device path the restored volume is attached at (e.g. `/dev/oracleoci/oraclevdb`); default the data volume\'s current attachment\'s. Its file system UUID (`blkid`) is what Option C mounts.' },
+  { key: 'oci.swapStashDir', env: 'ATLAS_OCI_SWAP_STASH', type: 'path', default: '/var/tmp/atlas-ops-volume-swap', doc: 'Outside the mount point: where Option C keeps what atlas-ops owns on the data volume (everything but atlas.db) during the swap, and copies it back onto the restored volume.' },
+  { key: 'oci.attachPageAfter', env: 'ATLAS_OCI_ATTACH_PAGE_AFTER', type: 'duration', default: '5m', doc: 'How long Option C waits for a volume to be ATTACHED or DETACHED before a critical alert (page).' },
+  { key: 'oci.attachTimeout', env: 'ATLAS_OCI_ATTACH_TIMEOUT', type: 'duration', default: '30m', doc: 'How long it waits at most: then corruption recovery ends failed, saying what is attached and mounted and what to do next.' },
   { key: 'oci.pollInterval', env: 'ATLAS_OCI_POLL_INTERVAL', type: 'duration', default: '15s', doc: 'How often a volume backup or restored volume is polled until AVAILABLE.' },
   { key: 'replica.endpoint', env: 'ATLAS_REPLICA_ENDPOINT', type: 'url', default: '', doc: 'S3-compatible endpoint of the continuous replica of atlas.db (OCI: `https://<namespace>.compat.objectstorage.<region>.oraclecloud.com`; path-style). Empty: replication not configured; `atlas-ops dev` starts a local S3 server (docs/safety.md#continuous-replica).' },
   { key: 'replica.bucket', env: 'ATLAS_REPLICA_BUCKET', type: 'string', default: '', doc: 'Bucket of the replica (3–63 lower-case letters, digits, `.` and `-`).' },
@@ -156,7 +162,19 @@ export interface AtlasConfig {
   maintenance: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number; hostQueueTimeout: number };
   sqliteWeb: { port: number };
   sheets: { rootUrl: string; spreadsheetId: string; credentials: string; emulatorPort: number; requestTimeout: number };
-  oci: { endpoint: string; volumeId: string; configFile: string; pollInterval: number; keepBackups: number };
+  oci: {
+    endpoint: string;
+    volumeId: string;
+    configFile: string;
+    pollInterval: number;
+    keepBackups: number;
+    instanceId: string;
+    mountPoint: string;
+    device: string;
+    swapStashDir: string;
+    attachPageAfter: number;
+    attachTimeout: number;
+  };
   replica: { endpoint: string; bucket: string; path: string; region: string; credentialsFile: string; caBundle: string; unit: string; syncInterval: number; retention: number; devServerPort: number };
   alerts: { webhookUrl: string; webhookAttempts: number; webhookBackoff: number; incidentAfter: number };
   incident: { pageAfter: number; stageTimeout: number };
@@ -366,6 +384,8 @@ export function loadConfig(options: LoadOptions = {}): AtlasConfig {
   if (config.sheets.credentials) config.sheets.credentials = path.resolve(config.home, config.sheets.credentials);
   if (config.diskEmergency.logrotateConfig) config.diskEmergency.logrotateConfig = path.resolve(config.home, config.diskEmergency.logrotateConfig);
   if (config.oci.configFile) config.oci.configFile = path.resolve(config.home, config.oci.configFile);
+  config.oci.mountPoint = path.resolve(config.home, config.oci.mountPoint || '.');
+  config.oci.swapStashDir = path.resolve(config.home, config.oci.swapStashDir);
   config.replica.credentialsFile = path.resolve(config.home, config.replica.credentialsFile);
   if (config.replica.caBundle) config.replica.caBundle = path.resolve(config.home, config.replica.caBundle);
   for (const key of ['tlsCert', 'tlsKey', 'tlsCa', 'apiKeyFile'] as const) {
@@ -381,7 +401,7 @@ export function loadConfig(options: LoadOptions = {}): AtlasConfig {
   if (vacuumUnit && !/^[A-Za-z0-9:_.@-]+\.service$/.test(vacuumUnit)) problems.push(`diskEmergency.journalVacuumUnit: "${vacuumUnit}" is not a systemd service name such as "atlas-ops-journal-vacuum.service"`);
   if (!/^[A-Za-z0-9._@-]+$/.test(config.taskQueue)) problems.push(`taskQueue: "${config.taskQueue}" may hold only letters, digits and . _ @ -`);
   if (!/^[A-Za-z0-9._-]*$/.test(config.scheduleIdPrefix)) problems.push(`scheduleIdPrefix: "${config.scheduleIdPrefix}" may hold only letters, digits and . _ -`);
-  problems.push(...replicaProblems(config));
+  problems.push(...replicaProblems(config), ...volumeSwapProblems(config));
   if (config.thresholds.replicationLagCritical < config.thresholds.replicationLag) {
     problems.push(`thresholds.replicationLagCritical (${config.thresholds.replicationLagCritical} ms) is below thresholds.replicationLag (${config.thresholds.replicationLag} ms)`);
   }
@@ -419,6 +439,19 @@ function replicaProblems(config: AtlasConfig): string[] {
   else if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(r.bucket)) out.push(`replica.bucket: "${r.bucket}" is not a bucket name (3–63 lower-case letters, digits, . and -)`);
   if (!r.path) out.push('replica.path: required when replica.endpoint is set');
   if (!/^[a-z0-9-]+$/.test(r.region)) out.push(`replica.region: "${r.region}" is not a region id (lower-case letters, digits and -, e.g. eu-frankfurt-1)`);
+  return out;
+}
+
+const inside = (dir: string, p: string) => p === dir || p.startsWith(`${dir}${path.sep}`);
+
+/** Option C's host layout: atlas.db on the mounted volume, the stash off it (docs/procedures.md#option-c-the-volume-swap). */
+function volumeSwapProblems(config: AtlasConfig): string[] {
+  const { mountPoint, swapStashDir, device } = config.oci;
+  const out: string[] = [];
+  const atlasDb = path.join(config.home, 'data', 'atlas.db');
+  if (!inside(mountPoint, atlasDb)) out.push(`oci.mountPoint: ${mountPoint} does not hold ${atlasDb} (it is where the data volume is mounted)`);
+  if (inside(mountPoint, swapStashDir) || inside(swapStashDir, mountPoint)) out.push(`oci.swapStashDir: ${swapStashDir} must be outside oci.mountPoint ${mountPoint} (it keeps atlas-ops' files while the volume is swapped)`);
+  if (device && !/^\/dev\/[A-Za-z0-9._/-]+$/.test(device)) out.push(`oci.device: "${device}" is not a device path under /dev`);
   return out;
 }
 

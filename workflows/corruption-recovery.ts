@@ -8,6 +8,7 @@ import type { SignalDefinition, UpdateDefinition } from '@temporalio/common';
 import type { Assessment, CheckpointResult, OptionBResult, ReplicaCandidate } from '../activities/recovery';
 import type { DbCheck } from '../activities/db';
 import type { OciVolumeBackup } from '../activities/oci';
+import type { SwapPlan } from '../activities/volume-swap';
 import { formatDuration } from '../src/workflow-safe/duration';
 import { TOUCHING_ATLAS_DB } from '../src/workflow-safe/schedule-names';
 import { CORRUPTION_ALERT } from '../src/workflow-safe/singletons';
@@ -77,7 +78,16 @@ export interface CorruptionRecoveryResult {
   optionB?: OptionBResult & { checkAfter?: Check };
   /** After A: the candidates with their measured loss, the one chosen and why. */
   choice?: { candidates: RecoveryCandidate[]; chosen: 'R' | 'B'; why: string };
-  optionC?: { backupId?: string; volumeId?: string; approvedBy?: string; swappedBy?: string; checkAfter?: Check };
+  optionC?: {
+    backupId?: string;
+    volumeId?: string;
+    approvedBy?: string;
+    /** A person swapped the volume (no `oci.instanceId`): who said so. */
+    swappedBy?: string;
+    /** The procedure swapped it: what it detached, attached and mounted, and what it carried across. */
+    swap?: { instanceId: string; detached?: string; attachmentId: string; device: string; uuid: string; mountPoint: string; carried: string[] };
+    checkAfter?: Check;
+  };
   pausedSchedules: string[];
   unpausedSchedules: string[];
   probe?: { journalMode: string; walSwitchedOn: boolean; rowCounts: Record<string, number> };
@@ -101,6 +111,9 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
   private awaiting?: 'approval' | 'swap';
   /** Why Option C could not be tried, for the final failure. */
   private ociUnavailable?: string;
+  /** While the procedure swaps the volume (stash taken, not yet brought back): the step it is at, and the stash. */
+  private midSwap?: string;
+  private stashDir?: string;
 
   constructor(private readonly p: Procedure, private readonly args: ArgsOf<typeof CORRUPTION_RECOVERY_INPUT>) {
     this.wf = p.workflowId;
@@ -312,8 +325,10 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     }
     const backupId = await this.approveOciRestore(available[0]!);
     const volumeId = await this.createVolume(backupId);
-    // The operator unmounts the volume under atlas.db: the app first, and nobody else holding it.
-    await this.hold.swap(`the volume swap to ${volumeId}`, () => this.waitForSwap(volumeId));
+    // Read-only, before anything is swapped: refuses an attachment for another instance, a volume attached elsewhere.
+    const plan = await this.p.step('plan the volume swap', () => this.p.acts.ociSwapPlan({ restoredVolumeId: volumeId }), { fatal: [failure.VolumeSwapRefused.type] });
+    // Unmounted only with the app stopped and nobody else holding atlas.db.
+    await this.hold.swap(`the volume swap to ${volumeId}`, () => (plan.automatic ? this.swapVolume(volumeId, plan) : this.waitForSwap(volumeId)));
     const after = await this.integrity('integrity check after volume swap');
     this.result.optionC!.checkAfter = after;
     if (after.ok) this.result.method = 'C';
@@ -336,7 +351,8 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     const { p, wf } = this;
     this.awaiting = 'approval';
     p.details(
-      `A and B failed. Option C replaces the **whole block volume** with OCI backup \`${newest.id}\` (${newest.timeCreated}).\n\n` +
+      `A and B failed. Option C replaces the **whole block volume** with OCI backup \`${newest.id}\` (${newest.timeCreated}): ` +
+        'a volume is made from it; then, with `oci.instanceId` set, atlas-ops stops the app, keeps its own files off the volume, unmounts and detaches the data volume, attaches and mounts the restored one and copies its files back (only atlas.db rolls back); without it, you swap the volume.\n\n' +
         `Approve: \`atlas-ops recover corruption --approve-oci ${shellQuote(wf)}\`, or send signal \`approveOciRestore\` with \`{"by": "<you>"}\` ` +
         `(optionally \`"backupId"\`). To refuse: signal \`abort\`.`,
     );
@@ -354,6 +370,75 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     const volume = await p.step('create volume from OCI backup', () => p.long.ociRestoreVolume({ backupId, displayName: `atlas-restored-${this.ts}`, idempotencyKey: `${wf}/oci-restore` }));
     this.result.optionC!.volumeId = volume.volumeId;
     return volume.volumeId;
+  }
+
+  /**
+   * The swap without a person (docs/procedures.md#option-c-the-volume-swap): atlas-ops' files off the
+   * volume, unmount, detach, attach the restored volume, mount it by UUID, the files back. Each step
+   * is idempotent, each wait for OCI pages and has its timeout outcome.
+   */
+  private async swapVolume(volumeId: string, plan: SwapPlan): Promise<void> {
+    const { p, wf } = this;
+    const device = plan.device!;
+    const old = plan.oldAttachment;
+    p.phase('option-c-swap', `Swapping the data volume${old ? ` (attachment \`${old.id}\`)` : ''} for \`${volumeId}\` at ${device}, mounted at ${plan.mountPoint}; atlas-ops' own files are carried across.`);
+    const kept = await p.step('keep atlas-ops files off the volume', () => p.long.stashVolumeState(), { fatal: [failure.VolumeSwapRefused.type] });
+    this.stashDir = kept.dir;
+    this.midSwap = 'unmounting the data volume';
+    await p.record(`kept ${kept.entries.join(', ')} (${kept.bytes} bytes, all but atlas.db) in ${kept.dir} for the volume swap`);
+    await p.step('unmount the data volume', () => p.acts.unmountDataVolume());
+    if (old) {
+      this.midSwap = `detaching the data volume (attachment ${old.id})`;
+      await p.step('detach the data volume', () => p.acts.ociDetachVolume({ attachmentId: old.id }));
+      await this.waitForAttachment(old.id, 'DETACHED', `the data volume's attachment ${old.id}`, kept.dir);
+      await p.record(`detached the data volume (attachment ${old.id})`);
+    }
+    this.midSwap = `attaching ${volumeId}`;
+    const attached = await p.step('attach the restored volume', () => p.acts.ociAttachVolume({ volumeId, device, idempotencyKey: `${wf}/oci-attach` }), { fatal: [failure.VolumeSwapRefused.type] });
+    await this.waitForAttachment(attached.id, 'ATTACHED', `the restored volume ${volumeId} (attachment ${attached.id})`, kept.dir);
+    this.midSwap = `mounting ${volumeId} (attachment ${attached.id}, ${device})`;
+    const mounted = await p.step('mount the restored volume', () => p.acts.mountRestoredVolume({ device }));
+    await p.record(`attached ${volumeId} at ${device} (attachment ${attached.id}) and mounted UUID=${mounted.uuid} at ${plan.mountPoint}`);
+    this.midSwap = `copying atlas-ops' files back from ${kept.dir}`;
+    const back = await p.step('bring atlas-ops files back', () => p.long.unstashVolumeState());
+    this.midSwap = undefined;
+    this.result.optionC!.swap = { instanceId: plan.instanceId!, ...(old ? { detached: old.id } : {}), attachmentId: attached.id, device, uuid: mounted.uuid, mountPoint: plan.mountPoint, carried: back.restored.length ? back.restored : kept.entries };
+    await p.record(`copied atlas-ops' files back onto the restored volume (${kept.entries.join(', ')}): only atlas.db is rolled back`);
+  }
+
+  /**
+   * Waits for an attachment to be `want`: pages after `oci.attachPageAfter`, and after
+   * `oci.attachTimeout` ends the recovery saying what is where and what to do next.
+   */
+  private async waitForAttachment(attachmentId: string, want: 'ATTACHED' | 'DETACHED', what: string, stash: string): Promise<void> {
+    const { p, wf } = this;
+    const { attachPageAfter, attachTimeout } = p.context.recovery;
+    const code = `corruption-oci-${want.toLowerCase()}:${wf}`;
+    p.setWaiting(`${what} to be ${want}`, 'oci-attachment');
+    let paged = false;
+    try {
+      let r = await p.long.ociWaitForAttachment({ attachmentId, want, forMs: attachPageAfter });
+      if (!r.reached) {
+        paged = true;
+        await p.acts.raiseAlert({ code, level: 'critical', message: `page: corruptionRecovery ${wf} has waited ${formatDuration(attachPageAfter)} for ${what} to be ${want} (it is ${r.state})` });
+        r = await p.long.ociWaitForAttachment({ attachmentId, want, forMs: Math.max(1, attachTimeout - attachPageAfter) });
+      }
+      if (!r.reached) {
+        throw failure.VolumeAttachTimeout(`${what} is still ${r.state} after ${formatDuration(attachTimeout)}: corruption recovery ends here. ${this.midSwapAdvice(stash)}`);
+      }
+    } finally {
+      p.setWaiting(undefined);
+      if (paged) await this.hold.undo.resolveAlert({ code, resolution: `${what}: wait over` });
+    }
+  }
+
+  /** Where things are when the swap stops half-way (a timeout, an abort), and what a person does next. */
+  private midSwapAdvice(stash: string): string {
+    return (
+      `The swap stopped at: ${this.midSwap ?? 'the stash'}. The app units stay stopped, the schedules that touch atlas.db stay paused; ` +
+      `atlas-ops' files (ops.db, backups/, run/, …) are in ${stash}, which atlas-ops uses meanwhile. Next: check the attachments in the OCI console; once the restored volume is attached and mounted, ` +
+      `copy ${stash}/files/ over the mount point (all but data/atlas.db), remove ${stash}, and start \`atlas-ops recover corruption\` again to check atlas.db.`
+    );
   }
 
   private async waitForSwap(volumeId: string): Promise<void> {
@@ -417,6 +502,13 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
 
   async aborted(actor: Actor): Promise<void> {
     this.result.outcome = 'aborted';
+    if (this.midSwap) {
+      // Half-way through the volume swap nothing may run again on an empty mount point: the safe state stays.
+      this.result.phaseMs = this.p.phaseDurations();
+      this.p.finish('aborted', `Aborted${actor.by ? ` by ${actor.by}` : ''} during the volume swap. ${this.midSwapAdvice(this.stashDir!)}`);
+      await this.p.record(`corruption recovery aborted during the volume swap (${this.midSwap})${actor.note ? `: ${actor.note}` : ''}`, actor.by);
+      return;
+    }
     this.result.unpausedSchedules = await this.hold.abort(actor, `Files kept: ${this.result.evidenceKept.join(', ') || 'none'}.`);
     this.result.phaseMs = this.p.phaseDurations();
   }

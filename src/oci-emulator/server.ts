@@ -2,6 +2,9 @@
 // It speaks the subset of the Core API (20160918) that atlas-ops uses, unsigned: volumes, volume
 // backups with their lifecycle (CREATING → AVAILABLE after `availableAfterMs`, deleted → TERMINATED), FAULTY backups and
 // injected errors on demand, and opc-retry-token: a retried create returns what the first made.
+// Instances and volume attachments (Compute): ATTACHING → ATTACHED and DETACHING → DETACHED after
+// `attachmentDelayMs`, or only once `holds.attachments` is cleared, so a test never races a timer;
+// attaching a volume attached elsewhere answers 409 naming the attachment, as OCI does.
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { listenOn, listenOnPickedPort } from '../ports';
@@ -33,6 +36,37 @@ interface VolumeBackup {
   faulty: boolean;
 }
 
+interface VolumeAttachment {
+  id: string;
+  instanceId: string;
+  volumeId: string;
+  compartmentId: string;
+  availabilityDomain: string;
+  attachmentType: string;
+  device?: string;
+  displayName: string;
+  lifecycleState: string;
+  timeCreated: string;
+  isReadOnly: boolean;
+  isShareable: boolean;
+  /** When ATTACHING or DETACHING ends (unless held). */
+  availableAt: number;
+}
+
+interface Instance {
+  id: string;
+  compartmentId: string;
+  availabilityDomain: string;
+}
+
+/** Transitions a test holds: while set, nothing in that state moves on, whatever the delay. */
+export interface EmulatorHolds {
+  /** ATTACHING and DETACHING stay so. */
+  attachments?: boolean;
+  /** New volumes stay PROVISIONING. */
+  provisioning?: boolean;
+}
+
 export interface EmulatorFaults {
   /** The next N created backups end FAULTY instead of AVAILABLE. */
   faultyBackups?: number;
@@ -51,13 +85,24 @@ export interface EmulatorOptions {
   /** How long a new backup or volume stays CREATING / PROVISIONING. */
   availableAfterMs?: number;
   volumes?: { id: string; compartmentId?: string; availabilityDomain?: string; displayName?: string; sizeInGBs?: number }[];
+  /** How long ATTACHING and DETACHING last (default 0: the next look sees ATTACHED / DETACHED). */
+  attachmentDelayMs?: number;
+  instances?: { id: string; compartmentId?: string; availabilityDomain?: string }[];
+  /** Attachments that exist at the start, ATTACHED. */
+  attachments?: { volumeId: string; instanceId: string; device?: string }[];
+  /** Told of every attachment state change, after it is made: a test's stand-in host shows the device. */
+  onAttachmentChange?: (attachment: Readonly<VolumeAttachment>) => void;
 }
 
 export interface OciEmulator {
   url: string;
   port: number;
   faults: EmulatorFaults;
+  holds: EmulatorHolds;
   backups(): VolumeBackup[];
+  attachments(): VolumeAttachment[];
+  /** Test setup: `volumeId` ATTACHED to `instanceId` now, whatever its state (as someone else's doing). */
+  seedAttachment(volumeId: string, instanceId: string, device?: string): VolumeAttachment;
   volumes(): Volume[];
   /** Requests seen, as "METHOD path". */
   requests: string[];
@@ -76,6 +121,29 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
   const faults: EmulatorFaults = {};
   const requests: string[] = [];
   const served = new Map<string, string[]>();
+  const holds: EmulatorHolds = {};
+  const attachmentDelayMs = options.attachmentDelayMs ?? 0;
+  const instances = new Map<string, Instance>();
+  const attachments = new Map<string, VolumeAttachment>();
+  for (const i of options.instances ?? []) {
+    instances.set(i.id, { id: i.id, compartmentId: i.compartmentId ?? 'ocid1.compartment.oc1..emulator', availabilityDomain: i.availabilityDomain ?? 'EMU:AD-1' });
+  }
+  const attachmentOf = (volume: Volume, instance: Instance, device: string | undefined, state: string): VolumeAttachment => ({
+    id: ocid('volumeattachment'),
+    instanceId: instance.id,
+    volumeId: volume.id,
+    compartmentId: instance.compartmentId,
+    availabilityDomain: instance.availabilityDomain,
+    attachmentType: 'paravirtualized',
+    device,
+    displayName: `${volume.displayName}-attachment`,
+    lifecycleState: state,
+    timeCreated: new Date().toISOString(),
+    isReadOnly: false,
+    isShareable: false,
+    availableAt: Date.now() + attachmentDelayMs,
+  });
+  const changed = (a: VolumeAttachment) => options.onAttachmentChange?.(a);
   for (const v of options.volumes ?? []) {
     volumes.set(v.id, {
       id: v.id,
@@ -88,12 +156,27 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
       availableAt: 0,
     });
   }
+  for (const a of options.attachments ?? []) {
+    const volume = volumes.get(a.volumeId);
+    const instance = instances.get(a.instanceId);
+    if (!volume || !instance) throw new Error(`attachment of ${a.volumeId} to ${a.instanceId}: both must be among the emulated volumes and instances`);
+    const made = attachmentOf(volume, instance, a.device, 'ATTACHED');
+    attachments.set(made.id, made);
+  }
 
   // Lifecycle advances with time, read when a resource is looked at.
   const tick = () => {
     const now = Date.now();
     for (const b of backups.values()) if (b.lifecycleState === 'CREATING' && now >= b.availableAt && !faults.holdCreating) b.lifecycleState = b.faulty ? 'FAULTY' : 'AVAILABLE';
-    for (const v of volumes.values()) if (v.lifecycleState === 'PROVISIONING' && now >= v.availableAt) v.lifecycleState = 'AVAILABLE';
+    if (!holds.provisioning) for (const v of volumes.values()) if (v.lifecycleState === 'PROVISIONING' && now >= v.availableAt) v.lifecycleState = 'AVAILABLE';
+    if (holds.attachments) return;
+    for (const a of attachments.values()) {
+      if (now < a.availableAt) continue;
+      if (a.lifecycleState === 'ATTACHING') a.lifecycleState = 'ATTACHED';
+      else if (a.lifecycleState === 'DETACHING') a.lifecycleState = 'DETACHED';
+      else continue;
+      changed(a);
+    }
   };
   const pub = <T extends { availableAt: number }>(r: T) => {
     const { availableAt: _a, ...rest } = r as T & { faulty?: boolean };
@@ -214,6 +297,60 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
         if (token) tokens.set(token, v.id);
         return send(200, pub(v));
       }
+      if (req.method === 'GET' && path === '/volumeAttachments') {
+        // As OCI: compartmentId is required; instanceId, volumeId and availabilityDomain narrow the list.
+        const compartmentId = url.searchParams.get('compartmentId');
+        if (!compartmentId) return error(400, 'MissingParameter', 'compartmentId is required');
+        const q = (name: 'instanceId' | 'volumeId' | 'availabilityDomain') => url.searchParams.get(name);
+        const list = [...attachments.values()].filter(
+          (a) => a.compartmentId === compartmentId && (!q('instanceId') || a.instanceId === q('instanceId')) && (!q('volumeId') || a.volumeId === q('volumeId')) && (!q('availabilityDomain') || a.availabilityDomain === q('availabilityDomain')),
+        );
+        return send(200, list.map(pub));
+      }
+      if (req.method === 'GET' && (m = /^\/volumeAttachments\/([^/]+)$/.exec(path))) {
+        const a = attachments.get(decodeURIComponent(m[1]!));
+        return a ? send(200, pub(a)) : error(404, 'NotAuthorizedOrNotFound', `volume attachment ${m[1]} not found`);
+      }
+      if (req.method === 'POST' && path === '/volumeAttachments') {
+        if (token && tokens.has(token)) return send(200, pub(attachments.get(tokens.get(token)!)!));
+        const volume = volumes.get(String(json.volumeId));
+        if (!volume || volume.lifecycleState === 'TERMINATED') return error(404, 'NotAuthorizedOrNotFound', `volume ${String(json.volumeId)} not found`);
+        const instance = instances.get(String(json.instanceId));
+        if (!instance) return error(404, 'NotAuthorizedOrNotFound', `instance ${String(json.instanceId)} not found`);
+        if (volume.lifecycleState !== 'AVAILABLE') return error(409, 'IncorrectState', `volume ${volume.id} is ${volume.lifecycleState}`);
+        if (instance.availabilityDomain !== volume.availabilityDomain) {
+          return error(400, 'InvalidParameter', `volume ${volume.id} is in ${volume.availabilityDomain}, instance ${instance.id} in ${instance.availabilityDomain}`);
+        }
+        const live = [...attachments.values()].find((a) => a.volumeId === volume.id && a.lifecycleState !== 'DETACHED');
+        if (live) return error(409, 'Conflict', `volume ${volume.id} is already attached (${live.lifecycleState}) to instance ${live.instanceId} by attachment ${live.id}`);
+        const device = typeof json.device === 'string' ? json.device : undefined;
+        const taken = device && [...attachments.values()].find((a) => a.instanceId === instance.id && a.device === device && a.lifecycleState !== 'DETACHED');
+        if (taken) return error(409, 'Conflict', `device ${device} of instance ${instance.id} is in use by attachment ${taken.id}`);
+        const a = attachmentOf(volume, instance, device, 'ATTACHING');
+        attachments.set(a.id, a);
+        if (token) tokens.set(token, a.id);
+        changed(a);
+        if ((faults.loseCreateResponses ?? 0) > 0) {
+          faults.loseCreateResponses!--;
+          return error(500, 'InternalServerError', 'response lost (injected by the emulator)');
+        }
+        return send(200, pub(a));
+      }
+      if (req.method === 'DELETE' && (m = /^\/volumeAttachments\/([^/]+)$/.exec(path))) {
+        // As OCI: detaching an attachment being made, or already going, is refused; a detached one is gone (404).
+        const a = attachments.get(decodeURIComponent(m[1]!));
+        if (!a || a.lifecycleState === 'DETACHED') return error(404, 'NotAuthorizedOrNotFound', `volume attachment ${m[1]} not found`);
+        if (a.lifecycleState !== 'ATTACHED') return error(409, 'IncorrectState', `volume attachment ${a.id} is ${a.lifecycleState}`);
+        a.lifecycleState = 'DETACHING';
+        a.availableAt = Date.now() + attachmentDelayMs;
+        changed(a);
+        if ((faults.loseDeleteResponses ?? 0) > 0) {
+          faults.loseDeleteResponses!--;
+          return error(500, 'InternalServerError', 'response lost (injected by the emulator)');
+        }
+        res.writeHead(204, { 'opc-request-id': randomBytes(8).toString('hex') });
+        return res.end();
+      }
       return error(404, 'NotFound', `${req.method} ${url.pathname} is not emulated`);
     });
   });
@@ -223,10 +360,17 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
     url: `http://127.0.0.1:${port}`,
     port,
     faults,
+    holds,
     requests,
     statesServed: (backupId) => served.get(backupId) ?? [],
     backups: () => (tick(), [...backups.values()]),
     volumes: () => (tick(), [...volumes.values()]),
+    attachments: () => (tick(), [...attachments.values()]),
+    seedAttachment: (volumeId, instanceId, device) => {
+      const made = attachmentOf(volumes.get(volumeId)!, instances.get(instanceId)!, device, 'ATTACHED');
+      attachments.set(made.id, made);
+      return made;
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -15,14 +15,22 @@ export function isLoopbackUrl(url: string): boolean {
 /** Temporal retries the activity; the SDK's circuit breaker would only hide the real error. */
 const CLIENT_CONFIGURATION = { circuitBreaker: { noCircuit: true } as unknown as common.CircuitBreaker };
 
-export async function blockstorageClient(config: AtlasConfig): Promise<BlockstorageClient> {
+/** What blockstorageClient and computeClient share: an oci-core service client. */
+interface OciServiceClient {
+  endpoint: string;
+  close(): void;
+}
+type OciClientClass<C> = new (params: common.AuthParams, configuration?: common.ClientConfiguration) => C;
+
+/** An oci-core client for `config`: unsigned against a loopback endpoint, signed otherwise. */
+export async function ociClient<C extends OciServiceClient>(config: AtlasConfig, pick: (core: typeof import('oci-core')) => OciClientClass<C>): Promise<C> {
   // Loaded on first use: the SDK takes about half a second to load, and most CLI commands never call OCI.
   const common = await import('oci-common');
-  const { BlockstorageClient } = await import('oci-core');
+  const Client = pick(await import('oci-core'));
   const { endpoint } = config.oci;
   if (endpoint && isLoopbackUrl(endpoint)) {
     // No request signer: the emulator takes unsigned requests, and no key is read at all.
-    const client = new BlockstorageClient({ httpClient: new common.FetchHttpClient(null) }, CLIENT_CONFIGURATION);
+    const client = new Client({ httpClient: new common.FetchHttpClient(null) }, CLIENT_CONFIGURATION);
     client.endpoint = endpoint.replace(/\/$/, '');
     return client;
   }
@@ -30,9 +38,13 @@ export async function blockstorageClient(config: AtlasConfig): Promise<Blockstor
   const provider = fs.existsSync(configFile)
     ? new common.ConfigFileAuthenticationDetailsProvider(configFile)
     : await new common.InstancePrincipalsAuthenticationDetailsProviderBuilder().build();
-  const client = new BlockstorageClient({ authenticationDetailsProvider: provider }, CLIENT_CONFIGURATION);
+  const client = new Client({ authenticationDetailsProvider: provider }, CLIENT_CONFIGURATION);
   if (endpoint) client.endpoint = endpoint.replace(/\/$/, '');
   return client;
+}
+
+export function blockstorageClient(config: AtlasConfig): Promise<BlockstorageClient> {
+  return ociClient(config, (core) => core.BlockstorageClient);
 }
 
 export interface OciVolumeBackup {

@@ -106,6 +106,10 @@ const CATALOGUE = {
   OciBackupFaulty: { nonRetryable: true },
   /** The volume restored from an OCI backup did not become AVAILABLE. Retry the step, or restore from another volume backup. */
   OciRestoreFailed: { nonRetryable: true },
+  /** Option C will not swap the volume as found: an attachment for another instance than `oci.instanceId`, the volume still attached elsewhere, no device to attach at. Nothing was swapped; the message names the value. Fix the configuration or the attachment, then start again. */
+  VolumeSwapRefused: { nonRetryable: true },
+  /** A volume was not ATTACHED or DETACHED within `oci.attachTimeout`. The message says what is attached and mounted now and what to do next. */
+  VolumeAttachTimeout: { nonRetryable: true },
 } as const satisfies Record<string, Entry>;
 
 export type FailureType = keyof typeof CATALOGUE;

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { AtlasConfig } from '../../src/config';
-import { startOciEmulator, type OciEmulator } from '../../src/oci-emulator/server';
+import { startOciEmulator, type EmulatorOptions, type OciEmulator } from '../../src/oci-emulator/server';
 import { listenOnPickedPort } from '../../src/ports';
 import { atlasPaths } from '../../src/paths';
 import { startDevS3, writeDevCredentials, type DevS3 } from '../../src/replication/dev-s3';
@@ -33,7 +33,7 @@ export interface AtlasOptions {
   /** A stand-in Sheets endpoint as `sheets.rootUrl`, for tests that only need something to answer. */
   sheetsEndpoint?: http.RequestListener;
   /** The OCI emulator as `oci.endpoint`; `volumeId` is the configured volume (default the first emulated one). */
-  oci?: { volumes: string[]; volumeId?: string; availableAfterMs: number; pollInterval: number };
+  oci?: { volumes: string[]; volumeId?: string; availableAfterMs: number; pollInterval: number } & Pick<EmulatorOptions, 'instances' | 'attachments' | 'attachmentDelayMs' | 'onAttachmentChange'>;
   /** Schedules created (firing rarely, none paused) before anything else runs. */
   schedules?: string[];
   /** Runs once the home exists, before the Sheets emulator and the worker start: seeding, files. */
@@ -146,7 +146,8 @@ export class Atlas implements TestEnv {
       overrides['sheets.rootUrl'] = `http://127.0.0.1:${port}/`;
     }
     if (o.oci) {
-      const emu = (this.ociEmulator = await startOciEmulator({ availableAfterMs: o.oci.availableAfterMs, volumes: o.oci.volumes.map((id) => ({ id })) }));
+      const { volumes, availableAfterMs, instances, attachments, attachmentDelayMs, onAttachmentChange } = o.oci;
+      const emu = (this.ociEmulator = await startOciEmulator({ availableAfterMs, volumes: volumes.map((id) => ({ id })), instances, attachments, attachmentDelayMs, onAttachmentChange }));
       this.defer(() => emu.close());
       Object.assign(overrides, { 'oci.endpoint': emu.url, 'oci.volumeId': o.oci.volumeId ?? o.oci.volumes[0]!, 'oci.pollInterval': o.oci.pollInterval });
     }

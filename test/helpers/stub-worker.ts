@@ -52,7 +52,7 @@ export async function startStubWorker(options: StubWorkerOptions): Promise<StubW
     hostQueue: taskQueue,
     defaults: { editTimeout: 3_600_000, reminderInterval: 3_600_000, drainTimeout: 60_000, decisionTimeout: 3_600_000, hostQueueTimeout: 120_000 },
     swap: { pollInterval: 1_000, pageAfter: 3_600_000, timeout: 3_600_000 },
-    recovery: { pageAfter: 3_600_000, personTimeout: 3_600_000 },
+    recovery: { pageAfter: 3_600_000, personTimeout: 3_600_000, attachPageAfter: 3_600_000, attachTimeout: 3_600_000 },
     incident: { pageAfter: 3_600_000, stageTimeout: 7_200_000 },
     atlasDb: '/nonexistent/atlas.db',
     sqliteWebPort: 0,
