@@ -38,6 +38,7 @@ function carried(config: AtlasConfig, paths: AtlasPaths, rel: string): boolean {
 }
 
 export interface Stash {
+  /** The stash: `files/` holds the copies, `.active` says they are in use. */
   dir: string;
   /** Top-level entries kept, relative to the mount point. */
   entries: string[];
@@ -84,7 +85,7 @@ function copyOpsDb(from: string, to: string, rels: string[]): void {
  */
 export async function stash(config: AtlasConfig, paths: AtlasPaths, close: () => void, beat: () => void): Promise<Stash> {
   const dir = files(config);
-  if (fs.existsSync(marker(config))) return { dir, entries: fs.readdirSync(dir), bytes: sizeOf(dir) };
+  if (fs.existsSync(marker(config))) return { dir: stashDir(config), entries: fs.readdirSync(dir), bytes: sizeOf(dir) };
   const mp = config.oci.mountPoint;
   if (!fs.existsSync(paths.atlasDb)) throw failure.VolumeSwapRefused(`oci.mountPoint: ${mp} holds no data/atlas.db: the data volume is not mounted there. Nothing was swapped.`);
   const entries = fs.readdirSync(mp);
@@ -100,7 +101,7 @@ export async function stash(config: AtlasConfig, paths: AtlasPaths, close: () =>
   close();
   copyOpsDb(mp, dir, ops);
   fs.writeFileSync(marker(config), `${JSON.stringify({ mountPoint: mp, at: new Date().toISOString() })}\n`, { mode: MODE.file });
-  return { dir, entries, bytes: need };
+  return { dir: stashDir(config), entries, bytes: need };
 }
 
 /**

@@ -52,7 +52,7 @@ interface SwapAtlas {
  * mounted), an OCI backup of it taken while atlas.db was sound, then atlas.db damaged, and a local
  * backup taken after the volume backup that no longer passes (so B fails and C is offered).
  */
-async function swapAtlas(attachedTo = INSTANCE): Promise<SwapAtlas> {
+async function swapAtlas(attachedTo = INSTANCE, overrides: Record<string, string> = {}): Promise<SwapAtlas> {
   const transitions: Transitions = [];
   const stash = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-swap-stash-'));
   const host = fakeHost();
@@ -73,7 +73,7 @@ async function swapAtlas(attachedTo = INSTANCE): Promise<SwapAtlas> {
         host.onAttachment(a, (id) => ref.t?.oci.volumes().find((v) => v.id === id)?.sourceDetails?.id);
       },
     },
-    overrides: { 'oci.instanceId': INSTANCE, 'oci.swapStashDir': stash },
+    overrides: { 'oci.instanceId': INSTANCE, 'oci.swapStashDir': stash, ...overrides },
     prepare: (a) => host.mounted(VOLUME, UUID, a.home, DEVICE),
     worker: true,
   });
@@ -227,6 +227,41 @@ describe('Option C swaps the volume itself when oci.instanceId is set', () => {
       expect(cause.message).toContain(`the restored volume ${restored.id} is still attached (ATTACHED) to instance ${OTHER} by attachment ${foreign.id}`);
       expectNothingSwapped(a);
     } finally {
+      await t.cleanup();
+    }
+  });
+});
+
+describe('a volume that is not DETACHED in time', () => {
+  it('pages after oci.attachPageAfter, then ends at oci.attachTimeout saying where things are and what to do next', async () => {
+    const { t, host, systemctl, stash } = await swapAtlas(INSTANCE, { 'oci.attachPageAfter': '1s', 'oci.attachTimeout': '3s' });
+    try {
+      const paths = atlasPaths(t.home);
+      const handle = await startRecovery(t);
+      await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('approval'), 60_000, 'approval wait');
+      t.oci.holds.attachments = true;
+      await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'operator' }] });
+      const err = await handle.result().then(() => undefined, (e: unknown) => e);
+      const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+      expect(cause.type).toBe('VolumeAttachTimeout');
+      const [old] = t.oci.attachments();
+      expect(cause.message).toContain(`the data volume's attachment ${old!.id} is still DETACHING after 3s: corruption recovery ends here`);
+      expect(cause.message).toContain(`The swap stopped at: detaching the data volume (attachment ${old!.id})`);
+      expect(cause.message).toContain(`copy ${stashDir(t.config)}/files/ over the mount point`);
+      // The page, in the ops.db atlas-ops uses meanwhile (the stash's): critical, then resolved.
+      const ops = openDatabase(activeOpsDb(t.config, paths), { readonly: true });
+      const page = ops.prepare('SELECT level, message, resolved_at FROM alerts WHERE code = ?').get(`corruption-oci-detached:${handle.workflowId}`) as { level: string; message: string; resolved_at: string | null } | undefined;
+      ops.close();
+      expect(page).toMatchObject({ level: 'critical', resolved_at: expect.any(String), message: expect.stringMatching(/^page: corruptionRecovery .* has waited 1s for the data volume's attachment .* to be DETACHED \(it is DETACHING\)$/) });
+      // The safe state: nothing attached or mounted in its place, the app not started, the stash kept.
+      expect(t.oci.requests.filter((q) => q === 'POST /20160918/volumeAttachments')).toEqual([]);
+      expect(host.mountedAt(t.home)).toBeUndefined();
+      expect(systemctl.calls().filter((c) => c.startsWith('start '))).toEqual([]);
+      expect(fs.readdirSync(path.join(stashDir(t.config), 'files')).sort()).toContain('backups');
+      expect(markerRows(activeOpsDb(t.config, paths))).toBe(1);
+      expect(fs.readdirSync(stash)).not.toEqual([]);
+    } finally {
+      t.oci.holds.attachments = false;
       await t.cleanup();
     }
   });

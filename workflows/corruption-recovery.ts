@@ -385,7 +385,7 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     const kept = await p.step('keep atlas-ops files off the volume', () => p.long.stashVolumeState(), { fatal: [failure.VolumeSwapRefused.type] });
     this.stashDir = kept.dir;
     this.midSwap = 'unmounting the data volume';
-    await p.record(`kept ${kept.entries.join(', ')} (${kept.bytes} bytes, all but atlas.db) in ${kept.dir} for the volume swap`);
+    await p.record(`kept ${kept.entries.join(', ')} (${kept.bytes} bytes, all but atlas.db) in ${kept.dir}/files for the volume swap`);
     await p.step('unmount the data volume', () => p.acts.unmountDataVolume());
     if (old) {
       this.midSwap = `detaching the data volume (attachment ${old.id})`;
@@ -399,7 +399,7 @@ class CorruptionRecovery implements ProcedureBody<CorruptionRecoveryResult> {
     this.midSwap = `mounting ${volumeId} (attachment ${attached.id}, ${device})`;
     const mounted = await p.step('mount the restored volume', () => p.acts.mountRestoredVolume({ device }));
     await p.record(`attached ${volumeId} at ${device} (attachment ${attached.id}) and mounted UUID=${mounted.uuid} at ${plan.mountPoint}`);
-    this.midSwap = `copying atlas-ops' files back from ${kept.dir}`;
+    this.midSwap = `copying atlas-ops' files back from ${kept.dir}/files`;
     const back = await p.step('bring atlas-ops files back', () => p.long.unstashVolumeState());
     this.midSwap = undefined;
     this.result.optionC!.swap = { instanceId: plan.instanceId!, ...(old ? { detached: old.id } : {}), attachmentId: attached.id, device, uuid: mounted.uuid, mountPoint: plan.mountPoint, carried: back.restored.length ? back.restored : kept.entries };
