@@ -125,7 +125,7 @@ describe('Option C swaps the volume itself when oci.instanceId is set', () => {
       await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('approval'), 60_000, 'approval wait');
       const [old] = t.oci.attachments();
       // The detach is held: the procedure waits for DETACHED, with the volume unmounted and ops.db in the stash.
-      t.oci.holds.attachments = true;
+      t.oci.faults.holdAttachments = true;
       await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'operator' }] });
       await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('DETACHED'), 60_000, 'the wait for DETACHED');
       expect(t.oci.attachments().find((a) => a.id === old!.id)?.lifecycleState).toBe('DETACHING');
@@ -133,7 +133,7 @@ describe('Option C swaps the volume itself when oci.instanceId is set', () => {
       expect(fs.existsSync(paths.atlasDb)).toBe(false);
       expect(activeOpsDb(t.config, paths)).toBe(path.join(stashDir(t.config), 'files', 'data', 'ops.db'));
       expect(markerRows(activeOpsDb(t.config, paths))).toBe(1);
-      t.oci.holds.attachments = false;
+      t.oci.faults.holdAttachments = false;
       const r = (await handle.result()) as CorruptionRecoveryResult;
 
       expect(r.method).toBe('C');
@@ -217,11 +217,11 @@ describe('Option C swaps the volume itself when oci.instanceId is set', () => {
       const handle = await startRecovery(t);
       await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('approval'), 60_000, 'approval wait');
       // The restored volume stays PROVISIONING until someone else has attached it.
-      t.oci.holds.provisioning = true;
+      t.oci.faults.holdProvisioning = true;
       await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'operator' }] });
       const restored = await eventually(() => t.oci.volumes().find((v) => v.sourceDetails?.type === 'volumeBackup'), 60_000, 'the restored volume');
       const foreign = t.oci.seedAttachment(restored.id, OTHER, '/dev/oracleoci/oraclevdc');
-      t.oci.holds.provisioning = false;
+      t.oci.faults.holdProvisioning = false;
       const cause = await refused(handle);
       expect(cause.type).toBe('VolumeSwapRefused');
       expect(cause.message).toContain(`the restored volume ${restored.id} is still attached (ATTACHED) to instance ${OTHER} by attachment ${foreign.id}`);
@@ -239,7 +239,7 @@ describe('a volume that is not DETACHED in time', () => {
       const paths = atlasPaths(t.home);
       const handle = await startRecovery(t);
       await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('approval'), 60_000, 'approval wait');
-      t.oci.holds.attachments = true;
+      t.oci.faults.holdAttachments = true;
       await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'operator' }] });
       const err = await handle.result().then(() => undefined, (e: unknown) => e);
       const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
@@ -261,7 +261,7 @@ describe('a volume that is not DETACHED in time', () => {
       expect(markerRows(activeOpsDb(t.config, paths))).toBe(1);
       expect(fs.readdirSync(stash)).not.toEqual([]);
     } finally {
-      t.oci.holds.attachments = false;
+      t.oci.faults.holdAttachments = false;
       await t.cleanup();
     }
   });
@@ -284,17 +284,17 @@ describe('the emulator serves instances and attachments to the real ComputeClien
       expect((unknown as OciError).statusCode).toBe(404);
       expect((unknown as OciError).message).toContain('instance ocid1.instance.oc1..nope not found');
 
-      emu.holds.attachments = true;
+      emu.faults.holdAttachments = true;
       await client.detachVolume({ volumeAttachmentId: att!.id });
       expect((await client.getVolumeAttachment({ volumeAttachmentId: att!.id })).volumeAttachment.lifecycleState).toBe('DETACHING');
       expect((await client.getVolumeAttachment({ volumeAttachmentId: att!.id })).volumeAttachment.lifecycleState).toBe('DETACHING');
-      emu.holds.attachments = false;
+      emu.faults.holdAttachments = false;
       expect((await client.getVolumeAttachment({ volumeAttachmentId: att!.id })).volumeAttachment.lifecycleState).toBe('DETACHED');
-      emu.holds.attachments = true;
+      emu.faults.holdAttachments = true;
       const made = (await client.attachVolume({ attachVolumeDetails: { type: 'paravirtualized', instanceId: INSTANCE, volumeId: VOLUME, device: DEVICE } as never })).volumeAttachment;
       expect(made).toMatchObject({ instanceId: INSTANCE, volumeId: VOLUME, device: DEVICE, lifecycleState: 'ATTACHING' });
       expect((await client.getVolumeAttachment({ volumeAttachmentId: made.id })).volumeAttachment.lifecycleState).toBe('ATTACHING');
-      emu.holds.attachments = false;
+      emu.faults.holdAttachments = false;
       expect((await client.getVolumeAttachment({ volumeAttachmentId: made.id })).volumeAttachment.lifecycleState).toBe('ATTACHED');
       // Only an ATTACHED attachment can be detached; a detached one is gone.
       expect(((await client.detachVolume({ volumeAttachmentId: att!.id }).catch((e: unknown) => e)) as OciError).statusCode).toBe(404);

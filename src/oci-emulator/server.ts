@@ -3,7 +3,7 @@
 // backups with their lifecycle (CREATING → AVAILABLE after `availableAfterMs`, deleted → TERMINATED), FAULTY backups and
 // injected errors on demand, and opc-retry-token: a retried create returns what the first made.
 // Instances and volume attachments (Compute): ATTACHING → ATTACHED and DETACHING → DETACHED after
-// `attachmentDelayMs`, or only once `holds.attachments` is cleared, so a test never races a timer;
+// `attachmentDelayMs`, or only once `faults.holdAttachments` is cleared, so a test never races a timer;
 // attaching a volume attached elsewhere answers 409 naming the attachment, as OCI does.
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -59,14 +59,6 @@ interface Instance {
   availabilityDomain: string;
 }
 
-/** Transitions a test holds: while set, nothing in that state moves on, whatever the delay. */
-export interface EmulatorHolds {
-  /** ATTACHING and DETACHING stay so. */
-  attachments?: boolean;
-  /** New volumes stay PROVISIONING. */
-  provisioning?: boolean;
-}
-
 export interface EmulatorFaults {
   /** The next N created backups end FAULTY instead of AVAILABLE. */
   faultyBackups?: number;
@@ -76,6 +68,10 @@ export interface EmulatorFaults {
   loseDeleteResponses?: number;
   /** While true, a CREATING backup stays CREATING whatever its age: a test holds that state instead of racing the timer. */
   holdCreating?: boolean;
+  /** While true, ATTACHING and DETACHING attachments stay so, whatever `attachmentDelayMs` says. */
+  holdAttachments?: boolean;
+  /** While true, a new volume stays PROVISIONING. */
+  holdProvisioning?: boolean;
   /** The next N requests (any) answer with this status and service code. */
   failRequests?: { count: number; status: number; code: string };
 }
@@ -98,7 +94,6 @@ export interface OciEmulator {
   url: string;
   port: number;
   faults: EmulatorFaults;
-  holds: EmulatorHolds;
   backups(): VolumeBackup[];
   attachments(): VolumeAttachment[];
   /** Test setup: `volumeId` ATTACHED to `instanceId` now, whatever its state (as someone else's doing). */
@@ -121,7 +116,6 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
   const faults: EmulatorFaults = {};
   const requests: string[] = [];
   const served = new Map<string, string[]>();
-  const holds: EmulatorHolds = {};
   const attachmentDelayMs = options.attachmentDelayMs ?? 0;
   const instances = new Map<string, Instance>();
   const attachments = new Map<string, VolumeAttachment>();
@@ -168,8 +162,8 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
   const tick = () => {
     const now = Date.now();
     for (const b of backups.values()) if (b.lifecycleState === 'CREATING' && now >= b.availableAt && !faults.holdCreating) b.lifecycleState = b.faulty ? 'FAULTY' : 'AVAILABLE';
-    if (!holds.provisioning) for (const v of volumes.values()) if (v.lifecycleState === 'PROVISIONING' && now >= v.availableAt) v.lifecycleState = 'AVAILABLE';
-    if (holds.attachments) return;
+    if (!faults.holdProvisioning) for (const v of volumes.values()) if (v.lifecycleState === 'PROVISIONING' && now >= v.availableAt) v.lifecycleState = 'AVAILABLE';
+    if (faults.holdAttachments) return;
     for (const a of attachments.values()) {
       if (now < a.availableAt) continue;
       if (a.lifecycleState === 'ATTACHING') a.lifecycleState = 'ATTACHED';
@@ -360,7 +354,6 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
     url: `http://127.0.0.1:${port}`,
     port,
     faults,
-    holds,
     requests,
     statesServed: (backupId) => served.get(backupId) ?? [],
     backups: () => (tick(), [...backups.values()]),

@@ -217,14 +217,14 @@ describe.concurrent('corruptionRecovery (Option C, the volume swap) under SIGKIL
       try {
         const handle = await startRecovery(t, point, true);
         await waitingFor(handle, 'approval');
-        if (point === 'detaching') emu.holds.attachments = true;
+        if (point === 'detaching') emu.faults.holdAttachments = true;
         await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'fault-suite' }] });
         if (point === 'detaching') {
           await waitingFor(handle, 'DETACHED');
           worker.kill();
         }
         await worker.restarted(point);
-        emu.holds.attachments = false;
+        emu.faults.holdAttachments = false;
         const r = (await handle.result()) as CorruptionRecoveryResult;
 
         expect(r.outcome).toBe('completed');
