@@ -229,6 +229,23 @@ describe('the atlas-oci-backup schedule: ociBackup and its retention', () => {
     }
   });
 
+  it("an operator's retry after a FAULTY backup asks OCI for a new one (a new retry token), not the FAULTY one again", async () => {
+    // The name is the same on every attempt of this workflow: only the attempt in the key can tell them apart.
+    const before = t.oci.backups().length;
+    t.oci.faults.faultyBackups = 1;
+    const handle = await t.client.workflow.start('ociBackup', { taskQueue: t.config.taskQueue, workflowId: `ociBackup-${uid()}`, args: [{ keep: 10 }] });
+    const failed = await eventually(async () => (await handle.query(statusQuery)).failedStep, 120_000, 'the FAULTY step');
+    expect(failed.errorType).toBe('OciBackupFaulty');
+    await handle.executeUpdate(decisionUpdate, { args: [{ decision: 'retry', by: 'test' }] });
+    const r = (await handle.result()) as OciBackupResult;
+    const made = t.oci.backups().slice(before);
+    expect(made.map((b) => [b.displayName, b.lifecycleState])).toEqual([
+      [r.backup!.displayName, 'FAULTY'],
+      [r.backup!.displayName, 'AVAILABLE'],
+    ]);
+    expect(r.backup!.backupId).toBe(made[1]!.id);
+  });
+
   it('a retention of 0 is refused naming the value, before any backup is taken or deleted', async () => {
     const before = t.oci.requests.length;
     const err = await ociBackup({ keep: 0 }).then(() => undefined, (e: unknown) => e);

@@ -60,7 +60,7 @@ export function backup(input?: BackupInput): Promise<BackupResult> {
 
         if (oci) {
           p.phase('oci', 'Taking an OCI block-volume backup and waiting until it is AVAILABLE.');
-          const volume = await p.step('OCI volume backup', () => p.long.ociVolumeBackup({ displayName: `atlas-backup-${stamp(Date.now())}`, idempotencyKey: `${wf}/oci` }), { skippable: true });
+          const volume = await p.step('OCI volume backup', (attempt) => p.long.ociVolumeBackup({ displayName: `atlas-backup-${stamp(Date.now())}`, idempotencyKey: `${wf}/oci/${attempt}` }), { skippable: true });
           result.oci = { skipped: volume.skipped, backupId: volume.value?.backupId, state: volume.value?.state };
         }
 

@@ -148,7 +148,7 @@ class Maintenance implements ProcedureBody<MaintenanceResult> {
     result.snapshot = { path: `backups/${snapshot.file}`, file: snapshot.file, sha256: snapshot.sha256, size: snapshot.size, rowCounts: snapshot.rowCounts };
     await p.record(`snapshot ${snapshot.file} verified (${snapshot.size} bytes, sha256 ${snapshot.sha256.slice(0, 12)}…)`);
     if (this.args.oci) {
-      const oci = await p.step('OCI volume backup', () => p.long.ociVolumeBackup({ displayName: `maintenance-${stamp(Date.now())}`, idempotencyKey: `${wf}/oci` }), { skippable: true });
+      const oci = await p.step('OCI volume backup', (attempt) => p.long.ociVolumeBackup({ displayName: `maintenance-${stamp(Date.now())}`, idempotencyKey: `${wf}/oci/${attempt}` }), { skippable: true });
       result.ociBackup = { skipped: oci.skipped, backupId: oci.value?.backupId };
     }
     return snapshot;

@@ -30,13 +30,14 @@ export function ociBackup(input?: OciBackupInput): Promise<OciBackupResult> {
   return runProcedure({ name: 'ociBackup', input: OCI_BACKUP_INPUT, failure: failure.BackupFailed }, input, (p, { keep }) => {
     const wf = p.workflowId;
     const result: OciBackupResult = { outcome: 'completed', workflowId: wf, phaseMs: {} };
-    // Named once: a retried step sends the same name, so the same opc-retry-token.
+    // Named once: Temporal's retries of an attempt send the same name and key, so the same
+    // opc-retry-token (one backup); an operator's retry after a FAULTY one (attempt 2) asks for a new one.
     const displayName = `atlas-oci-backup-${stamp(Date.now())}`;
     return {
       result,
       async run() {
         p.phase('oci', 'Taking an OCI block-volume backup and waiting until it is AVAILABLE.');
-        const made = await p.step('OCI volume backup', () => p.long.ociVolumeBackup({ displayName, idempotencyKey: `${wf}/oci` }));
+        const made = await p.step('OCI volume backup', (attempt) => p.long.ociVolumeBackup({ displayName, idempotencyKey: `${wf}/oci/${attempt}` }));
         result.backup = { ...made, displayName };
         // Retention only after the new backup is AVAILABLE: it can never leave fewer good backups.
         p.phase('retention', `Keeping the ${keep ?? 'configured number of'} newest AVAILABLE volume backups made by atlas-ops.`);

@@ -142,6 +142,14 @@ export interface ProcedureOptions {
   stepAttempts?: number;
 }
 
+/**
+ * A step's work. `attempt` counts the operator's tries (1, then 2 after a "retry" decision): an
+ * activity whose idempotency key must not make a retry return the failed result again (a FAULTY
+ * volume backup under the same OCI retry token) puts it in its key. Temporal's own retries of one
+ * attempt reuse the same input, so they stay idempotent.
+ */
+export type StepRun<T> = (attempt: number) => Promise<T>;
+
 export interface StepOptions {
   /** Skipping is offered only where it is safe; such a step returns `{ value?, skipped }`. */
   skippable?: boolean;
@@ -415,14 +423,14 @@ export class Procedure {
    * decisionTimeout means abort, which every procedure turns into its safe state.
    * A step that cannot be skipped returns its value; a skippable one says whether it was skipped.
    */
-  async step<T>(name: string, run: () => Promise<T>, options: StepOptions & { skippable: true }): Promise<{ value?: T; skipped: boolean }>;
-  async step<T>(name: string, run: () => Promise<T>, options?: StepOptions & { skippable?: false }): Promise<T>;
-  async step<T>(name: string, run: () => Promise<T>, options: StepOptions = {}): Promise<T | { value?: T; skipped: boolean }> {
-    for (;;) {
+  async step<T>(name: string, run: StepRun<T>, options: StepOptions & { skippable: true }): Promise<{ value?: T; skipped: boolean }>;
+  async step<T>(name: string, run: StepRun<T>, options?: StepOptions & { skippable?: false }): Promise<T>;
+  async step<T>(name: string, run: StepRun<T>, options: StepOptions = {}): Promise<T | { value?: T; skipped: boolean }> {
+    for (let attempt = 1; ; attempt++) {
       this.throwIfAborted();
       this.status.step = name;
       try {
-        const value = await this.abortable(run);
+        const value = await this.abortable(() => run(attempt));
         this.status.step = undefined;
         this.hostUnserved = false;
         return options.skippable ? { value, skipped: false } : value;
