@@ -38,7 +38,8 @@ function activityCallKey(): string | undefined {
 export interface ProcedureContext {
   host: string;
   hostQueue: string;
-  defaults: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number; hostQueueTimeout: number };
+  /** stepTimeout and heartbeatTimeout are absent from contexts recorded before they existed (the workflow defaults them). */
+  defaults: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number; hostQueueTimeout: number; stepTimeout?: number; heartbeatTimeout?: number };
   /** Waiting for the holders of atlas.db before a swap (docs/safety.md#no-swap-under-a-live-writer). */
   swap: { pollInterval: number; pageAfter: number; timeout: number };
   /** Corruption recovery's waits for a person, and Option C's for a volume (ATTACHED, DETACHED): the page, then the timeout outcome. */

@@ -63,6 +63,8 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'maintenance.drainTimeout', env: 'ATLAS_DRAIN_TIMEOUT', type: 'duration', default: '10m', min: DURATION_MIN.drainTimeout, doc: 'How long Pause waits for running sync and backup runs to finish.' },
   { key: 'maintenance.decisionTimeout', env: 'ATLAS_DECISION_TIMEOUT', type: 'duration', default: '24h', min: DURATION_MIN.decisionTimeout, doc: 'How long a failed step waits for the operator\'s decision before its timeout outcome.' },
   { key: 'maintenance.hostQueueTimeout', env: 'ATLAS_HOST_QUEUE_TIMEOUT', type: 'duration', default: '2m', min: DURATION_MIN.hostQueueTimeout, doc: 'How long a procedure\'s host step waits for a worker to take it from `<taskQueue>@<host>`; then the step fails into the operator\'s decision, naming the queue.' },
+  { key: 'maintenance.stepTimeout', env: 'ATLAS_STEP_TIMEOUT', type: 'duration', default: '30s', min: DURATION_MIN.stepTimeout, doc: 'How long a short host step (a check, a flag, an alert) may run; past it Temporal takes its worker for lost and runs the step again (every step is idempotent). The fault suite shortens it so a SIGKILLed worker costs less waiting.' },
+  { key: 'maintenance.heartbeatTimeout', env: 'ATLAS_HEARTBEAT_TIMEOUT', type: 'duration', default: '30s', min: DURATION_MIN.heartbeatTimeout, doc: 'How long a long host step (a snapshot, a restore) may go without a heartbeat (sent every 2 s) before Temporal takes its worker for lost and runs it again.' },
   { key: 'sqliteWeb.port', env: 'ATLAS_SQLITE_WEB_PORT', type: 'int', default: 8002, min: 1, doc: 'Port of sqlite-web during maintenance (always bound to 127.0.0.1).' },
   { key: 'sheets.rootUrl', env: 'ATLAS_SHEETS_ROOT_URL', type: 'url', default: 'https://sheets.googleapis.com/', doc: 'Sheets API endpoint; a loopback URL means the local emulator, without auth.' },
   { key: 'sheets.spreadsheetId', env: 'ATLAS_SHEETS_SPREADSHEET_ID', type: 'string', default: '', doc: 'The approvals spreadsheet.' },
@@ -159,7 +161,7 @@ export interface AtlasConfig {
   app: { units: string[] };
   swap: { pollInterval: number; pageAfter: number; timeout: number };
   diskEmergency: { keepBackups: number; logrotateConfig: string; journalVacuumUnit: string };
-  maintenance: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number; hostQueueTimeout: number };
+  maintenance: { editTimeout: number; reminderInterval: number; drainTimeout: number; decisionTimeout: number; hostQueueTimeout: number; stepTimeout: number; heartbeatTimeout: number };
   sqliteWeb: { port: number };
   sheets: { rootUrl: string; spreadsheetId: string; credentials: string; emulatorPort: number; requestTimeout: number };
   oci: {

@@ -23,6 +23,9 @@ export const DURATION_MIN = {
   pollInterval: 1000,
   timeout: 1000,
   hostQueueTimeout: 1000,
+  /** A step's start-to-close and a long step's heartbeat timeout: long enough for a slow host's short step. */
+  stepTimeout: 5000,
+  heartbeatTimeout: 5000,
   /** An incident stage's page and timeout (the incident tests run at seconds). */
   stageTimeout: 1000,
   pageAfter: 1000,

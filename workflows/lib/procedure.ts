@@ -204,11 +204,13 @@ export class Procedure {
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     };
     // Short activities: a worker that dies in one is noticed after startToClose, so keep it short.
-    this.acts = this.summarised({ ...host, startToCloseTimeout: '30s', retry });
+    // A history recorded before these settings existed replays with the 30 s they had then.
+    const stepTimeout = context.defaults.stepTimeout ?? 30_000;
+    this.acts = this.summarised({ ...host, startToCloseTimeout: stepTimeout, retry });
     // Long activities heartbeat every few seconds; a dead worker is noticed after heartbeatTimeout.
-    this.long = this.summarised({ ...host, startToCloseTimeout: '6h', heartbeatTimeout: '30s', retry });
+    this.long = this.summarised({ ...host, startToCloseTimeout: '6h', heartbeatTimeout: context.defaults.heartbeatTimeout ?? 30_000, retry });
     const forever: ActivityOptions['retry'] = { initialInterval: '1s', maximumInterval: '1m' };
-    this.undo = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: '30s', retry: forever });
+    this.undo = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: stepTimeout, retry: forever });
     this.undoLong = this.summarised({ taskQueue: context.hostQueue, startToCloseTimeout: '1h', retry: forever });
     this.status = {
       procedure: name,
