@@ -65,22 +65,31 @@ function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<bo
   });
 }
 
-/** Runs on the workflow task queue: tells a procedure where this host's activities run. */
+/** What a procedure needs to know of the host whose worker this is (its queue, paths, defaults). */
+function contextOf(ctx: ActivityContext): ProcedureContext {
+  const c = ctx.config;
+  return {
+    host: c.host,
+    hostQueue: hostTaskQueue(c),
+    defaults: { ...c.maintenance },
+    swap: { ...c.swap },
+    recovery: { pageAfter: c.recovery.pageAfter, personTimeout: c.recovery.personTimeout, attachPageAfter: c.oci.attachPageAfter, attachTimeout: c.oci.attachTimeout },
+    incident: { ...c.incident },
+    atlasDb: ctx.paths.atlasDb,
+    sqliteWebPort: c.sqliteWeb.port,
+    sheetsConfigured: c.sheets.spreadsheetId !== '',
+  };
+}
+
+/**
+ * Runs on the workflow task queue: tells a procedure that names no host where this host's
+ * activities run. Any worker may answer it, so a procedure that names its host asks that host's
+ * queue instead (hostContext).
+ */
 export function createContextActivities(ctx: ActivityContext) {
   return {
     async procedureContext(): Promise<ProcedureContext> {
-      const c = ctx.config;
-      return {
-        host: c.host,
-        hostQueue: hostTaskQueue(c),
-        defaults: { ...c.maintenance },
-        swap: { ...c.swap },
-        recovery: { pageAfter: c.recovery.pageAfter, personTimeout: c.recovery.personTimeout, attachPageAfter: c.oci.attachPageAfter, attachTimeout: c.oci.attachTimeout },
-        incident: { ...c.incident },
-        atlasDb: ctx.paths.atlasDb,
-        sqliteWebPort: c.sqliteWeb.port,
-        sheetsConfigured: c.sheets.spreadsheetId !== '',
-      };
+      return contextOf(ctx);
     },
 
     /** Whether a worker polls `queue`: asked from the workflow queue, which is served while this runs. */
@@ -95,6 +104,11 @@ export function createHostActivities(ctx: ActivityContext) {
   const sqliteWebPid = () => path.join(paths.runDir, 'sqlite-web.pid');
 
   return {
+    /** The context of the host this queue belongs to, for a procedure that named its host queue. */
+    async hostContext(): Promise<ProcedureContext> {
+      return contextOf(ctx);
+    },
+
     /**
      * A procedure's first host step when it names its home or host queue: refuses (WrongTarget,
      * naming both) unless this worker serves that home and the queue this call arrived on.

@@ -8,7 +8,7 @@ import {
   type ScheduleDescription,
   type ScheduleSpec,
 } from '@temporalio/client';
-import type { AtlasConfig, ScheduleSetting } from './config';
+import { hostTaskQueue, type AtlasConfig, type ScheduleSetting } from './config';
 import type { ScheduleName } from './workflow-safe/schedule-names';
 
 export interface ScheduleDef {
@@ -92,17 +92,27 @@ async function whileServerWarms<T>(call: () => Promise<T>, attempts = 10): Promi
 /** Creates or updates every schedule from the configuration. Idempotent; keeps paused state. */
 export async function applySchedules(client: Client, config: AtlasConfig, registeredTypes: ReadonlySet<string>): Promise<ApplyResult> {
   const result: ApplyResult = { created: [], updated: [], deleted: [], skipped: [] };
+  const hostQueue = hostTaskQueue(config);
+  // All checked before anything changes: a refusal leaves every schedule as it was.
+  const existing = new Map<string, ScheduleDescription>();
+  for (const def of SCHEDULES) {
+    const id = scheduleId(config, def.name);
+    try {
+      existing.set(id, await whileServerWarms(() => client.schedule.getHandle(id).describe()));
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    }
+  }
+  const taken = [...existing].flatMap(([id, d]) => {
+    const owner = scheduleHostQueue(d);
+    return owner !== undefined && owner !== hostQueue ? [`${id} (runs on ${owner})`] : [];
+  });
+  if (taken.length) throw new ScheduleOwnedByAnotherHost(config, taken);
   for (const def of SCHEDULES) {
     const id = scheduleId(config, def.name);
     const setting = config.schedules[def.setting];
     const handle = client.schedule.getHandle(id);
-    let exists = true;
-    try {
-      await whileServerWarms(() => handle.describe());
-    } catch (err) {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
-      exists = false;
-    }
+    const exists = existing.has(id);
     const unusable = def.unusable?.(config);
     if (!scheduleApplies(def, config, registeredTypes)) {
       if (exists && setting.kind === 'off') {
@@ -119,7 +129,8 @@ export async function applySchedules(client: Client, config: AtlasConfig, regist
       workflowType: def.workflowType,
       workflowId: id,
       taskQueue: config.taskQueue,
-      args: [{}],
+      // Each run's host steps on this host, whichever worker takes the workflow (docs/architecture.md#schedules).
+      args: [{ hostQueue }],
       staticSummary: `${def.summary} (schedule ${id})`,
     };
     // SKIP: a slow run is never joined by a second one; a short catch-up window means a server that
@@ -141,6 +152,24 @@ export async function applySchedules(client: Client, config: AtlasConfig, regist
     }
   }
   return result;
+}
+
+/** The host queue a schedule's runs name (`args[0].hostQueue`); undefined for one made before schedules named it. */
+function scheduleHostQueue(d: ScheduleDescription): string | undefined {
+  const args = (d.action as { args?: unknown[] }).args;
+  const first = args?.[0] as { hostQueue?: unknown } | undefined;
+  return typeof first?.hostQueue === 'string' ? first.hostQueue : undefined;
+}
+
+/** Two Atlas hosts sharing a namespace with the same scheduleIdPrefix: one would take the other's schedules. */
+export class ScheduleOwnedByAnotherHost extends Error {
+  override name = 'ScheduleOwnedByAnotherHost';
+  constructor(config: Pick<AtlasConfig, 'scheduleIdPrefix' | 'host'>, taken: string[]) {
+    super(
+      `schedules of another Atlas host have these ids: ${taken.join(', ')}. Give host ${config.host} its own scheduleIdPrefix ` +
+        `(ATLAS_SCHEDULE_PREFIX=${config.scheduleIdPrefix}${config.host}-), so both hosts' schedules exist side by side; nothing was changed`,
+    );
+  }
 }
 
 export interface ScheduleRow {

@@ -45,16 +45,19 @@ async function withHostQueue<I>(a: AnyAction, client: Client, input: I): Promise
 
 /**
  * A start's input with the home the operator named (--home, else the configuration's), which the
- * procedure's worker must serve (src/target.ts). When the workers polling this host's queue are
- * known to serve another home, refused here (exit 2) before anything starts.
+ * procedure's worker must serve (src/target.ts), and the host queue (--host, else the configured
+ * host's): on a cluster several hosts' workers serve the shared queue, and the procedure must run
+ * its host steps on the host the command was run for, not on whichever answers
+ * (docs/safety.md#the-home-and-host-asked). When the workers polling that queue are known to serve another home,
+ * refused here (exit 2) before anything starts.
  */
 export async function withTargetHome<T extends WorkflowType>(a: AnyAction, input: WorkflowInput<Workflows[T]>): Promise<WorkflowInput<Workflows[T]>> {
   const { config } = a;
   const queue = (input as { hostQueue?: string }).hostQueue ?? hostTaskQueue(config);
   const refused = await homeRefusedBeforeStart(await a.client(), queue, config.home);
   if (refused) throw new UsageError(refused);
-  // Every workflow's input table has the common field `home` (workflows/lib/input.ts HOME).
-  return { ...input, home: config.home } as WorkflowInput<Workflows[T]>;
+  // Every workflow's input table has the common fields `home` and `hostQueue` (workflows/lib/input.ts).
+  return { ...input, home: config.home, hostQueue: queue } as WorkflowInput<Workflows[T]>;
 }
 
 /** Starts a procedure, reports a refused start at once, and with --wait follows it to the end. */

@@ -10,6 +10,7 @@ import {
   condition,
   isCancellation,
   defineQuery,
+  patched,
   defineSignal,
   defineUpdate,
   proxyActivities,
@@ -27,7 +28,7 @@ import { formatDuration } from '../../src/workflow-safe/duration';
 import { ATLAS_HOST, ATLAS_PHASE, ATLAS_PROCEDURE, ATLAS_WAITING_FOR } from '../search-attributes';
 import { failure } from '../../src/workflow-safe/failures';
 import { NAME_MAX, TEXT_MAX, WORKFLOW_QUEUE_STEP_TIMEOUT, cutText, lengthProblem } from '../../src/workflow-safe/limits';
-import { unservedQueueMessage } from '../../src/workflow-safe/host-queue';
+import { hostOfQueue, unservedQueueMessage } from '../../src/workflow-safe/host-queue';
 import { confirmTarget } from './target';
 import { shellQuote } from '../../src/workflow-safe/shell-quote';
 
@@ -105,6 +106,32 @@ export interface ProcedureStatus {
   events: ProcedureEvent[];
   /** Procedure-specific facts (snapshot path, schedules paused, …): the procedure's result so far. */
   facts: Record<string, unknown>;
+}
+
+/** Procedures started before the context came from the named host's own queue replay without asking it. */
+const HOST_CONTEXT_PATCH = 'context-from-the-named-host-queue';
+
+/**
+ * The context of the host whose queue a procedure named, asked on that queue: on a cluster with
+ * several Atlas hosts any worker answers the shared queue (docs/safety.md#the-home-and-host-asked). A queue no
+ * worker serves keeps the answering worker's defaults with the named queue and host: the host steps
+ * then fail into the operator's decision, naming the queue, as before.
+ */
+async function contextOfHost(hostQueue: string, answered: ProcedureContext, ctxActs: WorkflowQueueActivities): Promise<ProcedureContext> {
+  const unserved = { ...answered, hostQueue, host: hostOfQueue(hostQueue) };
+  if (!(await ctxActs.hostQueueServed({ queue: hostQueue }))) return unserved;
+  const acts = proxyActivities<HostActivities>({
+    taskQueue: hostQueue,
+    startToCloseTimeout: '30s',
+    scheduleToStartTimeout: answered.defaults.hostQueueTimeout,
+    retry: { maximumAttempts: 3 },
+  });
+  try {
+    return await acts.hostContext();
+  } catch (err) {
+    if (notTakenByAWorker(err)) return unserved;
+    throw err;
+  }
 }
 
 /** A host activity no worker took within hostQueueTimeout (scheduleToStartTimeout). */
@@ -278,8 +305,11 @@ export class Procedure {
   /** Sets up a procedure: finds this host's activity queue and installs the shared handlers. */
   static async start(name: string, options: ProcedureOptions = {}): Promise<Procedure> {
     const ctxActs = proxyActivities<WorkflowQueueActivities>({ startToCloseTimeout: WORKFLOW_QUEUE_STEP_TIMEOUT, retry: { maximumAttempts: 10 } });
-    const context = await ctxActs.procedureContext();
-    if (options.hostQueue) context.hostQueue = options.hostQueue;
+    let context = await ctxActs.procedureContext();
+    if (options.hostQueue && options.hostQueue !== context.hostQueue) {
+      // Whichever worker answered the shared queue: the context (paths, defaults) is the named host's.
+      context = patched(HOST_CONTEXT_PATCH) ? await contextOfHost(options.hostQueue, context, ctxActs) : { ...context, hostQueue: options.hostQueue };
+    }
     // Handlers first: the status query answers and an abort is heard while the check waits.
     const p = new Procedure(name, context, options, ctxActs);
     await p.confirmTarget(options);

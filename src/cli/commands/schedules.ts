@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import * as workflows from '../../../workflows';
-import { applySchedules, describeRow, listSchedules, resolveScheduleName, scheduleId } from '../../schedules';
+import { ScheduleOwnedByAnotherHost, applySchedules, describeRow, listSchedules, resolveScheduleName, scheduleId } from '../../schedules';
 import type { Run } from '../action';
 import { EXIT, UsageError, textOption } from '../common';
 
@@ -33,7 +33,14 @@ function applyCommand(s: Command, run: Run): void {
   s.command('apply')
     .description('create or update the schedules from the configuration (idempotent; keeps paused state)')
     .action(run(async (a) => {
-      const result = await applySchedules(await a.client(), a.config, registeredWorkflowTypes());
+      let result: Awaited<ReturnType<typeof applySchedules>>;
+      try {
+        result = await applySchedules(await a.client(), a.config, registeredWorkflowTypes());
+      } catch (err) {
+        // Another host's schedules under the same ids: a configuration to fix, exit 2.
+        if (err instanceof ScheduleOwnedByAnotherHost) throw new UsageError(err.message);
+        throw err;
+      }
       a.output(result, () => [
         `created: ${result.created.join(', ') || '-'}`,
         `updated: ${result.updated.join(', ') || '-'}`,
