@@ -4,7 +4,9 @@
 // version and module and calls `goTool(spec)`; the search order and the build live here only.
 //
 // Order: $<ENV_VAR>, then the binary on PATH, then the cached build outside the clone
-// (~/.cache/atlas-ops/<name>-<version>/), else `go install` into that cache.
+// (~/.cache/atlas-ops/<name>-<version>/), else `go install` into that cache. A tool whose binary
+// has a generic name (the Temporal server and the UI server are both `server`) sets
+// `searchPath: false`: a `server` on PATH is not evidence of anything.
 'use strict';
 
 const fs = require('node:fs');
@@ -30,7 +32,8 @@ function onPath(name) {
 
 /**
  * spec: { title ('the Temporal CLI'), name (cache folder prefix), binary, envVar, module, version,
- *         versionArgs, installHint (how to get it without Go), npmScript (rebuilds it) }
+ *         versionArgs, installHint (how to get it without Go), npmScript (rebuilds it),
+ *         searchPath (default true: look for `binary` on PATH) }
  */
 function goTool(spec) {
   function cacheDir() {
@@ -45,7 +48,7 @@ function goTool(spec) {
       if (!isExecutable(fromEnv)) throw new Error(`${spec.envVar}=${fromEnv} is not an executable file`);
       return { path: fromEnv, source: spec.envVar };
     }
-    const fromPath = onPath(spec.binary);
+    const fromPath = spec.searchPath === false ? undefined : onPath(spec.binary);
     if (fromPath) return { path: fromPath, source: 'PATH' };
     const cached = path.join(cacheDir(), spec.binary);
     if (isExecutable(cached)) return { path: cached, source: 'cache' };
@@ -110,7 +113,7 @@ function goTool(spec) {
 
   /** The script's command line: find or build, print what was found; --if-missing never fails npm install. */
   function main() {
-    ensure().then(
+    return ensure().then(
       (tool) => {
         process.stderr.write(`atlas-ops: ${spec.title} (${tool.source}): ${tool.path} — ${version(tool.path)}\n`);
       },
@@ -123,7 +126,7 @@ function goTool(spec) {
     );
   }
 
-  return { find, ensure, version, cacheDir, main };
+  return { spec, find, ensure, version, cacheDir, main };
 }
 
 module.exports = { goTool };
