@@ -6,6 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { renderCompose } from '../src/cluster/compose';
+import { renderServerConfig } from '../src/cluster/server-config';
+import { CLUSTER } from '../src/cluster/settings';
 import { CONFIG_FIELDS, ConfigError, loadConfig } from '../src/config';
 import { commandFailure } from '../src/command-runner';
 import { JOURNAL_VACUUM_ARGS, JOURNAL_VACUUM_UNIT, LOGROTATE_CONFIG } from '../src/deployed-privileges';
@@ -42,6 +45,23 @@ describe('docker-compose.yml', () => {
     expect(services['sqlite-web']!.profiles).toEqual(['sqlite-web']);
     // Pinned: official images carry a version (overridable), never an implicit latest.
     for (const name of ['postgresql', 'temporal', 'temporal-ui']) expect(services[name]!.image).toMatch(/:(\$\{[A-Z_]+:-)?\d/);
+  });
+
+  it('is the one generated from the cluster settings table (npm run compose), so it cannot drift from `atlas-ops cluster up`', () => {
+    expect(fs.readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8'), 'docker-compose.yml differs from src/cluster/settings.ts: run `npm run compose`').toBe(renderCompose());
+    // The same values reach both shapes: the compose stack's and the source-built server's configuration.
+    const env = services.temporal!.environment!;
+    const server = parse(renderServerConfig({ ports: CLUSTER.ports, postgresPassword: 'x', dynamicConfigFile: '/dev/null' })) as {
+      persistence: { numHistoryShards: number; datastores: Record<string, { sql: { databaseName: string; pluginName: string } }> };
+      services: Record<string, { rpc: { grpcPort: number } }>;
+    };
+    expect(Number(env.NUM_HISTORY_SHARDS)).toBe(server.persistence.numHistoryShards);
+    expect(env.DB).toBe(server.persistence.datastores.default!.sql.pluginName);
+    expect([env.DBNAME, env.VISIBILITY_DBNAME]).toEqual([server.persistence.datastores.default!.sql.databaseName, server.persistence.datastores.visibility!.sql.databaseName]);
+    expect(services.temporal!.ports).toEqual([`127.0.0.1:${server.services.frontend!.rpc.grpcPort}:${server.services.frontend!.rpc.grpcPort}`]);
+    expect(services.temporal!.image).toContain(`:-${CLUSTER.temporalVersion}}`);
+    expect(services['temporal-ui']!.image).toContain(`:-${CLUSTER.uiVersion}}`);
+    expect(services['atlas-ops-worker']!.environment!.TEMPORAL_NAMESPACE).toBe(env.DEFAULT_NAMESPACE);
   });
 
   it('binds every published port to 127.0.0.1 only', () => {

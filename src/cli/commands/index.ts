@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import type { Run } from '../action';
 import { registerBackup } from './backup';
+import { registerCluster } from './cluster';
 import { registerDb } from './db';
 import { registerDev } from './dev';
 import { registerDiskEmergency } from './disk-emergency';
@@ -24,6 +25,7 @@ import { registerSync } from './sync';
 
 export function registerCommands(program: Command, run: Run): void {
   registerDev(program, run);
+  registerCluster(program, run);
   registerSchedules(program, run);
   registerMaintenance(program, run);
   registerStatus(program, run);
