@@ -64,6 +64,13 @@ export function renderServerConfig(input: ServerConfigInput): string {
                 server: { certFile: tls.certFile, keyFile: tls.keyFile, requireClientAuth: true, clientCaFiles: [tls.clientCaFile] },
                 client: { serverName: tls.serverName, rootCaFiles: [tls.clientCaFile] },
               },
+              // The services' own calls to the frontend (the system worker, namespace lookups)
+              // must present a client certificate too: the frontend's.
+              systemWorker: {
+                certFile: tls.certFile,
+                keyFile: tls.keyFile,
+                client: { serverName: tls.serverName, rootCaFiles: [tls.clientCaFile] },
+              },
             },
           }
         : {}),

@@ -54,10 +54,23 @@ export async function connectClient(config: Pick<AtlasConfig, 'temporal'>, timeo
   } catch (err) {
     throw new TemporalUnreachableError(
       `cannot reach the Temporal server at ${address} (${(err as Error).message.split('\n')[0]}). ` +
+        (settings.tls ? `${tlsInUse(config.temporal)} ` : '') +
         'Start one with `npm start` (atlas-ops dev), or point TEMPORAL_ADDRESS at a running server.',
     );
   }
   return new Client({ connection, namespace });
+}
+
+/**
+ * The TLS files a failed connection used, by path: a handshake the server refused (wrong CA, no
+ * client certificate) says only "connection closed", so the operator needs to know what to check.
+ */
+function tlsInUse(t: AtlasConfig['temporal']): string {
+  const ca = t.tlsCa ? `the server's CA from temporal.tlsCa (${t.tlsCa})` : "the system's trusted CAs (temporal.tlsCa is not set)";
+  const cert = t.tlsCert
+    ? `client certificate temporal.tlsCert (${t.tlsCert}) with key temporal.tlsKey (${t.tlsKey})`
+    : 'no client certificate (set temporal.tlsCert and temporal.tlsKey if the server requires mutual TLS)';
+  return `TLS was on: check that ${ca} signed the server's certificate${t.tlsServerName ? ` for ${t.tlsServerName}` : ''}, and ${cert} is one the server accepts.`;
 }
 
 /** The Web UI page of a workflow, for the links the CLI prints. */

@@ -1,10 +1,12 @@
 // atlas-ops cluster up | down | status: the PostgreSQL-backed Temporal cluster built from source
 // (src/cluster/cluster.ts; docs/architecture.md#deployment-shapes).
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { CLUSTER } from '../../cluster/settings';
-import { clusterDown, clusterStatus, clusterUp, defaultClusterDir, type ClusterStatus } from '../../cluster/cluster';
+import { clusterDown, clusterStatus, clusterUp, defaultClusterDir, type ClusterStatus, type UpOptions } from '../../cluster/cluster';
 import type { Run } from '../action';
-import { EXIT } from '../common';
+import { EXIT, UsageError } from '../common';
 
 interface DirOpts {
   dir: string;
@@ -19,6 +21,18 @@ function statusLines(s: ClusterStatus): string[] {
   ];
 }
 
+const TLS_FILES = ['ca.pem', 'server.pem', 'server-key.pem', 'ui.pem', 'ui-key.pem'] as const;
+
+/** The frontend's TLS files in `dir`; a missing one is bad input naming it. */
+function tlsFromDir(dir: string, serverName: string): UpOptions['tls'] {
+  const file = (name: (typeof TLS_FILES)[number]) => {
+    const p = path.resolve(dir, name);
+    if (!fs.existsSync(p)) throw new UsageError(`--tls ${dir}: ${p} is missing (expected ${TLS_FILES.join(', ')})`);
+    return p;
+  };
+  return { clientCaFile: file('ca.pem'), certFile: file('server.pem'), keyFile: file('server-key.pem'), uiClientCert: file('ui.pem'), uiClientKey: file('ui-key.pem'), serverName };
+}
+
 export function registerCluster(program: Command, run: Run): void {
   const cluster = program
     .command('cluster')
@@ -30,9 +44,12 @@ export function registerCluster(program: Command, run: Run): void {
     .description('start the cluster (created on first use: initdb, schemas, namespace, search attributes); already running: nothing changes')
     .option(...dirOption)
     .option('--pick-ports', 'take free ports instead of Temporal\'s usual ones (7233, 8080, 5432, …) when the cluster is created')
-    .action(run<DirOpts & { pickPorts?: boolean }>(async (a) => {
+    .option('--tls <dir>', `mutual TLS on the frontend when the cluster is created: ${TLS_FILES.join(', ')} in <dir> (the CA signs the server's and the clients' certificates)`)
+    .option('--tls-server-name <name>', 'the name in server.pem that clients check', 'localhost')
+    .action(run<DirOpts & { pickPorts?: boolean; tls?: string; tlsServerName: string }>(async (a) => {
       const log = (line: string) => process.stderr.write(`atlas-ops cluster: ${line}\n`);
-      const s = await clusterUp({ dir: a.opts.dir, pickPorts: a.opts.pickPorts, log });
+      const tls = a.opts.tls === undefined ? undefined : tlsFromDir(a.opts.tls, a.opts.tlsServerName);
+      const s = await clusterUp({ dir: a.opts.dir, pickPorts: a.opts.pickPorts, tls, log });
       a.output(s, () => statusLines(s));
       return EXIT.ok;
     }));
