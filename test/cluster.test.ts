@@ -2,8 +2,8 @@
 // docs/architecture.md#deployment-shapes), started once for this file: frontend, history, matching
 // and worker as separate processes, PostgreSQL as an unprivileged user, the UI server. On it two
 // Atlas hosts (vm-a, vm-b: two workers, two homes, one task queue); a maintenance survives SIGKILL
-// of history, matching and frontend and a PostgreSQL restart during its edit wait, and completes
-// exactly once; the UI server lists it and opens it in chromium; bad input fails clearly and
+// of history, matching and frontend and a PostgreSQL restart during its edit wait, and a backup the
+// same kills during an activity (an OCI poll held by the emulator), each completing exactly once; the UI server lists it and opens it in chromium; bad input fails clearly and
 // leaves nothing running. Skipped only where PostgreSQL or a way to get the server (Go or a
 // cached build) is missing.
 import fs from 'node:fs';
@@ -18,6 +18,7 @@ import { atlasPaths } from '../src/paths';
 import { openDatabase } from '../src/db/sqlite';
 import { procStat, procUser } from '../src/proc';
 import { allocatePort } from '../src/ports';
+import type { BackupResult } from '../workflows/backup';
 import { statusQuery, type ProcedureStatus } from '../workflows/lib/procedure';
 import { startAtlas, type Atlas } from './helpers/atlas';
 import { eventually, runCli, uid } from './helpers/env';
@@ -47,7 +48,8 @@ describe.skipIf(why)('a Temporal cluster built from source, with two Atlas hosts
     const id = uid();
     taskQueue = `atlas-cluster-${id}`;
     const hostConfig = (host: string) => ({ overrides: { taskQueue, host: `${host}-${id}`, scheduleIdPrefix: `t${id}-${host}-` }, temporalAddress: frontendAddress(state), seedTasks: 20 });
-    a = await startAtlas({ ...hostConfig('vm-a'), worker: true });
+    // vm-a backs its volume up to the OCI emulator: its poll is an activity a test can hold.
+    a = await startAtlas({ ...hostConfig('vm-a'), worker: true, oci: { volumes: ['ocid1.volume.oc1..cluster'], availableAfterMs: 0, pollInterval: 200 } });
     b = await startAtlas({ ...hostConfig('vm-b'), worker: true });
   }, 900_000);
 
@@ -122,6 +124,32 @@ describe.skipIf(why)('a Temporal cluster built from source, with two Atlas hosts
     after.close();
     expect(fs.existsSync(bHome.maintenanceFlag)).toBe(false);
     expect(fs.readdirSync(aHome.backupsDir).sort()).toEqual(aBackups);
+  }, 600_000);
+
+  it('a backup whose OCI activity is held survives SIGKILL of history, matching and frontend during that activity, and makes each backup once', async () => {
+    const dbs = () => fs.readdirSync(atlasPaths(a.home).backupsDir).filter((f) => f.endsWith('.db')).length;
+    const [ociBefore, localBefore] = [a.oci.backups().length, dbs()];
+    // The volume backup stays CREATING, so the backup's activity keeps polling it (heartbeating) until released.
+    a.oci.faults.holdCreating = true;
+    const handle = await a.client.workflow.start('backup', { taskQueue, workflowId: `cluster-oci-${uid()}`, args: [{ oci: true, reason: 'cluster', hostQueue: `${taskQueue}@${a.config.host}` }] });
+    try {
+      const id = await eventually(() => a.oci.backups()[ociBefore]?.id, 120_000, 'the OCI volume backup to be requested');
+      for (const service of ['history', 'matching', 'frontend'] as const) {
+        const pid = pidOf(service);
+        process.kill(pid, 'SIGKILL');
+        await gone(pid);
+        await startService(dir, service);
+        const polls = a.oci.statesServed(id).length;
+        await eventually(() => a.oci.statesServed(id).length > polls, 60_000, `the activity still polling after ${service} came back`);
+      }
+    } finally {
+      a.oci.faults.holdCreating = false;
+    }
+    const r = (await handle.result()) as BackupResult;
+    expect(r.outcome).toBe('completed');
+    expect(r.oci?.state).toBe('AVAILABLE');
+    expect(a.oci.backups().slice(ociBefore)).toHaveLength(1);
+    expect(dbs()).toBe(localBefore + 1);
   }, 600_000);
 
   it('a backup from vm-a\'s CLI runs on vm-a; each host\'s schedules exist side by side', async () => {
