@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium } from 'playwright-core';
 import { ClusterPaths, clusterDown, clusterStatus, clusterUp, frontendAddress, readState, startClusterPostgres, startService, uiUrl, type ClusterState } from '../src/cluster/cluster';
@@ -222,17 +223,30 @@ describe.skipIf(why)('a Temporal cluster built from source, with two Atlas hosts
     }
   });
 
-  it('a PostgreSQL that refuses the login fails `cluster up` naming it, and leaves nothing running', async () => {
+  it('a PostgreSQL that refuses the login fails `cluster up` naming it, leaving nothing running; a schema older than the server wants stops the service with the server\'s words', async () => {
     const other = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-cluster-refused-'));
     try {
       await clusterUp({ dir: other, pickPorts: true });
       await clusterDown(other);
       // The password atlas-ops holds no longer matches PostgreSQL's: it refuses every login.
-      fs.writeFileSync(new ClusterPaths(other).password, 'not-the-password');
+      const paths = new ClusterPaths(other);
+      const password = fs.readFileSync(paths.password, 'utf8');
+      fs.writeFileSync(paths.password, 'not-the-password');
       const r = await runCli(undefined, ['cluster', 'up', '--dir', other]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/temporal-sql-tool create-database on temporal failed .*password authentication failed/);
       expect(clusterStatus(other).processes.every((p) => p.state === 'stopped')).toBe(true);
+
+      // A schema older than the server wants (a service started without `up`'s schema update): the
+      // service exits at start and the error carries the server's own words.
+      fs.writeFileSync(paths.password, password);
+      await startClusterPostgres(other);
+      const port = readState(other)!.ports.postgres;
+      const psql = spawnSync('/usr/lib/postgresql/15/bin/psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'temporal', '-d', 'temporal', '-c', "UPDATE schema_version SET curr_version = '1.0'"], { encoding: 'utf8', env: { ...process.env, PGPASSWORD: password } });
+      expect(psql.status, psql.stderr).toBe(0);
+      const err = await startService(other, 'history').catch((e: unknown) => e as Error);
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(/the history service exited at start: .*version/i);
     } finally {
       await clusterDown(other);
       fs.rmSync(other, { recursive: true, force: true });
