@@ -13,26 +13,19 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { loadConfig } from '../src/config';
 import { ensureHome } from '../src/home';
 import { atlasPaths } from '../src/paths';
 import { startDevServerOnPickedPorts } from '../src/temporal/dev-server';
 import { createAtlasWorker } from '../src/worker';
 import { listenOnPickedPort } from '../src/ports';
+import { formatTimeouts, percentile, timeouts } from './lib/load-stats';
 
-const { TimeoutType } = temporal.api.enums.v1;
 const arg = (name: string, fallback: number): number => {
   const found = process.argv.find((a) => a.startsWith(`--${name}=`));
   return found ? Number(found.split('=')[1]) : fallback;
 };
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
-};
 const ms = (x: number) => `${x.toFixed(0)} ms`;
-const formatTimeouts = (byType: Record<string, number>) =>
-  Object.entries(byType).map(([type, n]) => `${n} (${type})`).join(', ') || '0';
 
 interface LoadRow {
   load: string;
@@ -43,28 +36,6 @@ interface LoadRow {
   /** By timeout type: START_TO_CLOSE (the worker held a task too long) or SCHEDULE_TO_START (a sticky queue waited). */
   workflowTaskTimeouts: Record<string, number>;
   activityTimeouts: number;
-}
-
-/** Counts task timeouts in each workflow's history (a few at a time: the dev server is one process). */
-async function timeouts(client: Client, ids: { workflowId: string; runId?: string }[]): Promise<{ workflowTask: Record<string, number>; activity: number }> {
-  const found = { workflowTask: {} as Record<string, number>, activity: 0 };
-  const queue = [...ids];
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      for (let next = queue.pop(); next; next = queue.pop()) {
-        const history = await client.workflow.getHandle(next.workflowId, next.runId).fetchHistory();
-        for (const e of history.events ?? []) {
-          const wt = e.workflowTaskTimedOutEventAttributes;
-          if (wt) {
-            const type = TimeoutType[wt.timeoutType ?? 0]?.replace('TIMEOUT_TYPE_', '') ?? String(wt.timeoutType);
-            found.workflowTask[type] = (found.workflowTask[type] ?? 0) + 1;
-          }
-          if (e.activityTaskTimedOutEventAttributes) found.activity++;
-        }
-      }
-    }),
-  );
-  return found;
 }
 
 async function concurrentHealthChecks(client: Client, taskQueue: string, n: number): Promise<LoadRow> {

@@ -23,6 +23,7 @@ const benches = fs
 
 /** Sizes per benchmark: defaults keep `npm run bench` to minutes; --full uses the targets' sizes. */
 const ARGS: Record<string, { quick: string[]; full: string[] }> = {
+  'cluster.ts': { quick: [], full: ['--sequential=20', '--concurrent=100'] },
   'health.ts': { quick: ['--tasks=100000', '--runs=5'], full: ['--tasks=1000000', '--runs=7'] },
   'load.ts': { quick: [], full: ['--full'] },
   'maintenance.ts': { quick: ['--mb=200', '--runs=3'], full: ['--mb=1024', '--runs=3'] },

@@ -223,6 +223,19 @@ describe.skipIf(why)('a Temporal cluster built from source, with two Atlas hosts
     }
   });
 
+  it.skipIf(process.getuid?.() !== 0)('a directory PostgreSQL\'s unprivileged user cannot reach is named before anything starts', async () => {
+    const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-cluster-private-'));
+    try {
+      const r = await runCli(undefined, ['cluster', 'up', '--dir', path.join(parent, 'c'), '--pick-ports']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`PostgreSQL runs as nobody, which cannot enter ${parent} (mode 0700)`);
+      expect(r.stderr).toMatch(/nothing was started/);
+      expect(fs.readdirSync(path.join(parent, 'c'))).toEqual([]);
+    } finally {
+      fs.rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
   it('a PostgreSQL that refuses the login fails `cluster up` naming it, leaving nothing running; a schema older than the server wants stops the service with the server\'s words', async () => {
     const other = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-cluster-refused-'));
     try {

@@ -15,7 +15,7 @@ import { ownershipOf, recordProcess, stopRecordedProcess } from '../owned-proces
 import { allocatePort, portFree } from '../ports';
 import { listenersOn } from '../proc';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
-import { ClusterError, initPostgres, startPostgres, tail } from './postgres';
+import { ClusterError, checkReachable, initPostgres, startPostgres, tail } from './postgres';
 import { renderDynamicConfig, renderServerConfig, renderUiConfig, type FrontendTls } from './server-config';
 import { CLUSTER, SERVICES, namedPorts, retentionHours, type ClusterPorts, type Service } from './settings';
 
@@ -331,6 +331,7 @@ export async function clusterUp(options: UpOptions): Promise<ClusterStatus> {
   fs.mkdirSync(dir, { recursive: true });
   // PostgreSQL's unprivileged user must pass through to its data directory.
   fs.chmodSync(dir, 0o711);
+  checkReachable(paths.pgData);
   for (const sub of ['logs', 'run', paths.serverConfigDir, paths.uiConfigDir]) fs.mkdirSync(path.resolve(dir, sub), { recursive: true, mode: 0o700 });
   if (!fs.existsSync(paths.password)) fs.writeFileSync(paths.password, crypto.randomBytes(18).toString('base64url'), { mode: 0o600 });
   const password = fs.readFileSync(paths.password, 'utf8').trim();

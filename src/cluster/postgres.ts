@@ -39,6 +39,25 @@ export function postgresUser(): RunAs | undefined {
   return { user: 'nobody', uid, gid };
 }
 
+/**
+ * The unprivileged user must pass through every directory above the data directory: one it cannot
+ * enter (a 0700 temp or home directory) is named before anything starts.
+ */
+export function checkReachable(dir: string, as: RunAs | undefined = postgresUser()): void {
+  if (!as) return;
+  for (let d = path.dirname(path.resolve(dir)); ; d = path.dirname(d)) {
+    const st = fs.statSync(d);
+    const passes = st.uid === as.uid ? st.mode & 0o100 : st.gid === as.gid ? st.mode & 0o010 : st.mode & 0o001;
+    if (!passes) {
+      throw new ClusterError(
+        `PostgreSQL runs as ${as.user}, which cannot enter ${d} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}) to reach ${dir}: ` +
+          `choose a --dir it can reach (the default is under /var/lib) or \`chmod o+x ${d}\`; nothing was started`,
+      );
+    }
+    if (d === path.dirname(d)) return;
+  }
+}
+
 function chownAll(target: string, as: RunAs | undefined): void {
   if (as) fs.chownSync(target, as.uid, as.gid);
 }
