@@ -116,6 +116,8 @@ const WRONG_OPTION: Record<string, string[]> = {
   'db restore --host': [LONG_NAME],
   // Without --replica (the case's base) it goes with nothing; with it, outside the range (test/replication.test.ts).
   '--at': ['banana'],
+  // A directory without the five TLS files: refused naming the missing file, before anything starts.
+  'cluster up --tls': ['/nonexistent-atlas-tls-dir'],
 };
 
 /**
@@ -135,6 +137,8 @@ const GLOBAL_OPTION: Record<string, string> = {
 const ANY_OPTION: Record<string, string> = {
   'list --host': 'a filter: a host that runs nothing lists nothing',
   'sheets-emulator serve --spreadsheet': 'the id of a spreadsheet to create: any id is a new one',
+  '--dir': 'the cluster\'s directory: `up` creates any path, `down` and `status` report "no cluster" for one without it',
+  'cluster up --tls-server-name': 'the name in the frontend\'s certificate: any name; a wrong one fails the TLS handshake with the files named',
 };
 
 interface CommandNode {
