@@ -4,12 +4,13 @@
 //
 // Admin endpoints (not counted as API requests) live under /__emulator/:
 //   GET stats · POST stats/reset · GET faults · POST faults {kind, count, on, retryAfterSeconds, latencyMs}
-//   DELETE faults · POST spreadsheets {id, title, tabs}
+//   DELETE faults · POST spreadsheets {id, title, tabs} · POST iam/keys {account}: a new key file
 import http from 'node:http';
 import { ApiError, badRequest, EmulatorStore, notFound, type InputOption, type RenderOption } from './store';
 import { FAULT_ERRORS, FaultQueue, MALFORMED_BODY, parseFault, type ActiveFault, type FaultSpec } from './faults';
 import { REQUEST_BYTES_MAX } from '../sheets/layout';
 import { listenOn, listenOnPickedPort } from '../ports';
+import { IamEmulator } from './iam';
 
 export interface EmulatorStats {
   requests: number;
@@ -28,6 +29,8 @@ export interface SheetsEmulator {
   url: string;
   port: number;
   store: EmulatorStore;
+  /** Service-account keys and the token endpoint (./iam.ts). */
+  iam: IamEmulator;
   stats(): EmulatorStats;
   resetStats(): void;
   fault(spec: FaultSpec): void;
@@ -36,6 +39,16 @@ export interface SheetsEmulator {
 }
 
 const WRITES = new Set(['values.update', 'values.batchUpdate', 'values.append', 'values.clear', 'spreadsheets.batchUpdate', 'spreadsheets.create']);
+
+/** The raw body as text (the token endpoint's form). */
+function readText(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', reject);
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
 
 /** The body as JSON; over `maxBytes` it is read to the end and refused, as Google does. */
 function readBody(req: http.IncomingMessage, maxBytes = Infinity): Promise<unknown> {
@@ -106,6 +119,8 @@ export interface EmulatorOptions {
 export async function startSheetsEmulator(options: EmulatorOptions): Promise<SheetsEmulator> {
   const store = new EmulatorStore(options.file);
   const faults = new FaultQueue();
+  let baseUrl = '';
+  const iam = new IamEmulator(iamStateFile(options.file), () => baseUrl);
   let stats = freshCounters();
   let persistBase = store.persistMs;
   const currentStats = (): EmulatorStats => ({ ...structuredClone(stats), persistMs: Math.round(store.persistMs - persistBase) });
@@ -251,6 +266,11 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
       }
       return send(res, 200, { faults: faults.list() });
     }
+    if (what === 'iam/keys' && req.method === 'POST') {
+      const b = (await readBody(req)) as { account?: string };
+      if (!b.account || !/^[^@\s]+@[^@\s]+$/.test(b.account)) return sendError(res, badRequest(`account: ${JSON.stringify(b.account ?? null)} is not a service-account email`));
+      return send(res, 200, iam.issueKey(b.account));
+    }
     if (what === 'spreadsheets' && req.method === 'POST') {
       const b = (await readBody(req)) as { id?: string; title?: string; tabs?: string[] };
       if (!b.id) return sendError(res, badRequest('id: required'));
@@ -265,6 +285,17 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
       try {
         store.refresh();
         if (url.pathname.startsWith('/__emulator/')) return await admin(req, url, res);
+        // IAM and the token endpoint: not Sheets requests, so neither counted nor faulted with them.
+        if (url.pathname === '/token' && req.method === 'POST') {
+          const reply = iam.token(new URLSearchParams(await readText(req)));
+          return send(res, reply.status, reply.body);
+        }
+        if (url.pathname.startsWith('/v1/')) {
+          await readText(req);
+          const reply = iam.api(req.method ?? 'GET', url.pathname, req.headers.authorization);
+          if (!reply) throw notFound();
+          return send(res, reply.status, reply.body);
+        }
         stats.requests++;
         const fault = faults.take(req.method === 'GET' ? 'read' : 'write');
         if (fault && (await applyFault(fault, res))) return;
@@ -291,10 +322,12 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
   // Loopback only (docs/safety.md#loopback-only). Port 0 (or none): one picked below the ephemeral
   // range (src/ports.ts); a named one is used as is.
   const port = options.port ? await listenOn(server, options.port) : await listenOnPickedPort(server);
+  baseUrl = `http://127.0.0.1:${port}/`;
   return {
-    url: `http://127.0.0.1:${port}/`,
+    url: baseUrl,
     port,
     store,
+    iam,
     stats: currentStats,
     resetStats,
     fault: (spec) => faults.add(spec),
@@ -305,6 +338,11 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
         server.close(() => resolve());
       }),
   };
+}
+
+/** The IAM emulator's public keys, beside the Sheets state file. */
+export function iamStateFile(sheetsStateFile: string): string {
+  return sheetsStateFile.replace(/(\.json)?$/, '.iam.json');
 }
 
 function sheetProps(sheet: { sheetId: number; title: string; rows: unknown[][] }, index: number) {
