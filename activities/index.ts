@@ -8,6 +8,7 @@ import { createHostActivities, createContextActivities } from './host';
 import { createIncidentActivities } from './incident';
 import { createMonitoringActivities } from './monitoring';
 import { createSecretActivities } from './secrets';
+import { createGoogleKeyActivities } from './google-keys';
 import { createOciActivities } from './oci';
 import { createVolumeSwapActivities } from './volume-swap';
 import { createRecoveryActivities } from './recovery';
@@ -25,6 +26,7 @@ export function createHostQueueActivities(ctx: ActivityContext) {
     ...createIncidentActivities(ctx),
     ...createMonitoringActivities(ctx),
     ...createSecretActivities(ctx),
+    ...createGoogleKeyActivities(ctx),
     ...createOciActivities(ctx),
     ...createVolumeSwapActivities(ctx),
     ...createRecoveryActivities(ctx),

@@ -8,8 +8,9 @@ import { parseDuration } from './workflow-safe/duration';
 import { failure } from './workflow-safe/failures';
 import { DURATION_MIN, minimumProblem } from './workflow-safe/limits';
 import { parseAllowlist } from './access-allowlist';
+import { parseAuthorizedKeysFiles } from './ssh-keys';
 
-type FieldType = 'string' | 'path' | 'paths' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum' | 'units' | 'allowlist';
+type FieldType = 'string' | 'path' | 'paths' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum' | 'units' | 'allowlist' | 'list';
 
 interface FieldSpec {
   key: string;
@@ -71,6 +72,8 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'sheets.emulatorPort', env: 'ATLAS_SHEETS_EMULATOR_PORT', type: 'int', default: 0, min: 0, doc: 'Port of the Sheets API emulator `atlas-ops dev` starts on 127.0.0.1 when no real endpoint is configured (0: one picked below the ephemeral port range, docs/testing.md#ports).' },
   { key: 'sheets.requestTimeout', env: 'ATLAS_SHEETS_TIMEOUT', type: 'duration', default: '60s', doc: `How long one Sheets API request may take; one without an answer by then fails as \`${failure.SheetsUnreachable.type}\` and its run is retried.` },
   { key: 'sheets.credentials', env: 'ATLAS_SHEETS_CREDENTIALS', type: 'path', default: '', doc: 'Service-account key file (mode 0600); default `<home>/config/sheets-credentials.json` when present.' },
+  { key: 'keys.sshAuthorizedKeys', env: 'ATLAS_KEYS_SSH_AUTHORIZED_KEYS', type: 'list', default: '', doc: 'The authorized_keys files key rotation checks after a person replaces the SSH key: `user:/absolute/path` entries (comma-separated, or a JSON list in the file); empty: SSH keys are not part of the rotation.' },
+  { key: 'oci.userId', env: 'ATLAS_OCI_USER_ID', type: 'string', default: '', doc: 'OCID of the OCI user whose API key key rotation replaces (oci-identity uploadApiKey, then deleteApiKey of the old one; the key file and fingerprint in the OCI config file are updated); empty: OCI API keys are not rotated.' },
   { key: 'oci.endpoint', env: 'ATLAS_OCI_ENDPOINT', type: 'url', default: '', doc: 'Block Storage endpoint; a loopback URL means the local emulator, unsigned.' },
   { key: 'oci.volumeId', env: 'ATLAS_OCI_VOLUME_ID', type: 'string', default: '', doc: 'OCID of the block volume that holds the Atlas home.' },
   { key: 'oci.configFile', env: 'ATLAS_OCI_CONFIG', type: 'path', default: '', doc: 'OCI CLI config file; default `<home>/config/oci/config`, else instance principal.' },
@@ -158,6 +161,7 @@ export interface AtlasConfig {
   backup: { keep: number };
   recovery: { onCorruption: 'auto' | 'alert-only'; pageAfter: number; personTimeout: number };
   access: { allowlist: string[]; sshKeySources: string[] };
+  keys: { sshAuthorizedKeys: string[] };
   app: { units: string[] };
   swap: { pollInterval: number; pageAfter: number; timeout: number };
   diskEmergency: { keepBackups: number; logrotateConfig: string; journalVacuumUnit: string };
@@ -165,6 +169,7 @@ export interface AtlasConfig {
   sqliteWeb: { port: number };
   sheets: { rootUrl: string; spreadsheetId: string; credentials: string; emulatorPort: number; requestTimeout: number };
   oci: {
+    userId: string;
     endpoint: string;
     volumeId: string;
     configFile: string;
@@ -225,6 +230,11 @@ export function parseSchedule(text: string, field: string): ScheduleSetting {
   throw new Error(`${field}: "${value}" is not a schedule (expected "every 5m", a 5-field cron expression, or "off")`);
 }
 
+/** A JSON list as is, or comma-separated text split; undefined for anything else. */
+function listOf(text: unknown): unknown[] | undefined {
+  return Array.isArray(text) ? text : typeof text === 'string' ? text.split(',').map((u) => u.trim()).filter(Boolean) : undefined;
+}
+
 function convert(spec: FieldSpec, raw: unknown, source: string): unknown {
   const where = `${spec.key} (from ${source})`;
   const text = typeof raw === 'string' ? raw.trim() : raw;
@@ -264,7 +274,7 @@ function convert(spec: FieldSpec, raw: unknown, source: string): unknown {
     case 'schedule':
       return parseSchedule(String(text), where);
     case 'units': {
-      const list = Array.isArray(text) ? text : typeof text === 'string' ? text.split(',').map((u) => u.trim()).filter(Boolean) : undefined;
+      const list = listOf(text);
       if (!list || list.some((u) => typeof u !== 'string' || !/^[A-Za-z0-9:_.@-]+\.(service|target)$/.test(u))) {
         throw new Error(`${where}: ${JSON.stringify(raw)} is not a list of systemd units such as "atlas-agent.service"`);
       }
@@ -273,10 +283,15 @@ function convert(spec: FieldSpec, raw: unknown, source: string): unknown {
     case 'allowlist':
       return parseAllowlist(text, where);
     case 'paths': {
-      const list = Array.isArray(text) ? text : typeof text === 'string' ? text.split(',').map((p) => p.trim()).filter(Boolean) : undefined;
+      const list = listOf(text);
       const bad = list?.find((p) => typeof p !== 'string' || !path.isAbsolute(p));
       if (!list || bad !== undefined) throw new Error(`${where}: ${JSON.stringify(bad ?? raw)} is not an absolute path (expected a list of absolute paths such as "/etc/ssh/authorized_keys/ops")`);
       return list.map((p) => path.normalize(p as string));
+    }
+    case 'list': {
+      const list = listOf(text);
+      if (!list || list.some((u) => typeof u !== 'string')) throw new Error(`${where}: ${JSON.stringify(raw)} is not a list of strings`);
+      return list;
     }
     case 'enum':
       if (!spec.values!.includes(String(text))) throw new Error(`${where}: "${String(raw)}" is not one of ${spec.values!.join(', ')}`);
@@ -404,6 +419,7 @@ export function loadConfig(options: LoadOptions = {}): AtlasConfig {
   if (!/^[A-Za-z0-9._@-]+$/.test(config.taskQueue)) problems.push(`taskQueue: "${config.taskQueue}" may hold only letters, digits and . _ @ -`);
   if (!/^[A-Za-z0-9._-]*$/.test(config.scheduleIdPrefix)) problems.push(`scheduleIdPrefix: "${config.scheduleIdPrefix}" may hold only letters, digits and . _ -`);
   problems.push(...replicaProblems(config), ...volumeSwapProblems(config));
+  problems.push(...parseAuthorizedKeysFiles(config.keys.sshAuthorizedKeys, 'keys.sshAuthorizedKeys').problems);
   if (config.thresholds.replicationLagCritical < config.thresholds.replicationLag) {
     problems.push(`thresholds.replicationLagCritical (${config.thresholds.replicationLagCritical} ms) is below thresholds.replicationLag (${config.thresholds.replicationLag} ms)`);
   }

@@ -1,99 +1,146 @@
-// keyRotation end to end against a loopback "Sheets" endpoint: reminder alert, a bad install
-// rejected (mode 0644), a good one verified, revoke, the date recorded for the security audit —
-// and the key material nowhere in the workflow history, result or logs.
-import crypto from 'node:crypto';
+// keyRotation end to end through the real googleapis IAM client and google-auth-library's token
+// grant, against the Sheets emulator's IAM and token endpoint (which check JWT signatures against
+// the keys they issued): the new key created, verified, installed (0600), the old one deleted and
+// refused; a wrong key refused; IAM answers that are no new key of the account refused with nothing
+// deleted; the SSH step verified in the configured authorized_keys (fail, fixed, pass); and no key
+// material in the history, result or logs.
 import fs from 'node:fs';
 import path from 'node:path';
+import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { openOpsDb } from '../src/db/ops-db';
+import { tryToken, readKeyFile, type GoogleKeyFile } from '../src/google-keys';
 import { atlasPaths } from '../src/paths';
 import { runReport } from '../src/reports';
-import { statusQuery } from '../workflows/lib/procedure';
-import { keyInstalledSignal, oldKeyRevokedSignal, type KeyRotationResult } from '../workflows/key-rotation';
+import type { CreateOverride } from '../src/sheets-emulator/iam';
+import { sshFingerprint } from '../src/ssh-keys';
+import { decisionSignal, statusQuery } from '../workflows/lib/procedure';
+import type { KeyRotationResult } from '../workflows/key-rotation';
 import { useAtlas } from './helpers/atlas';
-import { eventually, runCli } from './helpers/env';
+import { eventually, runCli, uid } from './helpers/env';
 import { decodedHistory } from './helpers/history';
+import { installIssuedKey, secretPieces, sshKey } from './helpers/keys';
 
-// The stand-in endpoint answers what the test sets, and counts the probes it received.
-const endpoint = { status: 200, probes: 0 };
+const credentials = (home: string) => path.join(atlasPaths(home).configDir, 'sheets-credentials.json');
+const authorizedKeys = (home: string, user: string) => path.join(home, 'ssh', user, 'authorized_keys');
+
 const t = useAtlas({
-  sheetsEndpoint: (_req, res) => {
-    endpoint.probes++;
-    res.writeHead(endpoint.status, { 'content-type': 'application/json' }).end('{}');
+  prepare: (a) => {
+    for (const user of ['atlas', 'deploy']) fs.mkdirSync(path.dirname(authorizedKeys(a.home, user)), { recursive: true });
   },
+  sheets: (a) => ({ credentials: credentials(a.home) }),
+  workerConfig: (config) => ({ ...config, keys: { sshAuthorizedKeys: ['atlas', 'deploy'].map((u) => `${u}:${authorizedKeys(config.home, u)}`) } }),
   worker: true,
 });
 
-describe('keyRotation', () => {
-  it('waits for the key, rejects a bad install, verifies, waits for revocation, records the date; no secret in history', async () => {
-    const paths = atlasPaths(t.home);
-    const cred = path.join(paths.configDir, 'sheets-credentials.json');
-    const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const secretPiece = pem.split('\n')[5]!;
-    const key = { type: 'service_account', client_email: 'atlas@proj.iam.gserviceaccount.com', private_key_id: 'abc123', private_key: pem };
+/** A fresh account with an issued key installed: each test rotates its own. */
+function freshAccount(): { account: string; key: Record<string, string> } {
+  const account = `rot-${uid()}@atlas-test.iam.gserviceaccount.com`;
+  return { account, key: installIssuedKey(t.sheets.emu, account, credentials(t.home)) };
+}
 
-    const start = await runCli(t, ['--json', 'key-rotation', 'start']);
+const liveKeys = (account: string) => t.sheets.emu.iam.accountKeys(account).filter((k) => !k.deleted).map((k) => k.id);
+const cli = (args: string[]) => runCli(t, args, { ...t.sheets.env, ATLAS_SHEETS_CREDENTIALS: credentials(t.home) });
+
+describe('keyRotation', { timeout: 180_000 }, () => {
+  it('creates, verifies and installs a new key, deletes the old one (refused after), then checks the SSH key; no secret in history', async () => {
+    const { account, key: old } = freshAccount();
+    const ssh = { oldKey: sshKey('old'), newKey: sshKey('new') };
+    for (const user of ['atlas', 'deploy']) fs.writeFileSync(authorizedKeys(t.home, user), `${ssh.oldKey.line}\n`);
+    const refusedBefore = t.sheets.emu.iam.grants.refused;
+
+    const start = await cli(['--json', 'key-rotation', 'start']);
     expect(start.code, start.stderr).toBe(0);
     const id = JSON.parse(start.stdout).workflowId as string;
     const handle = t.client.workflow.getHandle(id);
-    await eventually(async () => (await handle.query(statusQuery)).phase === 'install', 30_000, 'install phase');
-    const ops = openOpsDb(paths.opsDb);
+    await eventually(async () => (await handle.query(statusQuery)).phase === 'ssh', 60_000, 'the SSH step');
+
+    // The Google key is rotated before the SSH step: one new key, the old one deleted and refused.
+    const installed = readKeyFile(credentials(t.home));
+    expect(installed.private_key_id).not.toBe(old.private_key_id);
+    expect(fs.statSync(credentials(t.home)).mode & 0o777).toBe(0o600);
+    expect(liveKeys(account)).toEqual([installed.private_key_id]);
+    expect(await tryToken(installed)).toEqual({ ok: true });
+    const stale = await tryToken(old as unknown as GoogleKeyFile);
+    expect(stale).toMatchObject({ ok: false, status: 400 });
+    expect(stale.ok === false && stale.refusal).toMatch(/invalid_grant/);
+    expect(t.sheets.emu.iam.grants.refused).toBeGreaterThanOrEqual(refusedBefore + 2);
+    // Nothing left in staging: the old key's kept copy went once it was refused.
+    expect(fs.readdirSync(path.join(atlasPaths(t.home).configDir, 'key-rotation'))).toEqual([]);
+
+    // SSH: signalled done while deploy still has the old key: the step fails naming user and file.
+    fs.writeFileSync(authorizedKeys(t.home, 'atlas'), `${ssh.newKey.line}\n`);
+    fs.writeFileSync(authorizedKeys(t.home, 'deploy'), `${ssh.oldKey.line}\n${ssh.newKey.line}\n`);
+    const signalled = await cli(['key-rotation', 'ssh-installed', id, '--new', ssh.newKey.fingerprint, '--old', ssh.oldKey.fingerprint, '--by', 'dana']);
+    expect(signalled.code, signalled.stderr).toBe(0);
+    const failed = await eventually(async () => (await handle.query(statusQuery)).failedStep, 60_000, 'the SSH check to fail');
+    expect(failed.step).toBe('verify SSH keys');
+    expect(failed.error).toContain(`user deploy: the old key ${ssh.oldKey.fingerprint} is still in ${authorizedKeys(t.home, 'deploy')}`);
+    expect(failed.error).not.toContain('user atlas');
+    fs.writeFileSync(authorizedKeys(t.home, 'deploy'), `# rotated\ncommand="true",no-pty ${ssh.newKey.line}\n`);
+    await handle.signal(decisionSignal, { decision: 'retry', by: 'dana' });
+
+    const result = (await handle.result()) as KeyRotationResult;
+    expect(result).toMatchObject({ outcome: 'completed', account, oldKeyId: old.private_key_id, newKeyId: installed.private_key_id });
+    expect(result.revocation).toMatch(/refused old key .*invalid_grant/);
+    expect(result.ssh).toMatchObject({ newFingerprint: ssh.newKey.fingerprint, installedBy: 'dana' });
+    expect(result.ssh!.checked).toHaveLength(2);
+
+    const ops = openOpsDb(atlasPaths(t.home).opsDb);
     try {
-      await eventually(() => ops.prepare('SELECT 1 FROM alerts WHERE code = ? AND resolved_at IS NULL').get(`key-rotation:${id}`), 30_000, 'reminder alert');
-
-      // Installed with the wrong mode: verification fails, and it waits for the key again.
-      fs.writeFileSync(cred, JSON.stringify(key), { mode: 0o644 });
-      fs.chmodSync(cred, 0o644);
-      await handle.signal(keyInstalledSignal, { by: 'dana' });
-      await eventually(async () => ((await handle.query(statusQuery)).facts as unknown as KeyRotationResult).failedVerifications === 1, 30_000, 'failed verification');
-      await eventually(async () => (await handle.query(statusQuery)).phase === 'install', 30_000, 'back to install');
-      const warn = ops.prepare('SELECT message FROM alerts WHERE code = ?').pluck().get(`key-rotation-verify:${id}`) as string;
-      expect(warn).toContain('is mode 0644: run chmod 600');
-
-      // No probe was made for a key that failed the local checks.
-      expect(endpoint.probes).toBe(0);
-
-      // Mode fixed, but the endpoint refuses the key: still not verified, and said why.
-      fs.chmodSync(cred, 0o600);
-      endpoint.status = 401;
-      await handle.signal(keyInstalledSignal, { by: 'dana' });
-      await eventually(async () => ((await handle.query(statusQuery)).facts as unknown as KeyRotationResult).failedVerifications === 2, 30_000, 'refused verification');
-      await eventually(async () => (await handle.query(statusQuery)).phase === 'install', 30_000, 'back to install after the refusal');
-      expect(endpoint.probes).toBe(1);
-      expect(ops.prepare('SELECT message FROM alerts WHERE code = ?').pluck().get(`key-rotation-verify:${id}`)).toMatch(/answered 401/);
-
-      endpoint.status = 200;
-      const installed = await runCli(t, ['key-rotation', 'installed', id, '--by', 'dana']);
-      expect(installed.code, installed.stderr).toBe(0);
-      await eventually(async () => (await handle.query(statusQuery)).phase === 'revoke', 30_000, 'revoke phase');
-      await handle.signal(oldKeyRevokedSignal, { by: 'lee', note: 'old key deleted in console' });
-      const result = (await handle.result()) as KeyRotationResult;
-      expect(result).toMatchObject({ outcome: 'completed', account: key.client_email, failedVerifications: 2, installedBy: 'dana', revokedBy: 'lee' });
-      expect(result.fingerprint).toMatch(/^[0-9a-f]{16}$/);
-      expect(result.verification).toMatch(/^emulator 127\.0\.0\.1:\d+ answered 200$/);
-      expect(endpoint.probes).toBe(2);
-      const row = ops.prepare("SELECT * FROM key_rotations WHERE key = 'sheets'").get() as { rotated_at: string; workflow_id: string };
-      expect(row).toMatchObject({ rotated_at: result.rotatedAt, workflow_id: id });
+      expect(ops.prepare("SELECT key FROM key_rotations WHERE workflow_id = ? ORDER BY key").pluck().all(id)).toEqual(['sheets', 'ssh']);
+      const audit = await runReport('security', { config: t.config, paths: atlasPaths(t.home), ops, now: new Date() });
+      expect(audit.data.checks).toEqual(expect.arrayContaining([expect.objectContaining({ check: 'Sheets key age', ok: true, detail: expect.stringContaining('0 days since the last recorded rotation') })]));
     } finally {
       ops.close();
     }
 
-    // The audit reads the recorded rotation.
-    const ops2 = openOpsDb(paths.opsDb);
-    try {
-      const audit = await runReport('security', { config: t.config, paths, ops: ops2, now: new Date() });
-      expect(audit.data.checks).toEqual(expect.arrayContaining([expect.objectContaining({ check: 'Sheets key age', ok: true, detail: expect.stringContaining('0 days since the last recorded rotation') })]));
-    } finally {
-      ops2.close();
-    }
-
-    // Secrets never in history, results or logs.
-    // Payloads decoded to text, so the search sees what any reader of the history would.
     const history = decodedHistory(await handle.fetchHistory());
-    expect(history).toContain(key.client_email);
-    expect(history).not.toContain(secretPiece);
+    expect(history).toContain(account);
     expect(history).not.toContain('PRIVATE KEY');
-    for (const f of fs.readdirSync(paths.logsDir)) expect(fs.readFileSync(path.join(paths.logsDir, f), 'utf8')).not.toContain(secretPiece);
+    const logs = fs.readdirSync(atlasPaths(t.home).logsDir).map((f) => fs.readFileSync(path.join(atlasPaths(t.home).logsDir, f), 'utf8')).join('\n');
+    for (const piece of [...secretPieces(old.private_key!), ...secretPieces(installed.private_key)]) {
+      expect(history.includes(piece), 'key material in the history').toBe(false);
+      expect(logs.includes(piece), 'key material in the logs').toBe(false);
+    }
+  });
+
+  it('the token endpoint refuses a key it never issued, even for a known account and key id', async () => {
+    const { key } = freshAccount();
+    const wrong = { ...key, private_key: crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+    const answer = await tryToken(wrong as unknown as GoogleKeyFile);
+    expect(answer).toMatchObject({ ok: false, status: 400 });
+    expect(answer.ok === false && answer.refusal).toMatch(/invalid_grant: Invalid JWT Signature/);
+    expect(await tryToken(key as unknown as GoogleKeyFile)).toEqual({ ok: true });
+  });
+
+  // IAM answers that are no new key of the account: the step fails naming what, and after abort the
+  // installed file is unchanged, the old key still valid, and the key IAM made deleted again.
+  const refusals: [string, (old: Record<string, string>) => CreateOverride, RegExp][] = [
+    ['an answer without privateKeyData', () => ({ omitPrivateKeyData: true }), /answered without privateKeyData/],
+    ['the current key again', (old) => ({ keyFile: old }), /is the current key again \(key id [0-9a-f]{40}\)/],
+    ['a key file of another service account', () => ({ keyFile: t.sheets.emu.iam.issueKey('intruder@other.iam.gserviceaccount.com') }), /is a key of intruder@other\.iam\.gserviceaccount\.com, not of rot-/],
+  ];
+  for (const [what, override, message] of refusals) {
+    it(`refuses ${what}: a clear error, nothing deleted, nothing installed`, async () => {
+      const { account, key: old } = freshAccount();
+      const before = fs.readFileSync(credentials(t.home), 'utf8');
+      t.sheets.emu.iam.nextCreates.push(override(old));
+      const handle = await t.client.workflow.start('keyRotation', { taskQueue: t.config.taskQueue, workflowId: `keyRotation-refused-${uid()}`, args: [{}] });
+      const failed = await eventually(async () => (await handle.query(statusQuery)).failedStep, 60_000, 'the create step to fail');
+      expect(failed).toMatchObject({ step: 'create the new key', errorType: 'KeyInvalid' });
+      expect(failed.error).toMatch(message);
+      expect(failed.error).toContain(`installed key ${old.private_key_id} is unchanged`);
+      await handle.signal(decisionSignal, { decision: 'abort', by: 'test' });
+      expect(await handle.result()).toMatchObject({ outcome: 'aborted', oldKeyId: old.private_key_id });
+      expect(fs.readFileSync(credentials(t.home), 'utf8')).toBe(before);
+      expect(liveKeys(account)).toEqual([old.private_key_id]);
+      expect(await tryToken(old as unknown as GoogleKeyFile)).toEqual({ ok: true });
+    });
+  }
+
+  it('computes SSH fingerprints as ssh-keygen -lf does', () => {
+    const k = sshKey('fp');
+    expect(sshFingerprint(k.line.split(' ')[1]!)).toBe(k.fingerprint);
   });
 });

@@ -10,31 +10,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { atlasPaths } from '../src/paths';
-import { statusQuery } from '../workflows/lib/procedure';
-import { keyInstalledSignal, oldKeyRevokedSignal } from '../workflows/key-rotation';
+import { decisionSignal, statusQuery } from '../workflows/lib/procedure';
 import { useAtlas } from './helpers/atlas';
 import { eventually, runCli, uid, type CliResult } from './helpers/env';
 import { fetchDecodedHistory } from './helpers/history';
+import { installIssuedKey, secretPieces } from './helpers/keys';
 
 const VOLUME = 'ocid1.volume.oc1.emulator.security';
 
 let sheetsKey: { file: string; pem: string; json: string };
 let ociKey: { file: string; pem: string };
+/** Every other private key the test made (the emulator-issued Sheets keys before and after rotation). */
+const otherPems: string[] = [];
 
 function rsaPem(): string {
   return crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
-/** Distinctive pieces of a PEM key: every full body line, runs of the base64 body across line breaks, the DER as hex. */
-function secretPieces(pem: string): string[] {
-  const lines = pem.split('\n').filter((l) => l && !l.startsWith('-----'));
-  const body = lines.join('');
-  const der = Buffer.from(body, 'base64');
-  return [...lines.filter((l) => l.length === 64), body.slice(40, 100), body.slice(-120, -60), der.subarray(100, 140).toString('hex')];
-}
-
 function assertNoSecret(text: string, where: string): void {
-  for (const piece of [...secretPieces(sheetsKey.pem), ...secretPieces(ociKey.pem)]) {
+  for (const piece of [sheetsKey.pem, ociKey.pem, ...otherPems].flatMap(secretPieces)) {
     expect(text.includes(piece), `key material in ${where}`).toBe(false);
   }
   expect(text.includes('PRIVATE KEY-----'), `a PEM header in ${where}`).toBe(false);
@@ -110,18 +104,18 @@ describe('secrets never leave their files', { timeout: 150_000 }, () => {
     await run('healthCheck', { deep: true });
     await run('backup', { oci: true, reason: 'security test' });
 
-    // Key rotation: a verification that fails (mode 0644), then one that passes.
+    // Key rotation with a key the emulator's IAM issued: a create whose answer has no key material
+    // (the step fails, the operator retries), then a full rotation.
+    const issued = installIssuedKey(t.sheets.emu, 'atlas-ops@atlas-test.iam.gserviceaccount.com', sheetsKey.file);
+    otherPems.push(issued.private_key!);
+    t.sheets.emu.iam.nextCreates.push({ omitPrivateKeyData: true });
     const handle = await t.client.workflow.start('keyRotation', { taskQueue: t.config.taskQueue, workflowId: `sec-keyRotation-${uid()}`, args: [{ reminderInterval: '1m' }] });
-    await eventually(async () => (await handle.query(statusQuery)).phase === 'install', 30_000, 'install phase');
-    fs.chmodSync(sheetsKey.file, 0o644);
-    await handle.signal(keyInstalledSignal, { by: 'security-test' });
-    await eventually(async () => (await handle.query(statusQuery)).events.some((e) => /mode 0644/.test(e.message)) || (await handle.query(statusQuery)).facts?.failedVerifications === 1, 30_000, 'failed verification');
-    fs.chmodSync(sheetsKey.file, 0o600);
-    await eventually(async () => (await handle.query(statusQuery)).phase === 'install', 30_000, 'back to install');
-    await handle.signal(keyInstalledSignal, { by: 'security-test' });
-    await eventually(async () => (await handle.query(statusQuery)).phase === 'revoke', 30_000, 'revoke phase');
-    await handle.signal(oldKeyRevokedSignal, { by: 'security-test' });
+    await eventually(async () => (await handle.query(statusQuery)).failedStep, 60_000, 'the refused create');
+    await handle.signal(decisionSignal, { decision: 'retry', by: 'security-test' });
     expect(await handle.result()).toMatchObject({ outcome: 'completed', account: 'atlas-ops@atlas-test.iam.gserviceaccount.com' });
+    const rotated = fs.readFileSync(sheetsKey.file, 'utf8');
+    otherPems.push((JSON.parse(rotated) as { private_key: string }).private_key);
+    sheetsKey.json = rotated;
 
     // Failures carry messages: the key refused (401), then a damaged credentials file.
     t.sheets.emu.fault({ kind: 401, count: Infinity });

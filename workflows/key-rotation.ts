@@ -1,19 +1,21 @@
-// Quarterly Sheets key rotation: remind, wait for the new key to be installed, verify it with a
-// real Sheets auth, ask for the old key to be revoked, record the date for the security audit.
-// Only facts about the key (account, fingerprint) pass through here, never the key.
+// Quarterly key rotation (docs/procedures.md#key-rotation). The Google service-account key through
+// IAM: create a new key, obtain a token with it, install it (0600, atomically), delete the old key,
+// and check the token endpoint now refuses it. The SSH key is a person's step, verified in the
+// configured authorized_keys files. Only facts about keys (account, ids, fingerprints) pass through
+// here, never a key: the activities keep key material in files under the home.
 import { defineSignal, setHandler } from '@temporalio/workflow';
-import type { KeyCheck } from '../activities/secrets';
+import type { KeyFacts } from '../src/google-keys';
 import { HOME, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type InputOf } from './lib/input';
 import { DURATION_MIN } from '../src/workflow-safe/limits';
-import { boundedText, type Actor } from './lib/procedure';
+import { boundedText, type Actor, type Procedure } from './lib/procedure';
 import { runProcedure } from './lib/template';
 
-export const keyInstalledSignal = defineSignal<[Actor]>('keyInstalled');
-export const oldKeyRevokedSignal = defineSignal<[Actor]>('oldKeyRevoked');
+/** A person replaced the SSH key: the new and the old key's fingerprints (`ssh-keygen -lf`), public facts. */
+export const sshKeyInstalledSignal = defineSignal<[Actor & { newFingerprint: string; oldFingerprint: string }]>('sshKeyInstalled');
 
 export const KEY_ROTATION_INPUT = inputTable([
   REMINDER_INTERVAL,
-  { name: 'timeout', type: 'duration', min: DURATION_MIN.timeout, default: 14 * 86_400_000, doc: 'After this long without a new key, a critical alert (the wait goes on).' },
+  { name: 'timeout', type: 'duration', min: DURATION_MIN.timeout, default: 14 * 86_400_000, doc: 'After this long without the SSH key replaced, a critical alert (the wait goes on).' },
   HOST_QUEUE,
   HOME,
 ]);
@@ -23,76 +25,92 @@ export type KeyRotationInput = InputOf<typeof KEY_ROTATION_INPUT>;
 export interface KeyRotationResult {
   outcome: 'completed' | 'aborted';
   account?: string;
+  oldKeyId?: string;
+  newKeyId?: string;
+  /** Of the new key's public key. */
   fingerprint?: string;
   verification?: string;
-  failedVerifications: number;
+  /** What the token endpoint answered the old key after its deletion. */
+  revocation?: string;
+  /** Users whose authorized_keys were checked; absent when no SSH file is configured. */
+  ssh?: { newFingerprint: string; checked: string[]; installedBy?: string };
   rotatedAt?: string;
-  installedBy?: string;
-  revokedBy?: string;
 }
 
 export function keyRotation(input?: KeyRotationInput): Promise<KeyRotationResult> {
   return runProcedure({ name: 'keyRotation', input: KEY_ROTATION_INPUT }, input, (p, { timeout }) => {
     const wf = p.workflowId;
-    const result: KeyRotationResult = { outcome: 'completed', failedVerifications: 0 };
-    let installed: Actor | undefined;
-    let revoked: Actor | undefined;
-    setHandler(keyInstalledSignal, (a) => {
-      installed = boundedText(a);
-    });
-    setHandler(oldKeyRevokedSignal, (a) => {
-      revoked = boundedText(a);
-    });
-    const lateAlert = (what: string) => async () => {
-      await p.acts.raiseAlert({ code: `key-rotation-late:${wf}`, level: 'critical', message: `key rotation ${wf} is overdue: ${what}` });
-    };
-    const finish = () => p.finish(result.outcome, result.outcome === 'completed' ? `Rotated on ${result.rotatedAt}.` : 'Aborted: the old key is still in use.');
-
-    /** Install → verify, until the new key works. */
-    const installAndVerify = async (): Promise<KeyCheck> => {
-      for (;;) {
-        p.phase('install', 'Generate a new service-account key in Google Cloud Console and install it as the Sheets credentials file (mode 0600).');
-        await p.waitForPerson('install the new Sheets key, then signal keyInstalled (atlas-ops key-rotation installed)', 'key-installed', () => installed !== undefined, {
-          alertCode: `key-rotation:${wf}`, timeout, onTimeout: lateAlert('no new key installed'),
-        });
-        await p.record(`new key installed${installed!.note ? `: ${installed!.note}` : ''}`, installed!.by);
-        result.installedBy = installed!.by;
-        p.phase('verify', 'Checking Sheets auth with the new key.');
-        const check = await p.step('verify new key', () => p.acts.verifySheetsKey());
-        if (check.ok) return check;
-        result.failedVerifications++;
-        const problems = check.problems.join('; ');
-        await p.acts.raiseAlert({ code: `key-rotation-verify:${wf}`, level: 'warning', message: `the new Sheets key does not work: ${problems}. Fix it and signal keyInstalled again.` });
-        await p.record(`verification failed: ${problems}`);
-        installed = undefined;
-      }
-    };
+    const result: KeyRotationResult = { outcome: 'completed' };
+    /** The new key once created, until it is installed: what abort deletes again. */
+    let unusedKey: string | undefined;
 
     return {
       result,
       async run() {
-        const check = await installAndVerify();
-        await p.acts.resolveAlert({ code: `key-rotation-verify:${wf}`, resolution: 'the new key works' });
-        result.account = check.account;
-        result.fingerprint = check.fingerprint;
-        result.verification = check.probe;
-        await p.record(`new key verified for ${check.account} (${check.fingerprint}): ${check.probe}`);
+        p.phase('create', 'Creating a new service-account key through IAM.');
+        const plan = await p.step('read the plan', () => p.acts.keyRotationPlan());
+        const old = await p.step('read the installed key', () => p.acts.currentGoogleKey());
+        Object.assign(result, { account: old.account, oldKeyId: old.keyId });
+        const created: KeyFacts = await p.step('create the new key', () => p.acts.createGoogleKey({ workflowId: wf }));
+        unusedKey = created.keyId;
+        Object.assign(result, { newKeyId: created.keyId, fingerprint: created.fingerprint });
+        await p.record(`new key ${created.keyId} created for ${created.account} (${created.fingerprint})`);
 
-        p.phase('revoke', 'Revoke the old key in Google Cloud Console.');
-        await p.waitForPerson('revoke the old key in Google Cloud Console, then signal oldKeyRevoked (atlas-ops key-rotation revoked)', 'old-key-revoked', () => revoked !== undefined, {
-          alertCode: `key-rotation-revoke:${wf}`, timeout, onTimeout: lateAlert('old key not revoked'),
-        });
-        result.revokedBy = revoked!.by;
-        await p.record(`old key revoked${revoked!.note ? `: ${revoked!.note}` : ''}`, revoked!.by);
+        p.phase('verify', 'Obtaining a token with the new key.');
+        await p.step('token with the new key', () => p.acts.verifyGoogleKey({ workflowId: wf, keyId: created.keyId }));
+
+        p.phase('install', 'Installing the new key as the Sheets credentials file (mode 0600).');
+        await p.step('install the new key', () => p.acts.installGoogleKey({ workflowId: wf, keyId: created.keyId, previousKeyId: old.keyId }));
+        unusedKey = undefined;
+        result.verification = (await p.step('token with the installed key', () => p.acts.verifyGoogleKey({ workflowId: wf, keyId: created.keyId }))).probe;
+        await p.record(`new key ${created.keyId} installed: ${result.verification}`);
+
+        p.phase('revoke', `Deleting the old key ${old.keyId} through IAM.`);
+        await p.step('delete the old key', () => p.acts.deleteGoogleKey({ workflowId: wf, keyId: old.keyId }));
+        result.revocation = (await p.step('old key refused', () => p.acts.googleKeyRevoked({ workflowId: wf, keyId: old.keyId }))).probe;
+        await p.record(`old key ${old.keyId} deleted: ${result.revocation}`);
+
+        if (plan.sshUsers.length) await rotateSsh(p, result, plan.sshUsers, timeout);
+
         p.phase('record', 'Recording the rotation.');
-        result.rotatedAt = (await p.acts.recordKeyRotation({ workflowId: wf, key: 'sheets', account: check.account, fingerprint: check.fingerprint, verified: check.probe, actor: revoked!.by })).rotatedAt;
-        await p.acts.resolveAlert({ code: `key-rotation-late:${wf}`, resolution: 'rotation done' });
-        finish();
+        result.rotatedAt = (await p.acts.recordKeyRotation({ workflowId: wf, key: 'sheets', account: created.account, fingerprint: created.fingerprint, verified: result.verification })).rotatedAt;
+        if (result.ssh) await p.acts.recordKeyRotation({ workflowId: wf, key: 'ssh', fingerprint: result.ssh.newFingerprint, verified: `in ${result.ssh.checked.join(', ')}`, actor: result.ssh.installedBy });
+        p.finish('completed', `Rotated on ${result.rotatedAt}: key ${created.keyId} installed, ${old.keyId} deleted.`);
+      },
+      async undo() {
+        // A key created but never installed is of no use to anyone: deleted again (never the installed one).
+        if (unusedKey) await p.undo.deleteGoogleKey({ workflowId: wf, keyId: unusedKey });
       },
       async aborted() {
         result.outcome = 'aborted';
-        finish();
+        p.finish('aborted', result.newKeyId && !unusedKey ? `Aborted after the new key ${result.newKeyId} was installed.` : 'Aborted: the old key is still installed and valid.');
       },
     };
   });
+}
+
+/** The SSH key: a person replaces it, the authorized_keys files say whether it was done. */
+async function rotateSsh(p: Procedure, result: KeyRotationResult, users: string[], timeout: number): Promise<void> {
+  let installed: (Actor & { newFingerprint: string; oldFingerprint: string }) | undefined;
+  setHandler(sshKeyInstalledSignal, (a) => {
+    installed = boundedText(a);
+  });
+  p.phase('ssh', `Replace the SSH key in authorized_keys of ${users.join(', ')}: add the new key, remove the old one.`);
+  await p.waitForPerson(
+    `add the new SSH key to authorized_keys of ${users.join(', ')} and remove the old one, then run: atlas-ops key-rotation ssh-installed --new SHA256:… --old SHA256:…`,
+    'ssh-key-installed',
+    () => installed !== undefined,
+    {
+      alertCode: `key-rotation-ssh:${p.workflowId}`,
+      timeout,
+      onTimeout: async () => {
+        await p.acts.raiseAlert({ code: `key-rotation-late:${p.workflowId}`, level: 'critical', message: `key rotation ${p.workflowId} is overdue: the SSH key is not replaced` });
+      },
+    },
+  );
+  await p.record(`SSH key replaced: new ${installed!.newFingerprint}, old ${installed!.oldFingerprint}${installed!.note ? ` (${installed!.note})` : ''}`, installed!.by);
+  // Not verified: the step's failure names the user and file, and waits for the operator's decision.
+  const { checked } = await p.step('verify SSH keys', () => p.acts.verifySshKeys({ newFingerprint: installed!.newFingerprint, oldFingerprint: installed!.oldFingerprint }));
+  result.ssh = { newFingerprint: installed!.newFingerprint, checked, installedBy: installed!.by };
+  await p.acts.resolveAlert({ code: `key-rotation-late:${p.workflowId}`, resolution: 'SSH key replaced' });
 }

@@ -92,6 +92,19 @@ const CATALOGUE = {
   /** Sheets is not configured (no spreadsheet id). Set ATLAS_SHEETS_SPREADSHEET_ID. */
   SheetsConfigError: { nonRetryable: true },
 
+  // --- Key rotation ---
+
+  /** A key answer or key file that cannot be used: another service account's, the current key again, or no key material; no old key was deleted. Fix what it names (or retry for a fresh key). */
+  KeyInvalid: { nonRetryable: true },
+  /** The token endpoint refused the new key (a fresh key can take a minute to work at Google); retried. If it persists, abort: the old key stays installed. */
+  KeyNotAccepted: { nonRetryable: false },
+  /** The old key still obtains a token after its deletion (Google can take minutes); retried. If it persists, delete it by hand in the console. */
+  KeyStillValid: { nonRetryable: false },
+  /** IAM or OCI Identity refused a key call (401/403/404); nothing more was changed. Check the account's rights to manage its keys. */
+  KeyApiRejected: { nonRetryable: true },
+  /** IAM or OCI Identity failed or could not be reached; retried. */
+  KeyApiUnavailable: { nonRetryable: false },
+
   // --- OCI Block Storage ---
 
   /** OCI is not configured (no volume id, endpoint or config file); nothing was changed. Configure ATLAS_OCI_* or skip the OCI step. */
