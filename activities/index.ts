@@ -9,6 +9,7 @@ import { createIncidentActivities } from './incident';
 import { createMonitoringActivities } from './monitoring';
 import { createSecretActivities } from './secrets';
 import { createGoogleKeyActivities } from './google-keys';
+import { createOciKeyActivities } from './oci-keys';
 import { createOciActivities } from './oci';
 import { createVolumeSwapActivities } from './volume-swap';
 import { createRecoveryActivities } from './recovery';
@@ -27,6 +28,7 @@ export function createHostQueueActivities(ctx: ActivityContext) {
     ...createMonitoringActivities(ctx),
     ...createSecretActivities(ctx),
     ...createGoogleKeyActivities(ctx),
+    ...createOciKeyActivities(ctx),
     ...createOciActivities(ctx),
     ...createVolumeSwapActivities(ctx),
     ...createRecoveryActivities(ctx),

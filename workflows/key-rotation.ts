@@ -2,7 +2,8 @@
 // IAM: create a new key, obtain a token with it, install it (0600, atomically), delete the old key,
 // and check the token endpoint now refuses it. The SSH key is a person's step, verified in the
 // configured authorized_keys files. Only facts about keys (account, ids, fingerprints) pass through
-// here, never a key: the activities keep key material in files under the home.
+// here, never a key: the activities keep key material in files under the home. The OCI API key,
+// where configured, through oci-identity: upload a new one, switch the config file, delete the old.
 import { defineSignal, setHandler } from '@temporalio/workflow';
 import type { KeyFacts } from '../src/google-keys';
 import { HOME, HOST_QUEUE, REMINDER_INTERVAL, inputTable, type InputOf } from './lib/input';
@@ -32,6 +33,8 @@ export interface KeyRotationResult {
   verification?: string;
   /** What the token endpoint answered the old key after its deletion. */
   revocation?: string;
+  /** The OCI API key replaced; absent when oci.userId is not set. */
+  oci?: { userId: string; fingerprint: string; oldFingerprint: string };
   /** Users whose authorized_keys were checked; absent when no SSH file is configured. */
   ssh?: { newFingerprint: string; checked: string[]; installedBy?: string };
   rotatedAt?: string;
@@ -70,10 +73,20 @@ export function keyRotation(input?: KeyRotationInput): Promise<KeyRotationResult
         result.revocation = (await p.step('old key refused', () => p.acts.googleKeyRevoked({ workflowId: wf, keyId: old.keyId }))).probe;
         await p.record(`old key ${old.keyId} deleted: ${result.revocation}`);
 
+        if (plan.ociUser) {
+          p.phase('oci', `Replacing the OCI API key of ${plan.ociUser}.`);
+          const oci = await p.step('upload the new OCI API key', () => p.acts.createOciApiKey({ workflowId: wf }));
+          await p.step('install the new OCI API key', () => p.acts.installOciApiKey({ workflowId: wf, fingerprint: oci.fingerprint, oldFingerprint: oci.oldFingerprint }));
+          await p.step('delete the old OCI API key', () => p.acts.deleteOciApiKey({ workflowId: wf, fingerprint: oci.oldFingerprint }));
+          result.oci = oci;
+          await p.record(`OCI API key of ${oci.userId} replaced: ${oci.fingerprint} installed, ${oci.oldFingerprint} deleted`);
+        }
+
         if (plan.sshUsers.length) await rotateSsh(p, result, plan.sshUsers, timeout);
 
         p.phase('record', 'Recording the rotation.');
         result.rotatedAt = (await p.acts.recordKeyRotation({ workflowId: wf, key: 'sheets', account: created.account, fingerprint: created.fingerprint, verified: result.verification })).rotatedAt;
+        if (result.oci) await p.acts.recordKeyRotation({ workflowId: wf, key: 'oci', account: result.oci.userId, fingerprint: result.oci.fingerprint, verified: 'old key no longer listed by OCI' });
         if (result.ssh) await p.acts.recordKeyRotation({ workflowId: wf, key: 'ssh', fingerprint: result.ssh.newFingerprint, verified: `in ${result.ssh.checked.join(', ')}`, actor: result.ssh.installedBy });
         p.finish('completed', `Rotated on ${result.rotatedAt}: key ${created.keyId} installed, ${old.keyId} deleted.`);
       },

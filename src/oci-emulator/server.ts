@@ -5,9 +5,11 @@
 // Instances and volume attachments (Compute): ATTACHING → ATTACHED and DETACHING → DETACHED after
 // `attachmentDelayMs`, or only once `faults.holdAttachments` is cleared, so a test never races a timer;
 // attaching a volume attached elsewhere answers 409 naming the attachment, as OCI does.
+// Identity's users/{userId}/apiKeys too (upload, list, delete; fingerprints as OCI computes them).
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { listenOn, listenOnPickedPort } from '../ports';
+import { ociFingerprint } from '../oci/api-keys';
 
 const API = '/20160918';
 
@@ -58,6 +60,17 @@ interface Instance {
   compartmentId: string;
   availabilityDomain: string;
 }
+interface ApiKey {
+  keyId: string;
+  keyValue: string;
+  fingerprint: string;
+  userId: string;
+  timeCreated: string;
+  lifecycleState: 'ACTIVE' | 'DELETED';
+}
+
+/** OCI allows a user this many API keys. */
+const API_KEYS_MAX = 3;
 
 export interface EmulatorFaults {
   /** The next N created backups end FAULTY instead of AVAILABLE. */
@@ -101,6 +114,9 @@ export interface OciEmulator {
   volumes(): Volume[];
   /** Requests seen, as "METHOD path". */
   requests: string[];
+  /** A user's API keys (deleted ones too); `addApiKey` gives a user a key, as the console does. */
+  apiKeys(userId: string): ApiKey[];
+  addApiKey(userId: string, publicKeyPem: string): ApiKey;
   /** The lifecycle state each GET of this backup answered, in order: what a poller saw. */
   statesServed(backupId: string): string[];
   close(): Promise<void>;
@@ -138,6 +154,12 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
     availableAt: Date.now() + attachmentDelayMs,
   });
   const changed = (a: VolumeAttachment) => options.onAttachmentChange?.(a);
+  const apiKeys: ApiKey[] = [];
+  const addApiKey = (userId: string, pem: string): ApiKey => {
+    const key: ApiKey = { keyId: `ocid1.tenancy.oc1..emulator/${userId}/${ociFingerprint(pem)}`, keyValue: pem, fingerprint: ociFingerprint(pem), userId, timeCreated: new Date().toISOString(), lifecycleState: 'ACTIVE' };
+    apiKeys.push(key);
+    return key;
+  };
   for (const v of options.volumes ?? []) {
     volumes.set(v.id, {
       id: v.id,
@@ -257,6 +279,33 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
         res.writeHead(204, { 'opc-request-id': randomBytes(8).toString('hex') });
         return res.end();
       }
+      // Identity API keys (users/{userId}/apiKeys): upload checks the PEM and the limit, as OCI does.
+      if ((m = /^\/users\/([^/]+)\/apiKeys\/?(?:([^/]+))?$/.exec(path))) {
+        const userId = decodeURIComponent(m[1]!);
+        const active = apiKeys.filter((k) => k.userId === userId && k.lifecycleState === 'ACTIVE');
+        if (req.method === 'GET' && !m[2]) return send(200, active);
+        if (req.method === 'POST' && !m[2]) {
+          if (token && tokens.has(token)) return send(200, apiKeys.find((k) => k.keyId === tokens.get(token))!);
+          let fingerprint: string;
+          try {
+            fingerprint = ociFingerprint(String(json.key ?? ''));
+          } catch {
+            return error(400, 'InvalidParameter', 'key: not a PEM public key');
+          }
+          if (active.some((k) => k.fingerprint === fingerprint)) return error(409, 'Conflict', `API key ${fingerprint} already exists for user ${userId}`);
+          if (active.length >= API_KEYS_MAX) return error(400, 'LimitExceeded', `user ${userId} already has ${API_KEYS_MAX} API keys`);
+          const key = addApiKey(userId, String(json.key));
+          if (token) tokens.set(token, key.keyId);
+          return send(200, key);
+        }
+        if (req.method === 'DELETE' && m[2]) {
+          const key = active.find((k) => k.fingerprint === decodeURIComponent(m![2]!));
+          if (!key) return error(404, 'NotAuthorizedOrNotFound', `API key ${m[2]} not found for user ${userId}`);
+          key.lifecycleState = 'DELETED';
+          res.writeHead(204, { 'opc-request-id': randomBytes(8).toString('hex') });
+          return res.end();
+        }
+      }
       if (req.method === 'GET' && (m = /^\/volumes\/([^/]+)$/.exec(path))) {
         const v = volumes.get(decodeURIComponent(m[1]!));
         return v ? send(200, pub(v)) : error(404, 'NotAuthorizedOrNotFound', `volume ${m[1]} not found`);
@@ -356,6 +405,8 @@ export async function startOciEmulator(options: EmulatorOptions = {}): Promise<O
     faults,
     requests,
     statesServed: (backupId) => served.get(backupId) ?? [],
+    apiKeys: (userId) => apiKeys.filter((k) => k.userId === userId),
+    addApiKey,
     backups: () => (tick(), [...backups.values()]),
     volumes: () => (tick(), [...volumes.values()]),
     attachments: () => (tick(), [...attachments.values()]),

@@ -15,7 +15,7 @@ export function isLoopbackUrl(url: string): boolean {
 /** Temporal retries the activity; the SDK's circuit breaker would only hide the real error. */
 const CLIENT_CONFIGURATION = { circuitBreaker: { noCircuit: true } as unknown as common.CircuitBreaker };
 
-/** What blockstorageClient and computeClient share: an oci-core service client. */
+/** What every OCI service client atlas-ops builds shares. */
 interface OciServiceClient {
   endpoint: string;
   close(): void;
@@ -25,8 +25,16 @@ type OciClientClass<C> = new (params: common.AuthParams, configuration?: common.
 /** An oci-core client for `config`: unsigned against a loopback endpoint, signed otherwise. */
 export async function ociClient<C extends OciServiceClient>(config: AtlasConfig, pick: (core: typeof import('oci-core')) => OciClientClass<C>): Promise<C> {
   // Loaded on first use: the SDK takes about half a second to load, and most CLI commands never call OCI.
+  return ociServiceClient(config, pick(await import('oci-core')));
+}
+
+/**
+ * Any oci-* service client for `config`. `oci.endpoint` names the oci-core services' endpoint; a
+ * service of another package (`regionalEndpoint`, e.g. Identity) takes it only when it is the
+ * loopback emulator, which serves them all, and otherwise finds its own from the region.
+ */
+export async function ociServiceClient<C extends OciServiceClient>(config: AtlasConfig, Client: OciClientClass<C>, { regionalEndpoint = false } = {}): Promise<C> {
   const common = await import('oci-common');
-  const Client = pick(await import('oci-core'));
   const { endpoint } = config.oci;
   if (endpoint && isLoopbackUrl(endpoint)) {
     // No request signer: the emulator takes unsigned requests, and no key is read at all.
@@ -34,13 +42,18 @@ export async function ociClient<C extends OciServiceClient>(config: AtlasConfig,
     client.endpoint = endpoint.replace(/\/$/, '');
     return client;
   }
-  const configFile = config.oci.configFile || path.join(config.home, 'config', 'oci', 'config');
+  const configFile = ociConfigFile(config);
   const provider = fs.existsSync(configFile)
     ? new common.ConfigFileAuthenticationDetailsProvider(configFile)
     : await new common.InstancePrincipalsAuthenticationDetailsProviderBuilder().build();
   const client = new Client({ authenticationDetailsProvider: provider }, CLIENT_CONFIGURATION);
-  if (endpoint) client.endpoint = endpoint.replace(/\/$/, '');
+  if (endpoint && !regionalEndpoint) client.endpoint = endpoint.replace(/\/$/, '');
   return client;
+}
+
+/** The OCI CLI config file in effect: the configured one, else `<home>/config/oci/config`. */
+export function ociConfigFile(config: AtlasConfig): string {
+  return config.oci.configFile || path.join(config.home, 'config', 'oci', 'config');
 }
 
 export function blockstorageClient(config: AtlasConfig): Promise<BlockstorageClient> {
