@@ -30,7 +30,7 @@ export const PROCEDURES: readonly { workflow: string; runbook: string; cli: stri
   { workflow: 'weeklyRoutine', runbook: 'Weekly tasks (stale approvals, error trends, backup restore test)', cli: 'atlas-ops report stale-approvals / error-trends / backup-restore-test', issue: 5 },
   { workflow: 'monthlyRoutine', runbook: 'Monthly tasks (DR test, performance, security audit, capacity)', cli: 'atlas-ops report dr-test / performance / security / capacity', issue: 5 },
   { workflow: 'diagnose', runbook: 'test-sheets-auth, test-sheets-permissions, database locked', cli: 'atlas-ops doctor sheets / db', issue: 3 },
-  { workflow: 'keyRotation', runbook: 'Key rotation', cli: 'atlas-ops key-rotation start', issue: 5 },
+  { workflow: 'keyRotation', runbook: 'Key rotation', cli: 'atlas-ops key-rotation start / ssh-installed', issue: 14 },
   { workflow: 'accessReview', runbook: 'Access review', cli: 'atlas-ops report access', issue: 5 },
   { workflow: 'incidentResponse', runbook: 'Incident response (detect … learn)', cli: 'atlas-ops incident start / advance', issue: 5 },
 ];

@@ -51,10 +51,16 @@ const VALID_ARGUMENT: Record<string, string> = {
   range: 'Approvals',
 };
 
+/** Two SSH fingerprints as ssh-keygen -lf prints them (key-rotation ssh-installed --new/--old). */
+const SSH_NEW = `SHA256:${'N'.repeat(43)}`;
+const SSH_OLD = `SHA256:${'O'.repeat(43)}`;
+
 /** Values for the options a command requires (incident start --summary, incident advance --note). */
 const VALID_MANDATORY: Record<string, string> = {
   '--summary': 'disk full',
   '--note': 'checked the logs',
+  '--new': SSH_NEW,
+  '--old': SSH_OLD,
 };
 
 /** Wrong values for each argument the handlers check, by argument name. */
@@ -118,6 +124,9 @@ const WRONG_OPTION: Record<string, string[]> = {
   '--at': ['banana'],
   // A directory without the five TLS files: refused naming the missing file, before anything starts.
   'cluster up --tls': ['/nonexistent-atlas-tls-dir'],
+  // Not a fingerprint as ssh-keygen -lf prints it; the old key given as the new one.
+  '--new': ['banana', 'SHA256:short', 'MD5:aa:bb'],
+  '--old': ['banana', SSH_NEW],
 };
 
 /**
