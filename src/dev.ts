@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CONFIG_FIELDS, loadConfig, replicaConfigured, type AtlasConfig } from './config';
-import { startHomeEmulator, type SheetsEmulator } from './sheets-emulator';
+import { ensureDevKey, startHomeEmulator, type SheetsEmulator } from './sheets-emulator';
 import { ensureHome, tightenedNote } from './home';
 import { removeDevSettings, writeDevSettings } from './dev-settings';
 import { applySchedules } from './schedules';
@@ -80,6 +80,8 @@ export async function startDev(options: DevOptions): Promise<DevStack> {
     const emulator = await startHomeEmulator(home, { port: first.sheets.emulatorPort, spreadsheetId: first.sheets.spreadsheetId || undefined });
     sheets = emulator;
     Object.assign(overrides, { 'sheets.rootUrl': emulator.url, 'sheets.spreadsheetId': emulator.spreadsheetId });
+    const keyFile = first.sheets.credentials || path.join(home, 'config', 'sheets-credentials.json');
+    if (ensureDevKey(emulator, keyFile) === 'issued') options.log(`issued a dev service-account key into ${keyFile} (the emulator's IAM; key rotation rotates it)`);
     options.log(`Sheets API emulator ${emulator.url} (spreadsheet ${emulator.spreadsheetId}; play the human with: atlas-ops sheets-emulator show / set 'Approvals!G2' approve)`);
   }
   // No replica endpoint, or a loopback one: the local S3 server stands in, with a bucket and dev keys.

@@ -14,6 +14,7 @@ import { atlasPaths } from '../src/paths';
 import { runReport } from '../src/reports';
 import type { CreateOverride } from '../src/sheets-emulator/iam';
 import { sshFingerprint } from '../src/ssh-keys';
+import { ensureDevKey } from '../src/sheets-emulator';
 import { decisionSignal, statusQuery } from '../workflows/lib/procedure';
 import type { KeyRotationResult } from '../workflows/key-rotation';
 import { useAtlas } from './helpers/atlas';
@@ -138,6 +139,23 @@ describe('keyRotation', { timeout: 180_000 }, () => {
       expect(await tryToken(old as unknown as GoogleKeyFile)).toEqual({ ok: true });
     });
   }
+
+  it('atlas-ops dev issues its key from the emulator once, and points a key it issued at this run\'s token endpoint', async () => {
+    const file = path.join(t.home, 'dev-key', 'sheets-credentials.json');
+    expect(ensureDevKey(t.sheets.emu, file)).toBe('issued');
+    const issued = readKeyFile(file);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(await tryToken(issued)).toEqual({ ok: true });
+    // An earlier run's port: rewritten to this one, the key itself kept.
+    fs.writeFileSync(file, JSON.stringify({ ...issued, token_uri: 'http://127.0.0.1:1/token' }), { mode: 0o600 });
+    expect(ensureDevKey(t.sheets.emu, file)).toBe('kept');
+    expect(readKeyFile(file)).toEqual({ ...issued, token_uri: `${t.sheets.emu.url}token` });
+    // A production key (Google's token URL) is never touched.
+    const google = JSON.stringify({ ...issued, token_uri: 'https://oauth2.googleapis.com/token' });
+    fs.writeFileSync(file, google, { mode: 0o600 });
+    ensureDevKey(t.sheets.emu, file);
+    expect(fs.readFileSync(file, 'utf8')).toBe(google);
+  });
 
   it('computes SSH fingerprints as ssh-keygen -lf does', () => {
     const k = sshKey('fp');

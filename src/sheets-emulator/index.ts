@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { MODE } from '../file-modes';
 import { TABS } from '../sheets/layout';
+import { isLoopback } from '../sheets/client';
+import { writeFileAtomic } from '../atomic-file';
 import { startSheetsEmulator, type SheetsEmulator } from './server';
 
 export { startSheetsEmulator, type SheetsEmulator } from './server';
@@ -19,6 +21,26 @@ export function emulatorStateFile(home: string): string {
 /** Where a running emulator leaves its URL, so `atlas-ops sheets-emulator fault|stats` finds it. */
 export function emulatorUrlFile(home: string): string {
   return path.join(home, 'run', 'sheets-emulator.url');
+}
+
+/** The service account `atlas-ops dev` rotates keys of, in the emulator's IAM. */
+export const DEV_SERVICE_ACCOUNT = 'atlas-dev@atlas-dev.iam.gserviceaccount.com';
+
+/**
+ * A dev home's Sheets key, so key rotation runs against the emulator: issued by its IAM when the
+ * file is missing; a key it issued earlier (token_uri on loopback) gets this run's token URL, since
+ * a picked port changes between runs. A key with any other token_uri is never touched.
+ */
+export function ensureDevKey(emulator: SheetsEmulator, file: string): 'issued' | 'kept' {
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: MODE.dir });
+    writeFileAtomic(file, JSON.stringify(emulator.iam.issueKey(DEV_SERVICE_ACCOUNT)), MODE.secret);
+    return 'issued';
+  }
+  const key = JSON.parse(fs.readFileSync(file, 'utf8')) as { token_uri?: string };
+  const tokenUri = `${emulator.url}token`;
+  if (key.token_uri && key.token_uri !== tokenUri && isLoopback(key.token_uri)) writeFileAtomic(file, JSON.stringify({ ...key, token_uri: tokenUri }), MODE.secret);
+  return 'kept';
 }
 
 /** Starts the emulator for an Atlas home (port 0: a free one) with the approvals spreadsheet in it. */

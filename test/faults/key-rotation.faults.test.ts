@@ -3,11 +3,14 @@
 // Each run completes once with exactly one new key for the account (none created twice), the new
 // key installed (0600), the old key deleted and refused, and at no moment a deleted key installed:
 // the emulator's every delete is checked against the credentials file at the moment it happens.
+// The same for the OCI API key: one key uploaded, the config switched to it, the old one deleted.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readKeyFile, tryToken, type GoogleKeyFile } from '../../src/google-keys';
 import { atlasPaths } from '../../src/paths';
+import { profileValue } from '../../src/oci/api-keys';
 import type { KeyRotationResult } from '../../workflows/key-rotation';
 import { startAtlas, type Atlas } from '../helpers/atlas';
 import { spawnWorker, uid } from '../helpers/env';
@@ -29,7 +32,29 @@ const KILL_POINTS = [
   'googleKeyRevoked:after',
 ];
 
+const OCI_KILL_POINTS = [
+  'createOciApiKey:before',
+  'createOciApiKey:after',
+  'installOciApiKey:before',
+  'installOciApiKey:after',
+  'deleteOciApiKey:before',
+  'deleteOciApiKey:after',
+];
+const OCI_USER = 'ocid1.user.oc1..faults';
+
 const credentials = (home: string) => path.join(atlasPaths(home).configDir, 'sheets-credentials.json');
+const ociConfig = (home: string) => path.join(atlasPaths(home).configDir, 'oci', 'config');
+
+/** An OCI CLI config whose key the emulator knows as OCI_USER's API key; returns its fingerprint. */
+function installOciKey(t: Atlas): string {
+  fs.mkdirSync(path.dirname(ociConfig(t.home)), { recursive: true, mode: 0o700 });
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyFile = path.join(path.dirname(ociConfig(t.home)), 'oci_api_key.pem');
+  fs.writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const { fingerprint } = t.oci.addApiKey(OCI_USER, publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  fs.writeFileSync(ociConfig(t.home), `[DEFAULT]\nuser=${OCI_USER}\nfingerprint=${fingerprint}\ntenancy=ocid1.tenancy.oc1..test\nregion=eu-frankfurt-1\nkey_file=${keyFile}\n`, { mode: 0o600 });
+  return fingerprint;
+}
 
 /** Every delete IAM answers, with the key the credentials file held at that moment. */
 function watchDeletes(t: Atlas): { deleted: string; installed: string }[] {
@@ -45,13 +70,18 @@ function watchDeletes(t: Atlas): { deleted: string; installed: string }[] {
 }
 
 /** `orphans`: keys IAM made whose answer was lost (deleted again, never installed). */
-async function rotateThrough(fault: string, killPoint: string | undefined, orphans = 0, prepare: (t: Atlas) => void = () => undefined): Promise<void> {
-  const t = await startAtlas({ sheets: (a) => ({ credentials: credentials(a.home) }) });
+async function rotateThrough(fault: string, killPoint: string | undefined, orphans = 0, prepare: (t: Atlas) => void = () => undefined, withOci = false): Promise<void> {
+  const t = await startAtlas({ sheets: (a) => ({ credentials: credentials(a.home) }), ...(withOci ? { oci: { volumes: ['ocid1.volume.oc1.emulator.faults'], availableAfterMs: 100, pollInterval: 100 } } : {}) });
+  const oldOci = withOci ? installOciKey(t) : undefined;
   const account = `fault-${uid()}@atlas-test.iam.gserviceaccount.com`;
   const old = installIssuedKey(t.sheets.emu, account, credentials(t.home));
   const deletes = watchDeletes(t);
   prepare(t);
-  const env = { ...t.sheets.env, ATLAS_SHEETS_CREDENTIALS: credentials(t.home) };
+  const env = {
+    ...t.sheets.env,
+    ATLAS_SHEETS_CREDENTIALS: credentials(t.home),
+    ...(withOci ? { ATLAS_OCI_ENDPOINT: t.oci.url, ATLAS_OCI_USER_ID: OCI_USER, ATLAS_OCI_CONFIG: ociConfig(t.home) } : {}),
+  };
   let survived = false;
   let dataLost = 0;
   const worker = killPoint ? faultWorker(t, env, killPoint) : undefined;
@@ -79,6 +109,12 @@ async function rotateThrough(fault: string, killPoint: string | undefined, orpha
     expect(await tryToken(installed)).toEqual({ ok: true });
     expect(await tryToken(old as unknown as GoogleKeyFile)).toMatchObject({ ok: false });
     expect(fs.readdirSync(path.join(atlasPaths(t.home).configDir, 'key-rotation'))).toEqual([]);
+    if (oldOci) {
+      // One OCI key uploaded (the installed one), the old one deleted, never the installed one.
+      const installedFingerprint = profileValue(fs.readFileSync(ociConfig(t.home), 'utf8'), 'fingerprint');
+      expect(result.oci).toMatchObject({ oldFingerprint: oldOci, fingerprint: installedFingerprint });
+      expect(t.oci.apiKeys(OCI_USER).map((k) => [k.fingerprint, k.lifecycleState])).toEqual([[oldOci, 'DELETED'], [installedFingerprint, 'ACTIVE']]);
+    }
     // Data lost: the installed key does not work (Sheets would be locked out).
     dataLost = (await tryToken(installed)).ok ? 0 : 1;
     survived = true;
@@ -102,4 +138,10 @@ describe.concurrent('key rotation under SIGKILL', { timeout: 300_000 }, () => {
       t.sheets.emu.iam.nextCreates.push({ loseResponse: true });
     });
   });
+
+  for (const point of OCI_KILL_POINTS) {
+    it(`uploads one OCI API key, switches to it, deletes the old one, when the worker dies at ${point}`, async () => {
+      await rotateThrough(`key rotation: SIGKILL ${point}`, point, 0, undefined, true);
+    });
+  }
 });
