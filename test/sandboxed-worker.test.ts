@@ -130,9 +130,18 @@ describe.skipIf(unavailable)(`the worker as deployed (bubblewrap, unprivileged, 
     if (worker?.exitCode !== null) throw new Error(`the sandboxed worker exited ${worker?.exitCode}:\n${log()}`);
     return t.client.workflow.start(type, { taskQueue: t.config.taskQueue, workflowId: `${type}-sandbox-${uid()}`, args: [input] }) as unknown as Promise<{ workflowId: string; result(): Promise<T> }>;
   };
+  // A worker that cannot start in the sandbox (its code hidden, a privilege missing) ends the wait at once, with its log.
+  const workerExit = () =>
+    new Promise<never>((_resolve, reject) => {
+      const fail = () => reject(new Error(`the sandboxed worker exited ${worker?.exitCode ?? worker?.signalCode}:\n${log()}`));
+      if (worker?.exitCode !== null || worker?.signalCode !== null) fail();
+      else worker.once('exit', fail);
+    });
   const result = async <T>(h: { result(): Promise<T> }): Promise<T> => {
     try {
-      return await h.result();
+      const exit = workerExit();
+      exit.catch(() => undefined); // the worker stopped at teardown, after the result: nothing to report
+      return await Promise.race([h.result(), exit]);
     } catch (err) {
       if (err instanceof WorkflowFailedError) throw new Error(`${err.message}: ${err.cause?.message}\nworker log:\n${log()}`);
       throw err;

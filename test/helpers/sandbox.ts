@@ -84,6 +84,9 @@ export function unitSandbox(unitName: string, home: string): Sandbox {
     throw new Error(`${unitName}: ProtectHome=${protectHome} is not reproduced`);
   }
   if (unit.one('PrivateTmp') === 'true') args.push('--tmpfs', '/tmp', '--tmpfs', '/var/tmp');
+  // The code, as installed in WorkingDirectory (/opt/atlas-ops, under the read-only system): this
+  // checkout, read-only, wherever it lives (a clone under /tmp or /home is hidden by the lines above).
+  args.push('--ro-bind', REPO, REPO);
   // bwrap always sets no_new_privs: the unit must ask for it too, or the test would be stricter than production.
   if (unit.one('NoNewPrivileges') !== 'true') throw new Error(`${unitName}: NoNewPrivileges is not true, but bwrap always sets it`);
   for (const rw of unit.values('ReadWritePaths').flatMap((v) => v.split(/\s+/)).filter(Boolean)) {
