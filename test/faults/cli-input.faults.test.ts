@@ -330,7 +330,7 @@ const t = useAtlas({
   },
 });
 
-describe('wrong input to every CLI command', { timeout: 400_000 }, () => {
+describe('wrong input to every CLI command', { timeout: 900_000 }, () => {
   it('the command tree is walked, and every argument and option is classified here', () => {
     const names = nodes.map((n) => n.name);
     expect(names).toEqual(expect.arrayContaining([...LONG_RUNNING, 'schedules pause', 'maintenance start', 'decide', 'db restore', 'recover corruption', 'report', 'incident start', 'sheets-emulator fault']));
