@@ -10,15 +10,15 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { clusterDown, clusterUp, frontendAddress, readState } from '../src/cluster/cluster';
 import { hostTaskQueue, loadConfig, type AtlasConfig } from '../src/config';
 import { ensureHome } from '../src/home';
 import { atlasPaths } from '../src/paths';
 import { scheduleId } from '../src/schedules';
 import { resumeSignal } from '../workflows/maintenance';
-import { statusQuery } from '../workflows/lib/procedure';
 import { makeAtlasDb } from './lib/atlas-db';
+import { createStandInSchedules, untilEditWait } from './lib/maintenance-run';
 import { listenOnPickedPort } from '../src/ports';
 import { startDevServerOnPickedPorts } from '../src/temporal/dev-server';
 import { createAtlasWorker, type AtlasWorker } from '../src/worker';
@@ -53,30 +53,18 @@ async function healthChecks(client: Client, taskQueue: string, queues: string[],
 }
 
 /**
- * Maintenance start-to-edit on its own host (a `megabytes` atlas.db): from start() until the status
- * says it waits for the edit; then resumed and awaited, its backup removed before the next run.
+ * Maintenance start-to-edit on its own host: from start() until the status says it waits for the
+ * edit; then resumed and awaited, its backup removed before the next run.
  */
 async function maintenanceStartToEdit(client: Client, config: AtlasConfig, runs: number) {
-  // Pause needs the schedules it pauses: stand-ins that never fire.
-  for (const name of ['export', 'import', 'backup']) {
-    await client.schedule.create({
-      scheduleId: scheduleId(config, name),
-      spec: { intervals: [{ every: '1 day' }] },
-      action: { type: 'startWorkflow', workflowType: 'none', taskQueue: 'none', args: [] },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP },
-    });
-  }
+  await createStandInSchedules(client, config);
   const runIds: { workflowId: string; runId?: string }[] = [];
   const latencies: number[] = [];
   try {
     for (let i = 0; i < runs; i++) {
       const t0 = performance.now();
       const handle = await client.workflow.start('maintenance', { taskQueue: config.taskQueue, workflowId: `bench-cluster-maint-${Date.now()}-${i}`, args: [{ reason: 'bench', hostQueue: hostTaskQueue(config) }] });
-      for (;;) {
-        const st = await handle.query(statusQuery).catch(() => undefined);
-        if (st?.phase === 'edit' && st.state === 'waiting') break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await untilEditWait(handle);
       latencies.push(performance.now() - t0);
       await handle.signal(resumeSignal, { by: 'bench' });
       await handle.result();

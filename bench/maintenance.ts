@@ -7,16 +7,15 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../src/config';
 import { ensureHome } from '../src/home';
 import { atlasPaths } from '../src/paths';
-import { scheduleId } from '../src/schedules';
 import { startDevServerOnPickedPorts } from '../src/temporal/dev-server';
 import { createAtlasWorker } from '../src/worker';
 import { resumeSignal } from '../workflows/maintenance';
-import { statusQuery } from '../workflows/lib/procedure';
 import { arg, makeAtlasDb, mb, timeAsync, timeIt } from './lib/atlas-db';
+import { createStandInSchedules, untilEditWait } from './lib/maintenance-run';
 
 async function main() {
   const sizeMb = arg('mb', 200);
@@ -32,14 +31,7 @@ async function main() {
   const config = loadConfig({ env: {}, overrides: { home, 'temporal.address': server.address, taskQueue: 'bench-maintenance', host: 'bench' } });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
-  for (const name of ['export', 'import', 'backup']) {
-    await client.schedule.create({
-      scheduleId: scheduleId(config, name),
-      spec: { intervals: [{ every: '1 day' }] },
-      action: { type: 'startWorkflow', workflowType: 'none', taskQueue: 'none', args: [] },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP },
-    }).catch(() => undefined);
-  }
+  await createStandInSchedules(client, config);
   const worker = await createAtlasWorker(config, { client });
   const running = worker.run();
 
@@ -58,11 +50,7 @@ async function main() {
     const id = `bench-maintenance-${i}-${Date.now()}`;
     const t0 = performance.now();
     const handle = await client.workflow.start('maintenance', { taskQueue: config.taskQueue, workflowId: id, args: [{ reason: 'bench' }] });
-    for (;;) {
-      const s = await handle.query(statusQuery).catch(() => undefined);
-      if (s?.phase === 'edit' && s.state === 'waiting') break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await untilEditWait(handle);
     const beforeEdit = performance.now() - t0;
     const afterEdit = await timeAsync(async () => {
       await handle.signal(resumeSignal, { by: 'bench' });
