@@ -9,6 +9,7 @@ import { failure } from './workflow-safe/failures';
 import { DURATION_MIN, minimumProblem } from './workflow-safe/limits';
 import { parseAllowlist } from './access-allowlist';
 import { parseAuthorizedKeysFiles } from './ssh-keys';
+import { DEPLOYED_STATE_DIR } from './deployed-privileges';
 
 type FieldType = 'string' | 'path' | 'paths' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum' | 'units' | 'allowlist' | 'list';
 
@@ -81,7 +82,9 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'oci.instanceId', env: 'ATLAS_OCI_INSTANCE_ID', type: 'string', default: '', doc: 'OCID of the instance the data volume (`oci.volumeId`) is attached to. Set: Option C of corruption recovery detaches it, attaches the restored volume and mounts it itself (docs/procedures.md#option-c-the-volume-swap). Empty: a person swaps the volume and signals `attachmentSwapped`.' },
   { key: 'oci.mountPoint', env: 'ATLAS_OCI_MOUNT_POINT', type: 'path', default: '', doc: 'Where the data volume is mounted (it must hold `data/atlas.db`); default the Atlas home. Option C unmounts it and mounts the restored volume there.' },
   { key: 'oci.device', env: 'ATLAS_OCI_DEVICE', type: 'string', default: '', doc: 'Consistent device path the restored volume is attached at (e.g. `/dev/oracleoci/oraclevdb`); default the data volume\'s current attachment\'s. Its file system UUID (`blkid`) is what Option C mounts.' },
-  { key: 'oci.swapStashDir', env: 'ATLAS_OCI_SWAP_STASH', type: 'path', default: '/var/tmp/atlas-ops-volume-swap', doc: 'Outside the mount point: where Option C keeps what atlas-ops owns on the data volume (everything but atlas.db) during the swap, and copies it back onto the restored volume.' },
+  { key: 'oci.swapStashDir', env: 'ATLAS_OCI_SWAP_STASH', type: 'path', default: `${DEPLOYED_STATE_DIR}/volume-swap`, doc: 'Outside the mount point, on a disk that outlives a worker restart: where Option C keeps what atlas-ops owns on the data volume (everything but atlas.db) during the swap, and copies it back onto the restored volume. The deployed worker unit makes /var/lib/atlas-ops its own (`StateDirectory=atlas-ops`), writable under its read-only system (docs/safety.md#the-worker-as-deployed).' },
+  { key: 'oci.mountUnit', env: 'ATLAS_OCI_MOUNT_UNIT', type: 'string', default: '', doc: 'Template unit that mounts the restored volume as root, its instance the file system UUID (deploy/systemd/atlas-ops-volume-mount@.service), started with `systemctl start` by a worker that may not run `mount` itself (the deployed unit sets it; docs/safety.md#the-worker-as-deployed). Set together with `oci.umountUnit`. Empty: `mount UUID=<uuid> <mount point>` directly.' },
+  { key: 'oci.umountUnit', env: 'ATLAS_OCI_UMOUNT_UNIT', type: 'string', default: '', doc: 'Unit that unmounts the data volume as root (deploy/systemd/atlas-ops-volume-umount.service), started likewise. Empty: `umount <mount point>` directly.' },
   { key: 'oci.attachPageAfter', env: 'ATLAS_OCI_ATTACH_PAGE_AFTER', type: 'duration', default: '5m', doc: 'How long Option C waits for a volume to be ATTACHED or DETACHED before a critical alert (page).' },
   { key: 'oci.attachTimeout', env: 'ATLAS_OCI_ATTACH_TIMEOUT', type: 'duration', default: '30m', doc: 'How long it waits at most: then corruption recovery ends failed, saying what is attached and mounted and what to do next.' },
   { key: 'oci.pollInterval', env: 'ATLAS_OCI_POLL_INTERVAL', type: 'duration', default: '15s', doc: 'How often a volume backup or restored volume is polled until AVAILABLE.' },
@@ -179,6 +182,8 @@ export interface AtlasConfig {
     mountPoint: string;
     device: string;
     swapStashDir: string;
+    mountUnit: string;
+    umountUnit: string;
     attachPageAfter: number;
     attachTimeout: number;
   };
@@ -464,12 +469,15 @@ const inside = (dir: string, p: string) => p === dir || p.startsWith(`${dir}${pa
 
 /** Option C's host layout: atlas.db on the mounted volume, the stash off it (docs/procedures.md#option-c-the-volume-swap). */
 function volumeSwapProblems(config: AtlasConfig): string[] {
-  const { mountPoint, swapStashDir, device } = config.oci;
+  const { mountPoint, swapStashDir, device, mountUnit, umountUnit } = config.oci;
   const out: string[] = [];
   const atlasDb = path.join(config.home, 'data', 'atlas.db');
   if (!inside(mountPoint, atlasDb)) out.push(`oci.mountPoint: ${mountPoint} does not hold ${atlasDb} (it is where the data volume is mounted)`);
   if (inside(mountPoint, swapStashDir) || inside(swapStashDir, mountPoint)) out.push(`oci.swapStashDir: ${swapStashDir} must be outside oci.mountPoint ${mountPoint} (it keeps atlas-ops' files while the volume is swapped)`);
   if (device && !/^\/dev\/[A-Za-z0-9._/-]+$/.test(device)) out.push(`oci.device: "${device}" is not a device path under /dev`);
+  if (mountUnit && !/^[A-Za-z0-9:_.-]+@\.service$/.test(mountUnit)) out.push(`oci.mountUnit: "${mountUnit}" is not a template service name such as "atlas-ops-volume-mount@.service" (its instance is the file system UUID)`);
+  if (umountUnit && !/^[A-Za-z0-9:_.-]+\.service$/.test(umountUnit)) out.push(`oci.umountUnit: "${umountUnit}" is not a systemd service name such as "atlas-ops-volume-umount.service"`);
+  if (Boolean(mountUnit) !== Boolean(umountUnit)) out.push('oci.mountUnit and oci.umountUnit: give both (a worker that may not mount may not unmount either) or neither');
   return out;
 }
 

@@ -4,11 +4,14 @@
 // run/, config/) is copied to a stash off the volume before the old volume is unmounted, and copied
 // over the restored one once it is mounted. While the stash is active, ops.db is the stash's copy
 // (ActivityContext reads `activeOpsDb`), so what the procedure records meanwhile is kept too.
-// mount, umount, mountpoint and blkid go through the command runner: tests put stand-ins on PATH.
+// mount, umount, mountpoint, lsblk and systemctl go through the command runner: tests put stand-ins
+// on PATH. A worker that may not mount (the deployed unit) starts root units instead of mount/umount
+// (oci.mountUnit, oci.umountUnit; docs/safety.md#the-worker-as-deployed).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AtlasConfig } from './config';
-import { runCommand } from './command-runner';
+import { commandFailure, runCommand, runningUser } from './command-runner';
+import { DEPLOYED_STATE_DIR, FS_UUID, POLKIT_RULE, grant, unitInstance } from './deployed-privileges';
 import { MODE } from './file-modes';
 import type { AtlasPaths } from './paths';
 import { failure } from './workflow-safe/failures';
@@ -90,8 +93,14 @@ export async function stash(config: AtlasConfig, paths: AtlasPaths, close: () =>
   if (!fs.existsSync(paths.atlasDb)) throw failure.VolumeSwapRefused(`oci.mountPoint: ${mp} holds no data/atlas.db: the data volume is not mounted there. Nothing was swapped.`);
   const entries = fs.readdirSync(mp);
   const need = entries.reduce((n, e) => n + sizeOf(path.join(mp, e)), 0) - [...ROLLS_BACK].reduce((n, f) => n + (fs.existsSync(path.join(paths.dataDir, f)) ? fs.statSync(path.join(paths.dataDir, f)).size : 0), 0);
-  fs.rmSync(stashDir(config), { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    fs.rmSync(stashDir(config), { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw err;
+    throw failure.VolumeSwapRefused(`oci.swapStashDir: ${config.oci.swapStashDir} cannot be written by ${runningUser()} (${code}); the deployed worker unit makes ${DEPLOYED_STATE_DIR} its own (StateDirectory=, deploy/systemd/atlas-ops-worker.service). Nothing was swapped.`);
+  }
   const free = fs.statfsSync(dir);
   if (free.bavail * free.bsize < need) {
     throw failure.VolumeSwapRefused(`oci.swapStashDir: ${config.oci.swapStashDir} has ${free.bavail * free.bsize} bytes free, ${need} needed to keep atlas-ops' files during the swap. Nothing was swapped.`);
@@ -139,20 +148,50 @@ export async function mounted(dir: string): Promise<boolean> {
   return (await run('mountpoint', ['-q', dir])).code === 0;
 }
 
+/**
+ * `systemctl start` of one of Option C's root units (oci.umountUnit, an instance of oci.mountUnit), for
+ * a worker that may not mount (docs/safety.md#the-worker-as-deployed). A polkit refusal, or the unit
+ * not installed, is PrivilegeMissing naming the files that grant it; any other failure is retried.
+ */
+async function startUnit(unit: string, template: string): Promise<void> {
+  const r = await runCommand('systemctl', ['start', unit], { timeoutMs: 120_000 });
+  if (r.code === 0) return;
+  const why = grant.volumeUnit(unit, template);
+  const said = (r.stderr || r.stdout).trim().slice(0, 300).replace(/\.$/, '');
+  if (/Unit \S+ not found|not loaded/i.test(said)) throw failure.PrivilegeMissing(`\`systemctl start ${unit}\` exited ${r.code}: ${said}. The unit is not installed on this host: ${why}`);
+  throw commandFailure(r, why);
+}
+
+/** What the unit was to do, checked with `mountpoint -q`: a unit that "succeeded" without doing it fails the step. */
+const notDone = (unit: string, template: string, mp: string, what: string) =>
+  failure.CommandFailed(
+    `\`systemctl start ${unit}\` succeeded, yet ${what} (mountpoint -q ${mp}): the unit does not act on oci.mountPoint ${mp}. Its ExecStart must name ${mp} (deploy/systemd/${template}, installed in /etc/systemd/system/); fix it, systemctl daemon-reload, then retry the step.`,
+  );
+
 /** Unmounts the data volume; done already when nothing is mounted there. */
 export async function unmount(config: AtlasConfig): Promise<{ unmounted: boolean }> {
   const mp = config.oci.mountPoint;
   if (!(await mounted(mp))) return { unmounted: false };
+  const unit = config.oci.umountUnit;
+  if (unit) {
+    await startUnit(unit, unit);
+    if (await mounted(mp)) throw notDone(unit, unit, mp, `${mp} is still a mount point`);
+    return { unmounted: true };
+  }
   const r = await run('umount', [mp]);
   if (r.code !== 0) throw failure.CommandFailed(`umount ${mp} exited ${r.code}: ${r.out}. Something still uses the volume (fuser -vm ${mp}); stop it and retry the step.`);
   return { unmounted: true };
 }
 
-/** The file system UUID on `device` (`blkid`), as /dev/disk/by-uuid names it. */
+/**
+ * The file system UUID on `device`, as /dev/disk/by-uuid names it: `lsblk`, which reads udev's
+ * database and so needs no privilege (`blkid` run by another user than root reads only its cache,
+ * which a volume attached a moment ago is not in).
+ */
 export async function uuidOf(device: string): Promise<string> {
-  const r = await run('blkid', ['-s', 'UUID', '-o', 'value', device]);
+  const r = await run('lsblk', ['-dno', 'UUID', device]);
   const uuid = r.out.split('\n')[0]?.trim() ?? '';
-  if (r.code !== 0 || !/^[0-9A-Fa-f-]{8,36}$/.test(uuid)) throw failure.CommandFailed(`blkid found no file system UUID on ${device} (exit ${r.code}${r.out ? `: ${r.out}` : ''}); the device may not be there yet.`);
+  if (r.code !== 0 || !/^[0-9A-Fa-f-]{8,36}$/.test(uuid)) throw failure.CommandFailed(`lsblk found no file system UUID on ${device} (exit ${r.code}${r.out ? `: ${r.out}` : ''}); the device may not be there yet.`);
   return uuid;
 }
 
@@ -160,6 +199,14 @@ export async function uuidOf(device: string): Promise<string> {
 export async function mountByUuid(config: AtlasConfig, uuid: string): Promise<{ mounted: boolean }> {
   const mp = config.oci.mountPoint;
   if (await mounted(mp)) return { mounted: false };
+  const template = config.oci.mountUnit;
+  if (template) {
+    if (!FS_UUID.test(uuid)) throw failure.PrivilegeMissing(`the file system UUID ${uuid} is not of the form the polkit rule allows as an instance of ${template} (8-4-4-4-12 hex digits, ${POLKIT_RULE}): mount it at ${mp} by hand, then retry the step.`);
+    const unit = unitInstance(template, uuid);
+    await startUnit(unit, template);
+    if (!(await mounted(mp))) throw notDone(unit, template, mp, `nothing is mounted at ${mp}`);
+    return { mounted: true };
+  }
   const r = await run('mount', [`UUID=${uuid}`, mp]);
   if (r.code !== 0) throw failure.CommandFailed(`mount UUID=${uuid} ${mp} exited ${r.code}: ${r.out}`);
   return { mounted: true };

@@ -101,6 +101,16 @@ describe('configuration', () => {
     expect(problemsOf({ ATLAS_HOME: home, ATLAS_JOURNAL_VACUUM_UNIT: 'journalctl --vacuum-time=1d' })).toMatch(/diskEmergency\.journalVacuumUnit: "journalctl --vacuum-time=1d" is not a systemd service name/);
   });
 
+  it('takes Option C\'s mount and unmount units together, the mount unit a template, and names a bad value', () => {
+    const home = tempHome();
+    expect(loadConfig({ env: { ATLAS_HOME: home } }).oci).toMatchObject({ mountUnit: '', umountUnit: '' });
+    const both = { ATLAS_HOME: home, ATLAS_OCI_MOUNT_UNIT: 'atlas-ops-volume-mount@.service', ATLAS_OCI_UMOUNT_UNIT: 'atlas-ops-volume-umount.service' };
+    expect(loadConfig({ env: both }).oci).toMatchObject({ mountUnit: 'atlas-ops-volume-mount@.service', umountUnit: 'atlas-ops-volume-umount.service' });
+    expect(problemsOf({ ...both, ATLAS_OCI_MOUNT_UNIT: 'atlas-ops-volume-mount.service' })).toMatch(/oci\.mountUnit: "atlas-ops-volume-mount\.service" is not a template service name/);
+    expect(problemsOf({ ...both, ATLAS_OCI_UMOUNT_UNIT: 'umount /' })).toMatch(/oci\.umountUnit: "umount \/" is not a systemd service name/);
+    expect(problemsOf({ ATLAS_HOME: home, ATLAS_OCI_UMOUNT_UNIT: 'atlas-ops-volume-umount.service' })).toMatch(/oci\.mountUnit and oci\.umountUnit: give both/);
+  });
+
   it('rejects a config file that is not JSON and a --config that does not exist', () => {
     const home = tempHome('{ nope');
     expect(() => loadConfig({ env: { ATLAS_HOME: home } })).toThrow(/atlas-ops\.json: .*JSON/);

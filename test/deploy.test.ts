@@ -11,7 +11,8 @@ import { renderServerConfig } from '../src/cluster/server-config';
 import { CLUSTER } from '../src/cluster/settings';
 import { CONFIG_FIELDS, ConfigError, loadConfig } from '../src/config';
 import { commandFailure } from '../src/command-runner';
-import { JOURNAL_VACUUM_ARGS, JOURNAL_VACUUM_UNIT, LOGROTATE_CONFIG } from '../src/deployed-privileges';
+import { DEPLOYED_STATE_DIR, FS_UUID, JOURNAL_VACUUM_ARGS, JOURNAL_VACUUM_UNIT, LOGROTATE_CONFIG, VOLUME_MOUNT_UNIT, VOLUME_UMOUNT_UNIT, unitInstance } from '../src/deployed-privileges';
+import { polkitRule } from './helpers/polkit';
 import { polkitGrants } from './helpers/sandbox';
 import { connectionSettings } from '../src/temporal/connect';
 import { REPO } from './helpers/env';
@@ -136,9 +137,82 @@ describe('what the deployed worker is granted (deploy/polkit, deploy/logrotate, 
     const rule = fs.readFileSync(path.join(REPO, 'deploy', 'polkit', '50-atlas-ops.rules'), 'utf8');
     expect(rule).toContain(`var user = "${worker.one('User')}";`);
     const grants = polkitGrants();
-    const managed = { ...Object.fromEntries(defaults.app.units.map((u) => [u, ['start', 'stop']])), [defaults.replica.unit]: ['start', 'stop'], [JOURNAL_VACUUM_UNIT]: ['start'] };
+    const managed = { ...Object.fromEntries(defaults.app.units.map((u) => [u, ['start', 'stop']])), [defaults.replica.unit]: ['start', 'stop'], [JOURNAL_VACUUM_UNIT]: ['start'], [VOLUME_UMOUNT_UNIT]: ['start'] };
     expect(grants).toEqual(managed);
     expect(rule).toContain('action.id !== "org.freedesktop.systemd1.manage-units"');
+  });
+
+  it('the polkit rule, evaluated: the worker\'s user may start the granted units and Option C\'s mount for a UUID instance only, nothing else', () => {
+    const decide = polkitRule();
+    const user = worker.one('User');
+    const uuid = '0f3c6a2e-5b1d-4c4c-9e9e-0123456789ab';
+    const mount = (instance: string) => unitInstance(VOLUME_MOUNT_UNIT, instance);
+    // Every grant of the table, and no other verb on those units.
+    for (const [unit, verbs] of Object.entries(polkitGrants())) {
+      for (const verb of ['start', 'stop', 'restart', 'reload', 'enable']) expect(decide({ user, unit, verb }), `${verb} ${unit}`).toBe(verbs.includes(verb) ? 'yes' : 'not_handled');
+    }
+    expect(decide({ user, unit: VOLUME_UMOUNT_UNIT, verb: 'start' })).toBe('yes');
+    expect(decide({ user, unit: VOLUME_UMOUNT_UNIT, verb: 'stop' })).toBe('not_handled');
+    expect(decide({ user, unit: mount(uuid), verb: 'start' })).toBe('yes');
+    expect(decide({ user, unit: mount(uuid.toUpperCase()), verb: 'start' })).toBe('yes');
+    for (const verb of ['stop', 'restart', 'reload-or-restart']) expect(decide({ user, unit: mount(uuid), verb }), verb).toBe('not_handled');
+    // The instance is a file system UUID or nothing: no paths, options, other shapes or other units.
+    const notUuids = ['', 'ABCD-1234', `${uuid}0`, `x${uuid}`, uuid.replace(/-/g, ''), `${uuid}-opt-evil`, '..-..-..-..-..', '0f3c6a2e-5b1d-4c4c-9e9e-0123456789ag', `${uuid}\n`, `${uuid}.service-x`, '-o remount,rw /'];
+    for (const bad of notUuids) {
+      expect(decide({ user, unit: mount(bad), verb: 'start' }), JSON.stringify(bad)).toBe('not_handled');
+      // The worker's own check agrees with the rule, so it never asks for what the rule refuses.
+      expect(FS_UUID.test(bad), JSON.stringify(bad)).toBe(false);
+    }
+    expect(FS_UUID.test(uuid)).toBe(true);
+    expect(decide({ user, unit: VOLUME_MOUNT_UNIT, verb: 'start' })).toBe('not_handled');
+    expect(decide({ user, unit: `other-mount@${uuid}.service`, verb: 'start' })).toBe('not_handled');
+    expect(decide({ user, unit: 'constructor', verb: 'start' })).toBe('not_handled');
+    expect(decide({ user, unit: 'sshd.service', verb: 'stop' })).toBe('not_handled');
+    // Another user, or another action, is not this rule's business.
+    for (const unit of [mount(uuid), VOLUME_UMOUNT_UNIT, JOURNAL_VACUUM_UNIT, defaults.replica.unit]) {
+      expect(decide({ user: 'nobody', unit, verb: 'start' }), unit).toBe('not_handled');
+      expect(decide({ user, unit, verb: 'start', actionId: 'org.freedesktop.login1.reboot' }), unit).toBe('not_handled');
+    }
+  });
+
+  it('Option C\'s volume units mount and unmount only the mount point the worker\'s configuration names, as root, in the host\'s mount namespace', () => {
+    const env = worker.environment();
+    expect([env.ATLAS_OCI_MOUNT_UNIT, env.ATLAS_OCI_UMOUNT_UNIT]).toEqual([VOLUME_MOUNT_UNIT, VOLUME_UMOUNT_UNIT]);
+    const deployed = loadConfig({ env });
+    expect([deployed.oci.mountUnit, deployed.oci.umountUnit]).toEqual([VOLUME_MOUNT_UNIT, VOLUME_UMOUNT_UNIT]);
+    const mp = deployed.oci.mountPoint;
+    expect(mp).toBe(env.ATLAS_HOME);
+    const mount = readUnit(VOLUME_MOUNT_UNIT);
+    const umount = readUnit(VOLUME_UMOUNT_UNIT);
+    // The instance (%i) is the UUID and nothing else; the mount point is fixed, never from the instance.
+    expect(mount.one('ExecStart')).toBe(`/usr/bin/mount -o nosuid,nodev UUID=%i ${mp}`);
+    expect(mount.one('ExecStartPre')).toContain(`/usr/bin/mountpoint -q ${mp};`);
+    expect(mount.directives.filter(([k, v]) => k.startsWith('Exec') && /%[iIn]/.test(v)).map(([k]) => k)).toEqual(['ExecStart']);
+    expect(umount.one('ExecStart')).toBe(`/usr/bin/umount ${mp}`);
+    for (const u of [mount, umount]) {
+      expect(u.one('Type')).toBe('oneshot');
+      expect(u.values('User')).toEqual([]);
+      expect(u.text).not.toMatch(/^\[Install\]/m);
+      expect(u.one('CapabilityBoundingSet')).toBe('CAP_SYS_ADMIN');
+      expect(u.one('NoNewPrivileges')).toBe('true');
+      expect(u.one('PrivateMounts')).toBe('no');
+      // Each of these would give the unit a mount namespace of its own: its mount would not be the host's.
+      const namespaced = ['ProtectSystem', 'ProtectHome', 'PrivateTmp', 'PrivateDevices', 'PrivateNetwork', 'ReadWritePaths', 'ReadOnlyPaths', 'InaccessiblePaths', 'TemporaryFileSystem', 'BindPaths', 'ProtectKernelTunables', 'ProtectKernelModules', 'ProtectControlGroups', 'RootDirectory'];
+      expect(u.directives.map(([k]) => k).filter((k) => namespaced.includes(k))).toEqual([]);
+    }
+  });
+
+  it('Option C\'s stash defaults to the worker unit\'s state directory: writable by it, off the data volume, kept across restarts', () => {
+    const env = worker.environment();
+    const deployed = loadConfig({ env });
+    expect(`/var/lib/${worker.one('StateDirectory')}`).toBe(DEPLOYED_STATE_DIR);
+    expect(worker.one('StateDirectoryMode')).toBe('0700');
+    expect(path.dirname(deployed.oci.swapStashDir)).toBe(DEPLOYED_STATE_DIR);
+    expect(defaults.oci.swapStashDir).toBe(deployed.oci.swapStashDir);
+    // Not under the home the volume is mounted at, nor under the private /tmp, /var/tmp systemd empties.
+    for (const gone of [deployed.oci.mountPoint, ...worker.values('ReadWritePaths'), '/tmp', '/var/tmp']) {
+      expect(deployed.oci.swapStashDir.startsWith(`${gone}/`), gone).toBe(false);
+    }
   });
 
   it('the worker unit starts the vacuum unit, which runs the vacuum the disk emergency asks for, as root', () => {

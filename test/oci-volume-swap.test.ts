@@ -1,6 +1,6 @@
 // Option C end to end without a person (docs/procedures.md#option-c-the-volume-swap): the real
 // oci-core ComputeClient against the emulator's instances and attachments, and a stand-in host whose
-// mount, umount, mountpoint and blkid act on directories (test/helpers/fake-host.ts). The data volume
+// mount, umount, mountpoint and lsblk act on directories (test/helpers/fake-host.ts). The data volume
 // is detached (DETACHING → DETACHED), the restored one attached (ATTACHING → ATTACHED) and mounted by
 // UUID, atlas.db checked on it, and what atlas-ops owns carried across: only atlas.db rolls back.
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-// A stand-in host for Option C's volume swap: `mount`, `umount`, `mountpoint` and `blkid` that act
+// A stand-in host for Option C's volume swap: `mount`, `umount`, `mountpoint` and `lsblk` that act
 // on directories, put first on PATH. Each OCI volume is a directory with a file system UUID; the
 // OCI emulator's attachments make its device appear (ATTACHED) and vanish (DETACHING), as the
 // kernel would; mounting moves the volume's files into the mount point (what was there is hidden
@@ -35,10 +35,10 @@ function scripts(root: string): Record<string, string> {
     mountpoint: `${head}[ "$1" = -q ] && shift\n[ -f "$R/mounts/$(key "$1")" ] && exit 0\nexit 32\n`,
     umount: `${head}k=$(key "$1")\n[ -f "$R/mounts/$k" ] || { echo "umount: $1: not mounted." >&2; exit 32; }\nvol=$(cat "$R/mounts/$k")\nmove "$1" "$vol/fs"\nmove "$R/under/$k" "$1"\nrm "$R/mounts/$k"\n`,
     mount:
-      `${head}uuid=\${1#UUID=}\nk=$(key "$2")\n[ -f "$R/mounts/$k" ] && { echo "mount: $2: already mounted." >&2; exit 32; }\n` +
+      `${head}while [ "$1" = -o ]; do shift 2; done\nuuid=\${1#UUID=}\nk=$(key "$2")\n[ -f "$R/mounts/$k" ] && { echo "mount: $2: already mounted." >&2; exit 32; }\n` +
       `for d in "$R"/dev/*; do [ -L "$d" ] || continue; v=$(readlink "$d"); [ "$(cat "$v/uuid")" = "$uuid" ] && vol=$v; done\n` +
       `[ -n "$vol" ] || { echo "mount: can't find UUID=$uuid." >&2; exit 32; }\nmkdir -p "$R/under/$k"\nmove "$2" "$R/under/$k"\nmove "$vol/fs" "$2"\necho "$vol" > "$R/mounts/$k"\n`,
-    blkid: `${head}d="$R/dev/$(basename "$5")"\n[ -L "$d" ] || exit 2\ncat "$(readlink "$d")/uuid"\n`,
+    lsblk: `${head}d="$R/dev/$(basename "$3")"\n[ -L "$d" ] || { echo "lsblk: $3: not a block device" >&2; exit 32; }\ncat "$(readlink "$d")/uuid"\n`,
   };
 }
 
