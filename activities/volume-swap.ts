@@ -18,7 +18,7 @@ export interface SwapPlan {
   instanceId?: string;
   /** The data volume's attachment to this instance (none when it is already detached). */
   oldAttachment?: OciAttachment;
-  /** Where the restored volume is attached (and found by `blkid`). */
+  /** Where the restored volume is attached (its UUID read by `lsblk`). */
   device?: string;
   mountPoint: string;
 }

@@ -98,7 +98,8 @@ export async function stash(config: AtlasConfig, paths: AtlasPaths, close: () =>
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM') throw err;
+    // ENOENT from a recursive mkdir: a parent could not be made (a read-only system says no more).
+    if (!['EACCES', 'EROFS', 'EPERM', 'ENOENT'].includes(code ?? '')) throw err;
     throw failure.VolumeSwapRefused(`oci.swapStashDir: ${config.oci.swapStashDir} cannot be written by ${runningUser()} (${code}); the deployed worker unit makes ${DEPLOYED_STATE_DIR} its own (StateDirectory=, deploy/systemd/atlas-ops-worker.service). Nothing was swapped.`);
   }
   const free = fs.statfsSync(dir);

@@ -8,13 +8,14 @@
 import crypto from 'node:crypto';
 import { type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WorkflowFailedError } from '@temporalio/client';
 import { which } from '../src/command-runner';
 import { listBackups } from '../src/db/snapshot';
 import { atlasPaths } from '../src/paths';
-import { JOURNAL_VACUUM_UNIT, LOGROTATE_CONFIG, POLKIT_RULE } from '../src/deployed-privileges';
+import { JOURNAL_VACUUM_UNIT, LOGROTATE_CONFIG, POLKIT_RULE, VOLUME_MOUNT_UNIT, VOLUME_UMOUNT_UNIT, unitInstance } from '../src/deployed-privileges';
 import { decisionSignal, statusQuery, type ProcedureStatus } from '../workflows/lib/procedure';
 import type { KeyRotationResult } from '../workflows/key-rotation';
 import { readKeyFile } from '../src/google-keys';
@@ -27,6 +28,8 @@ import type { RoutineResult } from '../workflows/monitoring';
 import { useAtlas, type Atlas } from './helpers/atlas';
 import { eventually, REPO, uid } from './helpers/env';
 import { chownTree, polkitGrants, sandboxUnavailable, unitSandbox, type Sandbox } from './helpers/sandbox';
+import { fakeHost } from './helpers/fake-host';
+import { SCENE, expectOnlyAtlasDbRolledBack, swapScene, volumeUnitsSystemctl } from './helpers/volume-units';
 
 // Skipped only where the tools are truly missing (.ci/run installs both), saying which.
 const unavailable = sandboxUnavailable() ?? (which('logrotate') ? undefined : 'logrotate is not installed (Debian: logrotate)');
@@ -82,6 +85,7 @@ describe.skipIf(unavailable)(`the worker as deployed (bubblewrap, unprivileged, 
     a.defer(() => fs.rmSync(userDir, { recursive: true, force: true }));
     fs.chmodSync(userDir, 0o755);
     sandbox = unitSandbox('atlas-ops-worker.service', a.home);
+    a.defer(() => sandbox.stateDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
     const paths = atlasPaths(a.home);
     // logrotate's configuration from deploy/, its /opt/atlas being this home.
     const conf = fs.readFileSync(path.join(REPO, LOGROTATE_CONFIG), 'utf8').replaceAll('/opt/atlas/', `${a.home}/`);
@@ -159,7 +163,11 @@ describe.skipIf(unavailable)(`the worker as deployed (bubblewrap, unprivileged, 
     expect(sandbox.account.uid).toBeGreaterThan(0);
     expect(sandbox.bwrapArgs.join(' ')).toContain(`--bind ${t.home} ${t.home}`);
     expect(sandbox.bwrapArgs.join(' ')).toMatch(/--ro-bind \/ \/.*--tmpfs \/home.*--tmpfs \/root.*--tmpfs \/tmp/);
-    expect(sandbox.environment).toMatchObject({ ATLAS_HOME: t.home, ATLAS_JOURNAL_VACUUM_UNIT: JOURNAL_VACUUM_UNIT });
+    expect(sandbox.environment).toMatchObject({ ATLAS_HOME: t.home, ATLAS_JOURNAL_VACUUM_UNIT: JOURNAL_VACUUM_UNIT, ATLAS_OCI_MOUNT_UNIT: VOLUME_MOUNT_UNIT, ATLAS_OCI_UMOUNT_UNIT: VOLUME_UMOUNT_UNIT });
+    // StateDirectory=atlas-ops: a folder of the worker's user, bound writable, where Option C's stash defaults to.
+    expect(sandbox.bwrapArgs.join(' ')).toContain(`--bind ${sandbox.stateDirs[0]} ${sandbox.stateDirs[0]}`);
+    expect(sandbox.environment.ATLAS_OCI_SWAP_STASH).toBe(path.join(sandbox.stateDirs[0]!, 'volume-swap'));
+    expect(fs.statSync(sandbox.stateDirs[0]!).uid).toBe(sandbox.account.uid);
   });
 
   it('backup: snapshot, verification and retention in the home', async () => {
@@ -251,5 +259,45 @@ describe.skipIf(unavailable)(`the worker as deployed (bubblewrap, unprivileged, 
     expect(r.outcome).toBe('completed');
     expect(r.integrity).toEqual({ ok: true, problems: [] });
     expect(fs.existsSync(flag)).toBe(false);
+  });
+});
+
+describe.skipIf(unavailable)(`Option C's host steps in the worker unit's sandbox${unavailable ? `: skipped, ${unavailable}` : ''}`, () => {
+  it('with the deployed settings: the stash in the unit\'s StateDirectory, umount and mount@<uuid> started through systemctl as the rule allows, checked with mountpoint', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-sandbox-swap-'));
+    const host = fakeHost();
+    swapScene(host, home);
+    const sandbox = unitSandbox('atlas-ops-worker.service', home);
+    // The units' ExecStart lines, their /opt/atlas this home, run by a systemctl that allows what the rule allows.
+    const systemctl = volumeUnitsSystemctl(sandbox.unit.environment().ATLAS_HOME!, home);
+    const mountUnit = unitInstance(VOLUME_MOUNT_UNIT, SCENE.newUuid);
+    systemctl.allow([VOLUME_UMOUNT_UNIT, mountUnit]);
+    for (const d of [home, host.root, systemctl.bin]) chownTree(d, sandbox.account);
+    const log = `${home}.log`;
+    try {
+      const child = sandbox.start(
+        { SWAP_DEVICE: SCENE.newDevice },
+        { log, path: [systemctl.bin, host.bin], argv: [process.execPath, '--import', 'tsx', path.join(REPO, 'test', 'helpers', 'swap-host-steps.ts')], binds: [host.root, systemctl.bin] },
+      );
+      await new Promise((resolve) => child.once('exit', resolve));
+      const text = fs.readFileSync(log, 'utf8');
+      const out = JSON.parse(text.trim().split('\n').at(-1) ?? '{}') as { ok: boolean; message?: string; steps: [string, Record<string, unknown>][] };
+      expect(out.ok, text).toBe(true);
+      const steps = Object.fromEntries(out.steps);
+      const state = sandbox.stateDirs[0]!;
+      // The unit's settings reached the configuration; the stash default is the StateDirectory's.
+      expect(steps.config).toEqual({ mountPoint: home, swapStashDir: path.join(state, 'volume-swap'), mountUnit: VOLUME_MOUNT_UNIT, umountUnit: VOLUME_UMOUNT_UNIT });
+      expect(String(steps.stash!.dir).startsWith(`${state}/volume-swap/`)).toBe(true);
+      expect(steps.unmount).toEqual({ unmounted: true });
+      expect(steps.mount).toEqual({ uuid: SCENE.newUuid, mounted: true });
+      expect(systemctl.calls()).toEqual([`start ${VOLUME_UMOUNT_UNIT}`, `start ${mountUnit}`]);
+      expect(host.calls().filter((c) => /^u?mount /.test(c))).toEqual([`umount ${home}`, `mount -o nosuid,nodev UUID=${SCENE.newUuid} ${home}`]);
+      // Only atlas.db rolled back; the stash, written by the worker's user, is gone again.
+      expectOnlyAtlasDbRolledBack(host, home);
+      expect(fs.readdirSync(path.join(state, 'volume-swap'))).toEqual([]);
+      expect(fs.statSync(path.join(state, 'volume-swap')).uid).toBe(sandbox.account.uid);
+    } finally {
+      for (const d of [home, host.root, systemctl.bin, log, ...sandbox.stateDirs]) fs.rmSync(d, { recursive: true, force: true });
+    }
   });
 });

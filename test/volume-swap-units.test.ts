@@ -16,14 +16,9 @@ import { atlasPaths } from '../src/paths';
 import { mountByUuid, stash, unmount, unstash, uuidOf } from '../src/volume-swap';
 import { fakeHost, type FakeHost } from './helpers/fake-host';
 import { readUnit } from './helpers/systemd-unit';
-import { volumeUnitsSystemctl, type VolumeUnitsSystemctl } from './helpers/volume-units';
+import { SCENE, expectOnlyAtlasDbRolledBack, swapScene, volumeUnitsSystemctl, type VolumeUnitsSystemctl } from './helpers/volume-units';
 
-const OLD = 'ocid1.volume.oc1.emulator.atlas-home';
-const RESTORED = 'ocid1.volume.oc1.emulator.restored';
-const OLD_UUID = '0f3c6a2e-5b1d-4c4c-9e9e-0123456789ab';
-const NEW_UUID = '7d1e2f30-4a5b-4c6d-8e9f-a0b1c2d3e4f5';
-const DEVICE = '/dev/oracleoci/oraclevdb';
-const NEW_DEVICE = '/dev/oracleoci/oraclevdc';
+const { oldVolume: OLD, restoredVolume: RESTORED, newUuid: NEW_UUID, newDevice: NEW_DEVICE } = SCENE;
 const worker = readUnit('atlas-ops-worker.service');
 const savedPath = process.env.PATH;
 const noop = () => undefined;
@@ -50,22 +45,8 @@ describe('Option C\'s host steps through the deployed volume units', () => {
   beforeEach(() => {
     home = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-units-home-'));
     stashRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-units-stash-'));
-    const paths = atlasPaths(home);
-    fs.mkdirSync(paths.dataDir, { recursive: true });
-    fs.mkdirSync(paths.backupsDir);
-    fs.writeFileSync(paths.atlasDb, 'atlas.db, damaged');
-    fs.writeFileSync(paths.opsDb, 'ops.db as it is now');
-    fs.writeFileSync(path.join(paths.backupsDir, 'atlas-20261130.db'), 'a backup taken after the volume backup');
     host = fakeHost();
-    host.mounted(OLD, OLD_UUID, home, DEVICE);
-    // The restored volume: attached at NEW_DEVICE, holding atlas.db and ops.db as they were at the volume backup.
-    const content = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-units-backup-'));
-    fs.mkdirSync(path.join(content, 'data'));
-    fs.writeFileSync(path.join(content, 'data', 'atlas.db'), 'atlas.db, restored');
-    fs.writeFileSync(path.join(content, 'data', 'ops.db'), 'ops.db as it was then');
-    host.backupHolds('backup-1', content, NEW_UUID);
-    fs.rmSync(content, { recursive: true });
-    host.onAttachment({ volumeId: RESTORED, device: NEW_DEVICE, lifecycleState: 'ATTACHED' }, () => 'backup-1');
+    swapScene(host, home);
     systemctl = volumeUnitsSystemctl(worker.environment().ATLAS_HOME!, home);
     process.env.PATH = `${systemctl.bin}${path.delimiter}${host.bin}${path.delimiter}${savedPath}`;
     // The deployed unit's settings (ATLAS_OCI_MOUNT_UNIT, ATLAS_OCI_UMOUNT_UNIT), this test's home and stash.
@@ -91,9 +72,7 @@ describe('Option C\'s host steps through the deployed volume units', () => {
     expect(await mountByUuid(config, uuid)).toEqual({ mounted: true });
     expect(host.mountedAt(home)).toBe(RESTORED);
     await unstash(config, paths, noop, noop);
-    expect(fs.readFileSync(paths.atlasDb, 'utf8')).toBe('atlas.db, restored');
-    expect(fs.readFileSync(paths.opsDb, 'utf8')).toBe('ops.db as it is now');
-    expect(fs.readdirSync(paths.backupsDir)).toEqual(['atlas-20261130.db']);
+    expectOnlyAtlasDbRolledBack(host, home);
     // The worker asked systemd for exactly the two units; mount and umount ran only as the units' ExecStart.
     expect(systemctl.calls()).toEqual([`start ${VOLUME_UMOUNT_UNIT}`, `start ${mountUnit}`]);
     expect(hostMounts()).toEqual([`umount ${home}`, `mount -o nosuid,nodev UUID=${NEW_UUID} ${home}`]);

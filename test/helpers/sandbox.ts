@@ -8,6 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { which } from '../../src/command-runner';
+import { CONFIG_FIELDS } from '../../src/config';
 import { POLKIT_RULE } from '../../src/deployed-privileges';
 import { REPO } from './env';
 import { readUnit, type UnitFile } from './systemd-unit';
@@ -48,12 +49,22 @@ export function accountFor(unitUser: string): Account {
 export interface Sandbox {
   unit: UnitFile;
   account: Account;
-  /** The unit's Environment=, with its paths mapped to the test's. */
+  /**
+   * The unit's Environment=, with its paths mapped to the test's; and the configuration's defaults
+   * that lie in a StateDirectory= pointed at its counterpart (bwrap cannot create /var/lib/<name>
+   * under the read-only root, so the test's directory stands in for it by path).
+   */
   environment: Record<string, string>;
+  /** Test counterparts of the unit's StateDirectory= folders (beside the home); the test removes them. */
+  stateDirs: string[];
   /** The bwrap arguments that reproduce the unit's filesystem restrictions (for reading in a failure). */
   bwrapArgs: string[];
-  /** Starts the unit's ExecStart in the sandbox; `env` plays worker.env (EnvironmentFile=). */
-  start(env: NodeJS.ProcessEnv, options: { log: string; path?: string[] }): ChildProcess;
+  /**
+   * Starts the unit's ExecStart in the sandbox (or `argv`, another program under the same unit);
+   * `env` plays worker.env (EnvironmentFile=). `binds`: the test's own stand-ins' state, bound
+   * writable (in production that state is the host's, outside the worker).
+   */
+  start(env: NodeJS.ProcessEnv, options: { log: string; path?: string[]; argv?: string[]; binds?: string[] }): ChildProcess;
 }
 
 /**
@@ -66,9 +77,11 @@ export function unitSandbox(unitName: string, home: string): Sandbox {
   const unitHome = unitEnv.ATLAS_HOME;
   if (!unitHome) throw new Error(`${unitName}: no Environment=ATLAS_HOME=`);
   const workdir = unit.one('WorkingDirectory');
+  // StateDirectory=<name>: systemd creates /var/lib/<name> for the unit's user, writable under ProtectSystem=strict.
+  const stateDirs = unit.values('StateDirectory').flatMap((v) => v.split(/\s+/)).filter(Boolean).map((name) => ({ unit: `/var/lib/${name}`, test: `${home}.state-${name.replace(/\//g, '_')}` }));
+  const mapped: [string, string][] = [[unitHome, home], [workdir, REPO], ...stateDirs.map((d) => [d.unit, d.test] as [string, string])];
   const map = (p: string) => {
-    if (p === unitHome || p.startsWith(`${unitHome}/`)) return home + p.slice(unitHome.length);
-    if (p === workdir || p.startsWith(`${workdir}/`)) return REPO + p.slice(workdir.length);
+    for (const [from, to] of mapped) if (p === from || p.startsWith(`${from}/`)) return to + p.slice(from.length);
     return p;
   };
 
@@ -94,24 +107,36 @@ export function unitSandbox(unitName: string, home: string): Sandbox {
     if (mapped === rw) throw new Error(`${unitName}: ReadWritePaths=${rw} has no test counterpart`);
     args.push('--bind', mapped, mapped);
   }
+  const account = accountFor(unit.one('User'));
+  const stateMode = unit.values('StateDirectoryMode')[0] ?? '0755';
+  for (const d of stateDirs) {
+    fs.mkdirSync(d.test, { recursive: true, mode: parseInt(stateMode, 8) });
+    fs.chownSync(d.test, account.uid, account.gid);
+    args.push('--bind', d.test, d.test);
+  }
   args.push('--chdir', map(workdir));
 
-  const account = accountFor(unit.one('User'));
   const umask = unit.one('UMask');
   const exec = unit.one('ExecStart').split(/\s+/).map(map);
   if (!fs.existsSync(exec[0]!)) exec[0] = process.execPath;
   const environment = Object.fromEntries(Object.entries(unitEnv).map(([k, v]) => [k, map(v)]));
+  for (const field of CONFIG_FIELDS) {
+    if (field.type !== 'path' || typeof field.default !== 'string' || !field.env || environment[field.env] !== undefined) continue;
+    if (stateDirs.some((d) => field.default === d.unit || (field.default as string).startsWith(`${d.unit}/`))) environment[field.env] = map(field.default);
+  }
 
   return {
     unit,
     account,
     environment,
+    stateDirs: stateDirs.map((d) => d.test),
     bwrapArgs: args,
     start(env, options) {
       const out = fs.openSync(options.log, 'a');
+      const binds = (options.binds ?? []).flatMap((d) => ['--bind', d, d]);
       const child = spawn(
         'setpriv',
-        [`--reuid=${account.uid}`, `--regid=${account.gid}`, '--clear-groups', 'bwrap', ...args, '--', '/bin/sh', '-c', `umask ${umask} && exec "$@"`, 'sh', ...exec],
+        [`--reuid=${account.uid}`, `--regid=${account.gid}`, '--clear-groups', 'bwrap', ...args, ...binds, '--', '/bin/sh', '-c', `umask ${umask} && exec "$@"`, 'sh', ...(options.argv ?? exec)],
         {
           // As systemd starts a service: its PATH, the user's HOME (the documented useradd gives
           // atlas the home as its home directory), the unit's Environment=, then the environment file.

@@ -7,7 +7,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { VOLUME_MOUNT_UNIT, VOLUME_UMOUNT_UNIT } from '../../src/deployed-privileges';
+import { atlasPaths } from '../../src/paths';
+import type { FakeHost } from './fake-host';
 import { polkitRule } from './polkit';
 import { readUnit } from './systemd-unit';
 
@@ -74,4 +77,45 @@ exit 0
     calls: () => (fs.existsSync(path.join(dir, 'calls')) ? fs.readFileSync(path.join(dir, 'calls'), 'utf8').trim().split('\n') : []),
     remove: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** A volume swap on the fake host: the values `swapScene` sets up. */
+export const SCENE = {
+  oldVolume: 'ocid1.volume.oc1.emulator.atlas-home',
+  restoredVolume: 'ocid1.volume.oc1.emulator.restored',
+  oldUuid: '0f3c6a2e-5b1d-4c4c-9e9e-0123456789ab',
+  newUuid: '7d1e2f30-4a5b-4c6d-8e9f-a0b1c2d3e4f5',
+  device: '/dev/oracleoci/oraclevdb',
+  newDevice: '/dev/oracleoci/oraclevdc',
+  backup: 'atlas-20261130.db',
+} as const;
+
+/**
+ * `home` on the data volume, mounted (atlas.db damaged; ops.db and a backup as they are now), and the
+ * volume restored from a volume backup attached at SCENE.newDevice (atlas.db and ops.db as they were).
+ */
+export function swapScene(host: FakeHost, home: string): void {
+  const paths = atlasPaths(home);
+  fs.mkdirSync(paths.backupsDir, { recursive: true });
+  fs.mkdirSync(paths.dataDir, { recursive: true });
+  fs.writeFileSync(paths.atlasDb, 'atlas.db, damaged');
+  fs.writeFileSync(paths.opsDb, 'ops.db as it is now');
+  fs.writeFileSync(path.join(paths.backupsDir, SCENE.backup), 'a backup taken after the volume backup');
+  host.mounted(SCENE.oldVolume, SCENE.oldUuid, home, SCENE.device);
+  const content = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-volume-backup-'));
+  fs.mkdirSync(path.join(content, 'data'));
+  fs.writeFileSync(path.join(content, 'data', 'atlas.db'), 'atlas.db, restored');
+  fs.writeFileSync(path.join(content, 'data', 'ops.db'), 'ops.db as it was then');
+  host.backupHolds('backup-1', content, SCENE.newUuid);
+  fs.rmSync(content, { recursive: true });
+  host.onAttachment({ volumeId: SCENE.restoredVolume, device: SCENE.newDevice, lifecycleState: 'ATTACHED' }, () => 'backup-1');
+}
+
+/** After the swap: the restored volume mounted at `home`, only atlas.db rolled back. */
+export function expectOnlyAtlasDbRolledBack(host: FakeHost, home: string): void {
+  const paths = atlasPaths(home);
+  expect(host.mountedAt(home)).toBe(SCENE.restoredVolume);
+  expect(fs.readFileSync(paths.atlasDb, 'utf8')).toBe('atlas.db, restored');
+  expect(fs.readFileSync(paths.opsDb, 'utf8')).toBe('ops.db as it is now');
+  expect(fs.readdirSync(paths.backupsDir)).toEqual([SCENE.backup]);
 }
