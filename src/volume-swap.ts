@@ -100,7 +100,7 @@ export async function stash(config: AtlasConfig, paths: AtlasPaths, close: () =>
     const code = (err as NodeJS.ErrnoException).code;
     // ENOENT from a recursive mkdir: a parent could not be made (a read-only system says no more).
     if (!['EACCES', 'EROFS', 'EPERM', 'ENOENT'].includes(code ?? '')) throw err;
-    throw failure.VolumeSwapRefused(`oci.swapStashDir: ${config.oci.swapStashDir} cannot be written by ${runningUser()} (${code}); the deployed worker unit makes ${DEPLOYED_STATE_DIR} its own (StateDirectory=, deploy/systemd/atlas-ops-worker.service). Nothing was swapped.`);
+    throw failure.VolumeSwapRefused(`oci.swapStashDir: ${config.oci.swapStashDir} cannot be written by ${runningUser()} (${code}); the deployed worker unit makes ${DEPLOYED_STATE_DIR} its own (StateDirectory=, deploy/systemd/atlas-ops-worker.service): keep the stash under it (the default). Nothing was swapped.`);
   }
   const free = fs.statfsSync(dir);
   if (free.bavail * free.bsize < need) {
