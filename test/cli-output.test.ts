@@ -200,7 +200,7 @@ describe('the CLI against a real server', () => {
     await eventually(() => follow.out.stdout.includes('waiting for you:'), 60_000, 'the waiting prompt on the terminal');
     const id = /started maintenance (\S+)/.exec(follow.out.stdout)![1]!;
     // eslint-disable-next-line no-control-regex -- the terminal's escape codes are what is tested
-    await eventually(() => /\r\x1b\[K. \[edit\] \x1b\[33mwaiting for you\x1b\[0m · \d+s/.test(follow.out.stdout), 20_000, 'the live line');
+    await eventually(() => /\r\x1b\[K. \[edit\] \x1b\[33mwaiting for you\x1b\[0m · \d+s/.test(follow.out.stdout), 60_000, 'the live line');
     expect((await runCli(t, ['maintenance', 'resume', id, '--by', 'tester'])).code).toBe(0);
     expect(await follow.exited).toBe(0);
     const out = follow.out.stdout;

@@ -83,7 +83,7 @@ describe.skipIf(why)('mutual TLS to a source-built cluster', () => {
     // The worker needs a moment to poll; the CLI's start does not wait for it.
     const r = await runCli(undefined, ['--json', 'backup', '--wait'], env, 180_000);
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    await eventually(() => fs.readdirSync(atlasPaths(home).backupsDir).length > backups, 30_000, 'a backup in the home');
+    await eventually(() => fs.readdirSync(atlasPaths(home).backupsDir).length > backups, 60_000, 'a backup in the home');
   }, 240_000);
 
   it('a CA that did not sign the server\'s certificate fails naming the CA file', async () => {

@@ -179,7 +179,7 @@ describe('corruptionRecovery', () => {
       const refused = await handle.executeUpdate(attachmentSwappedUpdate, { args: [{ by: 'early' }] }).catch((e: unknown) => e);
       expect((refused as { cause?: Error }).cause?.message).toMatch(/is not waiting for the volume swap \(phase: assess\)/);
       await handle.signal(attachmentSwappedSignal, { by: 'early' });
-      const ignored = await eventually(async () => (await handle.query(statusQuery)).events.find((e) => /ignored attachmentSwapped/.test(e.message)), 30_000, 'the ignored signal recorded');
+      const ignored = await eventually(async () => (await handle.query(statusQuery)).events.find((e) => /ignored attachmentSwapped/.test(e.message)), 60_000, 'the ignored signal recorded');
       expect(ignored).toMatchObject({ actor: 'early', phase: 'assess' });
       await handle.signal(abortSignal, { by: 'test' });
       const r = (await handle.result()) as CorruptionRecoveryResult;
@@ -201,7 +201,7 @@ describe('corruptionRecovery', () => {
     expect(((err as WorkflowFailedError).cause as { type?: string }).type).toBe('DatabaseCorrupt');
     const id = singletonId(t.config, CORRUPTION_RECOVERY);
     const handle = t.client.workflow.getHandle(id);
-    await eventually(() => handle.describe().then(() => true), 30_000, 'automatic corruptionRecovery');
+    await eventually(() => handle.describe().then(() => true), 60_000, 'automatic corruptionRecovery');
     const r = (await handle.result()) as CorruptionRecoveryResult;
     expect(r.method).toBe('B');
     expect(expectSound()).toEqual(backup.rowCounts);

@@ -85,7 +85,7 @@ describe('a restore while another process holds atlas.db open', () => {
       expect(fs.readdirSync(path.dirname(db)).filter((f) => f.includes('.replaced-'))).toEqual([]);
       expect(systemctlCalls()).toEqual(expect.arrayContaining([`is-active ${UNIT}`, `stop ${UNIT}`]));
       expect(systemctlCalls()).not.toContain(`start ${UNIT}`);
-      const page = await eventually(() => (openAlert(t, `db-held:${handle.workflowId}`)?.level === 'critical' ? openAlert(t, `db-held:${handle.workflowId}`) : undefined), 30_000, 'the page');
+      const page = await eventually(() => (openAlert(t, `db-held:${handle.workflowId}`)?.level === 'critical' ? openAlert(t, `db-held:${handle.workflowId}`) : undefined), 60_000, 'the page');
       expect(page.message).toContain(`pid ${holder.pid}`);
 
       await stopHolder(holder);

@@ -79,7 +79,7 @@ describe('incidents opened by alerts', () => {
     expect(opened.incident.alerts.map((a) => a.code)).toEqual(['test:first']);
     const runId = opened.incident.alerts[0]!.runId;
     expect((await t.client.workflow.getHandle(incidentId()).describe()).type).toBe('incidentResponse');
-    await eventually(async () => (await detection().catch(() => [])).length === 1, 30_000, 'the alert is the detection evidence');
+    await eventually(async () => (await detection().catch(() => [])).length === 1, 60_000, 'the alert is the detection evidence');
     const [evidence] = await detection();
     expect(evidence).toMatchObject({ id: first, code: 'test:first', level: 'critical', message: 'test:first seeded 20 min ago' });
     expect(Date.now() - Date.parse(evidence!.raisedAt)).toBeGreaterThanOrEqual(20 * MIN);
@@ -90,7 +90,7 @@ describe('incidents opened by alerts', () => {
     await seedAlert('test:second', 'critical', 16 * MIN);
     const joined = await check();
     expect(joined.incident.alerts.map((a) => [a.code, a.runId])).toEqual([['test:second', runId]]);
-    await eventually(async () => (await detection()).length === 2, 30_000, 'the second alert joined');
+    await eventually(async () => (await detection()).length === 2, 60_000, 'the second alert joined');
     expect((await detection()).map((a) => a.code)).toEqual(['test:first', 'test:second']);
 
     // Two checks at once, one due alert: one run, the alert in it once.
@@ -98,7 +98,7 @@ describe('incidents opened by alerts', () => {
     const both = await Promise.all([check(), check()]);
     for (const r of both) for (const a of r.incident.alerts) expect(a.runId).toBe(runId);
     expect(both.flatMap((r) => r.incident.alerts.map((a) => a.code))).toContain('test:third');
-    await eventually(async () => (await detection()).length === 3, 30_000, 'the third alert joined');
+    await eventually(async () => (await detection()).length === 3, 60_000, 'the third alert joined');
     expect((await detection()).map((a) => a.code)).toEqual(['test:first', 'test:second', 'test:third']);
     expect((await t.client.workflow.getHandle(incidentId()).describe()).runId).toBe(runId);
     await abortIncident();

@@ -28,7 +28,7 @@ describe('incidentResponse', () => {
     expect(start.code, start.stderr).toBe(0);
     const id = JSON.parse(start.stdout).workflowId as string;
     const handle = t.client.workflow.getHandle(id);
-    await eventually(async () => (await phase(id)) === 'detect', 30_000, 'detect');
+    await eventually(async () => (await phase(id)) === 'detect', 60_000, 'detect');
 
     // A stale advance naming another stage is ignored, here and in the timeline.
     await handle.signal(advanceSignal, { stage: 'recover', note: 'stale click', by: 'sam' });
@@ -39,9 +39,9 @@ describe('incidentResponse', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain(`→ ${stage}`);
       if (stage === 'learn') break;
-      await eventually(async () => (await phase(id)) === stage, 30_000, stage);
+      await eventually(async () => (await phase(id)) === stage, 60_000, stage);
       if (stage === 'contain') {
-        await eventually(async () => (await schedulePaused(t, 'export')).paused, 30_000, 'export paused');
+        await eventually(async () => (await schedulePaused(t, 'export')).paused, 60_000, 'export paused');
         expect(await schedulePaused(t, 'import')).toMatchObject({ paused: true, note: `paused by incidentResponse ${id}` });
         expect(await schedulePaused(t, 'backup')).toMatchObject({ paused: true, note: 'paused by the operator for testing' });
         expect((await schedulePaused(t, 'health')).paused).toBe(false);
@@ -73,11 +73,11 @@ describe('incidentResponse', () => {
     const start = await runCli(t, ['--json', 'incident', 'start', '--summary', 'false alarm', '--pause', 'export,import']);
     const id = JSON.parse(start.stdout).workflowId as string;
     const handle = t.client.workflow.getHandle(id);
-    await eventually(async () => (await phase(id)) === 'detect', 30_000, 'detect');
+    await eventually(async () => (await phase(id)) === 'detect', 60_000, 'detect');
     await handle.signal(advanceSignal, { note: 'looks bad' });
-    await eventually(async () => (await phase(id)) === 'assess', 30_000, 'assess');
+    await eventually(async () => (await phase(id)) === 'assess', 60_000, 'assess');
     await handle.signal(advanceSignal, { note: 'stop the syncs' });
-    await eventually(async () => (await schedulePaused(t, 'import')).paused, 30_000, 'import paused');
+    await eventually(async () => (await schedulePaused(t, 'import')).paused, 60_000, 'import paused');
     expect((await schedulePaused(t, 'weekly')).paused).toBe(false);
     await handle.signal(abortSignal, { by: 'dana', note: 'false alarm' });
     const result = (await handle.result()) as IncidentResult;

@@ -135,7 +135,7 @@ describe('OCI block volume backups through the emulator', () => {
     fs.renameSync(path.join(t.home, 'backups'), hidden);
     zeroHeader(db);
     const handle = await start('corruptionRecovery', { allowOci: true, reminderInterval: '1m' });
-    await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('approval'), 30_000, 'approval wait');
+    await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('approval'), 60_000, 'approval wait');
     // While it holds the atlas.db lock, a restore is refused at once, naming it.
     const conflict = await t.client.workflow
       .execute('restore', { taskQueue: t.config.taskQueue, workflowId: `restore-${uid()}`, args: [{ backup: 'atlas_20260101-000000.db' }] })
@@ -144,7 +144,7 @@ describe('OCI block volume backups through the emulator', () => {
     expect(cause?.type).toBe('ProcedureConflict');
     expect(cause?.message).toContain(`corruptionRecovery ${handle.workflowId}`);
     await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'operator' }] });
-    await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('swap'), 30_000, 'swap wait');
+    await eventually(async () => (await handle.query(statusQuery)).waitingFor?.includes('swap'), 60_000, 'swap wait');
     // Not the scratch volumes the DR test made (and terminated) above.
     const restored = t.oci.volumes().find((v) => v.sourceDetails?.type === 'volumeBackup' && !v.displayName.startsWith('atlas-dr-test-'));
     expect(restored?.lifecycleState).toBe('AVAILABLE');

@@ -44,7 +44,7 @@ describe('corruption recovery waiting for an approval', () => {
     for (const name of MONITORING) expect((await schedulePaused(t, name)).paused, name).toBe(false);
     const code = `corruption-oci-approval:${handle.workflowId}`;
     expect(alert(code)?.level).toBe('info');
-    const page = await eventually(() => (alert(code)?.level === 'critical' ? alert(code) : undefined), 30_000, 'the page');
+    const page = await eventually(() => (alert(code)?.level === 'critical' ? alert(code) : undefined), 60_000, 'the page');
     expect(page.message).toMatch(/^page: .*has waited/);
 
     const err = await handle.result().catch((e: unknown) => e);

@@ -136,7 +136,7 @@ describe('secrets never leave their files', { timeout: 150_000 }, () => {
       const listed: string[] = [];
       for await (const w of t.client.workflow.list({ query: `TaskQueue = '${t.config.taskQueue}'` })) listed.push(w.workflowId);
       return started.every((id) => listed.includes(id)) ? listed : undefined;
-    }, 30_000, 'every workflow of this test to be listed');
+    }, 60_000, 'every workflow of this test to be listed');
     expect(ids.length).toBeGreaterThanOrEqual(9);
     let sawEmail = false;
     for (const id of ids) {

@@ -120,7 +120,7 @@ describe.skipIf(!haveChromium)('the Temporal Web UI', () => {
         await box.press('Enter');
         await row.waitFor({ timeout: 2000 }).catch(() => undefined);
         return row.isVisible();
-      }, 30_000, `the list filtered by ${query} to show ${id}`);
+      }, 60_000, `the list filtered by ${query} to show ${id}`);
       expect(new URL(page.url()).searchParams.get('query')).toBe(query); // the filter is in the URL: bookmarkable
     };
     await filter('AtlasProcedure = "maintenance" AND ExecutionStatus = "Running"');
@@ -134,7 +134,7 @@ describe.skipIf(!haveChromium)('the Temporal Web UI', () => {
     const details = await eventually(async () => {
       const text = await currentDetails();
       return text.includes('Edit now') ? text : undefined;
-    }, 20_000, 'the current details');
+    }, 60_000, 'the current details');
     expect(details).toContain('maintenance: edit');
     expect(details).toContain(`atlas-ops maintenance resume ${id}`);
     expect(await frameText('overrideTheme=primary')).toContain('Maintenance: browser test'); // the static summary
@@ -142,7 +142,7 @@ describe.skipIf(!haveChromium)('the Temporal Web UI', () => {
 
     // Activity and timer summaries are on the history events.
     await page.getByTestId('history-tab').click();
-    await eventually(async () => (await page.getByText('maintenance · snapshot · step "snapshot"').count()) > 0, 20_000, 'the snapshot activity summary');
+    await eventually(async () => (await page.getByText('maintenance · snapshot · step "snapshot"').count()) > 0, 60_000, 'the snapshot activity summary');
     await shot('3-history-summaries');
 
     // Resume through the UI's signal dialog.
@@ -165,7 +165,7 @@ describe.skipIf(!haveChromium)('the Temporal Web UI', () => {
     await page.goto(`${workflowPage(id)}`);
     await page.getByText('Completed', { exact: true }).first().waitFor();
     await page.getByTestId('user-metadata-tab').click();
-    await eventually(async () => (await currentDetails()).includes('maintenance: completed'), 20_000, 'final details');
+    await eventually(async () => (await currentDetails()).includes('maintenance: completed'), 60_000, 'final details');
     await shot('5-completed');
   });
 
@@ -183,7 +183,7 @@ describe.skipIf(!haveChromium)('the Temporal Web UI', () => {
 
     const handle = client.workflow.getHandle(id);
     // The UI starts it asynchronously after the click: wait until the server has it.
-    await eventually(() => handle.describe().then(() => true, () => false), 30_000, 'the form-started workflow to exist');
+    await eventually(() => handle.describe().then(() => true, () => false), 60_000, 'the form-started workflow to exist');
     if (type === 'maintenance') {
       await eventually(async () => (await handle.query(statusQuery)).phase === 'edit', 60_000, 'the form-started maintenance to wait for edits');
       const d = await handle.describe();
@@ -212,8 +212,8 @@ describe.skipIf(!haveChromium)('the Temporal Web UI', () => {
 
     const handle = client.workflow.getHandle(id);
     // The UI starts it asynchronously after the click: wait until the server has it.
-    await eventually(() => handle.describe().then(() => true, () => false), 30_000, 'the form-started workflow to exist');
-    await eventually(() => handle.describe(), 20_000, 'the workflow started from the form');
+    await eventually(() => handle.describe().then(() => true, () => false), 60_000, 'the form-started workflow to exist');
+    await eventually(() => handle.describe(), 60_000, 'the workflow started from the form');
     const err = await handle.result().then(
       () => undefined,
       (e: unknown) => e,
@@ -231,7 +231,7 @@ describe.skipIf(!haveChromium)('the Temporal Web UI', () => {
 
     await page.goto(workflowPage(id));
     await page.getByText('Failed', { exact: true }).first().waitFor();
-    await eventually(async () => (await page.getByText(/editTimeout: /).count()) > 0, 20_000, 'the failure message on the page');
+    await eventually(async () => (await page.getByText(/editTimeout: /).count()) > 0, 60_000, 'the failure message on the page');
     await shot('8-bad-input-failed');
   });
 });

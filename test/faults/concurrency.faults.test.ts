@@ -111,7 +111,7 @@ describe('concurrent starts', { timeout: 150_000 }, () => {
         const found = [];
         for await (const w of t.client.workflow.list({ query: `WorkflowId = '${a!.workflowId}'` })) found.push(w.runId);
         return found.length ? found : undefined;
-      }, 30_000, 'the run to be listed');
+      }, 60_000, 'the run to be listed');
       expect(runs).toHaveLength(1);
       await t.client.workflow.getHandle(a!.workflowId).terminate('fault suite: race checked').catch(() => undefined);
       recordFault({ fault: 'concurrent starts of a singleton procedure', survived: true, dataLost: 0 });

@@ -102,7 +102,7 @@ describe.concurrent('corruptionRecovery (Option C) under SIGKILL', { timeout: 24
         }
         await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'fault-suite' }] });
         if (point === 'provisioning') {
-          await eventually(() => emu.requests.includes(CREATE_VOLUME), 30_000, 'the request to create the volume');
+          await eventually(() => emu.requests.includes(CREATE_VOLUME), 60_000, 'the request to create the volume');
           worker.kill();
           await worker.restarted(point);
           expect(emu.volumes().map((v) => v.lifecycleState)).toContain('PROVISIONING');

@@ -44,7 +44,7 @@ describe('a database corrupted during an export', { timeout: 120_000 }, () => {
       const writesBefore = s.writes();
       s.emu.fault({ kind: 'latency', latencyMs: 3000, count: 1 });
       const handle = await t.client.workflow.start('sheetsExport', { taskQueue: t.config.taskQueue, workflowId: `export-corrupt-${uid()}`, args: [{}] });
-      await eventually(async () => (await handle.describe()).raw.pendingActivities?.some((a) => a.activityType?.name === 'sheetsExportRun'), 30_000, 'the export run to start');
+      await eventually(async () => (await handle.describe()).raw.pendingActivities?.some((a) => a.activityType?.name === 'sheetsExportRun'), 60_000, 'the export run to start');
       // A zeroed header, not garbage over some pages: the export reads only approvals and tasks, and
       // damage in other tables' pages is (correctly) not its to notice.
       zeroHeader(paths.atlasDb);

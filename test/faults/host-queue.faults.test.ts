@@ -43,7 +43,7 @@ async function abortAndTime(handle: WorkflowHandle, note: string): Promise<{ res
 describe('a host queue no worker serves', { timeout: 120_000 }, () => {
   it('abort while the first host step waits for a worker ends the procedure at once, saying why and what to do', async () => {
     const { handle, queue } = await startUnserved();
-    await eventually(async () => (await status(handle)).step === 'acquire atlas.db lock', 30_000, 'the lock step pending');
+    await eventually(async () => (await status(handle)).step === 'acquire atlas.db lock', 60_000, 'the lock step pending');
     const { result, ms, status: end } = await abortAndTime(handle, 'nobody serves it');
     expect(result.outcome).toBe('aborted');
     // Well before the step's own timeout (when an abort that waited behind the activity would end).
@@ -56,7 +56,7 @@ describe('a host queue no worker serves', { timeout: 120_000 }, () => {
   it('abort while a record (outside any step) waits for a worker ends the procedure at once too', async () => {
     // The Sheets outage procedure records why it started before its first step.
     const { handle, queue } = await startUnserved('sheetsOutage');
-    await eventually(async () => (await status(handle)).events.some((e) => e.message.startsWith('Sheets outage: unserved host queue')), 30_000, 'the first record pending');
+    await eventually(async () => (await status(handle)).events.some((e) => e.message.startsWith('Sheets outage: unserved host queue')), 60_000, 'the first record pending');
     const { result, ms, status: end } = await abortAndTime(handle, 'nobody serves it');
     expect(result.outcome).toBe('aborted');
     expect(ms, 'ms from abort to the end').toBeLessThan(HOST_QUEUE_TIMEOUT_MS - 5_000);

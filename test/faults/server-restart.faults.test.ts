@@ -139,7 +139,7 @@ describe.concurrent('the Temporal server restarts', { timeout: 240_000 }, () => 
       const workflowId = await eventually(async () => {
         const { info } = await schedule.describe();
         return (info.runningActions[0] ?? info.recentActions[0]?.action)?.workflow.workflowId;
-      }, 30_000, 'the triggered run');
+      }, 60_000, 'the triggered run');
       const handle = t.client.workflow.getHandle(workflowId);
       await eventually(async () => {
         const d = await handle.describe();

@@ -140,7 +140,7 @@ export async function schedulePaused(t: TestEnv, name: string): Promise<{ paused
 }
 
 /** Polls until fn returns a truthy value. */
-export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 30_000, what = 'condition'): Promise<NonNullable<T>> {
+export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 60_000, what = 'condition'): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
