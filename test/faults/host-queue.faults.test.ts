@@ -11,6 +11,7 @@ import { TEXT_MAX } from '../../src/workflow-safe/limits';
 import { useAtlas } from '../helpers/atlas';
 import { eventually, schedulePaused, uid } from '../helpers/env';
 import { expectNoTrace } from './checks';
+import { WORKFLOW_TASK_TIMEOUT_MS } from '../helpers/history';
 import { recordFault } from './report';
 
 /** Long enough that an abort sent once the step waits comes well before it, short enough for a test. */
@@ -32,9 +33,6 @@ async function startUnserved(type = 'maintenance'): Promise<{ handle: WorkflowHa
 }
 
 const status = (handle: WorkflowHandle) => handle.query(statusQuery);
-
-/** The server's default workflow task timeout: the starts above set none. */
-const WORKFLOW_TASK_TIMEOUT_MS = 10_000;
 
 interface Aborted {
   result: { outcome: string };

@@ -13,6 +13,7 @@ import { LIST_MAX, NAME_MAX, TEXT_MAX } from '../../src/workflow-safe/limits';
 import { useAtlas } from '../helpers/atlas';
 import { schedulePaused, uid } from '../helpers/env';
 import { expectNoTrace } from './checks';
+import { WORKFLOW_TASK_TIMEOUT_MS } from '../helpers/history';
 import { recordFault } from './report';
 
 /** Valid values of required fields, so a wrong value in another field is the one reported. */
@@ -24,8 +25,6 @@ const REQUIRED: Record<string, Record<string, unknown>> = {
 const WRONG = { nested: true };
 
 const SCHEDULES = ['export', 'import', 'backup'];
-/** The server's default workflow task timeout: the starts below set none. */
-const WORKFLOW_TASK_TIMEOUT_MS = 10_000;
 const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 let atlasBefore: string;

@@ -3,6 +3,12 @@
 import type { Client } from '@temporalio/client';
 
 /**
+ * The server's default workflow task timeout (tests start workflows without one): what each
+ * workflow task that timed out on a loaded machine, before the worker answered, adds to a wait.
+ */
+export const WORKFLOW_TASK_TIMEOUT_MS = 10_000;
+
+/**
  * JSON of the history with payload bytes as UTF-8 text. Payload data arrives as Buffers, and
  * JSON.stringify turns a Buffer into {type: 'Buffer', data: [numbers]} before a replacer sees it,
  * so both shapes (and plain Uint8Arrays, and base64 strings from a JSON history) are decoded here.
