@@ -11,7 +11,7 @@ import { TEXT_MAX } from '../../src/workflow-safe/limits';
 import { useAtlas } from '../helpers/atlas';
 import { eventually, schedulePaused, uid } from '../helpers/env';
 import { expectNoTrace } from './checks';
-import { WORKFLOW_TASK_TIMEOUT_MS } from '../helpers/history';
+import { lostTaskSlackMs } from '../helpers/history';
 import { recordFault } from './report';
 
 /** Long enough that an abort sent once the step waits comes well before it, short enough for a test. */
@@ -51,8 +51,7 @@ async function abortAndTime(handle: WorkflowHandle, note: string): Promise<Abort
   const ms = Date.now() - sent;
   const events = (await handle.fetchHistory()).events ?? [];
   const activityTimeouts = events.filter((e) => e.activityTaskTimedOutEventAttributes).length;
-  const slackMs = events.filter((e) => e.workflowTaskTimedOutEventAttributes).length * WORKFLOW_TASK_TIMEOUT_MS;
-  return { result, ms, status: await status(handle), activityTimeouts, slackMs };
+  return { result, ms, status: await status(handle), activityTimeouts, slackMs: lostTaskSlackMs(events) };
 }
 
 describe('a host queue no worker serves', { timeout: 120_000 }, () => {

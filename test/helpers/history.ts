@@ -8,6 +8,11 @@ import type { Client } from '@temporalio/client';
  */
 export const WORKFLOW_TASK_TIMEOUT_MS = 10_000;
 
+/** What workflow tasks lost to load added to a run's time: their timeouts, counted in its history. */
+export function lostTaskSlackMs(events: readonly { workflowTaskTimedOutEventAttributes?: unknown }[]): number {
+  return events.filter((e) => e.workflowTaskTimedOutEventAttributes).length * WORKFLOW_TASK_TIMEOUT_MS;
+}
+
 /**
  * JSON of the history with payload bytes as UTF-8 text. Payload data arrives as Buffers, and
  * JSON.stringify turns a Buffer into {type: 'Buffer', data: [numbers]} before a replacer sees it,
