@@ -117,7 +117,7 @@ describe('atlas-ops db commands', () => {
       const r = await eventually(async () => {
         const res = await json(['doctor', 'db']);
         return res.body.holders?.some((h: { pid: number }) => h.pid === holder.pid) ? res : undefined;
-      }, 20_000, 'holder listed');
+      }, 60_000, 'holder listed');
       expect(r.body.journalMode).toBe('wal');
       expect(r.body.writeLock).toBe('free');
       expect(holder.exitCode).toBeNull();

@@ -189,7 +189,7 @@ describe('corruption recovery while another process holds atlas.db open', () => 
     garbageOverPages(db);
     const holder = spawn(process.execPath, ['-e', `require('fs').openSync(${JSON.stringify(db)}, 'r');setInterval(()=>{},1000)`], { stdio: 'ignore' });
     try {
-      await eventually(() => databaseHolders(db).some((h) => h.pid === holder.pid), 20_000, 'the holder has atlas.db open');
+      await eventually(() => databaseHolders(db).some((h) => h.pid === holder.pid), 60_000, 'the holder has atlas.db open');
       const handle = await t.client.workflow.start('corruptionRecovery', { taskQueue: t.config.taskQueue, workflowId: `recovery-held-${uid()}`, args: [{ allowOci: false }] });
       await waitingOn(handle, holder.pid!);
       for (const name of TOUCHING_ATLAS_DB) expect((await schedulePaused(t, name)).paused, name).toBe(true);

@@ -67,7 +67,7 @@ describe('sqlite-web, started and stopped by atlas-ops', () => {
     expect(await worker().startSqliteWeb({ port })).toMatchObject({ started: true });
     expect(recordedPid()).toBe(record.pid);
     expect(await worker().stopSqliteWeb()).toEqual({ stopped: true });
-    await eventually(async () => !(await listening(port)) && !alive(record.pid), 10_000, 'sqlite-web to end');
+    await eventually(async () => !(await listening(port)) && !alive(record.pid), 30_000, 'sqlite-web to end');
     expect(fs.existsSync(pidFile)).toBe(false);
   });
 
@@ -89,7 +89,7 @@ describe('sqlite-web, started and stopped by atlas-ops', () => {
 
     // The operator stops it as told; the retried step passes, and the foreign process still runs.
     process.kill(real, 'SIGTERM');
-    await eventually(async () => !(await listening(port)), 10_000, 'the operator to stop sqlite_web');
+    await eventually(async () => !(await listening(port)), 30_000, 'the operator to stop sqlite_web');
     expect(await worker().stopSqliteWeb()).toEqual({ stopped: false });
     expect(alive(foreign.pid!)).toBe(true);
   });

@@ -15,7 +15,7 @@ export async function holdOpen(db: string, options: { writes?: boolean } = {}): 
   const insert = "d.prepare(\"INSERT INTO errors (at, source, level, message) VALUES ('2026-01-03T00:00:00Z', 'holder', 'info', 'held')\").run()";
   const body = options.writes === false ? `${insert};setInterval(()=>{},1000)` : `setInterval(()=>${insert},100)`;
   const holder = spawn(process.execPath, ['-e', `const D=require('better-sqlite3');const d=new D(${JSON.stringify(db)});d.pragma('journal_mode = WAL');${body}`], { cwd: REPO, stdio: 'ignore' });
-  await eventually(() => databaseHolders(db).some((h) => h.pid === holder.pid), 20_000, 'the holder has the database open');
+  await eventually(() => databaseHolders(db).some((h) => h.pid === holder.pid), 60_000, 'the holder has the database open');
   return holder;
 }
 
