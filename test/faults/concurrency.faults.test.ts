@@ -12,6 +12,7 @@ import { startOnce } from '../../src/temporal/start';
 import { abortSignal, statusQuery } from '../../workflows/lib/procedure';
 import { useAtlas } from '../helpers/atlas';
 import { eventually, schedulePaused, uid } from '../helpers/env';
+import { lostTaskSlackMs } from '../helpers/history';
 import { recordFault } from './report';
 
 const SCHEDULES = ['export', 'import', 'backup'];
@@ -50,7 +51,8 @@ async function checkRace(outcomes: RaceOutcome[]): Promise<void> {
     expect(cause).toBeInstanceOf(ApplicationFailure);
     expect((cause as ApplicationFailure).type).toBe('ProcedureConflict');
     expect((cause as ApplicationFailure).message).toContain(winner.h.workflowId);
-    expect(c.ms, 'conflict reported at once').toBeLessThan(15_000);
+    // At once, but for the timeout of each workflow task a loaded machine lost (read from the history).
+    expect(c.ms, 'conflict reported at once').toBeLessThan(15_000 + lostTaskSlackMs((await c.h.fetchHistory()).events ?? []));
     // No effect: nothing after the refused lock (no pause, no flag, no snapshot, no restore).
     const acts = await activitiesOf(c.h);
     expect(acts.filter((a) => !ALLOWED_WHEN_REFUSED.includes(a)), c.h.workflowId).toEqual([]);

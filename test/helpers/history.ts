@@ -8,9 +8,14 @@ import type { Client } from '@temporalio/client';
  */
 export const WORKFLOW_TASK_TIMEOUT_MS = 10_000;
 
+/** Workflow tasks that timed out before the worker answered (each adds 3 events: timed out, scheduled, started). */
+export function lostWorkflowTasks(events: readonly { workflowTaskTimedOutEventAttributes?: unknown }[]): number {
+  return events.filter((e) => e.workflowTaskTimedOutEventAttributes).length;
+}
+
 /** What workflow tasks lost to load added to a run's time: their timeouts, counted in its history. */
 export function lostTaskSlackMs(events: readonly { workflowTaskTimedOutEventAttributes?: unknown }[]): number {
-  return events.filter((e) => e.workflowTaskTimedOutEventAttributes).length * WORKFLOW_TASK_TIMEOUT_MS;
+  return lostWorkflowTasks(events) * WORKFLOW_TASK_TIMEOUT_MS;
 }
 
 /**
