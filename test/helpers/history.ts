@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
  * The server's default workflow task timeout (tests start workflows without one): what each
  * workflow task that timed out on a loaded machine, before the worker answered, adds to a wait.
  */
-export const WORKFLOW_TASK_TIMEOUT_MS = 10_000;
+const WORKFLOW_TASK_TIMEOUT_MS = 10_000;
 
 /** Workflow tasks that timed out before the worker answered (each adds 3 events: timed out, scheduled, started). */
 export function lostWorkflowTasks(events: readonly { workflowTaskTimedOutEventAttributes?: unknown }[]): number {
