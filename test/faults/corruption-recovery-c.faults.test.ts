@@ -49,8 +49,8 @@ const waitingFor = (handle: WorkflowHandle, what: string) =>
 
 /**
  * Option C's kill points. Killed from outside: "approval" and "swap" while the procedure waits for
- * them, "provisioning" as soon as the emulator has the request to create the volume (it stays
- * PROVISIONING for a while, and the activity polls it).
+ * them, "provisioning" as soon as the emulator has the request to create the volume (held
+ * PROVISIONING by the emulator's switch until then, while the activity polls it).
  */
 const C_POINTS = [
   'ociListVolumeBackups:before',
@@ -100,12 +100,19 @@ describe.concurrent('corruptionRecovery (Option C) under SIGKILL', { timeout: 24
           // The fresh worker has the procedure before the approval is sent.
           await waitingFor(handle, 'approval');
         }
+        // Held PROVISIONING until the worker is dead: its 2 s were a window a loaded machine could
+        // miss (the kill after AVAILABLE, the activity already done).
+        if (point === 'provisioning') emu.faults.holdProvisioning = true;
         await handle.executeUpdate(approveOciRestoreUpdate, { args: [{ by: 'fault-suite' }] });
         if (point === 'provisioning') {
-          await eventually(() => emu.requests.includes(CREATE_VOLUME), 60_000, 'the request to create the volume');
-          worker.kill();
-          await worker.restarted(point);
-          expect(emu.volumes().map((v) => v.lifecycleState)).toContain('PROVISIONING');
+          try {
+            await eventually(() => emu.requests.includes(CREATE_VOLUME), 60_000, 'the request to create the volume');
+            worker.kill();
+            await worker.restarted(point);
+            expect(emu.volumes().map((v) => v.lifecycleState)).toContain('PROVISIONING');
+          } finally {
+            emu.faults.holdProvisioning = false;
+          }
         }
         await waitingFor(handle, 'swap');
         if (point === 'swap') worker.kill();
