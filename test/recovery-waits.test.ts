@@ -43,9 +43,15 @@ describe('corruption recovery waiting for an approval', () => {
     for (const name of TOUCHING_ATLAS_DB) expect((await schedulePaused(t, name)).paused, name).toBe(true);
     for (const name of MONITORING) expect((await schedulePaused(t, name)).paused, name).toBe(false);
     const code = `corruption-oci-approval:${handle.workflowId}`;
-    expect(alert(code)?.level).toBe('info');
     const page = await eventually(() => (alert(code)?.level === 'critical' ? alert(code) : undefined), 60_000, 'the page');
     expect(page.message).toMatch(/^page: .*has waited/);
+    // Info first, the page later: read from the alerts log (a line per raise, in order), as a loaded
+    // machine can reach ops.db after the 3 s before the page, or before the info alert is written.
+    const raises = fs.readFileSync(atlasPaths(t.home).log('alerts'), 'utf8').split('\n').filter(Boolean)
+      .map((l) => JSON.parse(l) as { event: string; code: string; level: string; message: string })
+      .filter((e) => e.code === code);
+    expect(raises[0]).toMatchObject({ event: 'alert-raised', level: 'info' });
+    expect(raises.findIndex((e) => e.level === 'critical' && e.message.startsWith('page: '))).toBeGreaterThan(0);
 
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
