@@ -44,7 +44,10 @@ describe('a database corrupted during an export', { timeout: 120_000 }, () => {
       const writesBefore = s.writes();
       s.emu.fault({ kind: 'latency', latencyMs: 3000, count: 1 });
       const handle = await t.client.workflow.start('sheetsExport', { taskQueue: t.config.taskQueue, workflowId: `export-corrupt-${uid()}`, args: [{}] });
-      await eventually(async () => (await handle.describe()).raw.pendingActivities?.some((a) => a.activityType?.name === 'sheetsExportRun'), 60_000, 'the export run to start');
+      // Inside the run: its first Sheets read has reached the emulator, which holds it 3 s before the
+      // run reads atlas.db; seen in this process, not through the server's describe of a pending
+      // activity, which a loaded machine answered late, eating into those 3 s.
+      await eventually(() => s.emu.stats().faulted >= 1, 60_000, 'the export run to be in its Sheets read');
       // A zeroed header, not garbage over some pages: the export reads only approvals and tasks, and
       // damage in other tables' pages is (correctly) not its to notice.
       zeroHeader(paths.atlasDb);
