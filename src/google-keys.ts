@@ -4,7 +4,8 @@
 // key through google-auth-library's own JWT-bearer grant, and the IAM v1 client.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { google, type iam_v1 } from 'googleapis';
+import type { iam_v1 } from 'googleapis/build/src/apis/iam';
+import { iamModule, type JWT } from './google-apis';
 import type { AtlasConfig } from './config';
 import { isLoopback } from './sheets/client';
 import { failure } from './workflow-safe/failures';
@@ -79,8 +80,8 @@ export function candidateProblem(current: KeyFacts, candidate: KeyFacts, where: 
  * says; a key whose token_uri is a loopback URL (one the local emulator issued) gets its grant
  * posted there instead. Never another host: a production key file names Google's.
  */
-export function jwtFor(key: GoogleKeyFile, scopes: string[] = [TOKEN_SCOPE]): InstanceType<typeof google.auth.JWT> {
-  const jwt = new google.auth.JWT({ email: key.client_email, key: key.private_key, keyId: key.private_key_id, scopes });
+export function jwtFor(key: GoogleKeyFile, scopes: string[] = [TOKEN_SCOPE]): JWT {
+  const jwt = new (iamModule().auth.JWT)({ email: key.client_email, key: key.private_key, keyId: key.private_key_id, scopes });
   const tokenUri = key.token_uri;
   if (tokenUri && tokenUri !== GOOGLE_TOKEN_URL && isLoopback(tokenUri)) {
     jwt.transporter.interceptors.request.add({
@@ -111,7 +112,7 @@ export function iamRootUrl(config: AtlasConfig): string {
 
 export function iamApi(config: AtlasConfig, key: GoogleKeyFile): iam_v1.Iam {
   // retry: false — retries belong to Temporal.
-  return google.iam({ version: 'v1', rootUrl: iamRootUrl(config), auth: jwtFor(key), retry: false, timeout: config.sheets.requestTimeout });
+  return iamModule().iam({ version: 'v1', rootUrl: iamRootUrl(config), auth: jwtFor(key), retry: false, timeout: config.sheets.requestTimeout });
 }
 
 /** The IAM resource name of an account's key (`-`: the project is read from the account). */

@@ -1,15 +1,9 @@
 // Temporal Schedules replace the systemd timers (docs/architecture.md#schedules). This table is the one place
 // that says which schedule starts which workflow; ids are `<scheduleIdPrefix><name>`.
-import {
-  ScheduleNotFoundError,
-  ServiceError,
-  ScheduleOverlapPolicy,
-  type Client,
-  type ScheduleDescription,
-  type ScheduleSpec,
-} from '@temporalio/client';
+import type { Client, ScheduleDescription, ScheduleSpec } from '@temporalio/client';
 import { hostTaskQueue, type AtlasConfig, type ScheduleSetting } from './config';
 import type { ScheduleName } from './workflow-safe/schedule-names';
+import { temporalClient } from './temporal/sdk';
 
 export interface ScheduleDef {
   name: ScheduleName;
@@ -83,6 +77,7 @@ async function whileServerWarms<T>(call: () => Promise<T>, attempts = 10): Promi
     try {
       return await call();
     } catch (err) {
+      const { ServiceError, ScheduleNotFoundError } = temporalClient();
       if (!(err instanceof ServiceError) || err instanceof ScheduleNotFoundError || attempt >= attempts) throw err;
       await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 3000)));
     }
@@ -100,7 +95,7 @@ export async function applySchedules(client: Client, config: AtlasConfig, regist
     try {
       existing.set(id, await whileServerWarms(() => client.schedule.getHandle(id).describe()));
     } catch (err) {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
+      if (!(err instanceof temporalClient().ScheduleNotFoundError)) throw err;
     }
   }
   const taken = [...existing].flatMap(([id, d]) => {
@@ -135,7 +130,7 @@ export async function applySchedules(client: Client, config: AtlasConfig, regist
     };
     // SKIP: a slow run is never joined by a second one; a short catch-up window means a server that
     // was down for a day does not replay a day of syncs.
-    const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' as const };
+    const policies = { overlap: temporalClient().ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' as const };
     if (exists) {
       await whileServerWarms(() => handle.update((prev) => ({ ...prev, spec, action, policies })));
       result.updated.push(id);
@@ -207,7 +202,7 @@ export async function listSchedules(client: Client, config: AtlasConfig): Promis
     try {
       rows.push(describeRow(id, await client.schedule.getHandle(id).describe()));
     } catch (err) {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
+      if (!(err instanceof temporalClient().ScheduleNotFoundError)) throw err;
     }
   }
   return rows;

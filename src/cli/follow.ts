@@ -2,13 +2,14 @@
 // activities (from their heartbeat details), what the procedure waits for and the exact command
 // that moves it on; returns the exit code (0 only when the procedure completed). On a terminal a
 // live status line is rewritten in place; elsewhere (logs, pipes, CI) only plain lines are printed.
-import { WorkflowFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { AtlasConfig } from '../config';
 import { formatDuration } from '../workflow-safe/duration';
 import { statusQuery, type ProcedureStatus } from '../../workflows/lib/procedure';
 import { EXIT, colour, link } from './common';
 import { terminalLine } from './terminal-text';
+import { temporalClient } from '../temporal/sdk';
 import { shellQuote } from '../workflow-safe/shell-quote';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,7 +62,7 @@ export async function waitUntilStarted(handle: WorkflowHandle, timeoutMs = 20_00
 }
 
 export function failureMessage(err: unknown): string {
-  if (err instanceof WorkflowFailedError) {
+  if (err instanceof temporalClient().WorkflowFailedError) {
     const cause = err.cause as (Error & { cause?: Error }) | undefined;
     return cause?.cause?.message && !cause.message ? cause.cause.message : cause?.message ?? err.message;
   }

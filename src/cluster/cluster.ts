@@ -9,11 +9,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { ownershipOf, recordProcess, stopRecordedProcess } from '../owned-process';
 import { allocatePort, portFree } from '../ports';
 import { listenersOn } from '../proc';
+import { temporalClient } from '../temporal/sdk';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { ClusterError, checkReachable, initPostgres, startPostgres, tail } from './postgres';
 import { renderDynamicConfig, renderServerConfig, renderUiConfig, type FrontendTls } from './server-config';
@@ -189,7 +190,7 @@ async function connect(state: ClusterState): Promise<Connection> {
         clientCertPair: { crt: fs.readFileSync(state.tls.uiClientCert), key: fs.readFileSync(state.tls.uiClientKey) },
       }
     : undefined;
-  return Connection.connect({ address: frontendAddress(state), tls, connectTimeout: 5000 });
+  return temporalClient().Connection.connect({ address: frontendAddress(state), tls, connectTimeout: 5000 });
 }
 
 /** Registers the namespace (with the table's retention) and atlas-ops' search attributes; both idempotent. */
@@ -209,7 +210,7 @@ async function registerNamespace(state: ClusterState, log: (line: string) => voi
       } catch (err) {
         if (!/already exists|AlreadyExists/i.test((err as Error).message)) throw err;
       }
-      const added = await ensureSearchAttributes(new Client({ connection, namespace: state.namespace }), state.namespace);
+      const added = await ensureSearchAttributes(new (temporalClient().Client)({ connection, namespace: state.namespace }), state.namespace);
       if (added.length) log(`search attributes added: ${added.join(', ')}`);
       await connection.close();
       return;

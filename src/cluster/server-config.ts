@@ -2,8 +2,11 @@
 // the settings table (./settings.ts) and the ports the cluster took. One server configuration for
 // all four services: each process is started with `start --service <name>` and finds the others
 // through the membership table in PostgreSQL.
-import { stringify } from 'yaml';
 import { CLUSTER, SERVICES, type ClusterPorts } from './settings';
+
+/** yaml, loaded when a file is written: the CLI loads this module for every command (docs/performance.md#cli-start-up). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const stringify = (value: unknown): string => (require('yaml') as typeof import('yaml')).stringify(value);
 
 export interface FrontendTls {
   /** The frontend's certificate and key (PEM files); also what the internal services present to it. */

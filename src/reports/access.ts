@@ -7,6 +7,7 @@ import { sheetEntry, sshEntry } from '../access-allowlist';
 import { credentialsFile, homeFileFacts } from './security';
 import { mdTable, type Report, type ReportContext } from './report';
 import { runningUser } from '../command-runner';
+import { driveModule } from '../google-apis';
 
 export interface AuthorizedKey {
   file: string;
@@ -55,9 +56,9 @@ async function sheetSharing(ctx: ReportContext): Promise<SheetSharing> {
   const cred = credentialsFile(ctx);
   if (!spreadsheetId || !fs.existsSync(cred)) return { available: false, note: 'no spreadsheet id or credentials configured', permissions: [] };
   try {
-    const { google } = await import('googleapis');
-    const auth = new google.auth.GoogleAuth({ keyFile: cred, scopes: ['https://www.googleapis.com/auth/drive.metadata.readonly'] });
-    const drive = google.drive({ version: 'v3', auth });
+    const { auth: googleAuth, drive: driveApi } = driveModule();
+    const auth = new googleAuth.GoogleAuth({ keyFile: cred, scopes: ['https://www.googleapis.com/auth/drive.metadata.readonly'] });
+    const drive = driveApi({ version: 'v3', auth });
     const res = await drive.permissions.list({ fileId: spreadsheetId, fields: 'permissions(role,type,emailAddress,domain)', supportsAllDrives: true });
     const permissions = (res.data.permissions ?? []).map((p) => ({ role: p.role ?? '?', type: p.type ?? '?', who: p.emailAddress ?? p.domain ?? (p.type === 'anyone' ? 'anyone with the link' : '?') }));
     return { available: true, note: `${permissions.length} permissions`, permissions };

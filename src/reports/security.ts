@@ -3,9 +3,9 @@
 // present and unpaused unless a running procedure paused them. Reads modes and names, never keys.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ScheduleNotFoundError } from '@temporalio/client';
 import { listeningSockets } from '../proc';
 import { SCHEDULES, scheduleId } from '../schedules';
+import { temporalClient } from '../temporal/sdk';
 import { DAY_MS, mdTable, type Report, type ReportContext } from './report';
 
 export interface FileFact {
@@ -132,7 +132,7 @@ export async function securityAudit(ctx: ReportContext): Promise<Report> {
         if (by) holderRunning = await ctx.client.workflow.getHandle(by).describe().then((w) => w.status.name === 'RUNNING', () => false);
         add(`schedule ${id}`, holderRunning, holderRunning ? `paused by running procedure ${by}` : `paused (${d.state.note || 'no note'}) and no running procedure holds it: unpause with atlas-ops schedules`);
       } catch (err) {
-        if (!(err instanceof ScheduleNotFoundError)) throw err;
+        if (!(err instanceof temporalClient().ScheduleNotFoundError)) throw err;
         add(`schedule ${id}`, false, `missing: run \`atlas-ops schedules apply\` (workflow ${def.workflowType})`);
       }
     }

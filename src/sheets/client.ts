@@ -3,7 +3,8 @@
 // emulator, and every failure turned into a SheetsError whose type says what it means.
 import fs from 'node:fs';
 import path from 'node:path';
-import { google, type sheets_v4 } from 'googleapis';
+import type { sheets_v4 } from 'googleapis/build/src/apis/sheets';
+import { sheetsModule, type JWT } from '../google-apis';
 import type { AtlasConfig } from '../config';
 import { requestBatches, type RangeWrite } from './batches';
 import type { SheetsErrorType } from './error-types';
@@ -137,7 +138,7 @@ export class SheetsApi {
     private readonly api: sheets_v4.Sheets,
     readonly spreadsheetId: string,
     /** The service-account client; absent for a loopback emulator. */
-    private readonly auth?: InstanceType<typeof google.auth.JWT>,
+    private readonly auth?: JWT,
   ) {}
 
   /** Gets an access token (test-sheets-auth); true when there is no auth to test (emulator). */
@@ -216,18 +217,19 @@ export function sheetsApi(config: AtlasConfig, options: ClientOptions = {}): She
   if (!config.sheets.spreadsheetId) {
     throw new SheetsError(failure.SheetsConfigError.type, 'sheets.spreadsheetId is not set: set ATLAS_SHEETS_SPREADSHEET_ID (or sheets.spreadsheetId in atlas-ops.json).');
   }
+  const { auth: googleAuth, sheets } = sheetsModule();
   const rootUrl = config.sheets.rootUrl.endsWith('/') ? config.sheets.rootUrl : `${config.sheets.rootUrl}/`;
   const keyFile = credentialsPath(config);
   // A configured key is always checked, so a broken one is reported even against the emulator.
   const key = keyFile ? readServiceAccount(keyFile) : undefined;
-  let auth: InstanceType<typeof google.auth.JWT> | undefined;
+  let auth: JWT | undefined;
   if (!isLoopback(rootUrl)) {
     if (!key) {
       throw new SheetsError(failure.SheetsCredentialsError.type, `sheets.credentials: no service-account key configured for ${rootUrl}. Put it in <home>/config/sheets-credentials.json (mode 0600) or set ATLAS_SHEETS_CREDENTIALS.`);
     }
-    auth = new google.auth.JWT({ email: key.client_email, key: key.private_key, scopes: [SHEETS_SCOPE] });
+    auth = new googleAuth.JWT({ email: key.client_email, key: key.private_key, scopes: [SHEETS_SCOPE] });
   }
   // retry: false — retries belong to Temporal, which honours Retry-After and records each attempt.
-  const api = google.sheets({ version: 'v4', rootUrl, auth, retry: false, timeout: options.timeoutMs ?? config.sheets.requestTimeout });
+  const api = sheets({ version: 'v4', rootUrl, auth, retry: false, timeout: options.timeoutMs ?? config.sheets.requestTimeout });
   return new SheetsApi(api, config.sheets.spreadsheetId, auth);
 }

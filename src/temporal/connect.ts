@@ -1,8 +1,9 @@
 // One way to reach Temporal for the CLI, the dev stack and activities, with an error an operator
 // can act on when nothing answers.
 import fs from 'node:fs';
-import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import type { Client, Connection, TLSConfig } from '@temporalio/client';
 import { ConfigError, type AtlasConfig } from '../config';
+import { temporalClient } from './sdk';
 
 export class TemporalUnreachableError extends Error {
   override name = 'TemporalUnreachableError';
@@ -48,7 +49,7 @@ export async function connectClient(config: Pick<AtlasConfig, 'temporal'>, timeo
   const settings = connectionSettings(config);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ ...settings, connectTimeout: timeoutMs });
+    connection = await temporalClient().Connection.connect({ ...settings, connectTimeout: timeoutMs });
     // connect() is lazy about the namespace; a cheap call proves the server answers.
     await connection.workflowService.getSystemInfo({}, );
   } catch (err) {
@@ -58,7 +59,7 @@ export async function connectClient(config: Pick<AtlasConfig, 'temporal'>, timeo
         'Start one with `npm start` (atlas-ops dev), or point TEMPORAL_ADDRESS at a running server.',
     );
   }
-  return new Client({ connection, namespace });
+  return new (temporalClient().Client)({ connection, namespace });
 }
 
 /**

@@ -1,7 +1,7 @@
 // Makes sure the namespace knows atlas-ops' search attributes. A workflow that upserts an unknown
 // attribute fails its task over and over, so the worker checks before it polls.
-import { temporal } from '@temporalio/proto';
 import type { Client } from '@temporalio/client';
+import { temporalProto } from './sdk';
 import { ATLAS_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
 export async function ensureSearchAttributes(client: Client, namespace: string): Promise<string[]> {
@@ -12,7 +12,7 @@ export async function ensureSearchAttributes(client: Client, namespace: string):
   try {
     await service.addSearchAttributes({
       namespace,
-      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, temporalProto().temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
     });
   } catch (err) {
     throw new Error(

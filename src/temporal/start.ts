@@ -2,9 +2,10 @@
 // procedure from code (alert remediation, outage detection, corruption auto-recovery): a fixed
 // workflow id per Atlas instance keeps it to one at a time, and a second start while one runs
 // returns the running one instead of failing.
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandleWithStartDetails, type WorkflowOptions } from '@temporalio/client';
+import type { Client, WorkflowHandleWithStartDetails, WorkflowOptions } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
 import type { AtlasConfig } from '../config';
+import { temporalClient } from './sdk';
 import type * as workflows from '../../workflows';
 
 /** Every workflow the worker registers, by its public type name (its export name). */
@@ -69,7 +70,7 @@ export async function startOnce<W extends Workflow = Workflow>(
     });
     return { workflowId, started: true };
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, started: false };
+    if (err instanceof temporalClient().WorkflowExecutionAlreadyStartedError) return { workflowId, started: false };
     throw err;
   }
 }

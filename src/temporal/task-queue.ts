@@ -3,11 +3,11 @@
 // the workflow queue) when its host step did not start. The server keeps a poller listed for a few
 // minutes after the worker stopped, so "served" can be stale; "not served" is certain.
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import { temporalProto } from './sdk';
 
 /** The identities of the workers polling `queue` for activity tasks (empty: no worker serves it). */
 export async function activityPollers(client: Client, queue: string): Promise<string[]> {
-  const { TaskQueueKind, TaskQueueType } = temporal.api.enums.v1;
+  const { TaskQueueKind, TaskQueueType } = temporalProto().temporal.api.enums.v1;
   const answer = await client.workflowService.describeTaskQueue({
     namespace: client.options.namespace,
     taskQueue: { name: queue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },

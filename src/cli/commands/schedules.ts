@@ -1,8 +1,8 @@
 // atlas-ops schedules list | apply | pause <id> | unpause <id> | trigger <id>
 import type { Command } from 'commander';
-import { ScheduleNotFoundError } from '@temporalio/client';
 import * as workflows from '../../../workflows';
 import { ScheduleOwnedByAnotherHost, applySchedules, describeRow, listSchedules, resolveScheduleName, scheduleId } from '../../schedules';
+import { temporalClient } from '../../temporal/sdk';
 import type { Run } from '../action';
 import { EXIT, UsageError, textOption } from '../common';
 
@@ -75,7 +75,7 @@ function verbCommand(s: Command, run: Run, verb: 'pause' | 'unpause' | 'trigger'
         const row = describeRow(id, await handle.describe());
         a.output(row, () => `${id}: ${verb === 'trigger' ? 'triggered' : row.paused ? 'paused' : 'active'}`);
       } catch (err) {
-        if (err instanceof ScheduleNotFoundError) throw new UsageError(`schedule ${id} does not exist (run \`atlas-ops schedules apply\`)`);
+        if (err instanceof temporalClient().ScheduleNotFoundError) throw new UsageError(`schedule ${id} does not exist (run \`atlas-ops schedules apply\`)`);
         throw err;
       }
       return EXIT.ok;

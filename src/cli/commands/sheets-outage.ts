@@ -1,10 +1,10 @@
 // atlas-ops sheets-outage start | restored | abort
 import type { Command } from 'commander';
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { restoredSignal, type sheetsOutage } from '../../../workflows/sheets-outage';
 import { abortSignal } from '../../../workflows/lib/procedure';
 import { OUTAGE_SINGLETON, OUTAGE_WORKFLOW } from '../../workflow-safe/singletons';
 import { singletonId, type WorkflowInput } from '../../temporal/start';
+import { temporalClient } from '../../temporal/sdk';
 import type { Run } from '../action';
 import { DURATION_MIN } from '../../workflow-safe/limits';
 import { EXIT, UsageError, checkDuration, nameOption, textOption } from '../common';
@@ -64,7 +64,7 @@ function signalCommand(outage: Command, run: Run, name: 'restored' | 'abort', de
       try {
         if ((await handle.describe()).status.name !== 'RUNNING') throw new UsageError(`no sheets outage procedure is running (${id} has ended)`);
       } catch (err) {
-        if (err instanceof WorkflowNotFoundError) throw new UsageError(`no sheets outage procedure is running (${id} does not exist)`);
+        if (err instanceof temporalClient().WorkflowNotFoundError) throw new UsageError(`no sheets outage procedure is running (${id} does not exist)`);
         throw err;
       }
       const actor = { by: a.opts.by, note: a.opts.note };
