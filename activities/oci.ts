@@ -3,13 +3,19 @@
 // volume's backups, and create a volume from a backup for Option C of corruption recovery.
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { OciError } from 'oci-common';
-import { models } from 'oci-core';
+import type { OciError } from 'oci-common';
 import { blockstorageClient, listVolumeBackups, volumeFromBackup, type OciVolumeBackup } from '../src/oci/blockstorage';
 export type { OciVolumeBackup };
 import { appendLog } from '../src/log';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
+
+// The OCI SDK on first use, as src/oci/blockstorage.ts loads its clients: it is about half of a
+// worker's start-up (a fault case starts two workers), and a worker without OCI never calls it.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const ociCommon = (): typeof import('oci-common') => require('oci-common');
+const ociCore = (): typeof import('oci-core') => require('oci-core');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 
 /** opc-retry-token: at most 64 characters; the same step and name give the same token. */
@@ -24,7 +30,7 @@ function notConfigured(what: string): ApplicationFailure {
 /** OCI errors as typed failures: a missing resource or a bad request will not mend by retrying. */
 export function ociFailure(err: unknown, what: string): unknown {
   // Matched by shape: oci-core may carry its own copy of oci-common, so instanceof can miss.
-  if (!(err instanceof OciError) && !((err as Partial<OciError>)?.statusCode && (err as Partial<OciError>)?.serviceCode)) return err;
+  if (!(err instanceof ociCommon().OciError) && !((err as Partial<OciError>)?.statusCode && (err as Partial<OciError>)?.serviceCode)) return err;
   const oci = err as OciError;
   const detail = `${what}: OCI answered ${oci.statusCode} ${oci.serviceCode}: ${oci.message}`;
   if (oci.statusCode === 404) return failure.OciNotFound(`${detail}. Nothing was changed; check the OCID (ATLAS_OCI_VOLUME_ID).`);
@@ -82,7 +88,7 @@ export function createOciActivities(ctx: ActivityContext) {
       const client = await blockstorageClient(ctx.config);
       try {
         const created = await client.createVolumeBackup({
-          createVolumeBackupDetails: { volumeId: volume, displayName: input.displayName, type: models.CreateVolumeBackupDetails.Type.Incremental },
+          createVolumeBackupDetails: { volumeId: volume, displayName: input.displayName, type: ociCore().models.CreateVolumeBackupDetails.Type.Incremental },
           opcRetryToken: retryToken(input.idempotencyKey, input.displayName),
         });
         const id = created.volumeBackup.id;
