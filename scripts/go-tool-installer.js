@@ -35,10 +35,14 @@ function onPath(name) {
  *         versionArgs, installHint (how to get it without Go), npmScript (rebuilds it),
  *         searchPath (default true: look for `binary` on PATH) }
  */
+/** What atlas-ops keeps outside the clone, so that it outlives `npm ci` on CI: built tools, test timings. */
+function cacheRoot() {
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'atlas-ops');
+}
+
 function goTool(spec) {
   function cacheDir() {
-    const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-    return path.join(base, 'atlas-ops', `${spec.name}-${spec.version}`);
+    return path.join(cacheRoot(), `${spec.name}-${spec.version}`);
   }
 
   /** Returns { path, source } of a usable binary, or undefined when it must be built. */
@@ -129,4 +133,4 @@ function goTool(spec) {
   return { spec, find, ensure, version, cacheDir, main };
 }
 
-module.exports = { goTool };
+module.exports = { goTool, cacheRoot };

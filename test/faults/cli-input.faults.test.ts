@@ -132,7 +132,7 @@ const WRONG_OPTION: Record<string, string[]> = {
 /**
  * Commands that run until stopped. Wrong input must stop them before they start, a --config that
  * does not exist included (dev used to ignore it and start everything). The other commands all
- * read --config through configFor; a case for each would add ~0.7 s of CPU per command.
+ * read --config through configFor; a case for each would add a CLI start per command.
  */
 const LONG_RUNNING = ['dev', 'worker', 'sheets-emulator serve', 'replication run'];
 
@@ -248,7 +248,7 @@ async function inBatches<T, R>(items: T[], limit: number, fn: (item: T) => Promi
 const QUICK_MS = 15_000;
 const KILL_MS = 30_000;
 /**
- * Each case is ~0.7 s of CPU (node start-up and module loading): two at a time keep CI's two cores
+ * Each case is a CLI start, nearly all CPU (node and the command tree): two at a time keep CI's two cores
  * busy, and more would only take them from the test file vitest runs beside this one.
  */
 const CONCURRENCY = 2;
