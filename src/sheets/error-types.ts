@@ -1,5 +1,5 @@
-// What a Sheets failure can be, apart from the client (which loads googleapis, most of a second),
-// so that code that only reads recorded failures — the run log, the CLI — starts fast. What each
+// What a Sheets failure can be, apart from the client (which loads googleapis' Sheets module to build
+// one), so that code that only reads recorded failures — the run log, the CLI — starts fast. What each
 // type means, and whether it is retried, is in the failure catalogue.
 import { failure } from '../workflow-safe/failures';
 

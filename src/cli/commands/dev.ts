@@ -39,10 +39,10 @@ function devCommand(program: Command, run: Run): void {
     .action(run<{ port: number; uiPort: number }>(async ({ cmd, opts }) => {
       // Its own default home (./.atlas), so not the Action's configuration.
       const { home = process.env.ATLAS_HOME ?? './.atlas', config: configFile } = globals(cmd);
-      // Checked before the stack is loaded (about 2 s), so that a bad configuration fails at once.
+      // Checked before the stack is loaded (about a second), so that a bad configuration fails at once.
       configFor(cmd, { home });
-      // Required here, not imported at the top: the worker brings every activity, googleapis and the
-      // OCI SDK (about 2 s of start-up) that the other commands do not need. import() would bypass
+      // Required here, not imported at the top: the worker brings @temporalio/worker and every
+      // activity (about a second of start-up) that the other commands do not need. import() would bypass
       // the tsx require hook that runs these sources.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { startDev } = require('../../dev') as typeof import('../../dev');

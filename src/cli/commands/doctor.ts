@@ -19,8 +19,8 @@ function sheetsCommand(doctor: Command, run: Run): void {
     .option('--permissions', 'test-sheets-permissions: read the Approvals header and write an unchanged Status cell')
     .action(run<{ permissions?: true }>(async (a) => {
       const { config } = a;
-      // Required here, not imported at the top: it loads googleapis (most of a second), which the
-      // other commands do not need. import() would bypass the tsx require hook.
+      // Required here, not imported at the top: the connectivity checks and the Sheets client, which the
+      // other commands do not need (docs/performance.md#cli-start-up). import() would bypass the tsx require hook.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { checkConnectivity } = require('../../sheets/doctor') as typeof import('../../sheets/doctor');
       const report = await checkConnectivity(config, { permissions: a.opts.permissions === true });

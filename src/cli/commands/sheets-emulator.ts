@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { AtlasConfig } from '../../config';
 import { emulatorStateFile, emulatorUrlFile, EmulatorStore, startHomeEmulator } from '../../sheets-emulator';
 import { FAULT_KINDS, FAULT_TARGETS, parseFault } from '../../sheets-emulator/faults';
+import { isLoopback } from '../../sheets/client';
 import { TAB } from '../../sheets/layout';
 import type { Run } from '../action';
 import { EXIT, UsageError, jsonLines, parsePortOption } from '../common';
@@ -34,10 +35,6 @@ function spreadsheetIn(store: EmulatorStore, config: AtlasConfig, given?: string
 
 /** The emulator to talk to: the configured loopback endpoint, else the one running for this home. */
 function emulatorUrl(config: AtlasConfig): string {
-  // Required here, not imported at the top: the Sheets client loads googleapis (most of a second),
-  // which the other commands do not need. import() would bypass the tsx require hook.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { isLoopback } = require('../../sheets/client') as typeof import('../../sheets/client');
   let url = config.sheets.rootUrl;
   if (!isLoopback(url) && fs.existsSync(emulatorUrlFile(config.home))) url = fs.readFileSync(emulatorUrlFile(config.home), 'utf8').trim();
   if (!isLoopback(url)) throw new UsageError(`no emulator: sheets.rootUrl is ${config.sheets.rootUrl} and no emulator runs for ${config.home} (start atlas-ops dev or sheets-emulator serve)`);
