@@ -1,7 +1,7 @@
 // Key rotation's activities beside the Google and OCI ones: what the rotation covers, the SSH check,
 // and the record the security audit reads. Only public facts (fingerprints, users, files) pass.
 import { appendLog } from '../src/log';
-import { authorizedKeysProblem, parseAuthorizedKeysFiles } from '../src/ssh-keys';
+import { keySourceName, rotationProblem } from '../src/ssh-keys';
 import type { ActivityContext } from './deps';
 import { failure } from '../src/workflow-safe/failures';
 
@@ -9,17 +9,17 @@ export function createSecretActivities(ctx: ActivityContext) {
   return {
     /** Which keys this host's rotation covers besides the Google key: facts from the configuration. */
     async keyRotationPlan(): Promise<{ sshUsers: string[]; ociUser?: string }> {
-      const { files } = parseAuthorizedKeysFiles(ctx.config.keys.sshAuthorizedKeys, 'keys.sshAuthorizedKeys');
-      return { sshUsers: files.map((f) => `${f.user} (${f.file})`), ociUser: ctx.config.oci.userId || undefined };
+      // The files the access review reads (access.sshKeySources): the SSH keys reviewed are the ones rotated.
+      return { sshUsers: ctx.config.access.sshKeySources.map(keySourceName), ociUser: ctx.config.oci.userId || undefined };
     },
 
     /** The new SSH key in every configured authorized_keys file and the old one gone; else a failure naming the user and file. */
     async verifySshKeys(input: { newFingerprint: string; oldFingerprint: string }): Promise<{ checked: string[] }> {
-      const { files } = parseAuthorizedKeysFiles(ctx.config.keys.sshAuthorizedKeys, 'keys.sshAuthorizedKeys');
-      const problems = files.map((f) => authorizedKeysProblem(f, input.newFingerprint, input.oldFingerprint)).filter((p): p is string => p !== undefined);
+      const sources = ctx.config.access.sshKeySources;
+      const problems = sources.map((s) => rotationProblem(s, input.newFingerprint, input.oldFingerprint)).filter((p): p is string => p !== undefined);
       appendLog(ctx.paths.log('procedures'), { event: 'ssh-keys-verified', ...input, problems });
       if (problems.length) throw failure.KeyInvalid(`SSH key not rotated: ${problems.join('; ')}. Fix the file, then decide retry.`);
-      return { checked: files.map((f) => `${f.user}: ${f.file}`) };
+      return { checked: sources.map(keySourceName) };
     },
 
     /** Records the rotation (the security audit reads it). Idempotent per workflow. */

@@ -8,10 +8,10 @@ import { parseDuration } from './workflow-safe/duration';
 import { failure } from './workflow-safe/failures';
 import { DURATION_MIN, minimumProblem } from './workflow-safe/limits';
 import { parseAllowlist } from './access-allowlist';
-import { parseAuthorizedKeysFiles } from './ssh-keys';
+import { parseKeySources, type KeySource } from './ssh-keys';
 import { DEPLOYED_STATE_DIR } from './deployed-privileges';
 
-type FieldType = 'string' | 'path' | 'paths' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum' | 'units' | 'allowlist' | 'list';
+type FieldType = 'string' | 'path' | 'keySources' | 'url' | 'int' | 'duration' | 'schedule' | 'percent' | 'number' | 'enum' | 'units' | 'allowlist';
 
 interface FieldSpec {
   key: string;
@@ -50,7 +50,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'backup.keep', env: 'ATLAS_BACKUP_KEEP', type: 'int', default: 7, min: 1, doc: 'How many verified local backups retention keeps.' },
   { key: 'recovery.onCorruption', env: 'ATLAS_ON_CORRUPTION', type: 'enum', default: 'auto', values: ['auto', 'alert-only'], doc: 'When an activity meets SQLITE_CORRUPT or SQLITE_NOTADB: start `corruptionRecovery` at once (`auto`) or only raise a critical alert (`alert-only`).' },
   { key: 'access.allowlist', env: 'ATLAS_ACCESS_ALLOWLIST', type: 'allowlist', default: '', doc: 'Who is expected to have access (comma-separated, or a JSON list in the file): `ssh:SHA256:<fingerprint>`, `sheet:<email>`, `sheet:<domain>`, `sheet:anyone`. The access review reports as a finding any entry new since the previous review that is not listed here.' },
-  { key: 'access.sshKeySources', env: 'ATLAS_ACCESS_SSH_KEY_SOURCES', type: 'paths', default: '', doc: 'The authorized_keys files the access review reads (absolute paths, comma-separated, or a JSON list in the file; empty: SSH keys are not reviewed, and the review says so). Files the worker\'s user can read: the unit hides /root and /home (docs/safety.md#the-worker-as-deployed). A listed file that cannot be read is a finding.' },
+  { key: 'access.sshKeySources', env: 'ATLAS_ACCESS_SSH_KEY_SOURCES', type: 'keySources', default: '', doc: 'The authorized_keys files of this host\'s SSH users: `/absolute/path` or `user:/absolute/path` entries (comma-separated, or a JSON list in the file). The access review lists their keys (a file that cannot be read is a finding) and key rotation checks that the new SSH key is in every one and the old one gone (the user, when given, names the file in its messages). Empty: SSH keys are not reviewed (the review says so) and not part of key rotation. Files the worker\'s user can read: the unit hides /root and /home (docs/safety.md#the-worker-as-deployed).' },
   { key: 'app.units', env: 'ATLAS_APP_UNITS', type: 'units', default: 'atlas-agent.service', doc: 'systemd units of the Atlas app (comma-separated, or a JSON list in the file; empty: none). Stopped before any procedure replaces atlas.db and started again afterwards; only the units that were active are stopped.' },
   { key: 'swap.pollInterval', env: 'ATLAS_SWAP_POLL_INTERVAL', type: 'duration', default: '5s', doc: 'While another process holds atlas.db open, how often a procedure about to replace it looks again (docs/safety.md#no-swap-under-a-live-writer).' },
   { key: 'swap.pageAfter', env: 'ATLAS_SWAP_PAGE_AFTER', type: 'duration', default: '5m', doc: 'How long a procedure waits for the holders of atlas.db to close it before a critical alert (page).' },
@@ -73,7 +73,6 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'sheets.emulatorPort', env: 'ATLAS_SHEETS_EMULATOR_PORT', type: 'int', default: 0, min: 0, doc: 'Port of the Sheets API emulator `atlas-ops dev` starts on 127.0.0.1 when no real endpoint is configured (0: one picked below the ephemeral port range, docs/testing.md#ports).' },
   { key: 'sheets.requestTimeout', env: 'ATLAS_SHEETS_TIMEOUT', type: 'duration', default: '60s', doc: `How long one Sheets API request may take; one without an answer by then fails as \`${failure.SheetsUnreachable.type}\` and its run is retried.` },
   { key: 'sheets.credentials', env: 'ATLAS_SHEETS_CREDENTIALS', type: 'path', default: '', doc: 'Service-account key file (mode 0600); default `<home>/config/sheets-credentials.json` when present.' },
-  { key: 'keys.sshAuthorizedKeys', env: 'ATLAS_KEYS_SSH_AUTHORIZED_KEYS', type: 'list', default: '', doc: 'The authorized_keys files key rotation checks after a person replaces the SSH key: `user:/absolute/path` entries (comma-separated, or a JSON list in the file); empty: SSH keys are not part of the rotation.' },
   { key: 'oci.userId', env: 'ATLAS_OCI_USER_ID', type: 'string', default: '', doc: 'OCID of the OCI user whose API key key rotation replaces (oci-identity uploadApiKey, then deleteApiKey of the old one; the key file and fingerprint in the OCI config file are updated); empty: OCI API keys are not rotated.' },
   { key: 'oci.endpoint', env: 'ATLAS_OCI_ENDPOINT', type: 'url', default: '', doc: 'Block Storage endpoint; a loopback URL means the local emulator, unsigned.' },
   { key: 'oci.volumeId', env: 'ATLAS_OCI_VOLUME_ID', type: 'string', default: '', doc: 'OCID of the block volume that holds the Atlas home.' },
@@ -125,6 +124,19 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'thresholds.replicationLagCritical', env: 'ATLAS_THRESHOLD_REPLICATION_LAG_CRITICAL', type: 'duration', default: '10m', doc: 'Replication lag above this: critical.' },
 ];
 
+/**
+ * Settings that were removed, each with the one that replaced it. Found in the file or the environment it is
+ * an error naming the replacement, never ignored: an operator upgrading would otherwise lose what it did.
+ */
+export const REMOVED_FIELDS: readonly { key: string; env: string; now: string; why: string }[] = [
+  { key: 'keys.sshAuthorizedKeys', env: 'ATLAS_KEYS_SSH_AUTHORIZED_KEYS', now: 'access.sshKeySources', why: 'the access review and key rotation read one list of authorized_keys files; move its user:/path entries there' },
+];
+
+function removedProblem(removed: (typeof REMOVED_FIELDS)[number], source: string): string {
+  const now = CONFIG_FIELDS.find((f) => f.key === removed.now)!;
+  return `${source}: removed, replaced by ${now.key} (${now.env}): ${removed.why}`;
+}
+
 export interface ScheduleSetting {
   kind: 'interval' | 'cron' | 'off';
   /** Milliseconds for interval, the cron expression for cron. */
@@ -163,8 +175,7 @@ export interface AtlasConfig {
   };
   backup: { keep: number };
   recovery: { onCorruption: 'auto' | 'alert-only'; pageAfter: number; personTimeout: number };
-  access: { allowlist: string[]; sshKeySources: string[] };
-  keys: { sshAuthorizedKeys: string[] };
+  access: { allowlist: string[]; sshKeySources: KeySource[] };
   app: { units: string[] };
   swap: { pollInterval: number; pageAfter: number; timeout: number };
   diskEmergency: { keepBackups: number; logrotateConfig: string; journalVacuumUnit: string };
@@ -287,16 +298,10 @@ function convert(spec: FieldSpec, raw: unknown, source: string): unknown {
     }
     case 'allowlist':
       return parseAllowlist(text, where);
-    case 'paths': {
+    case 'keySources': {
       const list = listOf(text);
-      const bad = list?.find((p) => typeof p !== 'string' || !path.isAbsolute(p));
-      if (!list || bad !== undefined) throw new Error(`${where}: ${JSON.stringify(bad ?? raw)} is not an absolute path (expected a list of absolute paths such as "/etc/ssh/authorized_keys/ops")`);
-      return list.map((p) => path.normalize(p as string));
-    }
-    case 'list': {
-      const list = listOf(text);
-      if (!list || list.some((u) => typeof u !== 'string')) throw new Error(`${where}: ${JSON.stringify(raw)} is not a list of strings`);
-      return list;
+      if (!list) throw new Error(`${where}: ${JSON.stringify(raw)} is not a list of authorized_keys files`);
+      return parseKeySources(list, where);
     }
     case 'enum':
       if (!spec.values!.includes(String(text))) throw new Error(`${where}: "${String(raw)}" is not one of ${spec.values!.join(', ')}`);
@@ -323,14 +328,15 @@ function setPath(obj: Record<string, unknown>, key: string, value: unknown): voi
   cur[parts[parts.length - 1]!] = value;
 }
 
-/** Keys present in the file that no field knows: a typo there must not pass silently. */
+/** Keys present in the file that no field knows (a removed one named as such): a typo there must not pass silently. */
 function unknownKeys(obj: unknown, prefix = ''): string[] {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return [];
   const out: string[] = [];
+  const named = [...CONFIG_FIELDS, ...REMOVED_FIELDS];
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${k}` : k;
     if (CONFIG_FIELDS.some((f) => f.key === key)) continue;
-    if (CONFIG_FIELDS.some((f) => f.key.startsWith(`${key}.`))) out.push(...unknownKeys(v, key));
+    if (named.some((f) => f.key.startsWith(`${key}.`))) out.push(...unknownKeys(v, key));
     else out.push(key);
   }
   return out;
@@ -370,7 +376,13 @@ export function loadConfig(options: LoadOptions = {}): AtlasConfig {
       problems.push(`${configFile}: ${(err as Error).message}`);
       file = {};
     }
-    for (const key of unknownKeys(file)) problems.push(`${key} (from ${configFile}): unknown setting`);
+    for (const key of unknownKeys(file)) {
+      const removed = REMOVED_FIELDS.find((r) => r.key === key);
+      problems.push(removed ? removedProblem(removed, `${key} (from ${configFile})`) : `${key} (from ${configFile}): unknown setting`);
+    }
+  }
+  for (const removed of REMOVED_FIELDS) {
+    if (env[removed.env]) problems.push(removedProblem(removed, `${removed.key} (from ${removed.env})`));
   }
 
   for (const spec of CONFIG_FIELDS) {
@@ -424,7 +436,6 @@ export function loadConfig(options: LoadOptions = {}): AtlasConfig {
   if (!/^[A-Za-z0-9._@-]+$/.test(config.taskQueue)) problems.push(`taskQueue: "${config.taskQueue}" may hold only letters, digits and . _ @ -`);
   if (!/^[A-Za-z0-9._-]*$/.test(config.scheduleIdPrefix)) problems.push(`scheduleIdPrefix: "${config.scheduleIdPrefix}" may hold only letters, digits and . _ -`);
   problems.push(...replicaProblems(config), ...volumeSwapProblems(config));
-  problems.push(...parseAuthorizedKeysFiles(config.keys.sshAuthorizedKeys, 'keys.sshAuthorizedKeys').problems);
   if (config.thresholds.replicationLagCritical < config.thresholds.replicationLag) {
     problems.push(`thresholds.replicationLagCritical (${config.thresholds.replicationLagCritical} ms) is below thresholds.replicationLag (${config.thresholds.replicationLag} ms)`);
   }

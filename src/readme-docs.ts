@@ -5,7 +5,7 @@ import os from 'node:os';
 import * as workflows from '../workflows';
 import type { Command } from 'commander';
 import { buildProgram } from './cli/main';
-import { CONFIG_FIELDS } from './config';
+import { CONFIG_FIELDS, REMOVED_FIELDS } from './config';
 import { SCHEDULES } from './schedules';
 
 interface Section {
@@ -70,10 +70,14 @@ export function renderCommands(program: Command = buildProgram()): string {
 
 export function renderConfigReference(): string {
   const rows = CONFIG_FIELDS.map((f) => {
-    const type = f.type === 'enum' ? `one of ${f.values!.map((v) => `\`${v}\``).join(', ')}` : f.type === 'units' ? 'list of systemd units' : f.type === 'paths' ? 'list of paths' : f.type;
+    const type = f.type === 'enum' ? `one of ${f.values!.map((v) => `\`${v}\``).join(', ')}` : f.type === 'units' ? 'list of systemd units' : f.type === 'keySources' ? 'list of `[user:]/path`' : f.type;
     return `| \`${f.key}\` | ${f.env ? `\`${f.env}\`` : ''} | ${type} | ${defaultText(f.default)} | ${cell(f.doc)} |`;
   });
-  return ['| key in atlas-ops.json | environment | type | default | meaning |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
+  const removed = REMOVED_FIELDS.map((r) => `- \`${r.key}\` (\`${r.env}\`): replaced by \`${r.now}\`; ${r.why}.`);
+  return [
+    '| key in atlas-ops.json | environment | type | default | meaning |', '| --- | --- | --- | --- | --- |', ...rows, '',
+    'Removed settings: a configuration that still sets one is refused, naming its replacement.', '', ...removed,
+  ].join('\n');
 }
 
 export const SECTIONS: readonly Section[] = [

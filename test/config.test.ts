@@ -89,15 +89,17 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { ATLAS_HOME: home, ATLAS_APP_UNITS: 'atlas; rm -rf /' } })).toThrow(/app\.units \(from ATLAS_APP_UNITS\): "atlas; rm -rf \/" is not a list of systemd units/);
   });
 
-  it('reads access.sshKeySources as absolute paths, resolves diskEmergency.logrotateConfig under the home, and names a bad value', () => {
-    const home = tempHome({ access: { sshKeySources: ['/etc/ssh/authorized_keys/ops', '/etc/ssh/authorized_keys/../keys/deploy'] } });
+  it('reads access.sshKeySources as absolute paths, each with an optional user, resolves diskEmergency.logrotateConfig under the home, and names a bad value', () => {
+    const home = tempHome({ access: { sshKeySources: ['/etc/ssh/authorized_keys/ops', 'deploy:/etc/ssh/authorized_keys/../keys/deploy'] } });
     const config = loadConfig({ env: { ATLAS_HOME: home } });
-    expect(config.access.sshKeySources).toEqual(['/etc/ssh/authorized_keys/ops', '/etc/ssh/keys/deploy']);
+    expect(config.access.sshKeySources).toEqual([{ file: '/etc/ssh/authorized_keys/ops' }, { user: 'deploy', file: '/etc/ssh/keys/deploy' }]);
     expect(config.diskEmergency.logrotateConfig).toBe(path.join(home, 'config', 'logrotate.conf'));
     expect(config.diskEmergency.journalVacuumUnit).toBe('');
-    expect(loadConfig({ env: { ATLAS_HOME: home, ATLAS_ACCESS_SSH_KEY_SOURCES: '/a/keys, /b/keys' } }).access.sshKeySources).toEqual(['/a/keys', '/b/keys']);
+    expect(loadConfig({ env: { ATLAS_HOME: home, ATLAS_ACCESS_SSH_KEY_SOURCES: '/a/keys, ops:/b/keys' } }).access.sshKeySources).toEqual([{ file: '/a/keys' }, { user: 'ops', file: '/b/keys' }]);
     expect(loadConfig({ env: { ATLAS_HOME: tempHome() } }).access.sshKeySources).toEqual([]);
-    expect(problemsOf({ ATLAS_HOME: home, ATLAS_ACCESS_SSH_KEY_SOURCES: '/a/keys,.ssh/authorized_keys' })).toMatch(/access\.sshKeySources \(from ATLAS_ACCESS_SSH_KEY_SOURCES\): "\.ssh\/authorized_keys" is not an absolute path/);
+    expect(problemsOf({ ATLAS_HOME: home, ATLAS_ACCESS_SSH_KEY_SOURCES: '/a/keys,.ssh/authorized_keys' })).toMatch(/access\.sshKeySources \(from ATLAS_ACCESS_SSH_KEY_SOURCES\): "\.ssh\/authorized_keys" is not an absolute path or user:\/absolute\/path/);
+    expect(problemsOf({ ATLAS_HOME: home, ATLAS_ACCESS_SSH_KEY_SOURCES: 'Bad User:/a/keys' })).toMatch(/access\.sshKeySources \(from ATLAS_ACCESS_SSH_KEY_SOURCES\): "Bad User:\/a\/keys" is not an absolute path or user:\/absolute\/path/);
+    expect(problemsOf({ ATLAS_HOME: tempHome({ access: { sshKeySources: ['/a/keys', 7] } }) })).toMatch(/access\.sshKeySources \(from .*atlas-ops\.json\): 7 is not an absolute path/);
     expect(problemsOf({ ATLAS_HOME: home, ATLAS_JOURNAL_VACUUM_UNIT: 'journalctl --vacuum-time=1d' })).toMatch(/diskEmergency\.journalVacuumUnit: "journalctl --vacuum-time=1d" is not a systemd service name/);
   });
 
@@ -109,6 +111,18 @@ describe('configuration', () => {
     expect(problemsOf({ ...both, ATLAS_OCI_MOUNT_UNIT: 'atlas-ops-volume-mount.service' })).toMatch(/oci\.mountUnit: "atlas-ops-volume-mount\.service" is not a template service name/);
     expect(problemsOf({ ...both, ATLAS_OCI_UMOUNT_UNIT: 'umount /' })).toMatch(/oci\.umountUnit: "umount \/" is not a systemd service name/);
     expect(problemsOf({ ATLAS_HOME: home, ATLAS_OCI_UMOUNT_UNIT: 'atlas-ops-volume-umount.service' })).toMatch(/oci\.mountUnit and oci\.umountUnit: give both/);
+  });
+
+  // One list for the access review and key rotation: an operator upgrading with the old rotation list must
+  // not lose the SSH check silently, so the removed field is refused, naming what replaced it.
+  it('refuses the removed keys.sshAuthorizedKeys, in the file or the environment, naming access.sshKeySources', () => {
+    const inFile = problemsOf({ ATLAS_HOME: tempHome({ keys: { sshAuthorizedKeys: ['deploy:/etc/ssh/authorized_keys/deploy'] } }) });
+    expect(inFile).toMatch(/^keys\.sshAuthorizedKeys \(from .*atlas-ops\.json\): removed, replaced by access\.sshKeySources \(ATLAS_ACCESS_SSH_KEY_SOURCES\): the access review and key rotation read one list of authorized_keys files; move its user:\/path entries there$/);
+    expect(inFile).not.toMatch(/unknown setting/);
+    const inEnv = problemsOf({ ATLAS_HOME: tempHome(), ATLAS_KEYS_SSH_AUTHORIZED_KEYS: 'deploy:/etc/ssh/authorized_keys/deploy' });
+    expect(inEnv).toMatch(/^keys\.sshAuthorizedKeys \(from ATLAS_KEYS_SSH_AUTHORIZED_KEYS\): removed, replaced by access\.sshKeySources \(ATLAS_ACCESS_SSH_KEY_SOURCES\)/);
+    // Anything else in a section with no field left is still an unknown setting, named in full.
+    expect(problemsOf({ ATLAS_HOME: tempHome({ keys: { other: 1 } }) })).toMatch(/^keys\.other \(from .*\): unknown setting$/);
   });
 
   it('rejects a config file that is not JSON and a --config that does not exist', () => {

@@ -30,7 +30,7 @@ const t = useAtlas({
     for (const user of ['atlas', 'deploy']) fs.mkdirSync(path.dirname(authorizedKeys(a.home, user)), { recursive: true });
   },
   sheets: (a) => ({ credentials: credentials(a.home) }),
-  workerConfig: (config) => ({ ...config, keys: { sshAuthorizedKeys: ['atlas', 'deploy'].map((u) => `${u}:${authorizedKeys(config.home, u)}`) } }),
+  workerConfig: (config) => ({ ...config, access: { ...config.access, sshKeySources: ['atlas', 'deploy'].map((user) => ({ user, file: authorizedKeys(config.home, user) })) } }),
   worker: true,
 });
 

@@ -34,6 +34,9 @@ interface Home {
   atlas<T>(fn: (db: Db) => T): T;
 }
 
+/** `config` with access.sshKeySources listing `files`: the one list the access review (and key rotation) read. */
+const withKeySources = (config: AtlasConfig, files: string[]): AtlasConfig => ({ ...config, access: { ...config.access, sshKeySources: files.map((file) => ({ file })) } });
+
 /** A home with an empty (schema only) atlas.db. */
 function emptyHome(): Home {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-reports-'));
@@ -281,7 +284,7 @@ describe('security audit and access review', () => {
     const auth = path.join(h.home, 'authorized_keys');
     fs.writeFileSync(auth, `# comment\n${fs.readFileSync(`${keyFile}.pub`, 'utf8')}`);
     const expected = execFileSync('ssh-keygen', ['-lf', `${keyFile}.pub`], { encoding: 'utf8' }).split(' ')[1];
-    const r = await accessReview({ ...h.ctx(), authorizedKeys: [auth] });
+    const r = await accessReview({ ...h.ctx(), config: withKeySources(h.config, [auth]) });
     expect(r.data.sshKeys).toEqual([{ file: auth, type: 'ssh-ed25519', fingerprint: expected, comment: 'ops@test' }]);
     expect((r.data.sheet as { available: boolean; note: string }).note).toMatch(/no spreadsheet id or credentials/);
     expect((r.data.files as { path: string }[]).map((f) => f.path)).toContain(h.paths.opsDb);
@@ -299,7 +302,7 @@ describe('security audit and access review', () => {
     const config = loadConfig({ env: { ATLAS_HOME: h.home, ATLAS_ACCESS_ALLOWLIST: `${alice.entry}, sheet:ops@example.com` } });
     // One review an hour after the other, each written to the reports dir as the routine does.
     const review = async (hours: number, files: string[]) => {
-      const r = await accessReview({ ...h.ctx(), config, now: new Date(NOW.getTime() + hours * 3_600_000), authorizedKeys: files });
+      const r = await accessReview({ ...h.ctx(), config: withKeySources(config, files), now: new Date(NOW.getTime() + hours * 3_600_000) });
       writeReport(h.paths.reportsDir, r);
       return r;
     };
@@ -328,12 +331,12 @@ describe('security audit and access review', () => {
 
     // Once carol is on the allowlist and the source readable again, the next review is clean.
     const allowed = { ...config, access: { ...config.access, allowlist: [...config.access.allowlist, carol.entry] } };
-    const after = await accessReview({ ...h.ctx(), config: allowed, now: new Date(NOW.getTime() + 3 * 3_600_000), authorizedKeys: [auth] });
+    const after = await accessReview({ ...h.ctx(), config: withKeySources(allowed, [auth]), now: new Date(NOW.getTime() + 3 * 3_600_000) });
     expect(own(after.findings)).toEqual([]);
 
     // A previous review that cannot be parsed is itself a finding, not a silent fresh start.
     fs.writeFileSync(path.join(h.paths.reportsDir, 'access-99990101T000000Z.json'), '{ not json');
-    const broken = await accessReview({ ...h.ctx(), config, now: new Date(NOW.getTime() + 4 * 3_600_000), authorizedKeys: [auth] });
+    const broken = await accessReview({ ...h.ctx(), config: withKeySources(config, [auth]), now: new Date(NOW.getTime() + 4 * 3_600_000) });
     expect(own(broken.findings)).toEqual(expect.arrayContaining([expect.stringMatching(/^the previous review .*access-99990101T000000Z\.json cannot be read/)]));
   });
 

@@ -17,10 +17,10 @@ import { listBackups } from '../src/db/snapshot';
 import { atlasPaths } from '../src/paths';
 import { JOURNAL_VACUUM_UNIT, LOGROTATE_CONFIG, POLKIT_RULE, VOLUME_MOUNT_UNIT, VOLUME_UMOUNT_UNIT, unitInstance } from '../src/deployed-privileges';
 import { decisionSignal, statusQuery, type ProcedureStatus } from '../workflows/lib/procedure';
-import type { KeyRotationResult } from '../workflows/key-rotation';
+import { sshKeyInstalledSignal, type KeyRotationResult } from '../workflows/key-rotation';
 import { readKeyFile } from '../src/google-keys';
 import { startSheetsEmulator, type SheetsEmulator } from '../src/sheets-emulator';
-import { installIssuedKey } from './helpers/keys';
+import { installIssuedKey, sshKey } from './helpers/keys';
 import { resumeSignal, type MaintenanceResult } from '../workflows/maintenance';
 import type { BackupResult } from '../workflows/backup';
 import type { DiskEmergencyResult } from '../workflows/disk-emergency';
@@ -235,17 +235,32 @@ describe.skipIf(unavailable)(`the worker as deployed (bubblewrap, unprivileged, 
     expect(fs.existsSync(hiddenKeys)).toBe(true);
   });
 
-  it('key rotation: a new key created through IAM, installed in the home (0600) and the old one deleted', async () => {
+  it('key rotation: a new key created through IAM, installed in the home (0600) and the old one deleted; the SSH check reads the same sources, the one under /home refused naming ProtectHome', async () => {
     const cred = path.join(atlasPaths(t.home).configDir, 'sheets-credentials.json');
     const old = installIssuedKey(emulator, 'atlas@proj.iam.gserviceaccount.com', cred);
     fs.chownSync(cred, sandbox.account.uid, sandbox.account.gid);
-    const r = await result(await start<KeyRotationResult>('keyRotation', {}));
-    expect(r).toMatchObject({ outcome: 'completed', account: 'atlas@proj.iam.gserviceaccount.com', oldKeyId: old.private_key_id });
-    expect(readKeyFile(cred).private_key_id).toBe(r.newKeyId);
-    expect(fs.statSync(cred)).toMatchObject({ uid: sandbox.account.uid, mode: expect.any(Number) });
-    expect(fs.statSync(cred).mode & 0o777).toBe(0o600);
-    expect(emulator.iam.accountKeys('atlas@proj.iam.gserviceaccount.com')).toEqual([{ id: old.private_key_id, deleted: true }, { id: r.newKeyId, deleted: false }]);
-    expect(r.rotatedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const h = await start<KeyRotationResult>('keyRotation', {});
+    // access.sshKeySources lists SSH key files, so the rotation has an SSH step: a person replaces the key.
+    await until(h.workflowId, 'the SSH step', (s) => s.phase === 'ssh' && s.state === 'waiting');
+    const shipped = fs.readFileSync(readableKeys, 'utf8');
+    const newKey = sshKey('new@sandbox');
+    fs.writeFileSync(readableKeys, `${newKey.line}\n`);
+    try {
+      await t.client.workflow.getHandle(h.workflowId).signal(sshKeyInstalledSignal, { by: 'dana', newFingerprint: newKey.fingerprint, oldFingerprint: fingerprint });
+      const failed = await until(h.workflowId, 'the SSH check to fail', (s) => s.failedStep?.step === 'verify SSH keys');
+      expect(failed.failedStep!.error).toContain(`${hiddenKeys} cannot be read (ENOENT: the deployed worker does not see /root and /home (ProtectHome=); list a copy its user can read in access.sshKeySources)`);
+      expect(failed.failedStep!.error).not.toContain(readableKeys);
+      await t.client.workflow.getHandle(h.workflowId).signal(decisionSignal, { decision: 'abort', by: 'dana' });
+      const r = await result(h);
+      // The Google key was rotated before the SSH step: installed and the old one deleted, whatever the SSH check said.
+      expect(r).toMatchObject({ outcome: 'aborted', account: 'atlas@proj.iam.gserviceaccount.com', oldKeyId: old.private_key_id });
+      expect(readKeyFile(cred).private_key_id).toBe(r.newKeyId);
+      expect(fs.statSync(cred)).toMatchObject({ uid: sandbox.account.uid, mode: expect.any(Number) });
+      expect(fs.statSync(cred).mode & 0o777).toBe(0o600);
+      expect(emulator.iam.accountKeys('atlas@proj.iam.gserviceaccount.com')).toEqual([{ id: old.private_key_id, deleted: true }, { id: r.newKeyId, deleted: false }]);
+    } finally {
+      fs.writeFileSync(readableKeys, shipped);
+    }
   });
 
   it('maintenance: start, edit wait, resume, complete', async () => {

@@ -82,6 +82,7 @@ export function keyRotation(input?: KeyRotationInput): Promise<KeyRotationResult
           await p.record(`OCI API key of ${oci.userId} replaced: ${oci.fingerprint} installed, ${oci.oldFingerprint} deleted`);
         }
 
+        // sshUsers: the configured SSH key sources, named as messages name them (the field keeps its name for running histories).
         if (plan.sshUsers.length) await rotateSsh(p, result, plan.sshUsers, timeout);
 
         p.phase('record', 'Recording the rotation.');
@@ -103,14 +104,14 @@ export function keyRotation(input?: KeyRotationInput): Promise<KeyRotationResult
 }
 
 /** The SSH key: a person replaces it, the authorized_keys files say whether it was done. */
-async function rotateSsh(p: Procedure, result: KeyRotationResult, users: string[], timeout: number): Promise<void> {
+async function rotateSsh(p: Procedure, result: KeyRotationResult, sources: string[], timeout: number): Promise<void> {
   let installed: (Actor & { newFingerprint: string; oldFingerprint: string }) | undefined;
   setHandler(sshKeyInstalledSignal, (a) => {
     installed = boundedText(a);
   });
-  p.phase('ssh', `Replace the SSH key in authorized_keys of ${users.join(', ')}: add the new key, remove the old one.`);
+  p.phase('ssh', `Replace the SSH key in the authorized_keys files of access.sshKeySources (${sources.join(', ')}): add the new key, remove the old one.`);
   await p.waitForPerson(
-    `add the new SSH key to authorized_keys of ${users.join(', ')} and remove the old one, then run: atlas-ops key-rotation ssh-installed --new SHA256:… --old SHA256:…`,
+    `add the new SSH key to the authorized_keys files ${sources.join(', ')} and remove the old one, then run: atlas-ops key-rotation ssh-installed --new SHA256:… --old SHA256:…`,
     'ssh-key-installed',
     () => installed !== undefined,
     {

@@ -1,31 +1,16 @@
 // Access review (monthly, `atlas-ops report access`): who can reach what — the sheet's sharing
 // (Drive API, when the credentials allow), ssh authorized_keys fingerprints, owners and modes of files.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sheetEntry, sshEntry } from '../access-allowlist';
 import { credentialsFile, homeFileFacts } from './security';
 import { mdTable, type Report, type ReportContext } from './report';
-import { runningUser } from '../command-runner';
 import { driveModule } from '../google-apis';
+import { keySourceName, readKeySource, type AuthorizedKey, type KeySource } from '../ssh-keys';
 
-export interface AuthorizedKey {
+/** A key the review found, with the source that lets it in. */
+export interface ReviewedKey extends AuthorizedKey {
   file: string;
-  type: string;
-  fingerprint: string;
-  comment: string;
-}
-
-/** SHA256 fingerprints as `ssh-keygen -lf` prints them; the keys themselves are not copied. */
-export function readAuthorizedKeys(file: string): AuthorizedKey[] {
-  const out: AuthorizedKey[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const m = /(?:^|\s)((?:ssh|ecdsa|sk)-[\w@.-]+)\s+([A-Za-z0-9+/=]+)\s*(.*)$/.exec(line.trim());
-    if (!m || line.trim().startsWith('#')) continue;
-    const digest = crypto.createHash('sha256').update(Buffer.from(m[2]!, 'base64')).digest('base64').replace(/=+$/, '');
-    out.push({ file, type: m[1]!, fingerprint: `SHA256:${digest}`, comment: m[3] ?? '' });
-  }
-  return out;
 }
 
 function passwdNames(): Map<number, string> {
@@ -91,24 +76,14 @@ function previousReview(ctx: ReportContext): { file?: string; entries?: string[]
   return newest ? { file: newest.file, entries: newest.entries } : {};
 }
 
-/** Why a key source cannot be read, in words that say what to change (docs/safety.md#the-worker-as-deployed). */
-function unreadableReason(file: string, err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-  if (code === 'ENOENT' && /^\/(root|home)(\/|$)/.test(file)) return `${code}: the deployed worker does not see /root and /home (ProtectHome=); list a copy its user can read in access.sshKeySources`;
-  if (code === 'EACCES') return `${code}: ${runningUser()} may not read it; make it readable to that user, or list a copy it can read`;
-  return code;
-}
-
-/** Fingerprints of each file; a file that cannot be read is named with the reason. */
-function readKeySources(files: string[]): { keys: AuthorizedKey[]; unreadable: { file: string; reason: string }[] } {
-  const keys: AuthorizedKey[] = [];
+/** Every key of the configured sources; a source that cannot be read is named with the reason. */
+function readKeySources(sources: KeySource[]): { keys: ReviewedKey[]; unreadable: { file: string; reason: string }[] } {
+  const keys: ReviewedKey[] = [];
   const unreadable: { file: string; reason: string }[] = [];
-  for (const file of files) {
-    try {
-      keys.push(...readAuthorizedKeys(file));
-    } catch (err) {
-      unreadable.push({ file, reason: unreadableReason(file, err) });
-    }
+  for (const source of sources) {
+    const read = readKeySource(source);
+    if ('unreadable' in read) unreadable.push({ file: source.file, reason: read.unreadable });
+    else keys.push(...read.keys.map((k) => ({ file: source.file, ...k })));
   }
   return { keys, unreadable };
 }
@@ -118,10 +93,10 @@ function readKeySources(files: string[]): { keys: AuthorizedKey[]; unreadable: {
  * new since then and not in `access.allowlist`, or a source that cannot be read, is a finding; a review that
  * finds what the previous one found has no new finding.
  */
-export async function accessReview(ctx: ReportContext & { authorizedKeys?: string[] }): Promise<Report> {
+export async function accessReview(ctx: ReportContext): Promise<Report> {
   const sharing = await sheetSharing(ctx);
-  // Configured by path (access.sshKeySources), never guessed from /root and /home: the deployed worker sees neither.
-  const sources = ctx.authorizedKeys ?? ctx.config.access.sshKeySources;
+  // Configured by path (access.sshKeySources, which key rotation checks too), never guessed from /root and /home: the deployed worker sees neither.
+  const sources = ctx.config.access.sshKeySources;
   const { keys, unreadable } = readKeySources(sources);
   const names = passwdNames();
   const files = homeFileFacts(ctx).map((f) => ({ ...f, owner: names.get(f.uid) ?? String(f.uid) }));
@@ -150,7 +125,7 @@ export async function accessReview(ctx: ReportContext & { authorizedKeys?: strin
       '## Changes since the previous review', '', previous.file ? `Compared with ${path.basename(previous.file)}.` : 'No previous review: every entry is new.', '',
       ...mdTable(['change', 'entry', 'in access.allowlist'], [...added.map((e) => ['added', e, allowed.has(e) ? 'yes' : 'no']), ...removed.map((e) => ['removed', e, allowed.has(e) ? 'yes' : 'no'])]), '',
       '## Google Sheet sharing', '', sharing.available ? mdTable(['who', 'type', 'role'], sharing.permissions.map((p) => [p.who, p.type, p.role])).join('\n') : sharing.note, '',
-      '## SSH authorized keys', '', sources.length ? `Read from ${sources.join(', ')} (access.sshKeySources).` : 'Not reviewed: access.sshKeySources lists no authorized_keys file.', '', ...mdTable(['file', 'type', 'fingerprint', 'comment'], keys.map((k) => [k.file, k.type, k.fingerprint, k.comment])), '',
+      '## SSH authorized keys', '', sources.length ? `Read from ${sources.map(keySourceName).join(', ')} (access.sshKeySources).` : 'Not reviewed: access.sshKeySources lists no authorized_keys file.', '', ...mdTable(['file', 'type', 'fingerprint', 'comment'], keys.map((k) => [k.file, k.type, k.fingerprint, k.comment])), '',
       '## Files', '', ...mdTable(['path', 'owner', 'mode'], files.map((f) => [f.path, f.owner, f.mode])), '',
       'Also review by hand: OCI Console users and policies for this tenancy.',
     ],
@@ -159,7 +134,7 @@ export async function accessReview(ctx: ReportContext & { authorizedKeys?: strin
 }
 
 /** " (ssh-ed25519 ops@host in /home/x/.ssh/authorized_keys)" or " (writer)": enough to find the grant. */
-function describeEntry(entry: string, keys: AuthorizedKey[], sharing: SheetSharing): string {
+function describeEntry(entry: string, keys: ReviewedKey[], sharing: SheetSharing): string {
   const key = keys.find((k) => sshEntry(k.fingerprint) === entry);
   if (key) return ` (${key.type}${key.comment ? ` ${key.comment}` : ''} in ${key.file})`;
   const grant = sharing.permissions.find((p) => sheetEntry(p) === entry);
