@@ -26,6 +26,8 @@ export interface IncidentHandover {
   /** The incident the alerts were signalled to (absent when none was due). */
   workflowId?: string;
   alerts: { id: number; code: string; runId: string }[];
+  /** Set when alerts open no incident (`alerts.incidentAfter` is off): why none was handed over. */
+  off?: string;
 }
 
 export interface IncidentEvidence {
@@ -55,11 +57,14 @@ export function createIncidentActivities(ctx: ActivityContext) {
      * signalled to the incident singleton with signalWithStart (opening it, or joining the open
      * one: Temporal keeps one run per id, so two checks never open two), then recorded. A retry after
      * a signal but before its record signals again; the incident ignores an alert it already has.
+     * Switched off, nothing is handed over nor recorded: switched on again, the alerts still due go.
      */
     async openIncidentsForAlerts(): Promise<IncidentHandover> {
+      const { incidentAfter } = ctx.config.alerts;
+      if (incidentAfter === 'off') return { alerts: [], off: 'alerts.incidentAfter is off: alerts open no incident' };
       const now = ctx.now();
       const ops = ctx.opsDb();
-      const due = alertsDueForIncident(ops, now, ctx.config.alerts.incidentAfter);
+      const due = alertsDueForIncident(ops, now, incidentAfter);
       if (!due.length) return { alerts: [] };
       const workflowId = singletonId(ctx.config, INCIDENT);
       const alerts: IncidentHandover['alerts'] = [];

@@ -20,6 +20,8 @@ interface FieldSpec {
   default?: string | number;
   values?: readonly string[];
   min?: number;
+  /** A duration that also accepts `off`: the behaviour it times is switched off (the value is then 'off'). */
+  off?: true;
   doc: string;
 }
 
@@ -100,7 +102,7 @@ export const CONFIG_FIELDS: readonly FieldSpec[] = [
   { key: 'alerts.webhookUrl', env: 'ATLAS_ALERT_WEBHOOK_URL', type: 'url', default: '', doc: 'Slack-compatible webhook for alerts (optional).' },
   { key: 'alerts.webhookAttempts', env: 'ATLAS_ALERT_WEBHOOK_ATTEMPTS', type: 'int', default: 5, min: 1, doc: 'Attempts per webhook message before it is left for the next run (the alert stays in ops.db).' },
   { key: 'alerts.webhookBackoff', env: 'ATLAS_ALERT_WEBHOOK_BACKOFF', type: 'duration', default: '1s', doc: 'Wait before the first webhook retry; doubles on each retry (at most 30 s).' },
-  { key: 'alerts.incidentAfter', env: 'ATLAS_INCIDENT_AFTER', type: 'duration', default: '15m', min: DURATION_MIN.incidentAfter, doc: 'A critical alert still unresolved this long after it was first raised opens `incidentResponse` (singleton `incident`), or joins the open one, as its detection evidence; checked by every health check (at least 1m).' },
+  { key: 'alerts.incidentAfter', env: 'ATLAS_INCIDENT_AFTER', type: 'duration', off: true, default: '15m', min: DURATION_MIN.incidentAfter, doc: 'A critical alert still unresolved this long after it was first raised opens `incidentResponse` (singleton `incident`), or joins the open one, as its detection evidence; checked by every health check (at least 1m). `off`: alerts open no incident (they still page; incidents are opened with `atlas-ops incident start`), and the health check says so.' },
   { key: 'incident.pageAfter', env: 'ATLAS_INCIDENT_PAGE_AFTER', type: 'duration', default: '30m', min: DURATION_MIN.pageAfter, doc: 'How long an incident stage waits for `advance` before a critical alert (page); reminders every `maintenance.reminderInterval` before it.' },
   { key: 'incident.stageTimeout', env: 'ATLAS_INCIDENT_STAGE_TIMEOUT', type: 'duration', default: '24h', min: DURATION_MIN.stageTimeout, doc: 'How long an incident stage waits for `advance` at most: then the incident ends `timed-out` in its safe state (what contain paused stays paused), with a postmortem skeleton and a critical alert saying what to do next.' },
   { key: 'remediation.diskEmergency', env: 'ATLAS_REMEDIATION_DISK', type: 'string', default: 'diskEmergency', doc: 'Workflow type a critical disk alert starts (singleton `disk-emergency`); empty: none.' },
@@ -199,7 +201,7 @@ export interface AtlasConfig {
     attachTimeout: number;
   };
   replica: { endpoint: string; bucket: string; path: string; region: string; credentialsFile: string; caBundle: string; unit: string; syncInterval: number; retention: number; devServerPort: number };
-  alerts: { webhookUrl: string; webhookAttempts: number; webhookBackoff: number; incidentAfter: number };
+  alerts: { webhookUrl: string; webhookAttempts: number; webhookBackoff: number; incidentAfter: number | 'off' };
   incident: { pageAfter: number; stageTimeout: number };
   /** Workflow types started by critical alerts ('' = none). */
   remediation: { diskEmergency: string; corruption: string; syncOffline: string };
@@ -282,6 +284,7 @@ function convert(spec: FieldSpec, raw: unknown, source: string): unknown {
       return n;
     }
     case 'duration': {
+      if (spec.off && text === 'off') return 'off';
       const ms = typeof text === 'number' ? text : parseDuration(String(text), where);
       const short = spec.min === undefined ? undefined : minimumProblem(ms, spec.min);
       if (short) throw new Error(`${where}: ${short}`);

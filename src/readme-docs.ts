@@ -70,7 +70,7 @@ export function renderCommands(program: Command = buildProgram()): string {
 
 export function renderConfigReference(): string {
   const rows = CONFIG_FIELDS.map((f) => {
-    const type = f.type === 'enum' ? `one of ${f.values!.map((v) => `\`${v}\``).join(', ')}` : f.type === 'units' ? 'list of systemd units' : f.type === 'keySources' ? 'list of `[user:]/path`' : f.type;
+    const type = f.type === 'enum' ? `one of ${f.values!.map((v) => `\`${v}\``).join(', ')}` : f.type === 'units' ? 'list of systemd units' : f.type === 'keySources' ? 'list of `[user:]/path`' : f.off ? `${f.type} or \`off\`` : f.type;
     return `| \`${f.key}\` | ${f.env ? `\`${f.env}\`` : ''} | ${type} | ${defaultText(f.default)} | ${cell(f.doc)} |`;
   });
   const removed = REMOVED_FIELDS.map((r) => `- \`${r.key}\` (\`${r.env}\`): replaced by \`${r.now}\`; ${r.why}.`);

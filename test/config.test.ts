@@ -82,6 +82,15 @@ describe('configuration', () => {
     expect([config.alerts.incidentAfter, config.incident.pageAfter, config.incident.stageTimeout]).toEqual([60_000, 1_800_000, 86_400_000]);
   });
 
+  it('alerts.incidentAfter accepts off (alerts open no incident), from the file or the environment; other durations do not', () => {
+    expect(loadConfig({ env: { ATLAS_HOME: tempHome({ alerts: { incidentAfter: 'off' } }) } }).alerts.incidentAfter).toBe('off');
+    expect(loadConfig({ env: { ATLAS_HOME: tempHome(), ATLAS_INCIDENT_AFTER: 'off' } }).alerts.incidentAfter).toBe('off');
+    // 0 would read as "at once": refused and named, not a second spelling of off.
+    expect(problemsOf({ ATLAS_HOME: tempHome(), ATLAS_INCIDENT_AFTER: '0s' })).toMatch(/alerts\.incidentAfter \(from ATLAS_INCIDENT_AFTER\): "0s" is not a duration/);
+    expect(problemsOf({ ATLAS_HOME: tempHome(), ATLAS_INCIDENT_AFTER: '30s' })).toMatch(/alerts\.incidentAfter \(from ATLAS_INCIDENT_AFTER\): 30s is below the minimum of 1m/);
+    expect(problemsOf({ ATLAS_HOME: tempHome(), ATLAS_INCIDENT_PAGE_AFTER: 'off' })).toMatch(/incident\.pageAfter \(from ATLAS_INCIDENT_PAGE_AFTER\): "off" is not a duration/);
+  });
+
   it('reads app.units as a list from the file or a comma-separated variable, and names a unit that is not one', () => {
     const home = tempHome({ app: { units: ['atlas-agent.service', 'atlas-web.service'] } });
     expect(loadConfig({ env: { ATLAS_HOME: home } }).app.units).toEqual(['atlas-agent.service', 'atlas-web.service']);

@@ -19,7 +19,8 @@ import { INCIDENT } from '../src/workflow-safe/singletons';
 import { advanceSignal, type IncidentResult } from '../workflows/incident';
 import { abortSignal, statusQuery } from '../workflows/lib/procedure';
 import type { HealthCheckOutcome } from '../workflows/monitoring';
-import { useAtlas } from './helpers/atlas';
+import { alertsDueForIncident } from '../src/incident/due-alerts';
+import { startAtlas, useAtlas, type Atlas } from './helpers/atlas';
 import { eventually, uid } from './helpers/env';
 
 const MIN = 60_000;
@@ -33,9 +34,9 @@ const t = useAtlas({
 
 const incidentId = () => singletonId(t.config, INCIDENT);
 
-/** An alert as if first raised `ageMs` ago (resolved at once when asked); returns its row id. */
-async function seedAlert(code: string, level: AlertLevel, ageMs: number, resolved = false): Promise<number> {
-  const paths = atlasPaths(t.home);
+/** An alert as if first raised `ageMs` ago (resolved at once when asked) in `home`; returns its row id. */
+async function seedAlert(code: string, level: AlertLevel, ageMs: number, resolved = false, home = t.home): Promise<number> {
+  const paths = atlasPaths(home);
   const ops = openOpsDb(paths.opsDb);
   try {
     const alerts = new Alerts(ops, paths.log('alerts'), undefined, () => new Date(Date.now() - ageMs));
@@ -47,8 +48,8 @@ async function seedAlert(code: string, level: AlertLevel, ageMs: number, resolve
   }
 }
 
-const check = () =>
-  t.client.workflow.execute('healthCheck', { taskQueue: t.config.taskQueue, workflowId: `health-${uid()}`, args: [{ deep: false }] }) as Promise<HealthCheckOutcome>;
+const check = (a: Atlas = t) =>
+  a.client.workflow.execute('healthCheck', { taskQueue: a.config.taskQueue, workflowId: `health-${uid()}`, args: [{ deep: false }] }) as Promise<HealthCheckOutcome>;
 
 async function detection(): Promise<IncidentAlert[]> {
   return (await t.client.workflow.getHandle(incidentId()).query(statusQuery)).facts.detection as IncidentAlert[];
@@ -70,6 +71,26 @@ describe('incidents opened by alerts', () => {
     const r = await check();
     expect(r.incident).toEqual({ alerts: [] });
     await expect(t.client.workflow.getHandle(incidentId()).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  });
+
+  it('alerts.incidentAfter off: a critical alert long past the time opens no incident, the check says so, and the alert stays due', async () => {
+    const off = await startAtlas({ worker: true, overrides: { 'alerts.incidentAfter': 'off' } });
+    try {
+      expect(off.config.alerts.incidentAfter).toBe('off');
+      const id = await seedAlert('test:off', 'critical', 120 * MIN, false, off.home);
+      const r = await check(off);
+      expect(r.incident).toEqual({ alerts: [], off: 'alerts.incidentAfter is off: alerts open no incident' });
+      await expect(off.client.workflow.getHandle(singletonId(off.config, INCIDENT)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      // Not recorded as handed over: with the switch on again, the next check hands it to an incident.
+      const ops = openOpsDb(atlasPaths(off.home).opsDb);
+      try {
+        expect(alertsDueForIncident(ops, new Date(), 15 * MIN).map((a) => a.id)).toEqual([id]);
+      } finally {
+        ops.close();
+      }
+    } finally {
+      await off.cleanup();
+    }
   });
 
   it('a critical alert older than alerts.incidentAfter opens the incident as its evidence; a second joins it; concurrent checks open one', async () => {

@@ -50,7 +50,8 @@ export async function healthCheck(input?: HealthCheckInput): Promise<HealthCheck
   }
   const opened = incident.alerts.length ? ` Incident ${incident.workflowId}: ${incident.alerts.map((a) => a.code).join(', ')}.` : '';
   const failed = incident.error ? ` Alerts not handed to an incident: ${incident.error}.` : '';
-  p.finish('completed', `${result.ok ? 'All metrics within their thresholds.' : `Out of bounds: ${result.failing.map((f) => f.metric).join(', ')}.`}${opened}${failed}`);
+  const off = incident.off ? ` ${incident.off}.` : '';
+  p.finish('completed', `${result.ok ? 'All metrics within their thresholds.' : `Out of bounds: ${result.failing.map((f) => f.metric).join(', ')}.`}${opened}${failed}${off}`);
   return { ...result, remediationsStarted, incident };
 }
 
