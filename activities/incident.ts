@@ -122,9 +122,14 @@ export function createIncidentActivities(ctx: ActivityContext) {
       return { dir, files, alerts: alerts.length, evidenceFile, units: journal.length, procedures: procedures.map((p) => p.workflowId) };
     },
 
-    /** Learn (or a timeout): a postmortem skeleton whose timeline is read from the workflow's own history. */
+    /**
+     * Learn (or a timeout): a postmortem skeleton whose timeline is read from the workflow's own history.
+     * Every detection alert is listed; one that joined after investigate says it is not in evidence.json.
+     */
     async writePostmortem(input: { workflowId: string; title: string; detection?: IncidentAlert[]; outcome?: string }): Promise<{ file: string; timeline: TimelineEntry[] }> {
       const timeline = await historyTimeline(ctx, input.workflowId);
+      const gathered = evidenceAlertIds(path.join(incidentDir(input.workflowId), 'evidence.json'));
+      const late = (a: IncidentAlert) => (gathered && !gathered.has(a.id) ? ' _(joined after investigate: not in evidence.json)_' : '');
       const file = path.join(paths.reportsDir, `postmortem-${plainFileNamePart(input.workflowId)}.md`);
       fs.mkdirSync(paths.reportsDir, { recursive: true });
       const md = [
@@ -135,7 +140,7 @@ export function createIncidentActivities(ctx: ActivityContext) {
         '',
         '## Detection',
         '',
-        ...(input.detection?.length ? input.detection.map((a) => `- ${a.raisedAt} — \`${a.code}\` (${a.level}): ${a.message}`) : ['_Declared by hand._']),
+        ...(input.detection?.length ? input.detection.map((a) => `- ${a.raisedAt} — \`${a.code}\` (${a.level}): ${a.message}${late(a)}`) : ['_Declared by hand._']),
         '',
         '## Timeline (from the workflow history)',
         '',
@@ -161,6 +166,16 @@ export function createIncidentActivities(ctx: ActivityContext) {
       return { file, timeline };
     },
   };
+}
+
+/** The ids of the detection alerts investigate wrote into the evidence file; undefined when there is none (not investigated) or it cannot be read: then nothing is marked. */
+function evidenceAlertIds(file: string): Set<number> | undefined {
+  try {
+    const { detection } = JSON.parse(fs.readFileSync(file, 'utf8')) as { detection?: { id?: unknown }[] };
+    return new Set((detection ?? []).map((a) => Number(a.id)));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The start and every accepted `advance` signal of an incident, in history order, with their notes. */

@@ -4,7 +4,7 @@
 // open it or join it through the `alert` signal (activities/incident.ts) as its detection evidence.
 // Each stage waits for its advance with reminders, a page, and a timeout whose outcome is `timed-out`
 // in the stage's safe state (docs/procedures.md#incident-response).
-import { defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import { defineSignal, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { HostActivities } from '../activities';
 import { formatDuration } from '../src/workflow-safe/duration';
 import { INCIDENT_STAGES, incidentAlert, type AdvanceInput, type IncidentAlert, type IncidentStage } from '../src/workflow-safe/incident-stages';
@@ -16,6 +16,8 @@ import { runProcedure } from './lib/template';
 import { shellQuote } from '../src/workflow-safe/shell-quote';
 
 export const advanceSignal = defineSignal<[AdvanceInput]>('advance');
+/** Incidents that wrote their postmortem before an alert joining meanwhile had it written again replay without it. */
+const LATE_ALERTS_PATCH = 'postmortem-rewritten-for-late-alerts';
 /** A critical alert that opens the incident or joins it: its detection evidence. */
 export const alertSignal = defineSignal<[IncidentAlert]>('alert');
 
@@ -84,6 +86,17 @@ export function incidentResponse(input?: IncidentInput): Promise<IncidentResult>
     const startedAt = p.status.startedAt;
     const waits = { pageAfter: pageAfter ?? p.context.incident.pageAfter, stageTimeout: stageTimeout ?? p.context.incident.stageTimeout };
     const result: IncidentResult = { outcome: 'completed', workflowId: wf, summary, detection: [], waits, stages: [], pausedSchedules: [], unpausedSchedules: [] };
+    /**
+     * The postmortem with every detection alert: one that joins while it is being written (its
+     * hand-over is recorded, so it opens no other incident) has it written again, with it.
+     */
+    const writePostmortem = async (acts: Pick<HostActivities, 'writePostmortem'>, outcome?: string): Promise<string> => {
+      for (;;) {
+        const written = result.detection.length;
+        const { file } = await acts.writePostmortem({ workflowId: wf, title: summary, detection: [...result.detection], outcome });
+        if (result.detection.length === written || !patched(LATE_ALERTS_PATCH)) return file;
+      }
+    };
     const finish = () => p.finish(result.outcome, result.outcome === 'completed' ? `Closed. Postmortem: ${result.postmortem}` : 'Aborted; paused schedules were unpaused.');
 
     const queued: AdvanceInput[] = [];
@@ -134,7 +147,7 @@ export function incidentResponse(input?: IncidentInput): Promise<IncidentResult>
       result.timedOut = { stage, after, state, next };
       const outcome = `timed out in stage ${stage}: nobody advanced it within ${after}. ${state} Next: ${next}`;
       await p.record(outcome);
-      result.postmortem = (await p.undo.writePostmortem({ workflowId: wf, title: summary, detection: result.detection, outcome })).file;
+      result.postmortem = await writePostmortem(p.undo, outcome);
       await p.undo.raiseAlert({ code: `incident-timed-out:${wf}`, level: 'critical', message: `incident ${wf} ${outcome}` });
       p.finish('timed-out', `Timed out in stage **${stage}**: nobody advanced it within ${after}.\n\n${state}\n\nNext: ${next}\n\nPostmortem skeleton: ${result.postmortem}`);
     };
@@ -153,7 +166,7 @@ export function incidentResponse(input?: IncidentInput): Promise<IncidentResult>
         result.unpausedSchedules = await p.acts.unpauseSchedules({ names: result.pausedSchedules, workflowId: wf, procedure: 'incidentResponse' });
         await p.record(`unpaused ${result.unpausedSchedules.join(', ') || 'nothing'}`);
       } else if (stage === 'learn') {
-        result.postmortem = (await p.acts.writePostmortem({ workflowId: wf, title: summary, detection: result.detection })).file;
+        result.postmortem = await writePostmortem(p.acts);
       }
     };
 
