@@ -1,10 +1,15 @@
-// npm run compose: regenerates docker-compose.yml from the cluster's settings table (src/cluster/settings.ts).
+// npm run compose: regenerates docker-compose.yml and the server configuration it mounts
+// (deploy/compose/temporal/) from the code `atlas-ops cluster up` runs (src/cluster/compose.ts).
 import fs from 'node:fs';
 import path from 'node:path';
-import { renderCompose } from '../src/cluster/compose';
+import { composeFiles } from '../src/cluster/compose';
 
-const file = path.join(__dirname, '..', 'docker-compose.yml');
-const before = fs.readFileSync(file, 'utf8');
-const after = renderCompose();
-if (after !== before) fs.writeFileSync(file, after);
-process.stdout.write(`docker-compose.yml: ${after === before ? 'already current' : 'regenerated'}\n`);
+for (const [name, text] of Object.entries(composeFiles())) {
+  const file = path.join(__dirname, '..', name);
+  const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+  if (text !== before) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+  }
+  process.stdout.write(`${name}: ${text === before ? 'already current' : 'regenerated'}\n`);
+}

@@ -1,21 +1,39 @@
-// The production deployment files against the configuration contract: docker-compose.yml (services,
-// official pinned images, loopback-only ports, worker environment known to CONFIG_FIELDS, the Atlas
-// home mounted), the Dockerfile, the systemd unit, and the TLS / API-key connection settings.
+// The production deployment files against the configuration contract: docker-compose.yml (the
+// shape of `atlas-ops cluster up` from the same code: schema steps, server configuration, four
+// services, namespace registration; official pinned images, loopback-only ports, worker environment
+// known to CONFIG_FIELDS, the Atlas home mounted), the Dockerfile, the systemd unit, and the TLS / API-key connection settings.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { Connection } from '@temporalio/client';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parse } from 'yaml';
-import { renderCompose } from '../src/cluster/compose';
-import { renderServerConfig } from '../src/cluster/server-config';
-import { CLUSTER } from '../src/cluster/settings';
+import {
+  ADMIN_TOOLS_SCHEMA_DIR,
+  COMPOSE_FRONTEND,
+  COMPOSE_SERVER_ENV,
+  COMPOSE_TEMPORAL_DIR,
+  COMPOSE_TEMPORAL_ROOT,
+  composeFiles,
+  composeService,
+  renderComposeServerConfig,
+  serverScript,
+} from '../src/cluster/compose';
+import { namespaceRegistration, namespaceScript, namespaceSteps } from '../src/cluster/namespace';
+import { schemaScript, schemaSteps, shellScript, type SqlToolStep } from '../src/cluster/schema';
+import { renderServerConfig, serverStartArgs } from '../src/cluster/server-config';
+import { CLUSTER, SERVICES, retentionHours } from '../src/cluster/settings';
+import { ensureTemporalCli } from '../src/temporal/cli-binary';
+import { ATLAS_SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
 import { CONFIG_FIELDS, ConfigError, loadConfig } from '../src/config';
 import { commandFailure } from '../src/command-runner';
 import { DEPLOYED_STATE_DIR, FS_UUID, JOURNAL_VACUUM_ARGS, JOURNAL_VACUUM_UNIT, LOGROTATE_CONFIG, VOLUME_MOUNT_UNIT, VOLUME_UMOUNT_UNIT, unitInstance } from '../src/deployed-privileges';
 import { polkitRule } from './helpers/polkit';
 import { polkitGrants } from './helpers/sandbox';
 import { connectionSettings } from '../src/temporal/connect';
-import { REPO } from './helpers/env';
+import { temporalProto } from '../src/temporal/sdk';
+import { REPO, uid } from './helpers/env';
 import { readUnit } from './helpers/systemd-unit';
 
 interface Service {
@@ -25,63 +43,207 @@ interface Service {
   environment?: Record<string, string>;
   volumes?: string[];
   profiles?: string[];
+  entrypoint?: string[];
   command?: string[];
-  depends_on?: unknown;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
 }
 
-const compose = parse(fs.readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
+const composeText = fs.readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8');
+// merge: the temporal-* services share their image, entrypoint and mount through YAML anchors (<<).
+const compose = parse(composeText, { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
 const configEnv = new Set(CONFIG_FIELDS.map((f) => f.env).filter(Boolean));
+/** What `sh -c` runs: compose writes a literal $ as $$. */
+const script = (s: Service) => {
+  expect(s.entrypoint).toEqual(['sh', '-c']);
+  expect(s.command).toHaveLength(1);
+  return s.command![0]!.replace(/\$\$/g, '$');
+};
+const serverServices = SERVICES.map(composeService);
 
 describe('docker-compose.yml', () => {
-  it('has the Temporal server on PostgreSQL, the UI, the worker and sqlite-web behind a profile', () => {
-    expect(Object.keys(services).sort()).toEqual(['atlas-ops-worker', 'postgresql', 'sqlite-web', 'temporal', 'temporal-ui']);
+  it('has the shape of `atlas-ops cluster up`: PostgreSQL, a schema job, four server containers, a namespace job, the UI, the worker, sqlite-web behind a profile', () => {
+    expect(Object.keys(services).sort()).toEqual(
+      ['atlas-ops-worker', 'postgresql', 'sqlite-web', 'temporal-namespace', 'temporal-schema', 'temporal-ui', ...serverServices].sort(),
+    );
     expect(services.postgresql!.image).toMatch(/^postgres:\d+/);
-    expect(services.temporal!.image).toMatch(/^temporalio\/auto-setup:/);
-    expect(services.temporal!.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
-    expect(services['temporal-ui']!.image).toMatch(/^temporalio\/ui:/);
-    expect(services['temporal-ui']!.environment!.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(composeText).not.toContain('auto-setup');
+    for (const name of ['temporal-schema', 'temporal-namespace']) expect(services[name]!.image).toBe(`temporalio/admin-tools:\${TEMPORAL_ADMINTOOLS_VERSION:-${CLUSTER.temporalVersion}}`);
+    for (const name of serverServices) expect(services[name]!.image).toBe(`temporalio/server:\${TEMPORAL_VERSION:-${CLUSTER.temporalVersion}}`);
+    expect(services['temporal-ui']!.image).toBe(`temporalio/ui:\${TEMPORAL_UI_VERSION:-${CLUSTER.uiVersion}}`);
+    expect(services['temporal-ui']!.environment!.TEMPORAL_ADDRESS).toBe(COMPOSE_FRONTEND);
     expect(services['atlas-ops-worker']!.build).toBe('.');
     expect(services['atlas-ops-worker']!.command).toEqual(['worker']);
     expect(services['sqlite-web']!.profiles).toEqual(['sqlite-web']);
     // Pinned: official images carry a version (overridable), never an implicit latest.
-    for (const name of ['postgresql', 'temporal', 'temporal-ui']) expect(services[name]!.image).toMatch(/:(\$\{[A-Z_]+:-)?\d/);
+    for (const name of ['postgresql', 'temporal-schema', 'temporal-namespace', 'temporal-ui', ...serverServices]) expect(services[name]!.image).toMatch(/:(\$\{[A-Z_]+:-)?\d/);
+    // The header says which tags are unverified and which variable overrides each.
+    for (const v of ['TEMPORAL_VERSION', 'TEMPORAL_ADMINTOOLS_VERSION', 'TEMPORAL_UI_VERSION']) expect(composeText.split('\nname:')[0]).toContain(v);
   });
 
-  it('is the one generated from the cluster settings table (npm run compose), so it cannot drift from `atlas-ops cluster up`', () => {
-    expect(fs.readFileSync(path.join(REPO, 'docker-compose.yml'), 'utf8'), 'docker-compose.yml differs from src/cluster/settings.ts: run `npm run compose`').toBe(renderCompose());
-    // The same values reach both shapes: the compose stack's and the source-built server's configuration.
-    const env = services.temporal!.environment!;
-    const server = parse(renderServerConfig({ ports: CLUSTER.ports, postgresPassword: 'x', dynamicConfigFile: '/dev/null' })) as {
-      persistence: { numHistoryShards: number; datastores: Record<string, { sql: { databaseName: string; pluginName: string } }> };
-      services: Record<string, { rpc: { grpcPort: number } }>;
+  it('is, with the server configuration it mounts, what `npm run compose` generates from src/cluster/', () => {
+    const files = composeFiles();
+    expect(Object.keys(files)).toEqual(expect.arrayContaining(['docker-compose.yml', `${COMPOSE_TEMPORAL_DIR}/config/${COMPOSE_SERVER_ENV}.yaml`, `${COMPOSE_TEMPORAL_DIR}/dynamicconfig.yaml`]));
+    for (const [name, text] of Object.entries(files)) {
+      expect(fs.readFileSync(path.join(REPO, name), 'utf8'), `${name} differs from src/cluster/: run \`npm run compose\``).toBe(text);
+    }
+  });
+
+  it('runs the schema job with the temporal-sql-tool steps cluster up runs, against the compose PostgreSQL, after it is healthy', () => {
+    const job = services['temporal-schema']!;
+    expect(script(job)).toBe(schemaScript({ host: 'postgresql', port: CLUSTER.ports.postgres, schemaDir: ADMIN_TOOLS_SCHEMA_DIR }));
+    // The same steps as cluster up's, differing only in host, port and schema folder.
+    const up = schemaSteps({ host: '127.0.0.1', port: 15432, schemaDir: '/go/schema' });
+    const composed = schemaSteps({ host: 'postgresql', port: CLUSTER.ports.postgres, schemaDir: ADMIN_TOOLS_SCHEMA_DIR });
+    const normal = (steps: SqlToolStep[], host: string, port: number, dir: string) =>
+      steps.map((st) => ({ ...st, args: st.args.map((a) => (a === host ? '<host>' : a === String(port) ? '<port>' : a.replace(dir, '<schemas>'))) }));
+    expect(normal(composed, 'postgresql', CLUSTER.ports.postgres, ADMIN_TOOLS_SCHEMA_DIR)).toEqual(normal(up, '127.0.0.1', 15432, '/go/schema'));
+    expect(up.map((st) => `${st.db} ${st.what}`)).toEqual(['temporal create-database', 'temporal setup-schema', 'temporal update-schema', 'temporal_visibility create-database', 'temporal_visibility setup-schema', 'temporal_visibility update-schema']);
+    expect(job.environment).toEqual({ SQL_PASSWORD: '${POSTGRES_PASSWORD:-temporal}' });
+    expect(job.depends_on).toEqual({ postgresql: { condition: 'service_healthy' } });
+  });
+
+  it('the rendered script treats "already exists" as done and stops at any other failure, as cluster up does', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-compose-sh-'));
+    try {
+      const calls = path.join(dir, 'calls');
+      // A stand-in temporal-sql-tool: records its arguments; FAIL_ON=<word>:<text> makes the step naming <word> fail with <text>.
+      fs.writeFileSync(
+        path.join(dir, 'temporal-sql-tool'),
+        '#!/bin/sh\necho "$*" >> "$CALLS"\ncase " $* " in *" ${FAIL_ON%%:*} "*) echo "${FAIL_ON#*:}" >&2; exit 1;; esac\n',
+        { mode: 0o755 },
+      );
+      const target = { host: 'postgresql', port: 5432, schemaDir: ADMIN_TOOLS_SCHEMA_DIR };
+      const run = (failOn: string) => {
+        fs.rmSync(calls, { force: true });
+        const res = spawnSync('sh', ['-c', schemaScript(target)], { env: { PATH: `${dir}:${process.env.PATH}`, CALLS: calls, FAIL_ON: failOn }, encoding: 'utf8' });
+        return { status: res.status, calls: fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').trim().split('\n') : [] };
+      };
+      const all = schemaSteps(target).map((st) => st.args.join(' '));
+      expect(run('create-database:database "temporal" already exists')).toEqual({ status: 0, calls: all });
+      expect(run('setup-schema:pq: relation "schema_version" already exists')).toEqual({ status: 0, calls: all });
+      const refused = run('setup-schema:dial tcp: connect: connection refused');
+      expect(refused.status).not.toBe(0);
+      expect(refused.calls).toEqual(all.slice(0, 2));
+      const old = run('update-schema:schema version too old');
+      expect(old.status).not.toBe(0);
+      expect(old.calls).toEqual(all.slice(0, 3));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs four server containers, one distinct --service each, on the mounted configuration the renderer wrote', () => {
+    const started = serverServices.map((name) => {
+      const s = services[name]!;
+      const text = script(s);
+      expect(text).toBe(serverScript(name.replace('temporal-', '') as (typeof SERVICES)[number]));
+      expect(s.volumes).toEqual([`./${COMPOSE_TEMPORAL_DIR}:${COMPOSE_TEMPORAL_ROOT}:ro`]);
+      expect(s.environment).toEqual({ POSTGRES_PASSWORD: '${POSTGRES_PASSWORD:-temporal}' });
+      return /--service (\w+)$/m.exec(text)![1];
+    });
+    expect(started).toEqual([...SERVICES]);
+    for (const name of ['temporal-frontend', 'temporal-history', 'temporal-matching']) expect(services[name]!.depends_on).toEqual({ 'temporal-schema': { condition: 'service_completed_successfully' } });
+    expect(services['temporal-worker']!.depends_on).toEqual({ 'temporal-frontend': { condition: 'service_healthy' } });
+    expect(services['temporal-frontend']!.healthcheck!.test).toContain(`127.0.0.1:${CLUSTER.ports.grpc.frontend}`);
+    // The mounted file is the renderer's output, and the server loads config/<env>.yaml under --root.
+    const args = serverStartArgs(COMPOSE_TEMPORAL_ROOT, COMPOSE_SERVER_ENV, 'history');
+    expect(script(services['temporal-history']!)).toContain(`exec temporal-server ${args.join(' ')}`);
+    const mounted = fs.readFileSync(path.join(REPO, COMPOSE_TEMPORAL_DIR, 'config', `${COMPOSE_SERVER_ENV}.yaml`), 'utf8');
+    expect(mounted).toBe(renderComposeServerConfig());
+    // The server renders it as a template only with "enable-template" in a comment in its first 1 KB.
+    expect(mounted.slice(0, 1024).split('\n').some((l) => l.startsWith('#') && l.includes('enable-template'))).toBe(true);
+  });
+
+  it('gives the compose servers cluster up\'s configuration, with compose addresses and the password from the environment', () => {
+    type Server = {
+      persistence: { numHistoryShards: number; datastores: Record<string, { sql: { connectAddr: string; password: string } }> };
+      global: { membership: { broadcastAddress: string } };
+      services: Record<string, { rpc: { bindOnIP: string } }>;
+      clusterMetadata: { clusterInformation: { active: { rpcAddress: string } } };
+      dynamicConfigClient: { filepath: string };
     };
-    expect(Number(env.NUM_HISTORY_SHARDS)).toBe(server.persistence.numHistoryShards);
-    expect(env.DB).toBe(server.persistence.datastores.default!.sql.pluginName);
-    expect([env.DBNAME, env.VISIBILITY_DBNAME]).toEqual([server.persistence.datastores.default!.sql.databaseName, server.persistence.datastores.visibility!.sql.databaseName]);
-    expect(services.temporal!.ports).toEqual([`127.0.0.1:${server.services.frontend!.rpc.grpcPort}:${server.services.frontend!.rpc.grpcPort}`]);
-    expect(services.temporal!.image).toContain(`:-${CLUSTER.temporalVersion}}`);
-    expect(services['temporal-ui']!.image).toContain(`:-${CLUSTER.uiVersion}}`);
-    expect(services['atlas-ops-worker']!.environment!.TEMPORAL_NAMESPACE).toBe(env.DEFAULT_NAMESPACE);
+    const composed = parse(renderComposeServerConfig()) as Server;
+    const up = parse(renderServerConfig({ ports: CLUSTER.ports, postgresPassword: 'pw', dynamicConfigFile: '/x/dynamicconfig.yaml' })) as Server;
+    for (const ds of Object.values(composed.persistence.datastores)) {
+      expect(ds.sql.connectAddr).toBe(`postgresql:${CLUSTER.ports.postgres}`);
+      expect(ds.sql.password).toBe('{{ env "POSTGRES_PASSWORD" }}');
+    }
+    expect(Object.values(composed.services).map((s) => s.rpc.bindOnIP)).toEqual(SERVICES.map(() => '0.0.0.0'));
+    expect(composed.global.membership.broadcastAddress).toBe('{{ env "TEMPORAL_BROADCAST_ADDRESS" }}');
+    expect(serverScript('matching')).toMatch(/^export TEMPORAL_BROADCAST_ADDRESS=/);
+    expect(composed.clusterMetadata.clusterInformation.active.rpcAddress).toBe(COMPOSE_FRONTEND);
+    expect(composed.dynamicConfigClient.filepath).toBe(`${COMPOSE_TEMPORAL_ROOT}/dynamicconfig.yaml`);
+    // Everything else is cluster up's: shards, ports, databases, cluster metadata, TLS off.
+    const addressesOut = (c: Server) => {
+      const copy = structuredClone(c);
+      for (const ds of Object.values(copy.persistence.datastores)) Object.assign(ds.sql, { connectAddr: '-', password: '-' });
+      for (const sv of Object.values(copy.services)) sv.rpc.bindOnIP = '-';
+      copy.global.membership.broadcastAddress = '-';
+      copy.clusterMetadata.clusterInformation.active.rpcAddress = '-';
+      copy.dynamicConfigClient.filepath = '-';
+      return copy;
+    };
+    expect(addressesOut(composed)).toEqual(addressesOut(up));
+    expect(composed.persistence.numHistoryShards).toBe(CLUSTER.numHistoryShards);
   });
 
-  it('binds every published port to 127.0.0.1 only', () => {
+  it('registers the namespace as cluster up does, once the frontend is healthy; the worker starts after it', () => {
+    const job = services['temporal-namespace']!;
+    expect(script(job)).toBe(namespaceScript(COMPOSE_FRONTEND));
+    const r = namespaceRegistration();
+    expect(r).toEqual({ namespace: CLUSTER.namespace, retentionHours: retentionHours(CLUSTER.retention), searchAttributes: ATLAS_SEARCH_ATTRIBUTES.map((k) => k.name) });
+    expect(script(job)).toContain(`--namespace ${r.namespace} --retention ${r.retentionHours}h`);
+    for (const name of r.searchAttributes) expect(script(job)).toContain(`--name ${name} --type Keyword`);
+    expect(job.depends_on).toEqual({ 'temporal-frontend': { condition: 'service_healthy' } });
+    expect(services['atlas-ops-worker']!.depends_on).toEqual({ 'temporal-namespace': { condition: 'service_completed_successfully' } });
+    expect(services['atlas-ops-worker']!.environment!.TEMPORAL_NAMESPACE).toBe(r.namespace);
+  });
+
+  it('the namespace job\'s commands, run twice with the temporal CLI against a real server, leave the namespace cluster up registers', async () => {
+    const cli = await ensureTemporalCli();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-compose-ns-'));
+    fs.symlinkSync(cli.path, path.join(dir, 'temporal'));
+    const address = inject('temporalAddress');
+    const registration = { ...namespaceRegistration(), namespace: `compose-${uid()}` };
+    const sh = shellScript('temporal', namespaceSteps(address, registration));
+    try {
+      for (const round of [1, 2]) {
+        const res = spawnSync('sh', ['-c', sh], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: 'utf8', timeout: 60_000 });
+        expect(res.status, `round ${round}: ${res.stdout}${res.stderr}`).toBe(0);
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const connection = await Connection.connect({ address });
+    try {
+      const ns = await connection.workflowService.describeNamespace({ namespace: registration.namespace });
+      expect(Number(ns.config!.workflowExecutionRetentionTtl!.seconds)).toBe(registration.retentionHours * 3600);
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace: registration.namespace });
+      for (const name of registration.searchAttributes) expect(customAttributes![name], name).toBe(temporalProto().temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('binds every published port to 127.0.0.1 only, and publishes only the frontend, the UI and sqlite-web', () => {
     const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).map((p) => [name, String(p)]));
-    expect(published.length).toBeGreaterThanOrEqual(3);
+    expect(published.map(([name]) => name).sort()).toEqual(['sqlite-web', 'temporal-frontend', 'temporal-ui']);
     for (const [name, port] of published) expect(port, `${name} publishes ${port}`).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
-    expect(services.postgresql!.ports).toBeUndefined();
+    expect(services['temporal-frontend']!.ports).toEqual([`127.0.0.1:${CLUSTER.ports.grpc.frontend}:${CLUSTER.ports.grpc.frontend}`]);
   });
 
   it('gives the worker only settings the configuration knows, Temporal by environment, and the home mounted', () => {
     const env = services['atlas-ops-worker']!.environment!;
     for (const key of Object.keys(env)) expect(configEnv.has(key), `${key} is not a CONFIG_FIELDS variable`).toBe(true);
-    expect(env.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    expect(env.TEMPORAL_ADDRESS).toBe(COMPOSE_FRONTEND);
     const mounts = services['atlas-ops-worker']!.volumes!.map((v) => v.split(':').at(-1));
     expect(mounts).toContain(env.ATLAS_HOME);
     // The values that are not interpolated must pass the configuration's own validation.
     const literal = Object.fromEntries(Object.entries(env).filter(([, v]) => !v.includes('${')));
     const config = loadConfig({ env: literal });
-    expect(config.temporal.address).toBe('temporal:7233');
+    expect(config.temporal.address).toBe(COMPOSE_FRONTEND);
     expect(config.home).toBe('/opt/atlas');
   });
 

@@ -17,8 +17,10 @@ import { listenersOn } from '../proc';
 import { temporalClient } from '../temporal/sdk';
 import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { ClusterError, checkReachable, initPostgres, startPostgres, tail } from './postgres';
-import { renderDynamicConfig, renderServerConfig, renderUiConfig, type FrontendTls } from './server-config';
-import { CLUSTER, SERVICES, namedPorts, retentionHours, type ClusterPorts, type Service } from './settings';
+import { renderDynamicConfig, renderServerConfig, renderUiConfig, serverStartArgs, type FrontendTls } from './server-config';
+import { namespaceRegistration } from './namespace';
+import { schemaSteps } from './schema';
+import { CLUSTER, SERVICES, namedPorts, type ClusterPorts, type Service } from './settings';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const installer = require('../../scripts/install-temporal-cluster.js') as {
@@ -155,30 +157,22 @@ function schemaDir(): string {
   return dir;
 }
 
-/** Creates the two databases when missing and updates their schemas to the server's (temporal-sql-tool). */
+/** Creates the two databases when missing and updates their schemas to the server's (./schema.ts). */
 function updateSchemas(sqlTool: string, port: number, password: string, log: (line: string) => void): void {
   const schemas = schemaDir();
   const env = { ...process.env, SQL_PASSWORD: password };
-  const base = ['--ep', '127.0.0.1', '-p', String(port), '-u', CLUSTER.database.user, '--pl', CLUSTER.database.plugin];
-  const sql = (db: string, args: string[], what: string, okIf?: RegExp) => {
-    const res = spawnSync(sqlTool, [...base, '--db', db, ...args], { encoding: 'utf8', env });
+  for (const step of schemaSteps({ host: '127.0.0.1', port, schemaDir: schemas })) {
+    const res = spawnSync(sqlTool, step.args, { encoding: 'utf8', env });
     const text = `${res.stdout ?? ''}${res.stderr ?? ''}`;
-    if (res.status !== 0 && !(okIf && okIf.test(text))) {
+    if (res.status !== 0 && !(step.alreadyDone && text.includes(step.alreadyDone))) {
       const refused = /connection refused|connect: /i.test(text);
       throw new ClusterError(
         refused
-          ? `PostgreSQL at 127.0.0.1:${port} refused the connection (${what}): is it running? See \`atlas-ops cluster status\``
-          : `temporal-sql-tool ${what} on ${db} failed (exit ${res.status}): ${text.trim().split('\n').slice(-3).join(' | ')}`,
+          ? `PostgreSQL at 127.0.0.1:${port} refused the connection (${step.what}): is it running? See \`atlas-ops cluster status\``
+          : `temporal-sql-tool ${step.what} on ${step.db} failed (exit ${res.status}): ${text.trim().split('\n').slice(-3).join(' | ')}`,
       );
     }
-    return text;
-  };
-  for (const [db, folder] of [[CLUSTER.database.name, 'temporal'], [CLUSTER.database.visibility, 'visibility']] as const) {
-    sql(db, ['create-database'], 'create-database', /already exists/);
-    // setup-schema -v 0.0 creates the version table once; update-schema then applies every newer version.
-    sql(db, ['setup-schema', '-v', '0.0'], 'setup-schema', /already exists/);
-    sql(db, ['update-schema', '-d', path.join(schemas, folder, 'versioned')], 'update-schema');
-    log(`schema of ${db} at the server's version (${path.join(schemas, folder)})`);
+    if (step.what === 'update-schema') log(`schema of ${step.db} at the server's version (${schemas})`);
   }
 }
 
@@ -195,6 +189,7 @@ async function connect(state: ClusterState): Promise<Connection> {
 
 /** Registers the namespace (with the table's retention) and atlas-ops' search attributes; both idempotent. */
 async function registerNamespace(state: ClusterState, log: (line: string) => void): Promise<void> {
+  const registration = namespaceRegistration();
   const deadline = Date.now() + 120_000;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -203,14 +198,14 @@ async function registerNamespace(state: ClusterState, log: (line: string) => voi
       connection = await connect(state);
       try {
         await connection.workflowService.registerNamespace({
-          namespace: state.namespace,
-          workflowExecutionRetentionPeriod: msToTs(retentionHours() * 3_600_000),
+          namespace: registration.namespace,
+          workflowExecutionRetentionPeriod: msToTs(registration.retentionHours * 3_600_000),
         });
-        log(`namespace ${state.namespace} registered (retention ${CLUSTER.retention})`);
+        log(`namespace ${registration.namespace} registered (retention ${registration.retentionHours} h)`);
       } catch (err) {
         if (!/already exists|AlreadyExists/i.test((err as Error).message)) throw err;
       }
-      const added = await ensureSearchAttributes(new (temporalClient().Client)({ connection, namespace: state.namespace }), state.namespace);
+      const added = await ensureSearchAttributes(new (temporalClient().Client)({ connection, namespace: registration.namespace }), registration.namespace);
       if (added.length) log(`search attributes added: ${added.join(', ')}`);
       await connection.close();
       return;
@@ -221,7 +216,7 @@ async function registerNamespace(state: ClusterState, log: (line: string) => voi
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
-  throw new ClusterError(`the frontend at ${frontendAddress(state)} did not accept namespace ${state.namespace}: ${(last as Error)?.message}`);
+  throw new ClusterError(`the frontend at ${frontendAddress(state)} did not accept namespace ${registration.namespace}: ${(last as Error)?.message}`);
 }
 
 export interface ProcessStatus {
@@ -282,7 +277,7 @@ export async function startService(dir: string, service: Service, serverBinary?:
   const state = readState(dir);
   if (!state) throw new ClusterError(`no cluster in ${dir}: run \`atlas-ops cluster up --dir ${dir}\` first`);
   const binary = serverBinary ?? (await installer.TOOLS.server.ensure()).path;
-  const args = ['--root', path.join(dir, 'temporal'), '--config', 'config', '--env', 'cluster', '--allow-no-auth', 'start', '--service', service];
+  const args = serverStartArgs(path.join(dir, 'temporal'), 'cluster', service);
   const p = startDetached(paths, service, binary, args, path.join(dir, 'temporal'));
   // The worker service serves no gRPC of its own: it is up once it joined the membership ring.
   const port = service === 'worker' ? state.ports.membership.worker : state.ports.grpc[service];

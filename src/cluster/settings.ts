@@ -1,7 +1,7 @@
 // The one table of a self-hosted Temporal cluster's values (docs/architecture.md#deployment-shapes):
 // `atlas-ops cluster up` (a private PostgreSQL and the server built from source, four processes)
 // and docker-compose.yml (official images, generated from this table by `npm run compose`) both
-// read it, and test/cluster-compose.test.ts fails when the committed compose file drifts from it.
+// read it, and test/deploy.test.ts fails when the committed compose files drift from it.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const installer = require('../../scripts/install-temporal-cluster.js') as { TEMPORAL_SERVER_VERSION: string; TEMPORAL_UI_VERSION: string };
 
@@ -54,7 +54,7 @@ export function namedPorts(ports: ClusterPorts): { name: string; port: number }[
   ];
 }
 
-/** `30d` → hours, as `temporal operator namespace create --retention` and auto-setup take them. */
+/** `30d` → hours, as the namespace registration takes them (./namespace.ts). */
 export function retentionHours(retention: string = CLUSTER.retention): number {
   const m = /^(\d+)([dh])$/.exec(retention);
   if (!m) throw new Error(`cluster retention "${retention}": expected days (30d) or hours (72h)`);

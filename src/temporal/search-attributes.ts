@@ -4,6 +4,14 @@ import type { Client } from '@temporalio/client';
 import { temporalProto } from './sdk';
 import { ATLAS_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
+/** The type every atlas-ops search attribute is registered with (its key's type in workflows/search-attributes.ts). */
+export const SEARCH_ATTRIBUTE_TYPE = 'Keyword';
+
+/** `temporal` CLI arguments adding one atlas-ops search attribute: the error below and the compose stack's namespace job. */
+export function searchAttributeCreateArgs(namespace: string, name: string): string[] {
+  return ['operator', 'search-attribute', 'create', '--namespace', namespace, '--name', name, '--type', SEARCH_ATTRIBUTE_TYPE];
+}
+
 export async function ensureSearchAttributes(client: Client, namespace: string): Promise<string[]> {
   const service = client.connection.operatorService;
   const { customAttributes } = await service.listSearchAttributes({ namespace });
@@ -17,8 +25,8 @@ export async function ensureSearchAttributes(client: Client, namespace: string):
   } catch (err) {
     throw new Error(
       `namespace ${namespace} lacks the search attributes ${missing.map((k) => k.name).join(', ')} and they could not be added ` +
-        `(${(err as Error).message}). Add them as Keyword: temporal operator search-attribute create --namespace ${namespace} ` +
-        missing.map((k) => `--name ${k.name} --type Keyword`).join(' '),
+        `(${(err as Error).message}). Add them as ${SEARCH_ATTRIBUTE_TYPE}: ` +
+        missing.map((k) => ['temporal', ...searchAttributeCreateArgs(namespace, k.name)].join(' ')).join('; '),
     );
   }
   return missing.map((k) => k.name);
