@@ -36,6 +36,9 @@ import { temporalProto } from '../src/temporal/sdk';
 import { REPO, uid } from './helpers/env';
 import { readUnit } from './helpers/systemd-unit';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const installer = require('../scripts/install-temporal-cluster.js') as { TOOLS: Record<'server', { find(): unknown }> };
+
 interface Service {
   image?: string;
   build?: unknown;
@@ -188,6 +191,37 @@ describe('docker-compose.yml', () => {
     expect(addressesOut(composed)).toEqual(addressesOut(up));
     expect(composed.persistence.numHistoryShards).toBe(CLUSTER.numHistoryShards);
   });
+
+  const serverBinary = (installer.TOOLS.server.find() as { path: string } | undefined)?.path;
+  it.skipIf(!serverBinary)('the mounted configuration is loaded by the real 1.29.1 server, its template rendered from the container\'s environment', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'atlas-compose-server-'));
+    try {
+      // Outside compose the mount point does not exist: the copy names its dynamic configuration here.
+      fs.mkdirSync(path.join(root, 'config'));
+      const mounted = path.join(REPO, COMPOSE_TEMPORAL_DIR);
+      const config = fs.readFileSync(path.join(mounted, 'config', `${COMPOSE_SERVER_ENV}.yaml`), 'utf8');
+      fs.writeFileSync(path.join(root, 'config', `${COMPOSE_SERVER_ENV}.yaml`), config.replace(`${COMPOSE_TEMPORAL_ROOT}/dynamicconfig.yaml`, path.join(root, 'dynamicconfig.yaml')));
+      fs.copyFileSync(path.join(mounted, 'dynamicconfig.yaml'), path.join(root, 'dynamicconfig.yaml'));
+      const start = (password: string) => {
+        const res = spawnSync(serverBinary!, serverStartArgs(root, COMPOSE_SERVER_ENV, 'history'), {
+          env: { PATH: process.env.PATH, POSTGRES_PASSWORD: password, TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1' },
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        return { status: res.status, out: `${res.stdout}${res.stderr}` };
+      };
+      // Loaded and validated: it stops only where it needs the compose network's PostgreSQL.
+      const ok = start('pw');
+      expect(ok.status, ok.out).toBe(1);
+      expect(ok.out).not.toMatch(/config file corrupted/);
+      expect(ok.out).toMatch(/no usable database connection found/);
+      // The password is rendered into the file before YAML reads it: a single quote breaks it (README).
+      const quoted = start("a'b");
+      expect(quoted.out).toMatch(/config file corrupted: yaml/);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  }, 150_000);
 
   it('registers the namespace as cluster up does, once the frontend is healthy; the worker starts after it', () => {
     const job = services['temporal-namespace']!;
