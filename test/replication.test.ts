@@ -13,7 +13,7 @@ import { zeroHeader } from './helpers/corrupt';
 import { drTest, type ReplicaDrResult } from '../src/reports/restore-tests';
 import { openOpsDb } from '../src/db/ops-db';
 import { atlasPaths } from '../src/paths';
-import { replicationStatus, type ReplicationStatus } from '../src/replication/status';
+import type { ReplicationStatus } from '../src/replication/status';
 import type { HealthCheckOutcome } from '../workflows/monitoring';
 import { useAtlas } from './helpers/atlas';
 import { runCli } from './helpers/env';
@@ -51,9 +51,16 @@ const statusUntil = (done: (s: ReplicationStatus) => boolean, ms?: number) => st
 /** Restores the replica's newest point into a scratch file, with Litestream itself. */
 const restoreReplica = async (): Promise<string> => (await restoreReplicaToScratch(t.config, paths())).file;
 
-/** Writes `n` rows, then waits until Litestream has taken them from the WAL and the replica holds them. */
+/**
+ * Writes `n` rows, then waits until Litestream has taken them from the WAL and the replica holds
+ * them. The position before the write is taken once Litestream has one and the replica holds it:
+ * read earlier (a replicator still starting), the snapshot of the database as it was before the
+ * write already counted as "past it", and a restore then lacked the rows (seen on CI).
+ */
 async function writeAndWait(n: number, ms = 60_000): Promise<ReplicationStatus> {
-  const before = (await replicationStatus(t.config, paths())).localTxid ?? '0';
+  const settled = await statusUntil(caughtUp, ms);
+  expect(settled.localTxid, `Litestream has no position yet: ${JSON.stringify(settled)}`).toBeDefined();
+  const before = settled.localTxid!;
   write(n);
   return statusUntil((s) => caughtUp(s) && s.replicaTxid! > before, ms);
 }
