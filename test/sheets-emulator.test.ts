@@ -122,6 +122,17 @@ describe('sheets emulator', () => {
     expect(() => parseFault({ kind: 500, count: 0 })).toThrow(/count/);
   });
 
+  it('a request for a spreadsheet it does not hold (a stray client of an earlier emulator on this port) gets 404 and uses up no fault', async () => {
+    emu.clearFaults();
+    emu.resetStats();
+    emu.fault({ kind: 429 });
+    expect((await failure(api.spreadsheets.get({ spreadsheetId: 'someone-elses' }))).status).toBe(404);
+    expect(emu.stats()).toMatchObject({ requests: 0, faulted: 0 });
+    // The fault is still there for this emulator's own client.
+    expect((await failure(api.spreadsheets.get({ spreadsheetId: ID }))).status).toBe(429);
+    expect(emu.stats()).toMatchObject({ requests: 1, faulted: 1 });
+  });
+
   it('400/502/504, malformed and cut-off replies, replies lost after the write is applied, faults on reads or writes only', async () => {
     const cell = () => emu.store.sheetRows(ID, 'Status')[0]?.[0];
     const put = (value: string) => api.spreadsheets.values.update({ spreadsheetId: ID, range: 'Status!A1', valueInputOption: 'RAW', requestBody: { values: [[value]] } });

@@ -90,11 +90,16 @@ describe('sheets sync workflows', () => {
   it('retries a 429 after its Retry-After, and fails a 401 at once with a typed, non-retryable failure', async () => {
     await t.startWorker();
     t.sheets.emu.fault({ kind: 429, retryAfterSeconds: 3 });
-    const started = Date.now();
+    // A monotonic clock: the wall clock of a CI machine may be stepped while the test runs.
+    const started = performance.now();
     const e = await run('sheetsExport');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+    const elapsed = performance.now() - started;
+    // The export met the 429 (its first attempt failed on it, in the run's own log), then waited.
+    const failedAttempts = fs.readFileSync(atlasPaths(t.home).log('export'), 'utf8').split('\n').filter((l) => l.includes('export-attempt-failed'));
+    expect(t.sheets.emu.stats().faulted, `the 429 was not met by the export; its log:\n${failedAttempts.join('\n')}`).toBe(1);
+    expect(failedAttempts.map((l) => (JSON.parse(l) as { type: string }).type)).toEqual(['SheetsRateLimited']);
+    expect(elapsed).toBeGreaterThanOrEqual(3000);
     expect(e.added).toBeGreaterThan(0);
-    expect(t.sheets.emu.stats().faulted).toBe(1);
 
     t.sheets.emu.resetStats();
     t.sheets.emu.fault({ kind: 401, count: Infinity });

@@ -296,6 +296,11 @@ export async function startSheetsEmulator(options: EmulatorOptions): Promise<She
           if (!reply) throw notFound();
           return send(res, reply.status, reply.body);
         }
+        // A request for a spreadsheet this emulator does not hold is someone else's (a client of an
+        // emulator that had this port before): answered 404, and neither counted nor faulted, so it
+        // cannot use up a fault meant for this emulator's own client.
+        const addressed = route(url.pathname)?.id;
+        if (addressed !== undefined && !store.list().some((x) => x.spreadsheetId === addressed)) throw notFound();
         stats.requests++;
         const fault = faults.take(req.method === 'GET' ? 'read' : 'write');
         if (fault && (await applyFault(fault, res))) return;
