@@ -17,18 +17,13 @@ import { ensureHome } from '../src/home';
 import { atlasPaths } from '../src/paths';
 import { scheduleId } from '../src/schedules';
 import { resumeSignal } from '../workflows/maintenance';
-import { makeAtlasDb } from './lib/atlas-db';
+import { arg, makeAtlasDb } from './lib/atlas-db';
 import { createStandInSchedules, untilEditWait } from './lib/maintenance-run';
 import { listenOnPickedPort } from '../src/ports';
 import { startDevServerOnPickedPorts } from '../src/temporal/dev-server';
 import { createAtlasWorker, type AtlasWorker } from '../src/worker';
-import { formatTimeouts, percentile, timeouts } from './lib/load-stats';
+import { formatTimeouts, ms, percentile, timeouts } from './lib/load-stats';
 
-const arg = (name: string, fallback: number): number => {
-  const found = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return found ? Number(found.split('=')[1]) : fallback;
-};
-const ms = (x: number) => `${x.toFixed(0)} ms`;
 
 interface Row {
   backend: string;

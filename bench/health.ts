@@ -21,12 +21,9 @@ import { startDevServerOnPickedPorts } from '../src/temporal/dev-server';
 import { createAtlasWorker } from '../src/worker';
 import type { HealthCheckOutcome } from '../workflows/monitoring';
 import { listenOnPickedPort } from '../src/ports';
+import { arg } from './lib/atlas-db';
 
 const TARGET_MS = 1000;
-const arg = (name: string, fallback: number): number => {
-  const found = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return found ? Number(found.split('=')[1]) : fallback;
-};
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const f = (ms: number) => `${ms.toFixed(0)} ms`;
 

@@ -19,13 +19,9 @@ import { atlasPaths } from '../src/paths';
 import { startDevServerOnPickedPorts } from '../src/temporal/dev-server';
 import { createAtlasWorker } from '../src/worker';
 import { listenOnPickedPort } from '../src/ports';
-import { formatTimeouts, percentile, timeouts } from './lib/load-stats';
+import { formatTimeouts, ms, percentile, timeouts } from './lib/load-stats';
+import { arg } from './lib/atlas-db';
 
-const arg = (name: string, fallback: number): number => {
-  const found = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return found ? Number(found.split('=')[1]) : fallback;
-};
-const ms = (x: number) => `${x.toFixed(0)} ms`;
 
 interface LoadRow {
   load: string;

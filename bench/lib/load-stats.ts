@@ -10,6 +10,9 @@ export const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 };
 
+/** A duration for the benchmarks' tables. */
+export const ms = (x: number) => `${x.toFixed(0)} ms`;
+
 export const formatTimeouts = (byType: Record<string, number>) =>
   Object.entries(byType).map(([type, n]) => `${n} (${type})`).join(', ') || '0';
 
