@@ -21,6 +21,9 @@ function statusLines(s: ClusterStatus): string[] {
   ];
 }
 
+/** A line of progress on stderr, so --json output on stdout stays one document. */
+const progress = (line: string) => process.stderr.write(`atlas-ops cluster: ${line}\n`);
+
 const TLS_FILES = ['ca.pem', 'server.pem', 'server-key.pem', 'ui.pem', 'ui-key.pem'] as const;
 
 /** The frontend's TLS files in `dir`; a missing one is bad input naming it. */
@@ -47,9 +50,8 @@ export function registerCluster(program: Command, run: Run): void {
     .option('--tls <dir>', `mutual TLS on the frontend when the cluster is created: ${TLS_FILES.join(', ')} in <dir> (the CA signs the server's and the clients' certificates)`)
     .option('--tls-server-name <name>', 'the name in server.pem that clients check', 'localhost')
     .action(run<DirOpts & { pickPorts?: boolean; tls?: string; tlsServerName: string }>(async (a) => {
-      const log = (line: string) => process.stderr.write(`atlas-ops cluster: ${line}\n`);
       const tls = a.opts.tls === undefined ? undefined : tlsFromDir(a.opts.tls, a.opts.tlsServerName);
-      const s = await clusterUp({ dir: a.opts.dir, pickPorts: a.opts.pickPorts, tls, log });
+      const s = await clusterUp({ dir: a.opts.dir, pickPorts: a.opts.pickPorts, tls, log: progress });
       a.output(s, () => statusLines(s));
       return EXIT.ok;
     }));
@@ -59,7 +61,7 @@ export function registerCluster(program: Command, run: Run): void {
     .description('stop every process of the cluster (the data stays; `up` starts it again)')
     .option(...dirOption)
     .action(run<DirOpts>(async (a) => {
-      const stopped = await clusterDown(a.opts.dir, (line) => process.stderr.write(`atlas-ops cluster: ${line}\n`));
+      const stopped = await clusterDown(a.opts.dir, progress);
       a.output({ dir: a.opts.dir, processes: stopped }, () => [`cluster in ${a.opts.dir} stopped`]);
       return EXIT.ok;
     }));
