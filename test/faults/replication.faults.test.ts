@@ -228,7 +228,7 @@ describe.concurrent('the continuous replica under faults', { timeout: 240_000 },
 const R_POINTS = ['pauseReplicator:after', 'stageReplica:before', 'stageReplica:during:300', 'stageReplica:after', 'restoreStagedReplica:before', 'restoreStagedReplica:after', 'checkAtlasDb#2:after', 'resumeReplicator:after'];
 
 // Concurrent: each case mostly waits for Temporal to notice the dead worker (activity timeouts).
-describe.concurrent('corruption recovery, Option R, with the worker SIGKILLed at each step', { timeout: 300_000 }, () => {
+describe.concurrent('corruption recovery, Option R, with the worker SIGKILLed at each step', { timeout: 420_000 }, () => {
   for (const point of R_POINTS) {
     it(`completes on a fresh worker with every row up to the replica's point, swapped once, when the worker dies at ${point}`, async () => {
       const t = await startAtlas(REPLICA);
